@@ -1,0 +1,37 @@
+# Every target sets up what it needs: a fresh machine needs only `make run` or `make test`.
+SHELL := /bin/bash
+PYTHON310 ?= $(shell command -v python3.10 2>/dev/null || echo $(HOME)/.pyenv/versions/3.10.13/bin/python3.10)
+VENV := .venv
+PY := $(VENV)/bin/python
+export REDIS_URL ?= redis://127.0.0.1:6379/0
+
+.PHONY: run test bench train install redis lint clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.lock
+	@test -x $(PY) || $(PYTHON310) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.lock
+	@touch $@
+
+train: install
+	$(PY) -m bot train
+
+redis:
+	@scripts/ensure-redis
+
+run: install train redis
+	$(PY) -m bot run
+
+test: install train redis
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest
+
+bench: install train redis
+	$(PY) -m bot bench --out bench-results.json
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf $(VENV) models .pytest_cache

@@ -1,0 +1,89 @@
+"""The command line: `python -m bot run | train | replay | bench`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from bot.config import ConfigError, load_config
+from bot.logs import setup_logging
+
+log = logging.getLogger("bot")
+
+
+def _run(args: argparse.Namespace) -> int:
+    from bot.nlu import ModelMissing
+    from bot.server import StartupError, serve
+
+    config = load_config(args.config)
+    try:
+        asyncio.run(serve(config, args.port))
+    except (ModelMissing, StartupError) as exc:
+        log.error("%s", exc)
+        return 2
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from bot.nlu import train
+
+    train(force=args.force, say=lambda line: print(line, file=sys.stderr, flush=True))
+    return 0
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from bot.nlu import ModelMissing, NluModel
+    from bot.pipeline import Pipeline
+    from bot.replay import replay
+
+    config = load_config(args.config)
+    try:
+        pipeline = Pipeline(config, NluModel.load())
+    except ModelMissing as exc:
+        log.error("%s", exc)
+        return 2
+    asyncio.run(replay(pipeline, sys.stdin.buffer, sys.stdout))
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from bot.bench import main as bench_main
+
+    return bench_main(args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="supportbot: crypto exchange support bot")
+    parser.add_argument("--log-level", default=None, help="DEBUG, INFO (default), WARNING")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="serve the bot (web chat at http://127.0.0.1:8080)")
+    run.add_argument("--config", default=None, help="configuration file (default: config.yml)")
+    run.add_argument("--port", type=int, default=None, help="HTTP port (default: web.port of the config, 8080)")
+    run.set_defaults(func=_run)
+
+    train = sub.add_parser("train", help="train the NLU model unless the cached one is current")
+    train.add_argument("--force", action="store_true", help="train even if a current model is cached")
+    train.set_defaults(func=_train)
+
+    replay = sub.add_parser("replay", help="JSON lines on stdin -> one decision per line on stdout")
+    replay.add_argument("--config", default=None)
+    replay.set_defaults(func=_replay)
+
+    bench = sub.add_parser("bench", help="benchmark the pipeline (in-process and against a Rasa server)")
+    bench.add_argument("--config", default=None)
+    bench.add_argument("--messages", type=int, default=3000)
+    bench.add_argument("--out", default=None, help="write the results as JSON here too")
+    bench.set_defaults(func=_bench)
+
+    args = parser.parse_args(argv)
+    setup_logging(args.log_level)
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        log.error("configuration: %s", exc)
+        return 2

@@ -1,0 +1,121 @@
+"""The bot's configuration: `config.yml` plus the environment.
+
+Every setting has one name and one default here. Secrets never live in the file: platform
+tokens and `REDIS_URL` come from the environment only.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = ROOT / "config.yml"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+class ConfigError(ValueError):
+    """A bad configuration: the message names the key and what is expected."""
+
+
+@dataclass(frozen=True)
+class NluSettings:
+    confidence_threshold: float = 0.5
+    margin_threshold: float = 0.1
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_message_chars: int = 4000
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+
+
+@dataclass(frozen=True)
+class Config:
+    exchange_name: str = "ExampleX"
+    links: dict[str, str] = field(default_factory=dict)
+    languages: tuple[str, ...] = ("en", "zh", "es", "fr", "ru", "ja", "ko", "vi")
+    default_language: str = "en"
+    nlu: NluSettings = NluSettings()
+    limits: Limits = Limits()
+    web: WebSettings = WebSettings()
+    redis_url: str = DEFAULT_REDIS_URL
+
+    @property
+    def placeholders(self) -> dict[str, str]:
+        """Values for the `{exchange}`, `{help_url}`, ... placeholders of answers."""
+        values = {f"{key}_url": url for key, url in self.links.items()}
+        values["exchange"] = self.exchange_name
+        return values
+
+
+def _section(raw: dict[str, Any], key: str, cls: type, where: str) -> Any:
+    value = raw.get(key, {}) or {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}{key}: expected a mapping, got {type(value).__name__}")
+    known = set(cls.__dataclass_fields__)
+    unknown = set(value) - known
+    if unknown:
+        raise ConfigError(f"{where}{key}.{sorted(unknown)[0]}: unknown key (known: {', '.join(sorted(known))})")
+    defaults = cls()
+    kwargs = {}
+    for name, given in value.items():
+        expected = type(getattr(defaults, name))
+        if expected is float and isinstance(given, int) and not isinstance(given, bool):
+            given = float(given)
+        if not isinstance(given, expected) or isinstance(given, bool) != (expected is bool):
+            raise ConfigError(f"{where}{key}.{name}: expected {expected.__name__}, got {given!r}")
+        kwargs[name] = given
+    return cls(**kwargs)
+
+
+def load_config(path: Path | str | None = None, env: dict[str, str] | None = None) -> Config:
+    """Read and check `config.yml`; raise ConfigError naming the first bad key."""
+    path = Path(path) if path else DEFAULT_CONFIG
+    env = os.environ if env is None else env
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such configuration file") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    known = {"exchange", "languages", "default_language", "nlu", "limits", "web"}
+    unknown = set(raw) - known
+    if unknown:
+        raise ConfigError(f"{sorted(unknown)[0]}: unknown key (known: {', '.join(sorted(known))})")
+
+    exchange = raw.get("exchange") or {}
+    if not isinstance(exchange, dict) or not isinstance(exchange.get("name", ""), str):
+        raise ConfigError("exchange.name: expected a string")
+    links = exchange.get("links") or {}
+    if not isinstance(links, dict) or not all(isinstance(v, str) for v in links.values()):
+        raise ConfigError("exchange.links: expected a mapping of names to URLs")
+
+    languages = raw.get("languages", list(Config.languages))
+    if not isinstance(languages, list) or not languages or not all(isinstance(x, str) for x in languages):
+        raise ConfigError("languages: expected a non-empty list of ISO 639-1 codes")
+    default_language = raw.get("default_language", languages[0])
+    if default_language not in languages:
+        raise ConfigError(f"default_language: {default_language!r} is not one of languages {languages}")
+
+    return Config(
+        exchange_name=exchange.get("name", Config.exchange_name),
+        links=dict(links),
+        languages=tuple(languages),
+        default_language=default_language,
+        nlu=_section(raw, "nlu", NluSettings, ""),
+        limits=_section(raw, "limits", Limits, ""),
+        web=_section(raw, "web", WebSettings, ""),
+        redis_url=env.get("REDIS_URL", DEFAULT_REDIS_URL),
+    )

@@ -1,0 +1,42 @@
+"""Logging set-up: to stderr, never a token.
+
+User text is never logged raw: what reaches a log line has been through the secret guard.
+As a second line of defence every record is scrubbed of the values of the token variables.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+TOKEN_VARIABLES = (
+    "TELEGRAM_TOKEN", "TELEGRAM_WEBHOOK_SECRET", "DISCORD_TOKEN",
+    "X_BEARER_TOKEN", "X_API_KEY", "X_API_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_SECRET",
+)  # fmt: skip
+
+
+class ScrubTokens(logging.Filter):
+    """Replaces the value of every token variable with its name."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets = {os.environ[n]: n for n in TOKEN_VARIABLES if len(os.environ.get(n, "")) >= 8}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            text = record.getMessage()
+            for value, name in self.secrets.items():
+                text = text.replace(value, f"[{name}]")
+            record.msg, record.args = text, ()
+        return True
+
+
+def setup_logging(level: str | None = None) -> None:
+    """Log to stderr (stdout belongs to `replay`'s output)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(ScrubTokens())
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level or os.environ.get("LOG_LEVEL", "INFO"))

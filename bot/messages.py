@@ -1,0 +1,92 @@
+"""The message types every part shares: what comes in, what the bot decided, what goes out.
+
+Adapters turn a platform's update into an `InboundMessage` and an `OutboundReply` into the
+platform's send call; everything between speaks only these types.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Literal, Optional
+
+ChatKind = Literal["private", "group"]
+
+
+class Action(str, Enum):
+    """What the bot does with a message (the `action` of the replay contract)."""
+
+    ANSWER = "answer"
+    CLARIFY = "clarify"
+    HANDOFF = "handoff"
+    WARN_SECRET = "warn_secret"
+    IGNORE = "ignore"
+
+
+class Priority(str, Enum):
+    """Hand-off lanes, most pressing first."""
+
+    URGENT = "urgent"
+    HIGH = "high"
+    NORMAL = "normal"
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """One user message, the same shape for every platform."""
+
+    platform: str
+    chat_id: str
+    chat_kind: ChatKind
+    user_id: str
+    text: str
+    addressed: bool = True
+    user_name: str = ""
+    message_id: str = ""
+    reply_to: Optional[str] = None
+    language_hint: Optional[str] = None
+    sent_at: float = field(default_factory=time.time)
+
+    @property
+    def conversation_key(self) -> str:
+        """One conversation per user per chat: two users in one group are two conversations."""
+        return f"{self.platform}:{self.chat_id}:{self.user_id}"
+
+
+@dataclass(frozen=True)
+class Button:
+    """A button under a reply; `action` is what the adapter sends back when it is pressed."""
+
+    label: str
+    action: str
+
+
+@dataclass(frozen=True)
+class OutboundReply:
+    """One message for a user, addressed to the chat it answers."""
+
+    platform: str
+    chat_id: str
+    text: str
+    buttons: tuple[Button, ...] = ()
+    reply_to: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the pipeline made of one message. `redacted_text` is the only text kept."""
+
+    language: str
+    detected_language: str
+    intent: Optional[str]
+    confidence: float
+    action: Action
+    priority: Optional[Priority]
+    reply: Optional[OutboundReply]
+    redacted_text: str
+    secret_kinds: tuple[str, ...] = ()
+
+    @property
+    def reply_text(self) -> str:
+        return self.reply.text if self.reply else ""

@@ -1,0 +1,135 @@
+"""The NLU step: Rasa 3.6 open source, trained from `data/nlu/` and run in-process.
+
+A trained model is cached under `models/` by a hash of everything that shapes it (the
+training data, the pipeline config, the custom components, Rasa's version), so tests and
+restarts load it instead of retraining.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from bot.config import ROOT
+
+# Before any Rasa import: no telemetry (there is no network to send it to, and no reason to),
+# and TensorFlow's start-up chatter off.
+os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
+
+NLU_DATA_DIR = ROOT / "data" / "nlu"
+NLU_CONFIG = ROOT / "data" / "nlu_config.yml"
+COMPONENTS = ROOT / "bot" / "nlu_components.py"
+MODELS_DIR = Path(os.environ.get("SUPPORTBOT_MODELS_DIR", ROOT / "models"))
+
+log = logging.getLogger(__name__)
+
+
+class ModelMissing(RuntimeError):
+    """No trained model matches the current training data and config."""
+
+
+@dataclass(frozen=True)
+class NluResult:
+    intent: str
+    confidence: float
+    runner_up: float
+
+
+def quiet_rasa() -> None:
+    """Rasa logs every parsed text at debug level through structlog: keep it to warnings, so
+    no user text reaches the logs from there."""
+    import structlog
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    for name in ("rasa", "tensorflow", "absl", "sanic", "sanic.root", "sanic.error", "sanic.access", "matplotlib"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def _training_inputs() -> list[Path]:
+    return [NLU_CONFIG, COMPONENTS, *sorted(NLU_DATA_DIR.glob("*.yml"))]
+
+
+def model_hash() -> str:
+    """A hash of everything a trained model depends on."""
+    import rasa
+
+    digest = hashlib.sha256(f"rasa {rasa.__version__}\n".encode())
+    for path in _training_inputs():
+        if path.exists():
+            digest.update(f"{path.relative_to(ROOT)}\n".encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:20]
+
+
+def model_path(models_dir: Path = MODELS_DIR) -> Path:
+    return models_dir / f"nlu-{model_hash()}.tar.gz"
+
+
+def cached_model(models_dir: Path = MODELS_DIR) -> Path:
+    """The model for the current inputs, or ModelMissing if it was never trained."""
+    path = model_path(models_dir)
+    if not path.exists():
+        raise ModelMissing(f"no trained model for the current data ({path.name}): run `python -m bot train`")
+    return path
+
+
+def train(force: bool = False, models_dir: Path = MODELS_DIR, say: Callable[[str], None] = print) -> Path:
+    """Train unless a model for the current inputs is cached; returns the model's path."""
+    target = model_path(models_dir)
+    if target.exists() and not force:
+        say(f"model up to date: {target.relative_to(ROOT) if target.is_relative_to(ROOT) else target}")
+        return target
+    files = sorted(NLU_DATA_DIR.glob("*.yml"))
+    say(f"training {target.name} from {len(files)} files ({', '.join(p.stem for p in files)}) with {NLU_CONFIG.name}")
+    started = time.monotonic()
+    quiet_rasa()
+    from rasa.model_training import train_nlu
+
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))  # Rasa imports the custom components by module path
+    models_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=models_dir) as scratch:
+        produced = train_nlu(str(NLU_CONFIG), str(NLU_DATA_DIR), scratch, fixed_model_name="model")
+        if not produced:
+            raise RuntimeError("Rasa produced no model: check the training data above")
+        shutil.move(produced, target)  # appear atomically: a half-written model is never loaded
+    for stale in models_dir.glob("nlu-*.tar.gz"):
+        if stale != target:
+            stale.unlink()
+    say(f"trained in {time.monotonic() - started:.1f} s: {target}")
+    return target
+
+
+class NluModel:
+    """A trained Rasa model loaded in this process."""
+
+    def __init__(self, agent: object) -> None:
+        self._agent = agent
+
+    @classmethod
+    def load(cls, path: Optional[Path] = None) -> NluModel:
+        quiet_rasa()
+        from rasa.core.agent import Agent
+
+        if str(ROOT) not in sys.path:
+            sys.path.insert(0, str(ROOT))
+        return cls(Agent.load(str(path or cached_model())))
+
+    async def parse(self, text: str) -> NluResult:
+        """The most likely intent, its confidence, and the runner-up's confidence."""
+        parsed = await self._agent.parse_message(text)
+        ranking = parsed.get("intent_ranking") or []
+        intent = parsed.get("intent") or {}
+        runner_up = ranking[1]["confidence"] if len(ranking) > 1 else 0.0
+        return NluResult(intent.get("name") or "", float(intent.get("confidence") or 0.0), float(runner_up))

@@ -1,0 +1,124 @@
+"""The pipeline: one inbound message in, one decision out.
+
+    language -> secret guard -> NLU intent -> intent handler -> answer | clarify | hand-off
+
+It decides and stores nothing: the caller (the bot's inbox, or `replay`) keeps the
+conversation and acts on the decision. Only the redacted text leaves this module.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from typing import Optional
+
+from bot import secret_guard
+from bot.config import Config
+from bot.language import LanguageDetector
+from bot.messages import Action, Button, Decision, InboundMessage, OutboundReply, Priority
+from bot.nlu import NluModel
+from bot.texts import Texts
+from intents import HANDLERS, INTENT_NAMES, IntentContext, Outcome
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
+
+
+class BadMessage(ValueError):
+    """A message the pipeline will not classify; `code` names why, `reply_key` what to say."""
+
+    def __init__(self, code: str, reply_key: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.reply_key = reply_key
+
+
+def buttons_for(action: Action, texts: Texts, language: str) -> tuple[Button, ...]:
+    """The buttons under a reply ("Was this helpful?", "Talk to a person"); adapters render
+    them as their platform can and send back the `action` string when one is pressed."""
+    if action is Action.ANSWER:
+        return (
+            Button(texts.reply("button_helpful_yes", language), "helpful:yes"),
+            Button(texts.reply("button_helpful_no", language), "helpful:no"),
+        )
+    if action is Action.CLARIFY:
+        return (Button(texts.reply("button_human", language), "handoff"),)
+    return ()
+
+
+class Pipeline:
+    """Classifies messages and decides what the bot does with them."""
+
+    def __init__(self, config: Config, nlu: NluModel, texts: Optional[Texts] = None) -> None:
+        self.config = config
+        self.nlu = nlu
+        self.texts = texts or Texts.load(config.languages, INTENT_NAMES, config.placeholders)
+        self.detector = LanguageDetector(config.languages, config.default_language)
+
+    def check(self, text: object) -> str:
+        """The text if the pipeline can take it, else BadMessage."""
+        if not isinstance(text, str):
+            raise BadMessage("not_text", "error_unreadable", "text must be a string")
+        limit = self.config.limits.max_message_chars
+        if len(text) > limit:
+            raise BadMessage("too_long", "error_too_long", f"text is {len(text)} characters, the limit is {limit}")
+        if _CONTROL.search(text):
+            raise BadMessage("binary", "error_unreadable", "text contains control or undecodable characters")
+        if not text.strip():
+            raise BadMessage("empty", "error_empty", "text is empty")
+        return text
+
+    def error_reply(self, error: BadMessage, language: Optional[str] = None) -> str:
+        """What the user reads when their message was refused."""
+        language = language if language in self.config.languages else self.config.default_language
+        return self.texts.reply(error.reply_key, language, limit=self.config.limits.max_message_chars)
+
+    async def process(self, message: InboundMessage, previous_language: Optional[str] = None) -> Decision:
+        """Decide what to do with `message`; BadMessage if it cannot be read."""
+        self.check(message.text)
+        guarded = secret_guard.scan(message.text)
+        clean = secret_guard.MARKER_PATTERN.sub(" ", guarded.redacted_text).strip()
+        detection = self.detector.detect(clean or guarded.redacted_text, message.language_hint, previous_language)
+        language = detection.language
+
+        def decide(action: Action, text: str, intent: Optional[str] = None, confidence: float = 0.0,
+                   priority: Optional[Priority] = None, buttons: tuple[Button, ...] = ()) -> Decision:
+            reply = OutboundReply(message.platform, message.chat_id, text, buttons, message.message_id or None)
+            return Decision(language, detection.detected, intent, confidence, action, priority,
+                            reply if text else None, guarded.redacted_text, guarded.kinds)  # fmt: skip
+
+        in_group = message.chat_kind == "group"
+        if in_group and not message.addressed:
+            if guarded.found:  # a pasted secret is always warned about, addressed or not
+                return decide(Action.WARN_SECRET, self._warning(guarded.kinds, language, in_group))
+            return decide(Action.IGNORE, "")
+
+        if not clean:  # nothing but the secret itself
+            return decide(Action.WARN_SECRET, self._warning(guarded.kinds, language, in_group))
+
+        result = await self.nlu.parse(clean)
+        confident = (
+            result.intent in HANDLERS
+            and result.confidence >= self.config.nlu.confidence_threshold
+            and result.confidence - result.runner_up >= self.config.nlu.margin_threshold
+        )
+        if not confident:
+            outcome = Outcome(Action.CLARIFY, self.texts.reply("clarify", language))
+        else:
+            ctx = IntentContext(result.intent, language, replace(message, text=guarded.redacted_text), self.texts)
+            outcome = HANDLERS[result.intent](ctx)
+
+        text = outcome.text
+        if outcome.action is Action.HANDOFF:
+            text = f"{text}\n\n{self.texts.reply('handoff', language)}"
+        buttons = buttons_for(outcome.action, self.texts, language)
+        action = outcome.action
+        if guarded.found:
+            text = f"{self._warning(guarded.kinds, language, in_group)}\n\n{text}"
+            action = Action.WARN_SECRET
+        return decide(action, text, result.intent, result.confidence, outcome.priority, buttons)
+
+    def _warning(self, kinds: tuple[str, ...], language: str, in_group: bool) -> str:
+        parts = [self.texts.reply(f"secret_{kind}", language) for kind in kinds]
+        if in_group:
+            parts.append(self.texts.reply("secret_delete_request", language))
+        return "\n\n".join(parts)

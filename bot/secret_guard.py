@@ -1,0 +1,250 @@
+"""The secret guard: finds seed phrases, private keys, API secrets and passwords that users
+paste, and redacts them before anything stores, logs or classifies the text.
+
+It errs on the side of redacting: a redacted harmless string costs nothing, a stored seed
+phrase costs a user their funds. The one deliberate exception is a 64-hex string that the
+message calls a transaction (tx hash, txid, 交易哈希 ...): deposit questions need those, and
+they are public on chain anyway.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+
+from mnemonic import Mnemonic
+
+MNEMONIC = "mnemonic"
+PRIVATE_KEY = "private_key"
+API_SECRET = "api_secret"
+PASSWORD = "password"
+KINDS = (MNEMONIC, PRIVATE_KEY, API_SECRET, PASSWORD)
+
+MIN_MNEMONIC_WORDS = 12
+_MNEMONIC_LENGTHS = (24, 21, 18, 15, 12)
+_HAN_WORDLISTS = ("chinese_simplified", "chinese_traditional")
+
+# What may stand between two words of a pasted phrase: spaces, commas, numbering ("1." "2)").
+_WORD_GAP = re.compile(r"[\s,，、;；.。·:：|/()\[\]#\-–—\d]{0,8}")
+# Letters, with combining marks (NFD text, and Japanese phrases in NFKD form) kept inside words.
+_WORD = re.compile(r"(?:[^\W\d_]|[\u0300-\u036f\u3099-\u309c])+")
+_HAN_RANGES = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_HAN_OR_OTHER = re.compile(f"[{_HAN_RANGES}]|[^{_HAN_RANGES}]+")
+_SEED_WORDS = re.compile(
+    r"seed|mnemonic|recovery|phrase|助记|助記|种子|種子|恢复|恢復|リカバリー|シード|복구|시드|"
+    r"сид|мнемон|фраз|semilla|frase|phrase|graine|cụm từ|hạt giống",
+    re.IGNORECASE,
+)
+
+_HEX64 = re.compile(r"(?<![0-9A-Za-z])(?:0x)?[0-9a-fA-F]{64}(?![0-9A-Za-z])")
+_TX_WORDS = re.compile(
+    r"\btx|txid|txn|hash|transac|транзакц|хеш|хэш|交易|哈希|トランザクション|ハッシュ|트랜잭션|해시|giao d[iị]ch|"
+    r"\bm[aã] gd",
+    re.IGNORECASE,
+)
+_KEY_WORDS = re.compile(
+    r"priv(?:ate)?[\s_-]*key|privkey|私钥|私鑰|秘密鍵|プライベートキー|개인\s*키|프라이빗\s*키|"
+    r"приватн\w*\s+ключ|закрыт\w*\s+ключ|clave\s+privada|cl[ée]\s+priv[ée]e|kh[oó]a\s+(?:ri[eê]ng|b[ií]\s*m[aậ]t)",
+    re.IGNORECASE,
+)
+_BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+_WIF = re.compile(r"(?<![0-9A-Za-z])[5KLc9][1-9A-HJ-NP-Za-km-z]{50,51}(?![0-9A-Za-z])")
+_XPRV = re.compile(r"(?<![0-9A-Za-z])[xyzt]prv[1-9A-HJ-NP-Za-km-z]{100,108}(?![0-9A-Za-z])")
+# A 64-byte key in base58 (Solana wallets export these): 85-90 characters.
+_BASE58_KEYPAIR = re.compile(r"(?<![0-9A-Za-z])[1-9A-HJ-NP-Za-km-z]{85,90}(?![0-9A-Za-z])")
+
+_QUOTES = r"""\s"'`“”«»「」"""
+_LINKING_WORD = r"(?:is|es|est|era|était|là|la|это|—|-|=|:|：|是|为|為|は|が|는|은|이)"
+_CONNECTIVE = r"[" + _QUOTES + r"]*" + _LINKING_WORD + r"?[" + _QUOTES + r":：=]*"
+_API_SECRET = re.compile(
+    r"(?:api[\s_-]*(?:key[\s_-]*)?secret|secret[\s_-]*key|secretkey|api[\s_-]*秘钥|api[\s_-]*密钥|密钥|秘钥|"
+    r"シークレット(?:キー)?|시크릿\s*키?|секрет\w*(?:\s+ключ\w*)?|clave\s+secreta|cl[ée]\s+secr[eè]te|"
+    r"kh[oó]a\s+b[ií]\s*m[aậ]t|secret)" + _CONNECTIVE + r"([A-Za-z0-9+/=_\-]{16,})",
+    re.IGNORECASE,
+)
+# Long mixed-case tokens look like exchange secrets even without a keyword; no common wallet
+# address is mixed-case and this long (Monero's 95 characters are kept apart).
+_LONG_TOKEN = re.compile(r"(?<![0-9A-Za-z])[A-Za-z0-9]{48,}(?![0-9A-Za-z])")
+
+_PASSWORD_WORDS = (
+    r"\bpass(?:word|wd|code)?s?|\bpwd|\bpw|contrase[ñn]as?|\bclave|mot\s+de\s+passe|\bmdp|"
+    r"парол[ьяюе]м?|密码|密碼|パスワード|비밀\s*번호|비번|암호|m[aậ]t\s*kh[aẩ]u|\bmk|senha"
+)
+_PW_TOKEN = r"([^\s,，。、\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7af]{4,64})"
+# "password: X" / "password=X": whatever follows is the password.
+_PASSWORD_EXPLICIT = re.compile(r"(?:" + _PASSWORD_WORDS + r")\s*[:=：]\s*" + _PW_TOKEN, re.IGNORECASE)
+# "my password is X", "пароль X", "密码是X": only a password-looking X (so "is wrong" stays).
+_PASSWORD_STATED = re.compile(
+    r"(?:" + _PASSWORD_WORDS + r")" + _CONNECTIVE
+    + r"(?:(?:de|del|du|от|для|cho|of|for|my|mon|mi)\s+\S+\s*(?:is|es|est|là)?\s*)?" + _PW_TOKEN,
+    re.IGNORECASE,
+)
+_PASSWORD_QUOTED = re.compile(
+    r"(?:" + _PASSWORD_WORDS + r").{0,30}?[\"'`“«「]([^\"'`”»」]{4,64})[\"'`”»」]", re.IGNORECASE | re.DOTALL
+)
+
+
+@dataclass(frozen=True)
+class GuardResult:
+    """The text with every secret replaced by a marker, and which kinds were found."""
+
+    redacted_text: str
+    kinds: tuple[str, ...]
+
+    @property
+    def found(self) -> bool:
+        return bool(self.kinds)
+
+
+def marker(kind: str) -> str:
+    """The text a secret is replaced with."""
+    return f"[{kind} removed]"
+
+
+MARKER_PATTERN = re.compile(r"\[(?:" + "|".join(KINDS) + r") removed\]")
+
+
+def _fold(word: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", word.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+@cache
+def _wordlists() -> dict[str, frozenset[str]]:
+    return {lang: frozenset(_fold(w) for w in Mnemonic(lang).wordlist) for lang in Mnemonic.list_languages()}
+
+
+def _is_gap(text: str) -> bool:
+    return _WORD_GAP.fullmatch(text) is not None
+
+
+def _word_spans(text: str) -> list[tuple[int, int, str]]:
+    """Letter runs, with runs of Han characters split into single characters (the Chinese
+    wordlists hold one character per word)."""
+    spans = []
+    for m in _WORD.finditer(text):
+        start = m.start()
+        for piece in _HAN_OR_OTHER.finditer(m.group()):
+            spans.append((start + piece.start(), start + piece.end(), _fold(piece.group())))
+    return spans
+
+
+def _han_checksum_window(words: list[str], lang: str) -> tuple[int, int] | None:
+    checker = Mnemonic(lang)
+    for size in _MNEMONIC_LENGTHS:
+        for i in range(0, len(words) - size + 1):
+            if checker.check(" ".join(words[i : i + size])):
+                return i, i + size
+    return None
+
+
+def _mnemonic_spans(text: str) -> list[tuple[int, int]]:
+    words = _word_spans(text)
+    found: list[tuple[int, int]] = []
+    for lang, wordlist in _wordlists().items():
+        i = 0
+        while i < len(words):
+            if words[i][2] not in wordlist:
+                i += 1
+                continue
+            j = i
+            spaced = True
+            while j + 1 < len(words) and words[j + 1][2] in wordlist and _is_gap(text[words[j][1] : words[j + 1][0]]):
+                spaced = spaced and words[j][1] != words[j + 1][0]
+                j += 1
+            run = words[i : j + 1]
+            if len(run) >= MIN_MNEMONIC_WORDS:
+                if spaced or lang not in _HAN_WORDLISTS:
+                    found.append((run[0][0], run[-1][1]))
+                else:
+                    # Unspaced Han text is mostly ordinary Chinese: only a valid checksum, or a
+                    # run next to a word like 助记词, makes it a phrase.
+                    window = _han_checksum_window([w[2] for w in run], lang)
+                    if window:
+                        found.append((run[window[0]][0], run[window[1] - 1][1]))
+                    elif _SEED_WORDS.search(text):
+                        found.append((run[0][0], run[-1][1]))
+            i = j + 1
+    return found
+
+
+def _base58check_ok(token: str) -> bool:
+    number = 0
+    for char in token:
+        number = number * 58 + _BASE58.index(char)
+    raw = number.to_bytes((number.bit_length() + 7) // 8, "big")
+    payload, checksum = raw[:-4], raw[-4:]
+    return len(payload) in (33, 34) and hashlib.sha256(hashlib.sha256(payload).digest()).digest()[:4] == checksum
+
+
+def _private_key_spans(text: str) -> list[tuple[int, int]]:
+    spans = []
+    hexes = list(_HEX64.finditer(text))
+    if hexes and not (_TX_WORDS.search(text) and not _KEY_WORDS.search(text)):
+        spans += [m.span() for m in hexes]
+    spans += [m.span() for m in _WIF.finditer(text) if _base58check_ok(m.group())]
+    spans += [m.span() for m in _XPRV.finditer(text)]
+    spans += [m.span() for m in _BASE58_KEYPAIR.finditer(text)]
+    return spans
+
+
+def _api_secret_spans(text: str) -> list[tuple[int, int]]:
+    spans = [m.span(1) for m in _API_SECRET.finditer(text)]
+    for m in _LONG_TOKEN.finditer(text):
+        token = m.group()
+        mixed = any(c.isupper() for c in token) and any(c.islower() for c in token) and any(c.isdigit() for c in token)
+        monero = len(token) == 95 and token[0] in "48"
+        if mixed and not monero:
+            spans.append(m.span())
+    return spans
+
+
+def _looks_like_password(token: str) -> bool:
+    token = token.rstrip(".,!?;)")
+    if len(token) < 6:
+        return False
+    has_digit = any(c.isdigit() for c in token)
+    has_symbol = any(not c.isalnum() for c in token)
+    inner_upper = any(c.isupper() for c in token[1:]) and any(c.islower() for c in token)
+    return has_digit or has_symbol or inner_upper
+
+
+def _password_spans(text: str) -> list[tuple[int, int]]:
+    spans = [m.span(1) for m in _PASSWORD_EXPLICIT.finditer(text)]
+    spans += [m.span(1) for m in _PASSWORD_STATED.finditer(text) if _looks_like_password(m.group(1))]
+    spans += [m.span(1) for m in _PASSWORD_QUOTED.finditer(text)]
+    return spans
+
+
+_DETECTORS = (
+    (MNEMONIC, _mnemonic_spans),
+    (PRIVATE_KEY, _private_key_spans),
+    (API_SECRET, _api_secret_spans),
+    (PASSWORD, _password_spans),
+)
+
+
+def scan(text: str) -> GuardResult:
+    """Find and redact every secret in `text`. Pure: nothing is stored or logged here."""
+    hits: list[tuple[int, int, str]] = []
+    for kind, detect in _DETECTORS:
+        hits += [(start, end, kind) for start, end in detect(text) if end > start]
+    if not hits:
+        return GuardResult(text, ())
+    hits.sort(key=lambda h: (h[0], -h[1]))
+    merged: list[list] = []
+    for start, end, kind in hits:
+        if merged and start < merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+            continue
+        merged.append([start, end, kind])
+    pieces, cursor = [], 0
+    for start, end, kind in merged:
+        pieces += [text[cursor:start], marker(kind)]
+        cursor = end
+    pieces.append(text[cursor:])
+    kinds = tuple(k for k in KINDS if any(h[2] == k for h in merged))
+    return GuardResult("".join(pieces), kinds)

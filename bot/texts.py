@@ -1,0 +1,94 @@
+"""What the bot says: the answers per intent and the fixed replies, per language, from `data/`.
+
+Everything is loaded and checked once at start-up: a missing answer or reply, or a placeholder
+the config cannot fill, stops the bot there instead of surprising a user later.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Iterable
+from pathlib import Path
+
+import yaml
+
+from bot.config import ROOT
+
+DATA_DIR = ROOT / "data"
+
+REPLY_KEYS = (
+    "clarify", "handoff", "handoff_ticket", "still_in_line",
+    "secret_mnemonic", "secret_private_key", "secret_api_secret", "secret_password", "secret_delete_request",
+    "error_empty", "error_too_long", "error_unreadable", "will_answer_shortly", "non_text",
+    "helpful_prompt", "button_helpful_yes", "button_helpful_no", "button_human",
+    "rate_prompt", "thanks_for_rating", "ticket_none", "ticket_line",
+    "status_queued", "status_assigned", "status_resolved",
+    "move_to_private", "agent_joined", "conversation_resolved", "bot_back",
+)  # fmt: skip
+
+
+class TextsError(ValueError):
+    """A missing or malformed answer or reply in `data/`."""
+
+
+def _fields(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+class _Partial(dict):
+    """Leaves placeholders it has no value for untouched, for the caller to fill later."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+class Texts:
+    """Answers and replies for every configured language, config placeholders filled in."""
+
+    def __init__(self, answers: dict[str, dict[str, str]], replies: dict[str, dict[str, str]]) -> None:
+        self._answers = answers
+        self._replies = replies
+
+    @classmethod
+    def load(
+        cls,
+        languages: Iterable[str],
+        intents: Iterable[str],
+        placeholders: dict[str, str],
+        data_dir: Path = DATA_DIR,
+    ) -> Texts:
+        intents = tuple(intents)
+        answers, replies = {}, {}
+        for lang in languages:
+            answers[lang] = _load(data_dir / "answers" / f"{lang}.yml", intents, placeholders, set())
+            replies[lang] = _load(data_dir / "replies" / f"{lang}.yml", REPLY_KEYS, placeholders, _REPLY_FIELDS)
+        return cls(answers, replies)
+
+    def answer(self, intent: str, language: str) -> str:
+        return self._answers[language][intent]
+
+    def reply(self, key: str, language: str, **values: object) -> str:
+        template = self._replies[language][key]
+        return template.format(**values) if values else template
+
+
+# Placeholders that are filled per message rather than from the config.
+_REPLY_FIELDS = {"ticket", "position", "wait", "limit", "status", "link", "name"}
+
+
+def _load(path: Path, keys: tuple[str, ...], placeholders: dict[str, str], runtime: set[str]) -> dict[str, str]:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise TextsError(f"{path}: missing") from None
+    missing = [k for k in keys if not isinstance(raw.get(k), str) or not raw[k].strip()]
+    if missing:
+        raise TextsError(f"{path}: no text for {', '.join(missing)}")
+    out = {}
+    for key in keys:
+        template = raw[key].strip()
+        unknown = _fields(template) - set(placeholders) - runtime
+        if unknown:
+            raise TextsError(f"{path}: {key} uses unknown placeholder {{{sorted(unknown)[0]}}}")
+        out[key] = template.format_map(_Partial(placeholders))
+    return out

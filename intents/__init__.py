@@ -1,0 +1,21 @@
+"""What each intent does: the registry from intent name to handler.
+
+The names are a contract (see `data/INTENTS.md`); adding an intent means adding its training
+data, its answer in every language, and a line here.
+"""
+
+from __future__ import annotations
+
+from intents import faq, handoffs, tickets
+from intents.base import IntentContext, IntentHandler, Outcome
+
+HANDLERS: dict[str, IntentHandler] = {
+    **{name: faq.answer for name in faq.INTENTS},
+    "account_compromised": handoffs.account_compromised,
+    "complaint": handoffs.complaint,
+    "human_agent": handoffs.human_agent,
+    "ticket_status": tickets.ticket_status,
+}
+INTENT_NAMES: tuple[str, ...] = tuple(sorted(HANDLERS))
+
+__all__ = ["HANDLERS", "INTENT_NAMES", "IntentContext", "IntentHandler", "Outcome"]
