@@ -64,9 +64,10 @@ class Detection:
     detected: str
 
 
-def _seeded_factory() -> None:
+def _seeded_factory() -> DetectorFactory:
     DetectorFactory.seed = 0  # langdetect samples at random: a seed makes it repeatable
-    detector_factory.init_factory()
+    detector_factory.init_factory()  # loads the profiles once per process
+    return detector_factory._factory
 
 
 class LanguageDetector:
@@ -76,7 +77,7 @@ class LanguageDetector:
         self.languages = tuple(languages)
         self.default = default
         self.short_text_words = short_text_words
-        _seeded_factory()
+        self._factory = _seeded_factory()
 
     def detect(self, text: str, hint: Optional[str] = None, previous: Optional[str] = None) -> Detection:
         """Detect the language of `text`; `hint` is the platform's (e.g. Telegram's
@@ -117,7 +118,7 @@ class LanguageDetector:
     def _scores(self, text: str, words: list[str]) -> dict[str, float]:
         probs: dict[str, float] = {}
         try:
-            detector = detector_factory.create()
+            detector = self._factory.create()
             detector.append(text)
             probs = {p.lang: p.prob for p in detector.get_probabilities()}
         except LangDetectException:

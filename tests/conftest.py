@@ -1,0 +1,147 @@
+"""Shared fixtures: one real redis-server, one trained model and one bot process per session.
+
+Nothing here is a stand-in for Redis or Rasa: the tests start Debian's redis-server on a free
+port and load the model `make test` trained (training it if it is missing).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RedisServer:
+    """A real redis-server on a free loopback port, with its data in a temporary folder."""
+
+    def __init__(self, workdir: Path, appendonly: bool = False) -> None:
+        self.port = free_port()
+        self.workdir = workdir
+        self.appendonly = appendonly
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> "RedisServer":
+        binary = shutil.which("redis-server")
+        if not binary:
+            pytest.fail("redis-server is not installed: run `make test` (scripts/ensure-redis installs it)")
+        args = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.workdir), "--save", ""]
+        if self.appendonly:
+            args += ["--appendonly", "yes", "--appendfsync", "everysec"]
+        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(16).startswith(b"+PONG"):
+                        return self
+            except OSError:
+                time.sleep(0.05)
+        pytest.fail(f"redis-server did not start on port {self.port}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def model_path() -> Path:
+    """The trained model (trained here only when `make test` did not already)."""
+    from bot.nlu import train
+
+    return train(say=lambda line: print(line, file=sys.stderr))
+
+
+@pytest.fixture(scope="session")
+def config():
+    from bot.config import load_config
+
+    return load_config()
+
+
+@pytest.fixture(scope="session")
+def pipeline(model_path: Path, config):
+    from bot.nlu import NluModel
+    from bot.pipeline import Pipeline
+
+    return Pipeline(config, NluModel.load(model_path))
+
+
+class BotProcess:
+    """`python -m bot run` as a user starts it, on a free port, against the test Redis."""
+
+    def __init__(self, redis_url: str, log_path: Path) -> None:
+        self.port = free_port()
+        self.redis_url = redis_url
+        self.log_path = log_path
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 90) -> "BotProcess":
+        env = {**os.environ, "REDIS_URL": self.redis_url}
+        self.log = open(self.log_path, "wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run", "--port", str(self.port)],
+            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"the bot exited with {self.process.returncode}:\n{self.logs()[-3000:]}")
+            try:
+                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as response:
+                    if response.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.2)
+        pytest.fail(f"the bot did not answer within {timeout} s:\n{self.logs()[-3000:]}")
+
+    def logs(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        self.log.close()
+
+
+@pytest.fixture(scope="module")
+def bot(redis_server: RedisServer, model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotProcess]:
+    process = BotProcess(redis_server.url, tmp_path_factory.mktemp("bot") / "bot.log").start()
+    yield process
+    process.stop()
