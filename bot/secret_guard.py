@@ -69,23 +69,19 @@ _API_SECRET = re.compile(
 # address is mixed-case and this long (Monero's 95 characters are kept apart).
 _LONG_TOKEN = re.compile(r"(?<![0-9A-Za-z])[A-Za-z0-9]{48,}(?![0-9A-Za-z])")
 
-_PASSWORD_WORDS = (
-    r"\bpass(?:word|wd|code)?s?|\bpwd|\bpw|contrase[ñn]as?|\bclave|mot\s+de\s+passe|\bmdp|"
-    r"парол[ьяюе]м?|密码|密碼|パスワード|비밀\s*번호|비번|암호|m[aậ]t\s*kh[aẩ]u|\bmk|senha"
-)
-_PW_TOKEN = r"([^\s,，。、\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7af]{4,64})"
-# "password: X" / "password=X": whatever follows is the password.
-_PASSWORD_EXPLICIT = re.compile(r"(?:" + _PASSWORD_WORDS + r")\s*[:=：]\s*" + _PW_TOKEN, re.IGNORECASE)
-# "my password is X", "пароль X", "密码是X": only a password-looking X (so "is wrong" stays).
-_PASSWORD_STATED = re.compile(
-    r"(?:" + _PASSWORD_WORDS + r")" + _CONNECTIVE
-    + r"(?:(?:de|del|du|от|для|cho|of|for|my|mon|mi)\s+\S+\s*(?:is|es|est|là)?\s*)?" + _PW_TOKEN,
+_PASSWORD_WORDS = re.compile(
+    r"\bpass(?:word|wd|code)?s?\b|\bpwd\b|\bpw\b|\bcontrase[ñn]as?\b|\bclave\b|\bmot\s+de\s+passe\b|\bmdp\b|"
+    r"\bпарол[ьяюе]м?|\bпасс?\b|\bпасс?ворд|密码|密碼|\bmm(?=\s*[是:：])|パスワード|パス(?!ポート)|비밀\s*번호|비번|암호|"
+    r"\bm[aậ]t\s*kh[aẩ]u\b|\bmk\b|\bsenha\b",
     re.IGNORECASE,
 )
-_PASSWORD_QUOTED = re.compile(
-    r"(?:" + _PASSWORD_WORDS + r").{0,30}?[\"'`“«「]([^\"'`”»」]{4,64})[\"'`”»」]", re.IGNORECASE | re.DOTALL
-)
-
+# A password is one run of characters that are not spaces, CJK text or sentence punctuation.
+_PW_TOKEN = re.compile(r"[^\s,，。、:：=→>\"'`“”«»「」()\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]{4,64}")
+_EXPLICIT_SEPARATOR = re.compile(r"[^\n]{0,30}?[:：=→]")
+_QUOTED = re.compile(r"[\"'`“«「]([^\"'`”»」\n]{4,64})[\"'`”»」]")
+_URL_OR_EMAIL = re.compile(r"://|^www\.|@[\w-]+\.\w|\.(?:com|net|org|io)\b", re.IGNORECASE)
+_WORDS_AFTER = 5  # "mi contraseña de la cuenta es X": a few words may stand between
+_WORDS_BEFORE = 3  # "tried X as my pass"
 
 @dataclass(frozen=True)
 class GuardResult:
@@ -132,12 +128,17 @@ def _word_spans(text: str) -> list[tuple[int, int, str]]:
     return spans
 
 
-def _han_checksum_window(words: list[str], lang: str) -> tuple[int, int] | None:
-    checker = Mnemonic(lang)
-    for size in _MNEMONIC_LENGTHS:
-        for i in range(0, len(words) - size + 1):
-            if checker.check(" ".join(words[i : i + size])):
-                return i, i + size
+def _unspaced_han_phrase(text: str, run: list[tuple[int, int, str]], lang: str) -> tuple[int, int] | None:
+    """Unspaced Han text is mostly ordinary Chinese (the wordlists hold the 2,048 commonest
+    characters, and one run in 16 passes a 12-word checksum by chance). It counts as a phrase
+    only right after a word like 助记词, with a whole phrase's length and a valid checksum."""
+    seed_word_ends = [m.end() for m in _SEED_WORDS.finditer(text)]
+    for end_of_seed_word in seed_word_ends:
+        rest = [w for w in run if w[0] >= end_of_seed_word]
+        while rest and rest[0][2] in ("是", "为", "為"):
+            rest = rest[1:]
+        if len(rest) in _MNEMONIC_LENGTHS and Mnemonic(lang).check(" ".join(w[2] for w in rest)):
+            return rest[0][0], rest[-1][1]
     return None
 
 
@@ -160,13 +161,9 @@ def _mnemonic_spans(text: str) -> list[tuple[int, int]]:
                 if spaced or lang not in _HAN_WORDLISTS:
                     found.append((run[0][0], run[-1][1]))
                 else:
-                    # Unspaced Han text is mostly ordinary Chinese: only a valid checksum, or a
-                    # run next to a word like 助记词, makes it a phrase.
-                    window = _han_checksum_window([w[2] for w in run], lang)
-                    if window:
-                        found.append((run[window[0]][0], run[window[1] - 1][1]))
-                    elif _SEED_WORDS.search(text):
-                        found.append((run[0][0], run[-1][1]))
+                    span = _unspaced_han_phrase(text, run, lang)
+                    if span:
+                        found.append(span)
             i = j + 1
     return found
 
@@ -203,19 +200,40 @@ def _api_secret_spans(text: str) -> list[tuple[int, int]]:
 
 
 def _looks_like_password(token: str) -> bool:
+    """Letters with digits or symbols, or inner capitals: "Summer2024", "Lena1990qwe",
+    "moon7Rabbit88"; not "wrong", "2024", "12:30" or an e-mail address."""
     token = token.rstrip(".,!?;)")
-    if len(token) < 6:
+    if len(token) < 6 or _URL_OR_EMAIL.search(token):
         return False
+    has_letter = any(c.isalpha() for c in token)
     has_digit = any(c.isdigit() for c in token)
     has_symbol = any(not c.isalnum() for c in token)
     inner_upper = any(c.isupper() for c in token[1:]) and any(c.islower() for c in token)
-    return has_digit or has_symbol or inner_upper
+    return has_letter and (has_digit or has_symbol or inner_upper)
 
 
 def _password_spans(text: str) -> list[tuple[int, int]]:
-    spans = [m.span(1) for m in _PASSWORD_EXPLICIT.finditer(text)]
-    spans += [m.span(1) for m in _PASSWORD_STATED.finditer(text) if _looks_like_password(m.group(1))]
-    spans += [m.span(1) for m in _PASSWORD_QUOTED.finditer(text)]
+    """Around each password word: after "password:" whatever comes; in a window of a few
+    words before or after it, a token that looks like a password; anything quoted after it."""
+    spans = []
+    for keyword in _PASSWORD_WORDS.finditer(text):
+        after = keyword.end()
+        explicit = _EXPLICIT_SEPARATOR.match(text, after)
+        if explicit:
+            token = _PW_TOKEN.search(text, explicit.end())
+            near = token is not None and token.start() - explicit.end() <= 8
+            if near and (_looks_like_password(token.group()) or explicit.end() - after <= 2):
+                spans.append(token.span())
+        for token in [t for t in _PW_TOKEN.finditer(text, after) if t.start() < after + 80][:_WORDS_AFTER]:
+            if _looks_like_password(token.group()):
+                spans.append(token.span())
+                break
+        for token in list(_PW_TOKEN.finditer(text, max(0, keyword.start() - 60), keyword.start()))[-_WORDS_BEFORE:]:
+            if _looks_like_password(token.group()):
+                spans.append(token.span())
+        quoted = _QUOTED.search(text, after, after + 100)
+        if quoted:
+            spans.append(quoted.span(1))
     return spans
 
 

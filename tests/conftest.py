@@ -40,7 +40,7 @@ class RedisServer:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def start(self) -> "RedisServer":
+    def start(self) -> RedisServer:
         binary = shutil.which("redis-server")
         if not binary:
             pytest.fail("redis-server is not installed: run `make test` (scripts/ensure-redis installs it)")
@@ -108,7 +108,7 @@ class BotProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 90) -> "BotProcess":
+    def start(self, timeout: float = 90) -> BotProcess:
         env = {**os.environ, "REDIS_URL": self.redis_url}
         self.log = open(self.log_path, "wb")
         self.process = subprocess.Popen(

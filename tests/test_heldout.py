@@ -69,7 +69,7 @@ def results(model_path: Path) -> list[tuple[str, dict, dict, list[str]]]:
     outputs = [json.loads(line) for line in done.stdout.decode().splitlines()]
     assert len(outputs) == len(rows), done.stderr.decode()[-3000:]
     assert [o["id"] for o in outputs] == list(range(len(rows)))
-    return [(lang, row, out, forbidden) for (lang, row, forbidden), out in zip(rows, outputs)]
+    return [(lang, row, out, forbidden) for (lang, row, forbidden), out in zip(rows, outputs, strict=True)]
 
 
 def _table(results: list) -> tuple[str, dict]:
@@ -147,7 +147,8 @@ def test_group_chatter_is_ignored(results):
 
 
 def test_ordinary_messages_are_not_taken_for_secrets(results):
-    flagged = [(lang, row["text"]) for lang, row, out, _ in results if "intent" in row and out["action"] == "warn_secret"]
+    flagged = [(lang, row["text"]) for lang, row, out, _ in results
+               if "intent" in row and out["action"] == "warn_secret"]  # fmt: skip
     assert not flagged
 
 
@@ -160,7 +161,11 @@ def test_heldout_never_in_training_data():
     for path in (ROOT / "data" / "nlu").glob("*.yml"):
         for block in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]:
             training |= {_normal(line[2:]) for line in block["examples"].splitlines() if line.startswith("- ")}
-    heldout = [json.loads(line)["text"] for lang in LANGUAGES
-               for line in (HELDOUT / f"{lang}.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]  # fmt: skip
+    heldout = [
+        json.loads(line)["text"]
+        for lang in LANGUAGES
+        for line in (HELDOUT / f"{lang}.jsonl").read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
     assert len(training) > 5000
     assert [text for text in heldout if _normal(text) in training] == []
