@@ -12,13 +12,17 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Optional
 
+import yaml
 from langdetect import DetectorFactory, detector_factory
 from langdetect.lang_detect_exception import LangDetectException
 
+_YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _HANGUL = re.compile(r"[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")
 _KANA = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f]")
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -73,10 +77,20 @@ def _seeded_factory() -> DetectorFactory:
 class LanguageDetector:
     """Detects a message's language among the configured ones."""
 
-    def __init__(self, languages: Iterable[str], default: str, short_text_words: int = 2) -> None:
+    def __init__(
+        self,
+        languages: Iterable[str],
+        default: str,
+        lexicon: Optional[dict[str, frozenset[str]]] = None,
+        short_text_words: int = 2,
+    ) -> None:
         self.languages = tuple(languages)
         self.default = default
         self.short_text_words = short_text_words
+        self.lexicon = {
+            lang: _FUNCTION_WORDS.get(lang, frozenset()) | (lexicon or {}).get(lang, frozenset())
+            for lang in self.languages
+        }
         self._factory = _seeded_factory()
 
     def detect(self, text: str, hint: Optional[str] = None, previous: Optional[str] = None) -> Detection:
@@ -127,12 +141,36 @@ class LanguageDetector:
         for lang in self.languages:
             if _is_script_language(lang):
                 continue
-            hits = sum(w in _FUNCTION_WORDS.get(lang, ()) for w in words)
-            scores[lang] = math.log(probs.get(lang, 0.0) + 1e-3) + 1.5 * hits
+            hits = sum(w in self.lexicon[lang] for w in words)
+            # The floor keeps one confident langdetect miss from outvoting several telling words.
+            scores[lang] = math.log(probs.get(lang, 0.0) + 0.05) + 1.2 * hits
         best_foreign = max(((p, lang) for lang, p in probs.items() if lang not in self.languages), default=None)
-        if best_foreign and best_foreign[0] > 0.95 and len(words) >= 4 and max(scores.values(), default=-9) < 0:
-            scores[best_foreign[1]] = math.log(best_foreign[0])
+        if best_foreign and best_foreign[0] > 0.95 and len(words) >= 4:
+            scores[best_foreign[1]] = math.log(best_foreign[0] + 0.05)
         return scores or {self.default: 0.0}
+
+
+def domain_lexicon(nlu_files: Iterable[Path]) -> dict[str, frozenset[str]]:
+    """Words that the training data of exactly one Latin-script language uses (at least twice):
+    "resetear", "perdi", "rut", "duyet", "capté". Built from `data/nlu/<lang>.yml`, so it grows
+    with the data; langdetect's general profiles know few of these chat words."""
+    counts: dict[str, Counter] = {}
+    for path in nlu_files:
+        lang = path.stem
+        if _is_script_language(lang):
+            continue
+        counter = counts.setdefault(lang, Counter())
+        for block in yaml.load(path.read_text(encoding="utf-8"), Loader=_YamlLoader).get("nlu", []):
+            for line in str(block.get("examples", "")).splitlines():
+                counter.update(w.lower() for w in _LATIN_WORD.findall(line))
+    lexicon = {}
+    for lang, counter in counts.items():
+        others = Counter()
+        for other, other_counter in counts.items():
+            if other != lang:
+                others.update(other_counter)
+        lexicon[lang] = frozenset(w for w, n in counter.items() if n >= 2 and len(w) >= 2 and w not in others)
+    return lexicon
 
 
 def _is_script_language(lang: str) -> bool:

@@ -14,9 +14,9 @@ from typing import Optional
 
 from bot import secret_guard
 from bot.config import Config
-from bot.language import LanguageDetector
+from bot.language import LanguageDetector, domain_lexicon
 from bot.messages import Action, Button, Decision, InboundMessage, OutboundReply, Priority
-from bot.nlu import NluModel
+from bot.nlu import NLU_DATA_DIR, NluModel
 from bot.texts import Texts
 from intents import HANDLERS, INTENT_NAMES, IntentContext, Outcome
 
@@ -52,7 +52,8 @@ class Pipeline:
         self.config = config
         self.nlu = nlu
         self.texts = texts or Texts.load(config.languages, INTENT_NAMES, config.placeholders)
-        self.detector = LanguageDetector(config.languages, config.default_language)
+        lexicon = domain_lexicon(sorted(NLU_DATA_DIR.glob("*.yml")))
+        self.detector = LanguageDetector(config.languages, config.default_language, lexicon)
 
     def check(self, text: object) -> str:
         """The text if the pipeline can take it, else BadMessage."""

@@ -78,7 +78,8 @@ _PASSWORD_WORDS = re.compile(
 # A password is one run of characters that are not spaces, CJK text or sentence punctuation.
 _PW_TOKEN = re.compile(r"[^\s,，。、:：=→>\"'`“”«»「」()\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]{4,64}")
 _EXPLICIT_SEPARATOR = re.compile(r"[^\n]{0,30}?[:：=→]")
-_QUOTED = re.compile(r"[\"'`“«「]([^\"'`”»」\n]{4,64})[\"'`”»」]")
+# Not the apostrophe: French and English put it inside words (m'envoie, d'erreur, don't).
+_QUOTED = re.compile(r"[\"`“«「]([^\"`”»」\n]{4,64})[\"`”»」]")
 _URL_OR_EMAIL = re.compile(r"://|^www\.|@[\w-]+\.\w|\.(?:com|net|org|io)\b", re.IGNORECASE)
 _WORDS_AFTER = 5  # "mi contraseña de la cuenta es X": a few words may stand between
 _WORDS_BEFORE = 3  # "tried X as my pass"
@@ -128,6 +129,10 @@ def _word_spans(text: str) -> list[tuple[int, int, str]]:
     return spans
 
 
+# What may follow 助记/种子 before the phrase itself: "助记词是", "种子短语：".
+_SEED_WORD_TAIL = set("词詞是为為短语語句子")
+
+
 def _unspaced_han_phrase(text: str, run: list[tuple[int, int, str]], lang: str) -> tuple[int, int] | None:
     """Unspaced Han text is mostly ordinary Chinese (the wordlists hold the 2,048 commonest
     characters, and one run in 16 passes a 12-word checksum by chance). It counts as a phrase
@@ -135,7 +140,7 @@ def _unspaced_han_phrase(text: str, run: list[tuple[int, int, str]], lang: str) 
     seed_word_ends = [m.end() for m in _SEED_WORDS.finditer(text)]
     for end_of_seed_word in seed_word_ends:
         rest = [w for w in run if w[0] >= end_of_seed_word]
-        while rest and rest[0][2] in ("是", "为", "為"):
+        while rest and rest[0][2] in _SEED_WORD_TAIL:
             rest = rest[1:]
         if len(rest) in _MNEMONIC_LENGTHS and Mnemonic(lang).check(" ".join(w[2] for w in rest)):
             return rest[0][0], rest[-1][1]
@@ -207,7 +212,8 @@ def _looks_like_password(token: str) -> bool:
         return False
     has_letter = any(c.isalpha() for c in token)
     has_digit = any(c.isdigit() for c in token)
-    has_symbol = any(not c.isalnum() for c in token)
+    # Hyphens, apostrophes and dots join ordinary words too (кто-то, e-mail, l'app).
+    has_symbol = any(not c.isalnum() and c not in "-'’." for c in token)
     inner_upper = any(c.isupper() for c in token[1:]) and any(c.islower() for c in token)
     return has_letter and (has_digit or has_symbol or inner_upper)
 
