@@ -36,13 +36,13 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from bot.nlu import ModelMissing, NluModel
+    from bot.nlu import ModelMissing, NluModel, RasaHttpNlu
     from bot.pipeline import Pipeline
     from bot.replay import replay
 
     config = load_config(args.config)
     try:
-        pipeline = Pipeline(config, NluModel.load())
+        pipeline = Pipeline(config, RasaHttpNlu(args.nlu_url) if args.nlu_url else NluModel.load())
     except ModelMissing as exc:
         log.error("%s", exc)
         return 2
@@ -52,8 +52,13 @@ def _replay(args: argparse.Namespace) -> int:
 
 def _bench(args: argparse.Namespace) -> int:
     from bot.bench import main as bench_main
+    from bot.nlu import ModelMissing
 
-    return bench_main(args)
+    try:
+        return bench_main(args)
+    except ModelMissing as exc:
+        log.error("%s", exc)
+        return 2
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
 
     replay = sub.add_parser("replay", help="JSON lines on stdin -> one decision per line on stdout")
     replay.add_argument("--config", default=None)
+    replay.add_argument("--nlu-url", default=None, help="parse with a Rasa server at this URL instead of in-process")
     replay.set_defaults(func=_replay)
 
     bench = sub.add_parser("bench", help="benchmark the pipeline (in-process and against a Rasa server)")

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Protocol
 
 from bot.config import ROOT
 
@@ -44,6 +44,14 @@ class NluResult:
     intent: str
     confidence: float
     runner_up: float
+
+    @classmethod
+    def from_rasa(cls, parsed: dict) -> NluResult:
+        """From Rasa's parse result (the same shape in-process and over HTTP)."""
+        ranking = parsed.get("intent_ranking") or []
+        intent = parsed.get("intent") or {}
+        runner_up = ranking[1]["confidence"] if len(ranking) > 1 else 0.0
+        return cls(intent.get("name") or "", float(intent.get("confidence") or 0.0), float(runner_up))
 
 
 def quiet_rasa() -> None:
@@ -111,6 +119,12 @@ def train(force: bool = False, models_dir: Path = MODELS_DIR, say: Callable[[str
     return target
 
 
+class NluParser(Protocol):
+    """What the pipeline needs of the NLU step."""
+
+    async def parse(self, text: str) -> NluResult: ...
+
+
 class NluModel:
     """A trained Rasa model loaded in this process."""
 
@@ -128,8 +142,22 @@ class NluModel:
 
     async def parse(self, text: str) -> NluResult:
         """The most likely intent, its confidence, and the runner-up's confidence."""
-        parsed = await self._agent.parse_message(text)
-        ranking = parsed.get("intent_ranking") or []
-        intent = parsed.get("intent") or {}
-        runner_up = ranking[1]["confidence"] if len(ranking) > 1 else 0.0
-        return NluResult(intent.get("name") or "", float(intent.get("confidence") or 0.0), float(runner_up))
+        return NluResult.from_rasa(await self._agent.parse_message(text))
+
+
+class RasaHttpNlu:
+    """The NLU step over HTTP, against Rasa's own server (`rasa run --enable-api`,
+    `POST /model/parse`): the set-up most teams build by hand, kept for comparison."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url.rstrip("/") + "/model/parse"
+        self._session = None
+
+    async def parse(self, text: str) -> NluResult:
+        import aiohttp
+
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        async with self._session.post(self.url, json={"text": text}) as response:
+            response.raise_for_status()
+            return NluResult.from_rasa(await response.json())

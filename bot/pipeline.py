@@ -16,7 +16,7 @@ from bot import secret_guard
 from bot.config import Config
 from bot.language import LanguageDetector, domain_lexicon
 from bot.messages import Action, Button, Decision, InboundMessage, OutboundReply, Priority
-from bot.nlu import NLU_DATA_DIR, NluModel
+from bot.nlu import NLU_DATA_DIR, NluParser
 from bot.texts import Texts
 from intents import HANDLERS, INTENT_NAMES, IntentContext, Outcome
 
@@ -48,7 +48,7 @@ def buttons_for(action: Action, texts: Texts, language: str) -> tuple[Button, ..
 class Pipeline:
     """Classifies messages and decides what the bot does with them."""
 
-    def __init__(self, config: Config, nlu: NluModel, texts: Optional[Texts] = None) -> None:
+    def __init__(self, config: Config, nlu: NluParser, texts: Optional[Texts] = None) -> None:
         self.config = config
         self.nlu = nlu
         self.texts = texts or Texts.load(config.languages, INTENT_NAMES, config.placeholders)

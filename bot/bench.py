@@ -1,0 +1,154 @@
+"""`python -m bot bench` (`make bench`): the whole pipeline's speed, measured through the
+`replay` contract, one message in flight at a time, the process pinned to one core.
+
+Two set-ups run on the same messages (the held-out set's, cycled):
+- in-process: `python -m bot replay`, Rasa loaded in the bot's own process;
+- Rasa server: `python -m bot replay --nlu-url ...` with the NLU step sent over HTTP to
+  `rasa run --enable-api` (`POST /model/parse`), the set-up most teams build by hand. The
+  server gets a core of its own, so this side has two cores to our one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from bot.config import ROOT
+from bot.nlu import cached_model
+
+HELDOUT = ROOT / "tests" / "heldout"
+TARGETS = {"msg_per_s": 300, "p99_ms": 20, "speedup": 1.5, "rss_mib": 1024}
+
+
+def _messages(count: int) -> list[str]:
+    texts = []
+    for path in sorted(HELDOUT.glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            if "intent" in row:
+                texts.append(row["text"])
+    lines = []
+    for i in range(count):
+        record = {"id": i, "platform": "bench", "chat_type": "private", "chat_id": f"c{i % 97}",
+                  "user_id": f"u{i % 97}", "text": texts[i % len(texts)], "addressed": True}  # fmt: skip
+        lines.append(json.dumps(record, ensure_ascii=False))
+    return lines
+
+
+def _rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):  # the peak resident set
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def run_replay(lines: list[str], extra_args: list[str], core: int, warmup: int = 200) -> dict:
+    """Send each line and wait for its answer before the next; return the measurements."""
+    process = subprocess.Popen(
+        ["taskset", "-c", str(core), sys.executable, "-m", "bot", "replay", *extra_args],
+        cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert process.stdin and process.stdout
+
+    def one(line: str) -> float:
+        started = time.perf_counter()
+        process.stdin.write(line.encode() + b"\n")
+        process.stdin.flush()
+        answer = process.stdout.readline()
+        elapsed = time.perf_counter() - started
+        if not answer or "error" in json.loads(answer):
+            raise RuntimeError(f"replay failed on {line[:80]}: {answer[:200]!r}")
+        return elapsed
+
+    for line in lines[:warmup]:
+        one(line)
+    started = time.perf_counter()
+    latencies = [one(line) for line in lines]
+    wall = time.perf_counter() - started
+    rss = _rss_mib(process.pid)
+    process.stdin.close()
+    process.wait(timeout=60)
+    return {
+        "messages": len(lines),
+        "msg_per_s": round(len(lines) / wall, 1),
+        "p50_ms": round(1000 * statistics.median(latencies), 2),
+        "p99_ms": round(1000 * _percentile(latencies, 0.99), 2),
+        "rss_mib": round(rss, 1),
+    }
+
+
+def start_rasa_server(model: Path, port: int, core: int) -> subprocess.Popen:
+    rasa = Path(sys.executable).with_name("rasa")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "RASA_TELEMETRY_ENABLED": "false"}
+    server = subprocess.Popen(
+        ["taskset", "-c", str(core), str(rasa), "run", "--enable-api", "-m", str(model), "--port", str(port),
+         "-i", "127.0.0.1", "--log-level", "WARNING"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"rasa run exited with {server.returncode}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/status", timeout=1):
+                return server
+        except OSError:
+            time.sleep(0.5)
+    server.kill()
+    raise RuntimeError("rasa run did not answer within 180 s")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def main(args: argparse.Namespace) -> int:
+    model = cached_model()
+    cores = sorted(os.sched_getaffinity(0))
+    bot_core, server_core = cores[0], cores[-1]
+    lines = _messages(args.messages)
+    print(f"pipeline benchmark: {len(lines)} messages, one in flight, bot pinned to core {bot_core}", flush=True)
+
+    in_process = run_replay(lines, [], bot_core)
+    print(f"  in-process Rasa:  {in_process}", flush=True)
+
+    port = _free_port()
+    server = start_rasa_server(model, port, server_core)
+    try:
+        over_http = run_replay(lines, ["--nlu-url", f"http://127.0.0.1:{port}"], bot_core)
+        over_http["server_rss_mib"] = round(_rss_mib(server.pid), 1)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    print(f"  Rasa server:      {over_http}", flush=True)
+
+    speedup = round(in_process["msg_per_s"] / over_http["msg_per_s"], 2)
+    results = {"in_process": in_process, "rasa_server": over_http, "speedup": speedup}
+    checks = {
+        f"msg/s >= {TARGETS['msg_per_s']}": in_process["msg_per_s"] >= TARGETS["msg_per_s"],
+        f"p99 < {TARGETS['p99_ms']} ms": in_process["p99_ms"] < TARGETS["p99_ms"],
+        f">= {TARGETS['speedup']}x the Rasa-server set-up": speedup >= TARGETS["speedup"],
+        f"RSS < {TARGETS['rss_mib']} MiB": in_process["rss_mib"] < TARGETS["rss_mib"],
+    }
+    results["targets_met"] = checks
+    print(f"  speed-up: {speedup}x")
+    for name, ok in checks.items():
+        print(f"  {'ok  ' if ok else 'MISS'} {name}")
+    if args.out:
+        Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
+    return 0
