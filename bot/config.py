@@ -24,8 +24,10 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class NluSettings:
-    confidence_threshold: float = 0.5
+    confidence_threshold: float = 0.6
     margin_threshold: float = 0.1
+    handoff_threshold: float = 0.5
+    urgent_threshold: float = 0.2
 
 
 @dataclass(frozen=True)

@@ -44,14 +44,18 @@ class NluResult:
     intent: str
     confidence: float
     runner_up: float
+    ranking: tuple[tuple[str, float], ...] = ()
 
     @classmethod
     def from_rasa(cls, parsed: dict) -> NluResult:
         """From Rasa's parse result (the same shape in-process and over HTTP)."""
-        ranking = parsed.get("intent_ranking") or []
+        ranking = tuple((r["name"], float(r["confidence"])) for r in parsed.get("intent_ranking") or [])
         intent = parsed.get("intent") or {}
-        runner_up = ranking[1]["confidence"] if len(ranking) > 1 else 0.0
-        return cls(intent.get("name") or "", float(intent.get("confidence") or 0.0), float(runner_up))
+        runner_up = ranking[1][1] if len(ranking) > 1 else 0.0
+        return cls(intent.get("name") or "", float(intent.get("confidence") or 0.0), runner_up, ranking)
+
+    def probability(self, intent: str) -> float:
+        return next((confidence for name, confidence in self.ranking if name == intent), 0.0)
 
 
 def quiet_rasa() -> None:
@@ -75,7 +79,7 @@ def model_hash() -> str:
     digest = hashlib.sha256(f"rasa {rasa.__version__}\n".encode())
     for path in _training_inputs():
         if path.exists():
-            digest.update(f"{path.relative_to(ROOT)}\n".encode())
+            digest.update(f"{path.parent.name}/{path.name}\n".encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()[:20]
 

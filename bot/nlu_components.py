@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any, Optional
 
+import numpy as np
 from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -113,4 +114,11 @@ class TfidfLogisticRegressionClassifier(LogisticRegressionClassifier):
                 raise ValueError(f"refusing to load {path.name}: unexpected types {sorted(untrusted - cls._TRUSTED)}")
             component = cls(config, execution_context.node_name, model_storage, resource)
             component.clf = sio.load(path, trusted=sorted(untrusted))
+            component._fast_predict()
             return component
+
+    def _fast_predict(self) -> None:
+        """scikit-learn multiplies by `coef_.T`; scipy copies that whole matrix on every call
+        unless it is contiguous, which cost 3 ms a message. Fortran order makes it so."""
+        lr = self.clf.named_steps["lr"]
+        lr.coef_ = np.asfortranarray(lr.coef_)

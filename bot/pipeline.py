@@ -14,11 +14,12 @@ from typing import Optional
 
 from bot import secret_guard
 from bot.config import Config
-from bot.language import LanguageDetector, domain_lexicon
+from bot.language import LanguageDetector, base_language, domain_lexicon
 from bot.messages import Action, Button, Decision, InboundMessage, OutboundReply, Priority
-from bot.nlu import NLU_DATA_DIR, NluParser
+from bot.nlu import NLU_DATA_DIR, NluParser, NluResult
+from bot.signals import Signals
 from bot.texts import Texts
-from intents import HANDLERS, INTENT_NAMES, IntentContext, Outcome
+from intents import HANDLERS, HANDOFF_INTENTS, INTENT_NAMES, IntentContext, Outcome
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
 
@@ -54,6 +55,7 @@ class Pipeline:
         self.texts = texts or Texts.load(config.languages, INTENT_NAMES, config.placeholders)
         lexicon = domain_lexicon(sorted(NLU_DATA_DIR.glob("*.yml")))
         self.detector = LanguageDetector(config.languages, config.default_language, lexicon)
+        self.signals = Signals.load()
 
     def check(self, text: object) -> str:
         """The text if the pipeline can take it, else BadMessage."""
@@ -70,6 +72,7 @@ class Pipeline:
 
     def error_reply(self, error: BadMessage, language: Optional[str] = None) -> str:
         """What the user reads when their message was refused."""
+        language = base_language(language)
         language = language if language in self.config.languages else self.config.default_language
         return self.texts.reply(error.reply_key, language, limit=self.config.limits.max_message_chars)
 
@@ -97,16 +100,14 @@ class Pipeline:
             return decide(Action.WARN_SECRET, self._warning(guarded.kinds, language, in_group))
 
         result = await self.nlu.parse(clean)
-        confident = (
-            result.intent in HANDLERS
-            and result.confidence >= self.config.nlu.confidence_threshold
-            and result.confidence - result.runner_up >= self.config.nlu.margin_threshold
-        )
-        if not confident:
+        intent = self.choose_intent(result, clean)
+        if intent is None:
             outcome = Outcome(Action.CLARIFY, self.texts.reply("clarify", language))
+            intent, confidence = result.intent, result.confidence
         else:
-            ctx = IntentContext(result.intent, language, replace(message, text=guarded.redacted_text), self.texts)
-            outcome = HANDLERS[result.intent](ctx)
+            ctx = IntentContext(intent, language, replace(message, text=guarded.redacted_text), self.texts)
+            outcome = HANDLERS[intent](ctx)
+            confidence = result.probability(intent) or result.confidence
 
         text = outcome.text
         if outcome.action is Action.HANDOFF:
@@ -116,7 +117,33 @@ class Pipeline:
         if guarded.found:
             text = f"{self._warning(guarded.kinds, language, in_group)}\n\n{text}"
             action = Action.WARN_SECRET
-        return decide(action, text, result.intent, result.confidence, outcome.priority, buttons)
+        return decide(action, text, intent, confidence, outcome.priority, buttons)
+
+    def choose_intent(self, result: NluResult, text: str) -> Optional[str]:
+        """The intent to act on, or None to ask the user instead.
+
+        The costs are lopsided: a needless hand-off costs an agent a minute, a missed one can
+        cost a user their funds, and a wrong answer costs trust. So a signal in the text
+        (activity the user did not do, a demand for money) or a hint of a compromised
+        account is enough for a person, the hand-off intents pool their probability, a
+        hand-off intent ranked first always hands off, and only an answer needs a
+        confident, clear winner."""
+        nlu = self.config.nlu
+        signalled = self.signals.intent_for(text)
+        if signalled:
+            return signalled
+        if result.probability("account_compromised") >= nlu.urgent_threshold:
+            return "account_compromised"
+        if result.intent in HANDOFF_INTENTS:
+            return result.intent
+        if sum(result.probability(name) for name in HANDOFF_INTENTS) >= nlu.handoff_threshold:
+            return max(HANDOFF_INTENTS, key=result.probability)
+        confident = (
+            result.intent in HANDLERS
+            and result.confidence >= nlu.confidence_threshold
+            and result.confidence - result.runner_up >= nlu.margin_threshold
+        )
+        return result.intent if confident else None
 
     def _warning(self, kinds: tuple[str, ...], language: str, in_group: bool) -> str:
         parts = [self.texts.reply(f"secret_{kind}", language) for kind in kinds]

@@ -17,5 +17,7 @@ HANDLERS: dict[str, IntentHandler] = {
     "ticket_status": tickets.ticket_status,
 }
 INTENT_NAMES: tuple[str, ...] = tuple(sorted(HANDLERS))
+# Intents a person must take over (the pipeline leans towards these when unsure).
+HANDOFF_INTENTS: tuple[str, ...] = ("account_compromised", "complaint", "human_agent")
 
-__all__ = ["HANDLERS", "INTENT_NAMES", "IntentContext", "IntentHandler", "Outcome"]
+__all__ = ["HANDLERS", "HANDOFF_INTENTS", "INTENT_NAMES", "IntentContext", "IntentHandler", "Outcome"]

@@ -110,18 +110,9 @@ def test_per_language_accuracy(results, capsys):
 
 
 def test_handoff_intents_are_always_handed_off(results):
-    missed = [
-        (lang, row["text"], out["action"], out["priority"])
-        for lang, row, out, _ in results
-        if row.get("intent") in HANDOFF_INTENTS
-        and (out["action"] != "handoff" or out["priority"] != HANDOFF_INTENTS[row["intent"]])
-        and out["action"] != "clarify"  # not sure -> a question that offers a person, never an answer
-    ]
-    assert not missed
-    # A hand-off intent is never answered as if it were something else.
-    answered = [(lang, row["text"]) for lang, row, out, _ in results
-                if row.get("intent") in HANDOFF_INTENTS and out["action"] == "answer"]  # fmt: skip
-    assert not answered
+    rows = [(lang, row, out) for lang, row, out, _ in results if row.get("intent") in HANDOFF_INTENTS]
+    assert len(rows) == 9 * len(HANDOFF_INTENTS) * len(LANGUAGES)
+    assert [(lang, row["text"], out["action"]) for lang, row, out in rows if out["action"] != "handoff"] == []
 
 
 def test_account_compromised_is_always_urgent(results):
