@@ -95,7 +95,7 @@ def start_rasa_server(model: Path, port: int, core: int) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "RASA_TELEMETRY_ENABLED": "false"}
     server = subprocess.Popen(
         ["taskset", "-c", str(core), str(rasa), "run", "--enable-api", "-m", str(model), "--port", str(port),
-         "-i", "127.0.0.1", "--log-level", "WARNING"],
+         "-i", "127.0.0.1", "--quiet"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     deadline = time.monotonic() + 180
