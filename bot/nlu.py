@@ -106,6 +106,8 @@ def train(force: bool = False, models_dir: Path = MODELS_DIR, say: Callable[[str
     say(f"training {target.name} from {len(files)} files ({', '.join(p.stem for p in files)}) with {NLU_CONFIG.name}")
     started = time.monotonic()
     quiet_rasa()
+    # Rasa says when each component starts and finishes training: that is the progress.
+    logging.getLogger("rasa.engine.training.hooks").setLevel(logging.INFO)
     from rasa.model_training import train_nlu
 
     if str(ROOT) not in sys.path:
