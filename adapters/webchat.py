@@ -1,8 +1,12 @@
 """The built-in web chat: a page at `/` and a JSON API for it. Always on, no token needed.
 
-    POST /api/webchat/{session}/messages  {"text": "..."}  ->  {"replies": [...]}
+    POST /api/webchat/{session}/messages  {"text": "..."}  ->  {"replies": [...], "cursor"}
+    GET  /api/webchat/{session}/messages?after=<cursor>[&wait=<s>]  ->  what came later
 
-It only translates HTTP into an `InboundMessage` and a decision's reply back into JSON.
+Each session's messages live in a Redis stream (`sb:webchat:<session>`); the cursor is a
+stream id. The bot's answers are written there at once; an agent's replies reach it through
+the web chat's outbox, which `deliver` drains. It only translates: HTTP into an
+`InboundMessage`, replies into JSON.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import re
 from pathlib import Path
 
 from aiohttp import web
+from redis.asyncio import Redis
 
 from bot.inbox import Inbox
 from bot.messages import InboundMessage, OutboundReply
@@ -39,17 +44,72 @@ def _language_hint(request: web.Request) -> str | None:
     return first or None
 
 
+SESSION_TTL_SECONDS = 7 * 24 * 3600
+SESSION_MAX_MESSAGES = 500
+MAX_WAIT_SECONDS = 25
+
+
+def session_stream(session: str) -> str:
+    return f"sb:webchat:{session}"
+
+
 class WebChat:
     """Routes of the web chat channel."""
 
-    def __init__(self, inbox: Inbox) -> None:
+    def __init__(self, inbox: Inbox, redis: Redis) -> None:
         self.inbox = inbox
+        self.redis = redis
 
     def routes(self) -> list[web.RouteDef]:
         return [
             web.get("/", self.page),
             web.post("/api/webchat/{session}/messages", self.post_message),
+            web.get("/api/webchat/{session}/messages", self.get_messages),
         ]
+
+    async def _append(self, session: str, sender: str, reply: OutboundReply) -> str:
+        fields = {"from": sender, "text": reply.text,
+                  "buttons": json.dumps([[b.label, b.action] for b in reply.buttons])}  # fmt: skip
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.xadd(session_stream(session), fields, maxlen=SESSION_MAX_MESSAGES, approximate=True)
+            pipe.expire(session_stream(session), SESSION_TTL_SECONDS)
+            entry, _ = await pipe.execute()
+        return entry.decode()
+
+    async def deliver(self, reply: OutboundReply, conversation: str) -> None:
+        """The outbox's delivery for this platform: an agent's reply into the session."""
+        await self._append(reply.chat_id, "agent", reply)
+
+    async def _cursor(self, session: str) -> str:
+        last = await self.redis.xrevrange(session_stream(session), count=1)
+        return last[0][0].decode() if last else "0-0"
+
+    async def get_messages(self, request: web.Request) -> web.Response:
+        session = request.match_info["session"]
+        if not SESSION.match(session):
+            return json_error(400, "bad_session", "the session id must be 8-64 letters, digits, '-' or '_'")
+        after = request.query.get("after", "0-0")
+        if not re.fullmatch(r"\d{1,20}-\d{1,20}", after):
+            return json_error(400, "bad_cursor", "after must be a cursor returned by this API")
+        try:
+            wait = min(MAX_WAIT_SECONDS, max(0.0, float(request.query.get("wait", "0"))))
+        except ValueError:
+            return json_error(400, "bad_wait", "wait is a number of seconds")
+        key = session_stream(session)
+        if wait:
+            found = await self.redis.xread({key: after}, count=100, block=int(wait * 1000))
+            entries = found[0][1] if found else []
+        else:
+            entries = await self.redis.xrange(key, min=f"({after}", count=100)
+        messages = []
+        for entry_id, fields in entries:
+            data = {k.decode(): v.decode() for k, v in fields.items()}
+            messages.append({
+                "id": entry_id.decode(), "from": data["from"], "text": data["text"],
+                "buttons": [{"label": label, "action": action} for label, action in json.loads(data["buttons"])],
+            })  # fmt: skip
+        cursor = messages[-1]["id"] if messages else after
+        return web.json_response({"messages": messages, "cursor": cursor})
 
     async def page(self, request: web.Request) -> web.Response:
         return web.FileResponse(STATIC / "index.html", headers=_PAGE_HEADERS)
@@ -79,7 +139,9 @@ class WebChat:
             reply = self.inbox.pipeline.error_reply(exc, _language_hint(request))
             return json_error(400 if exc.code != "too_long" else 413, exc.code, str(exc), reply=reply)
         replies = [_reply_json(decision.reply)] if decision.reply else []
-        return web.json_response({"replies": replies, "language": decision.language, "action": decision.action.value})
+        cursor = await self._append(session, "bot", decision.reply) if decision.reply else await self._cursor(session)
+        body = {"replies": replies, "language": decision.language, "action": decision.action.value, "cursor": cursor}
+        return web.json_response(body)
 
 
 _PAGE_HEADERS = {

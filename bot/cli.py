@@ -50,6 +50,35 @@ def _replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def _agents(args: argparse.Namespace) -> int:
+    from redis.asyncio import Redis
+
+    from bot.agents import AgentStore
+
+    config = load_config(args.config)
+
+    async def run() -> int:
+        redis = Redis.from_url(config.redis_url)
+        try:
+            store = AgentStore(redis)
+            if args.agents_command == "add":
+                try:
+                    token = await store.add(args.name, args.languages.split(","), args.role)
+                except ValueError as exc:
+                    log.error("%s", exc)
+                    return 2
+                print(f"agent {args.name} ({args.role}, {args.languages}); token, shown only now:")
+                print(token)
+            else:
+                for agent in await store.all():
+                    print(f"{agent.name}\t{agent.role}\t{','.join(agent.languages)}")
+            return 0
+        finally:
+            await redis.close()
+
+    return asyncio.run(run())
+
+
 def _bench(args: argparse.Namespace) -> int:
     from bot.bench import main as bench_main
     from bot.nlu import ModelMissing
@@ -79,6 +108,16 @@ def main(argv: list[str] | None = None) -> int:
     replay.add_argument("--config", default=None)
     replay.add_argument("--nlu-url", default=None, help="parse with a Rasa server at this URL instead of in-process")
     replay.set_defaults(func=_replay)
+
+    agents = sub.add_parser("agents", help="manage support agents (needs REDIS_URL)")
+    agents.add_argument("--config", default=None)
+    agents_sub = agents.add_subparsers(dest="agents_command", required=True)
+    add = agents_sub.add_parser("add", help="add an agent (or give one a new token); prints the token once")
+    add.add_argument("name")
+    add.add_argument("--languages", required=True, help="comma-separated, e.g. en,zh")
+    add.add_argument("--role", choices=("agent", "lead"), default="agent")
+    agents_sub.add_parser("list", help="list agents")
+    agents.set_defaults(func=_agents)
 
     bench = sub.add_parser("bench", help="benchmark the pipeline (in-process and against a Rasa server)")
     bench.add_argument("--config", default=None)

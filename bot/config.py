@@ -36,6 +36,24 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class HandoffSettings:
+    # "platform:user_id" of the users whose hand-offs take the vip lane.
+    vip_users: tuple = ()
+    # Minutes an agent spends on a conversation, for the expected wait users are told.
+    avg_handle_minutes: float = 4.0
+    # An agent with no sign of life for this long loses their conversations to the queue.
+    agent_timeout_seconds: int = 90
+    # Pickup targets per lane; past them a conversation is escalated.
+    sla_urgent_seconds: int = 60
+    sla_vip_seconds: int = 120
+    sla_high_seconds: int = 300
+    sla_normal_seconds: int = 600
+
+    def sla_seconds(self, lane: str) -> int:
+        return int(getattr(self, f"sla_{lane}_seconds"))
+
+
+@dataclass(frozen=True)
 class WebSettings:
     host: str = "127.0.0.1"
     port: int = 8080
@@ -50,6 +68,7 @@ class Config:
     nlu: NluSettings = NluSettings()
     limits: Limits = Limits()
     web: WebSettings = WebSettings()
+    handoff: HandoffSettings = HandoffSettings()
     redis_url: str = DEFAULT_REDIS_URL
 
     @property
@@ -74,6 +93,8 @@ def _section(raw: dict[str, Any], key: str, cls: type, where: str) -> Any:
         expected = type(getattr(defaults, name))
         if expected is float and isinstance(given, int) and not isinstance(given, bool):
             given = float(given)
+        if expected is tuple and isinstance(given, list):
+            given = tuple(str(item) for item in given)
         if not isinstance(given, expected) or isinstance(given, bool) != (expected is bool):
             raise ConfigError(f"{where}{key}.{name}: expected {expected.__name__}, got {given!r}")
         kwargs[name] = given
@@ -92,7 +113,7 @@ def load_config(path: Path | str | None = None, env: dict[str, str] | None = Non
         raise ConfigError(f"{path}: not valid YAML ({exc})") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
-    known = {"exchange", "languages", "default_language", "nlu", "limits", "web"}
+    known = {"exchange", "languages", "default_language", "nlu", "limits", "web", "handoff"}
     unknown = set(raw) - known
     if unknown:
         raise ConfigError(f"{sorted(unknown)[0]}: unknown key (known: {', '.join(sorted(known))})")
@@ -119,5 +140,6 @@ def load_config(path: Path | str | None = None, env: dict[str, str] | None = Non
         nlu=_section(raw, "nlu", NluSettings, ""),
         limits=_section(raw, "limits", Limits, ""),
         web=_section(raw, "web", WebSettings, ""),
+        handoff=_section(raw, "handoff", HandoffSettings, ""),
         redis_url=env.get("REDIS_URL", DEFAULT_REDIS_URL),
     )

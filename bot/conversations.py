@@ -1,36 +1,132 @@
-"""Conversations in Redis: one per user per chat.
+"""Conversations in Redis: one per user per chat, with a redacted transcript.
 
-This holds what the pipeline needs from a conversation's past (its last language); the
-hand-off states, tickets and transcripts build on the same keys.
+A conversation's id is a short hash of `platform:chat:user`, so every replica finds the same
+record without an index. States: bot -> queued -> assigned -> resolved, and back to bot when
+the user writes again after a resolution or an agent hands the chat back.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
 from typing import Optional
 
 from redis.asyncio import Redis
 
-KEY_PREFIX = "sb:conv:"
-IDLE_TTL_SECONDS = 30 * 24 * 3600
+from bot.messages import InboundMessage
+
+PREFIX = "sb:conv:"
+IDLE_TTL_SECONDS = 90 * 24 * 3600
+TRANSCRIPT_LIMIT = 500  # entries kept per conversation
+
+BOT, QUEUED, ASSIGNED, RESOLVED = "bot", "queued", "assigned", "resolved"
+WITH_PEOPLE = (QUEUED, ASSIGNED)
+
+
+def conversation_id(conversation_key: str) -> str:
+    """The short, stable id of the conversation `platform:chat:user`."""
+    return "c" + hashlib.blake2b(conversation_key.encode(), digest_size=6).hexdigest()
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value or "")
+
+
+@dataclass
+class Conversation:
+    """A conversation's record (the Redis hash `sb:conv:<id>`)."""
+
+    id: str
+    platform: str
+    chat_id: str
+    chat_kind: str
+    user_id: str
+    user_name: str = ""
+    language: str = ""
+    state: str = BOT
+    lane: str = ""
+    intent: str = ""
+    ticket: str = ""
+    agent: str = ""
+    last_agent: str = ""  # who resolved or released it: they are told why a late reply is refused
+    tags: list[str] = field(default_factory=list)
+    created_at: float = 0.0
+    updated_at: float = 0.0
+    queued_at: float = 0.0
+    claimed_at: float = 0.0
+
+    @classmethod
+    def from_redis(cls, raw: dict) -> Conversation:
+        data = {_text(k): _text(v) for k, v in raw.items()}
+        floats = ("created_at", "updated_at", "queued_at", "claimed_at")
+        return cls(
+            **{k: data.get(k, "") for k in cls.__dataclass_fields__ if k not in floats and k != "tags"},
+            tags=[t for t in data.get("tags", "").split(",") if t],
+            **{k: float(data.get(k) or 0) for k in floats},
+        )
+
+    def public(self) -> dict:
+        """The record as the agent API shows it."""
+        return {
+            "id": self.id, "platform": self.platform, "chat_id": self.chat_id, "chat_kind": self.chat_kind,
+            "user_id": self.user_id, "user_name": self.user_name, "language": self.language,
+            "state": self.state, "lane": self.lane or None, "intent": self.intent or None,
+            "ticket": self.ticket or None, "agent": self.agent or None, "tags": self.tags,
+            "created_at": self.created_at, "updated_at": self.updated_at,
+            "queued_at": self.queued_at or None, "claimed_at": self.claimed_at or None,
+        }  # fmt: skip
 
 
 class ConversationStore:
-    """Reads and writes conversation records in Redis hashes."""
+    """Reads and writes conversation records and transcripts."""
 
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
 
     @staticmethod
-    def key(conversation_key: str) -> str:
-        return KEY_PREFIX + conversation_key
+    def key(cid: str) -> str:
+        return PREFIX + cid
 
-    async def last_language(self, conversation_key: str) -> Optional[str]:
-        value = await self.redis.hget(self.key(conversation_key), "language")
-        return value.decode() if isinstance(value, bytes) else value
+    @staticmethod
+    def log_key(cid: str) -> str:
+        return PREFIX + cid + ":log"
 
-    async def remember_language(self, conversation_key: str, language: str) -> None:
-        key = self.key(conversation_key)
+    async def get(self, cid: str) -> Optional[Conversation]:
+        raw = await self.redis.hgetall(self.key(cid))
+        return Conversation.from_redis(raw) if raw else None
+
+    async def for_message(self, message: InboundMessage) -> Conversation:
+        """The message's conversation, created on first contact."""
+        cid = conversation_id(message.conversation_key)
+        now = time.time()
+        key = self.key(cid)
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(key, "language", language)
+            pipe.hsetnx(key, "created_at", now)
+            pipe.hsetnx(key, "state", BOT)
+            pipe.hset(key, mapping={
+                "id": cid, "platform": message.platform, "chat_id": message.chat_id, "chat_kind": message.chat_kind,
+                "user_id": message.user_id, "user_name": message.user_name, "updated_at": now,
+            })  # fmt: skip
             pipe.expire(key, IDLE_TTL_SECONDS)
+            pipe.hgetall(key)
+            raw = (await pipe.execute())[-1]
+        return Conversation.from_redis(raw)
+
+    async def update(self, cid: str, **fields: object) -> None:
+        values = {k: str(v) for k, v in fields.items()}
+        await self.redis.hset(self.key(cid), mapping={**values, "updated_at": time.time()})
+
+    async def append(self, cid: str, sender: str, text: str, **details: object) -> None:
+        """Add a (redacted) line to the transcript: sender is "user", "bot", "agent:<name>" or
+        "system"."""
+        entry = json.dumps({"at": time.time(), "from": sender, "text": text, **details}, ensure_ascii=False)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.rpush(self.log_key(cid), entry)
+            pipe.ltrim(self.log_key(cid), -TRANSCRIPT_LIMIT, -1)
+            pipe.expire(self.log_key(cid), IDLE_TTL_SECONDS)
             await pipe.execute()
+
+    async def transcript(self, cid: str) -> list[dict]:
+        return [json.loads(line) for line in await self.redis.lrange(self.log_key(cid), 0, -1)]

@@ -1,35 +1,114 @@
 """Where every inbound message enters the core, whatever platform it came from.
 
-Adapters call `Inbox.handle` with a normalized message and send back what it returns; they
-decide nothing themselves.
+Adapters call `Inbox.handle` with a normalized message and send back the reply it returns;
+replies that come later (an agent's) reach them through the outbox. Adapters decide nothing.
+
+While a person owns a conversation the bot stays silent in it: that is enforced here, not in
+the adapters. The user's messages go to the transcript and to the agents' event stream; only
+a pasted secret still gets the bot's warning.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+from dataclasses import replace
 
-from bot.conversations import ConversationStore
-from bot.messages import Decision, InboundMessage
+from bot.agents import AgentStore
+from bot.config import Config
+from bot.conversations import BOT, RESOLVED, WITH_PEOPLE, Conversation, ConversationStore
+from bot.handoff_queue import HandoffQueue
+from bot.messages import Action, Decision, InboundMessage, OutboundReply, Priority
+from bot.outbox import Outbox
 from bot.pipeline import Pipeline
+from intents import TicketView
 
 log = logging.getLogger(__name__)
 
 
 class Inbox:
-    """Runs the pipeline with the conversation's context and records the outcome."""
+    """Runs the pipeline with the conversation's context and acts on the decision."""
 
-    def __init__(self, pipeline: Pipeline, conversations: ConversationStore) -> None:
+    def __init__(
+        self,
+        config: Config,
+        pipeline: Pipeline,
+        conversations: ConversationStore,
+        queue: HandoffQueue,
+        outbox: Outbox,
+        agents: AgentStore,
+    ) -> None:
+        self.config = config
         self.pipeline = pipeline
         self.conversations = conversations
+        self.queue = queue
+        self.outbox = outbox
+        self.agents = agents
 
     async def handle(self, message: InboundMessage) -> Decision:
-        """Decide on `message` (BadMessage if it cannot be read) and remember its language."""
-        previous = await self.conversations.last_language(message.conversation_key)
-        decision = await self.pipeline.process(message, previous)
-        await self.conversations.remember_language(message.conversation_key, decision.language)
+        """Decide on `message` (BadMessage if it cannot be read) and act: answer, hand off,
+        or, when a person owns the conversation, pass the message to them."""
+        self.pipeline.check(message.text)
+        conversation = await self.conversations.for_message(message)
+        if conversation.state in WITH_PEOPLE:
+            return await self._to_people(message, conversation)
+        if conversation.state == RESOLVED:
+            await self.conversations.update(conversation.id, state=BOT)
+
+        async def tickets() -> list[TicketView]:
+            found = await self.queue.user_tickets(message.platform, message.user_id)
+            return [TicketView(t.id, t.status) for t in found]
+
+        decision = await self.pipeline.process(message, conversation.language or None, tickets)
+        if decision.action is Action.IGNORE:
+            return decision
+        await self.conversations.update(conversation.id, language=decision.language)
+        await self.conversations.append(
+            conversation.id, "user", decision.redacted_text, intent=decision.intent,
+            confidence=round(decision.confidence, 3), language=decision.language,
+        )  # fmt: skip
+        if decision.priority:
+            decision = await self._hand_off(message, conversation, decision)
+        if decision.reply:
+            await self.conversations.append(conversation.id, "bot", decision.reply.text)
         log.info(
             "%s %s lang=%s intent=%s conf=%.2f action=%s secrets=%s",
-            message.platform, message.conversation_key, decision.language, decision.intent,
+            message.platform, conversation.id, decision.language, decision.intent,
             decision.confidence, decision.action.value, ",".join(decision.secret_kinds) or "-",
         )  # fmt: skip
         return decision
+
+    def lane_for(self, message: InboundMessage, priority: Priority) -> str:
+        if priority is Priority.URGENT:
+            return "urgent"
+        if f"{message.platform}:{message.user_id}" in self.config.handoff.vip_users:
+            return "vip"
+        return priority.value
+
+    async def _hand_off(self, message: InboundMessage, conversation: Conversation, decision: Decision) -> Decision:
+        lane = self.lane_for(message, decision.priority)
+        language = decision.language
+        ticket, _ = await self.queue.enqueue(conversation.id, lane, language, decision.intent or "")
+        position = await self.queue.position(conversation.id, lane, language)
+        speakers = [a for a in await self.agents.on_shift(self.config.handoff.agent_timeout_seconds)
+                    if language in a.languages]  # fmt: skip
+        minutes = math.ceil(position * self.config.handoff.avg_handle_minutes / max(1, len(speakers)))
+        notice = self.pipeline.texts.reply(
+            "handoff_ticket", language, ticket=ticket, position=position, wait=f"{max(1, minutes)} min"
+        )
+        return replace(self.pipeline.with_handoff_notice(decision, notice), action=Action.HANDOFF
+                       if decision.action is not Action.WARN_SECRET else decision.action)  # fmt: skip
+
+    async def _to_people(self, message: InboundMessage, conversation: Conversation) -> Decision:
+        """A person owns (or is about to own) the conversation: record the message for them."""
+        guarded, detection = self.pipeline.screen(message, conversation.language or None)
+        await self.conversations.append(conversation.id, "user", guarded.redacted_text, language=detection.language)
+        await self.queue.publish("user_wrote", conversation=conversation.id, agent=conversation.agent or None)
+        reply = None
+        action = Action.FORWARD
+        if guarded.found:
+            text = self.pipeline.warning(guarded.kinds, detection.language, message.chat_kind == "group")
+            reply = OutboundReply(message.platform, message.chat_id, text, (), message.message_id or None)
+            action = Action.WARN_SECRET
+        return Decision(detection.language, detection.detected, None, 0.0, action, None, reply,
+                        guarded.redacted_text, guarded.kinds)  # fmt: skip

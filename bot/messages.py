@@ -22,6 +22,7 @@ class Action(str, Enum):
     HANDOFF = "handoff"
     WARN_SECRET = "warn_secret"
     IGNORE = "ignore"
+    FORWARD = "forward"  # a person owns the conversation: the message goes to them, the bot is silent
 
 
 class Priority(str, Enum):

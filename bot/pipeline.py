@@ -14,12 +14,13 @@ from typing import Optional
 
 from bot import secret_guard
 from bot.config import Config
-from bot.language import LanguageDetector, base_language, domain_lexicon
+from bot.language import Detection, LanguageDetector, base_language, domain_lexicon
 from bot.messages import Action, Button, Decision, InboundMessage, OutboundReply, Priority
 from bot.nlu import NLU_DATA_DIR, NluParser, NluResult
+from bot.secret_guard import GuardResult
 from bot.signals import Signals
 from bot.texts import Texts
-from intents import HANDLERS, HANDOFF_INTENTS, INTENT_NAMES, IntentContext, Outcome
+from intents import HANDLERS, HANDOFF_INTENTS, INTENT_NAMES, IntentContext, Outcome, TicketLookup
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
 
@@ -76,12 +77,19 @@ class Pipeline:
         language = language if language in self.config.languages else self.config.default_language
         return self.texts.reply(error.reply_key, language, limit=self.config.limits.max_message_chars)
 
-    async def process(self, message: InboundMessage, previous_language: Optional[str] = None) -> Decision:
-        """Decide what to do with `message`; BadMessage if it cannot be read."""
+    async def process(
+        self,
+        message: InboundMessage,
+        previous_language: Optional[str] = None,
+        tickets: Optional[TicketLookup] = None,
+    ) -> Decision:
+        """Decide what to do with `message`; BadMessage if it cannot be read. A hand-off's
+        reply lacks the notice of where the user stands in line: the caller adds it with
+        `with_handoff_notice` once the ticket is open. `tickets` looks up the user's own
+        tickets (none in `replay`)."""
         self.check(message.text)
-        guarded = secret_guard.scan(message.text)
-        clean = secret_guard.MARKER_PATTERN.sub(" ", guarded.redacted_text).strip()
-        detection = self.detector.detect(clean or guarded.redacted_text, message.language_hint, previous_language)
+        guarded, detection = self.screen(message, previous_language)
+        clean = _without_markers(guarded.redacted_text)
         language = detection.language
 
         def decide(action: Action, text: str, intent: Optional[str] = None, confidence: float = 0.0,
@@ -93,11 +101,11 @@ class Pipeline:
         in_group = message.chat_kind == "group"
         if in_group and not message.addressed:
             if guarded.found:  # a pasted secret is always warned about, addressed or not
-                return decide(Action.WARN_SECRET, self._warning(guarded.kinds, language, in_group))
+                return decide(Action.WARN_SECRET, self.warning(guarded.kinds, language, in_group))
             return decide(Action.IGNORE, "")
 
         if not clean:  # nothing but the secret itself
-            return decide(Action.WARN_SECRET, self._warning(guarded.kinds, language, in_group))
+            return decide(Action.WARN_SECRET, self.warning(guarded.kinds, language, in_group))
 
         result = await self.nlu.parse(clean)
         intent = self.choose_intent(result, clean)
@@ -105,19 +113,30 @@ class Pipeline:
             outcome = Outcome(Action.CLARIFY, self.texts.reply("clarify", language))
             intent, confidence = result.intent, result.confidence
         else:
-            ctx = IntentContext(intent, language, replace(message, text=guarded.redacted_text), self.texts)
-            outcome = HANDLERS[intent](ctx)
+            ctx = IntentContext(intent, language, replace(message, text=guarded.redacted_text), self.texts, tickets)
+            outcome = await HANDLERS[intent](ctx)
             confidence = result.probability(intent) or result.confidence
 
         text = outcome.text
-        if outcome.action is Action.HANDOFF:
-            text = f"{text}\n\n{self.texts.reply('handoff', language)}"
         buttons = buttons_for(outcome.action, self.texts, language)
         action = outcome.action
         if guarded.found:
-            text = f"{self._warning(guarded.kinds, language, in_group)}\n\n{text}"
+            text = f"{self.warning(guarded.kinds, language, in_group)}\n\n{text}"
             action = Action.WARN_SECRET
         return decide(action, text, intent, confidence, outcome.priority, buttons)
+
+    def screen(self, message: InboundMessage, previous_language: Optional[str] = None) -> tuple[GuardResult, Detection]:
+        """The first two steps alone: the secret guard, then the language of what is left."""
+        guarded = secret_guard.scan(message.text)
+        clean = _without_markers(guarded.redacted_text)
+        detection = self.detector.detect(clean or guarded.redacted_text, message.language_hint, previous_language)
+        return guarded, detection
+
+    def with_handoff_notice(self, decision: Decision, notice: str) -> Decision:
+        """The decision with the hand-off notice (ticket, place in line) after its text."""
+        if decision.reply is None:
+            return decision
+        return replace(decision, reply=replace(decision.reply, text=f"{decision.reply.text}\n\n{notice}"))
 
     def choose_intent(self, result: NluResult, text: str) -> Optional[str]:
         """The intent to act on, or None to ask the user instead.
@@ -145,8 +164,13 @@ class Pipeline:
         )
         return result.intent if confident else None
 
-    def _warning(self, kinds: tuple[str, ...], language: str, in_group: bool) -> str:
+    def warning(self, kinds: tuple[str, ...], language: str, in_group: bool) -> str:
+        """The warning for pasted secrets, in the user's language; never repeats them."""
         parts = [self.texts.reply(f"secret_{kind}", language) for kind in kinds]
         if in_group:
             parts.append(self.texts.reply("secret_delete_request", language))
         return "\n\n".join(parts)
+
+
+def _without_markers(text: str) -> str:
+    return secret_guard.MARKER_PATTERN.sub(" ", text).strip()

@@ -69,6 +69,9 @@ async def replay(pipeline: Pipeline, stream: BinaryIO, out: TextIO) -> int:
             try:
                 message = _inbound(record)
                 decision = await pipeline.process(message, last_language.get(message.conversation_key))
+                if decision.priority:  # nothing is enqueued here: the notice without a ticket
+                    notice = pipeline.texts.reply("handoff", decision.language)
+                    decision = pipeline.with_handoff_notice(decision, notice)
                 last_language[message.conversation_key] = decision.language
                 line = {
                     "id": ident,

@@ -7,7 +7,7 @@ data, its answer in every language, and a line here.
 from __future__ import annotations
 
 from intents import faq, handoffs, tickets
-from intents.base import IntentContext, IntentHandler, Outcome
+from intents.base import IntentContext, IntentHandler, Outcome, TicketLookup, TicketView
 
 HANDLERS: dict[str, IntentHandler] = {
     **{name: faq.answer for name in faq.INTENTS},
@@ -20,4 +20,7 @@ INTENT_NAMES: tuple[str, ...] = tuple(sorted(HANDLERS))
 # Intents a person must take over (the pipeline leans towards these when unsure).
 HANDOFF_INTENTS: tuple[str, ...] = ("account_compromised", "complaint", "human_agent")
 
-__all__ = ["HANDLERS", "HANDOFF_INTENTS", "INTENT_NAMES", "IntentContext", "IntentHandler", "Outcome"]
+__all__ = [
+    "HANDLERS", "HANDOFF_INTENTS", "INTENT_NAMES", "IntentContext", "IntentHandler", "Outcome", "TicketLookup",
+    "TicketView",
+]  # fmt: skip

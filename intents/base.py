@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Optional
 
@@ -18,6 +18,7 @@ class IntentContext:
     language: str
     message: InboundMessage
     texts: Texts
+    tickets: Optional[TicketLookup] = None
 
 
 @dataclass(frozen=True)
@@ -29,4 +30,14 @@ class Outcome:
     priority: Optional[Priority] = None
 
 
-IntentHandler = Callable[[IntentContext], Outcome]
+@dataclass(frozen=True)
+class TicketView:
+    """One of the user's tickets, as `ticket_status` shows it."""
+
+    id: str
+    status: str  # queued | assigned | resolved
+
+
+# Looks up the user's own tickets, newest first (never anyone else's).
+TicketLookup = Callable[[], Awaitable[list[TicketView]]]
+IntentHandler = Callable[[IntentContext], Awaitable[Outcome]]

@@ -14,6 +14,6 @@ INTENTS = (
 )  # fmt: skip
 
 
-def answer(ctx: IntentContext) -> Outcome:
+async def answer(ctx: IntentContext) -> Outcome:
     """The intent's answer in the user's language."""
     return Outcome(Action.ANSWER, ctx.texts.answer(ctx.intent, ctx.language))

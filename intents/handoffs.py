@@ -7,15 +7,15 @@ from bot.messages import Action, Priority
 from intents.base import IntentContext, Outcome
 
 
-def account_compromised(ctx: IntentContext) -> Outcome:
+async def account_compromised(ctx: IntentContext) -> Outcome:
     """Someone else is in the account: the safety steps now, in the same reply, then the
     security team with the most urgent priority."""
     return Outcome(Action.HANDOFF, ctx.texts.answer(ctx.intent, ctx.language), Priority.URGENT)
 
 
-def complaint(ctx: IntentContext) -> Outcome:
+async def complaint(ctx: IntentContext) -> Outcome:
     return Outcome(Action.HANDOFF, ctx.texts.answer(ctx.intent, ctx.language), Priority.HIGH)
 
 
-def human_agent(ctx: IntentContext) -> Outcome:
+async def human_agent(ctx: IntentContext) -> Outcome:
     return Outcome(Action.HANDOFF, ctx.texts.answer(ctx.intent, ctx.language), Priority.NORMAL)

@@ -10,6 +10,8 @@ import pytest
 import redis
 from mnemonic import Mnemonic
 
+from bot.conversations import conversation_id
+
 SEED = Mnemonic("english").to_mnemonic(bytes(range(100, 132)))
 
 
@@ -52,7 +54,8 @@ def test_the_conversation_remembers_its_language_in_redis(bot, redis_server):
     say(bot, "session-fr-0001", "bonjour, mon retrait est bloqué depuis hier")
     status, body = say(bot, "session-fr-0001", "ok")
     assert status == 200 and body["language"] == "fr"
-    stored = redis.Redis.from_url(redis_server.url).hget("sb:conv:webchat:session-fr-0001:session-fr-0001", "language")
+    cid = conversation_id("webchat:session-fr-0001:session-fr-0001")
+    stored = redis.Redis.from_url(redis_server.url).hget(f"sb:conv:{cid}", "language")
     assert stored == b"fr"
 
 
@@ -63,8 +66,16 @@ def test_a_pasted_seed_phrase_is_warned_about_and_stored_nowhere(bot, redis_serv
     assert " ".join(words[:3]) not in body["replies"][0]["text"]
     client = redis.Redis.from_url(redis_server.url)
     for key in client.scan_iter("*"):
-        dump = json.dumps({k.decode(): v.decode() for k, v in client.hgetall(key).items()})
-        assert " ".join(words[:3]) not in dump
+        kind = client.type(key).decode()
+        if kind == "hash":
+            dump = json.dumps({k.decode(): v.decode() for k, v in client.hgetall(key).items()})
+        elif kind == "list":
+            dump = json.dumps([v.decode() for v in client.lrange(key, 0, -1)])
+        elif kind == "stream":
+            dump = json.dumps([{k.decode(): v.decode() for k, v in f.items()} for _, f in client.xrange(key)])
+        else:
+            continue
+        assert " ".join(words[:3]) not in dump, key
     assert " ".join(words[:3]) not in bot.logs()
 
 

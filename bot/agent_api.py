@@ -1,0 +1,263 @@
+"""The agents' HTTP API (JSON, `Authorization: Bearer <token>`).
+
+401 without a valid token, 403 for what the role does not allow, 404 for a conversation that
+is not the agent's (leads see every one), 409 for an action the conversation's state does
+not allow (a reply to a resolved conversation is refused, never silently lost).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from pathlib import Path
+
+import yaml
+from aiohttp import web
+from redis.exceptions import RedisError
+
+from adapters.webchat import json_error
+from bot.agents import Agent, AgentStore
+from bot.config import ROOT, Config
+from bot.conversations import ASSIGNED, ConversationStore
+from bot.handoff_queue import EVENTS_CHANNEL, HandoffQueue
+from bot.messages import OutboundReply
+from bot.openapi import OPENAPI
+from bot.outbox import Outbox
+
+log = logging.getLogger(__name__)
+CANNED_DIR = ROOT / "data" / "canned"
+MAX_REPLY_CHARS = 4000
+AGENT = web.AppKey("agent", Agent)
+
+
+def load_canned(languages: tuple[str, ...], directory: Path = CANNED_DIR) -> dict[str, dict[str, str]]:
+    """Canned answers per language (`data/canned/<lang>.yml`), placeholders {ticket}, {name}."""
+    return {lang: yaml.safe_load((directory / f"{lang}.yml").read_text(encoding="utf-8")) for lang in languages}
+
+
+class AgentApi:
+    """Routes of the agent API."""
+
+    def __init__(self, config: Config, agents: AgentStore, conversations: ConversationStore, queue: HandoffQueue,
+                 outbox: Outbox) -> None:  # fmt: skip
+        self.config = config
+        self.agents = agents
+        self.conversations = conversations
+        self.queue = queue
+        self.outbox = outbox
+        self.canned = load_canned(config.languages)
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.get("/api/openapi.json", self.openapi),
+            web.get("/api/me", self.me),
+            web.get("/api/queue", self.list_queue),
+            web.post("/api/queue/claim", self.claim),
+            web.get("/api/conversations/{id}", self.conversation),
+            web.post("/api/conversations/{id}/reply", self.reply),
+            web.post("/api/conversations/{id}/resolve", self.resolve),
+            web.post("/api/conversations/{id}/transfer", self.transfer),
+            web.post("/api/conversations/{id}/release", self.release),
+            web.get("/api/events", self.events),
+            web.get("/api/canned", self.canned_answers),
+            web.get("/api/agents", self.list_agents),
+        ]
+
+    @web.middleware
+    async def middleware(self, request: web.Request, handler: object) -> web.StreamResponse:
+        """Authenticates /api/ calls other than the web chat's and the OpenAPI document, and
+        turns a Redis outage into a 503."""
+        try:
+            path = request.path
+            if path.startswith("/api/") and not path.startswith("/api/webchat/") and path != "/api/openapi.json":
+                header = request.headers.get("Authorization", "")
+                token = header[7:].strip() if header.lower().startswith("bearer ") else ""
+                agent = await self.agents.authenticate(token)
+                if agent is None:
+                    return json_error(
+                        401, "unauthorized", "a valid agent token is required (Authorization: Bearer ...)"
+                    )
+                request[AGENT] = agent
+                await self.agents.seen(agent.name)
+            return await handler(request)
+        except (RedisError, ConnectionError) as exc:
+            log.warning("Redis unavailable: %s", type(exc).__name__)
+            return json_error(503, "unavailable", "the queue store is unavailable; try again shortly")
+
+    async def openapi(self, request: web.Request) -> web.Response:
+        return web.json_response(OPENAPI)
+
+    async def me(self, request: web.Request) -> web.Response:
+        agent = request[AGENT]
+        return web.json_response({"name": agent.name, "languages": list(agent.languages), "role": agent.role})
+
+    async def list_queue(self, request: web.Request) -> web.Response:
+        import time
+
+        now = time.time()
+        items = []
+        for entry in await self.queue.waiting():
+            conv = await self.conversations.get(entry.conversation)
+            if conv is None:
+                continue
+            transcript = await self.conversations.transcript(conv.id)
+            first = next((line["text"] for line in transcript if line["from"] == "user"), "")
+            items.append({
+                "id": conv.id, "ticket": conv.ticket, "lane": entry.lane, "language": entry.language,
+                "platform": conv.platform, "intent": conv.intent or None,
+                "waited_seconds": round(now - entry.queued_at, 1), "first_message": first,
+            })  # fmt: skip
+        return web.json_response({"queue": items})
+
+    async def claim(self, request: web.Request) -> web.Response:
+        agent = request[AGENT]
+        body = await _json_body(request, required=False)
+        if isinstance(body, web.Response):
+            return body
+        languages = body.get("languages") if isinstance(body, dict) else None
+        if languages is not None and (
+            not isinstance(languages, list) or not all(isinstance(x, str) for x in languages)
+        ):
+            return json_error(400, "bad_request", '"languages" must be a list of language codes')
+        wanted = [lang for lang in (languages or agent.languages) if agent.is_lead or lang in agent.languages]
+        on_shift = await self.agents.on_shift(self.config.handoff.agent_timeout_seconds)
+        spoken = {lang for a in on_shift for lang in a.languages}
+        unspoken = [lang for lang in self.config.languages if lang not in spoken]
+        cid = await self.queue.claim_next(agent.name, [*wanted, *unspoken])
+        if cid is None:
+            return web.Response(status=204)
+        return await self._conversation_json(cid)
+
+    async def _owned(self, request: web.Request) -> object:
+        """The conversation in the URL if the agent may act on it, else an error response."""
+        agent = request[AGENT]
+        conv = await self.conversations.get(request.match_info["id"])
+        if conv is None or (not agent.is_lead and agent.name not in (conv.agent, conv.last_agent)):
+            return json_error(404, "not_found", "no such conversation among yours")
+        return conv
+
+    async def _conversation_json(self, cid: str) -> web.Response:
+        conv = await self.conversations.get(cid)
+        tickets = await self.queue.user_tickets(conv.platform, conv.user_id)
+        return web.json_response({
+            **conv.public(),
+            "transcript": await self.conversations.transcript(cid),
+            "earlier_tickets": [{"id": t.id, "status": t.status, "intent": t.intent, "opened_at": t.opened_at}
+                                for t in tickets if t.id != conv.ticket],
+        })  # fmt: skip
+
+    async def conversation(self, request: web.Request) -> web.Response:
+        conv = await self._owned(request)
+        if isinstance(conv, web.Response):
+            return conv
+        return await self._conversation_json(conv.id)
+
+    async def reply(self, request: web.Request) -> web.Response:
+        conv = await self._owned(request)
+        if isinstance(conv, web.Response):
+            return conv
+        agent = request[AGENT]
+        body = await _json_body(request)
+        if isinstance(body, web.Response):
+            return body
+        text = body.get("text") if isinstance(body, dict) else None
+        if not isinstance(text, str) or not text.strip():
+            return json_error(400, "bad_request", '"text" must be a non-empty string')
+        if len(text) > MAX_REPLY_CHARS:
+            return json_error(413, "too_long", f"a reply is at most {MAX_REPLY_CHARS} characters")
+        if conv.state != ASSIGNED or conv.agent != agent.name:
+            return json_error(409, "not_yours", f"the conversation is {conv.state}; claim it before replying")
+        entry = await self.outbox.put(OutboundReply(conv.platform, conv.chat_id, text), conversation=conv.id)
+        await self.conversations.append(conv.id, f"agent:{agent.name}", text)
+        return web.json_response({"queued_for_delivery": entry}, status=202)
+
+    async def resolve(self, request: web.Request) -> web.Response:
+        return await self._close(request, self.queue.resolve)
+
+    async def release(self, request: web.Request) -> web.Response:
+        return await self._close(request, self.queue.release)
+
+    async def _close(self, request: web.Request, action: object) -> web.Response:
+        conv = await self._owned(request)
+        if isinstance(conv, web.Response):
+            return conv
+        if not await action(conv.id, conv.agent):
+            return json_error(409, "not_assigned", f"the conversation is {conv.state}")
+        await self.conversations.append(conv.id, "system", f"{action.__name__} by {request[AGENT].name}")
+        return await self._conversation_json(conv.id)
+
+    async def transfer(self, request: web.Request) -> web.Response:
+        conv = await self._owned(request)
+        if isinstance(conv, web.Response):
+            return conv
+        body = await _json_body(request)
+        if isinstance(body, web.Response):
+            return body
+        if isinstance(body, dict) and body.get("queue") is True:
+            done = await self.queue.requeue(conv.id, conv.agent)
+        elif isinstance(body, dict) and isinstance(body.get("agent"), str):
+            target = await self.agents.get(body["agent"])
+            if target is None:
+                return json_error(400, "bad_request", f"no agent named {body['agent']!r}")
+            done = await self.queue.transfer(conv.id, conv.agent, target.name)
+        else:
+            return json_error(400, "bad_request", 'send {"agent": name} or {"queue": true}')
+        if not done:
+            return json_error(409, "not_assigned", f"the conversation is {conv.state}")
+        return await self._conversation_json(conv.id)
+
+    async def list_agents(self, request: web.Request) -> web.Response:
+        """Leads only: every agent, whether on shift, and their load."""
+        if not request[AGENT].is_lead:
+            return json_error(403, "forbidden", "only leads see the agents' list")
+        on_shift = {a.name for a in await self.agents.on_shift(self.config.handoff.agent_timeout_seconds)}
+        return web.json_response({"agents": [
+            {"name": a.name, "languages": list(a.languages), "role": a.role, "on_shift": a.name in on_shift,
+             "conversations": len(await self.queue.owned_by(a.name))}
+            for a in await self.agents.all()
+        ]})  # fmt: skip
+
+    async def canned_answers(self, request: web.Request) -> web.Response:
+        language = request.query.get("language", self.config.default_language)
+        if language not in self.canned:
+            return json_error(400, "bad_request", f"language must be one of {', '.join(self.canned)}")
+        return web.json_response({"language": language, "canned": self.canned[language]})
+
+    async def events(self, request: web.Request) -> web.StreamResponse:
+        """Server-sent events: queued, claimed, user_wrote, resolved, released, transferred,
+        sla_breached. Agents see their own conversations' and the queue's; leads see all."""
+        agent = request[AGENT]
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+        await response.prepare(request)
+        pubsub = self.queue.redis.pubsub()
+        await pubsub.subscribe(EVENTS_CHANNEL)
+        try:
+            await response.write(b": connected\n\n")
+            while True:
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=15)
+                if message is None:
+                    await response.write(b": keep-alive\n\n")
+                    continue
+                event = json.loads(message["data"])
+                if not agent.is_lead and event.get("agent") not in (None, agent.name) and event["type"] != "queued":
+                    continue
+                await response.write(f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode())
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        finally:
+            await pubsub.unsubscribe(EVENTS_CHANNEL)
+            await pubsub.close()
+        return response
+
+
+async def _json_body(request: web.Request, required: bool = True) -> object:
+    raw = await request.content.read(64 * 1024 + 1)
+    if len(raw) > 64 * 1024:
+        return json_error(413, "too_large", "the body is over 64 KiB")
+    if not raw.strip():
+        return {} if not required else json_error(400, "bad_json", "a JSON body is required")
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return json_error(400, "bad_json", "the body is not valid JSON")

@@ -1,0 +1,233 @@
+"""The hand-off queue: tickets, lanes by priority, routing by language, atomic claims.
+
+Layout in Redis: one sorted set per lane and language, `sb:q:<lane>:<lang>`, scored by the
+time the conversation was queued (first in, first out inside a lane). Lanes are taken
+strictly in order: urgent, vip, high, normal.
+
+Why Lua rather than streams with consumer groups: a claim has to choose across several
+lanes and languages (the agent's own, plus those no agent on shift speaks) and take the
+oldest of the most urgent, then mark the conversation and its ticket as owned, all or
+nothing. A consumer group hands out entries of one stream in arrival order and cannot pick
+across streams by priority; a Lua script runs the whole choice and the update as one atomic
+step inside Redis, so two agents can never own one conversation, and a crash between
+"popped" and "marked" cannot happen. A vanished agent's conversations go back with their
+original score, which puts them at the head of their lane again.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Optional
+
+from redis.asyncio import Redis
+
+from bot.conversations import ASSIGNED, BOT, QUEUED, RESOLVED, ConversationStore
+
+LANES = ("urgent", "vip", "high", "normal")
+TICKET_FIRST = 1000
+EVENTS_CHANNEL = "sb:events"
+
+# KEYS: none (every key is derived inside; one Redis, no cluster slots to respect).
+# ARGV: cid, lane, language, now, intent
+_ENQUEUE = """
+local ck = 'sb:conv:' .. ARGV[1]
+local state = redis.call('HGET', ck, 'state')
+if state == 'queued' or state == 'assigned' then
+  return {redis.call('HGET', ck, 'ticket'), 0}
+end
+local ticket = 'T-' .. redis.call('INCR', 'sb:ticket:seq')
+redis.call('HSET', ck, 'state', 'queued', 'lane', ARGV[2], 'language', ARGV[3], 'queued_at', ARGV[4],
+           'updated_at', ARGV[4], 'intent', ARGV[5], 'ticket', ticket, 'agent', '', 'claimed_at', '')
+redis.call('HSET', 'sb:ticket:' .. ticket, 'id', ticket, 'conversation', ARGV[1], 'status', 'queued',
+           'lane', ARGV[2], 'intent', ARGV[5], 'opened_at', ARGV[4])
+local user = redis.call('HGET', ck, 'platform') .. ':' .. redis.call('HGET', ck, 'user_id')
+redis.call('ZADD', 'sb:user-tickets:' .. user, ARGV[4], ticket)
+redis.call('ZADD', 'sb:q:' .. ARGV[2] .. ':' .. ARGV[3], ARGV[4], ARGV[1])
+return {ticket, 1}
+"""
+
+# ARGV: agent, now, n_lanes, lanes..., languages...
+_CLAIM = """
+local agent, now, n_lanes = ARGV[1], ARGV[2], tonumber(ARGV[3])
+for l = 4, 3 + n_lanes do
+  local best, best_score, best_key = nil, nil, nil
+  for i = 4 + n_lanes, #ARGV do
+    local key = 'sb:q:' .. ARGV[l] .. ':' .. ARGV[i]
+    local head = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+    if head[1] and (best_score == nil or tonumber(head[2]) < best_score) then
+      best, best_score, best_key = head[1], tonumber(head[2]), key
+    end
+  end
+  if best then
+    redis.call('ZREM', best_key, best)
+    local ck = 'sb:conv:' .. best
+    redis.call('HSET', ck, 'state', 'assigned', 'agent', agent, 'claimed_at', now, 'updated_at', now)
+    redis.call('SADD', 'sb:agent:' .. agent .. ':convs', best)
+    local ticket = redis.call('HGET', ck, 'ticket')
+    if ticket then redis.call('HSET', 'sb:ticket:' .. ticket, 'status', 'assigned', 'agent', agent) end
+    return best
+  end
+end
+return false
+"""
+
+# Back to the queue with the original score (the head of its lane). ARGV: cid, expected agent or ''
+_REQUEUE = """
+local ck = 'sb:conv:' .. ARGV[1]
+local state, agent = unpack(redis.call('HMGET', ck, 'state', 'agent'))
+if state ~= 'assigned' or (ARGV[2] ~= '' and agent ~= ARGV[2]) then return 0 end
+local lane, lang, score, ticket = unpack(redis.call('HMGET', ck, 'lane', 'language', 'queued_at', 'ticket'))
+redis.call('ZADD', 'sb:q:' .. lane .. ':' .. lang, score, ARGV[1])
+redis.call('HSET', ck, 'state', 'queued', 'agent', '', 'claimed_at', '')
+redis.call('SREM', 'sb:agent:' .. agent .. ':convs', ARGV[1])
+if ticket then redis.call('HSET', 'sb:ticket:' .. ticket, 'status', 'queued', 'agent', '') end
+return 1
+"""
+
+# Close an owned conversation. ARGV: cid, agent, new state (resolved|bot), now
+_CLOSE = """
+local ck = 'sb:conv:' .. ARGV[1]
+local state, agent, ticket = unpack(redis.call('HMGET', ck, 'state', 'agent', 'ticket'))
+if state ~= 'assigned' or agent ~= ARGV[2] then return 0 end
+redis.call('HSET', ck, 'state', ARGV[3], 'agent', '', 'last_agent', agent, 'updated_at', ARGV[4])
+redis.call('SREM', 'sb:agent:' .. agent .. ':convs', ARGV[1])
+if ticket then redis.call('HSET', 'sb:ticket:' .. ticket, 'status', 'resolved', 'resolved_at', ARGV[4]) end
+return 1
+"""
+
+# Hand an owned conversation to another agent. ARGV: cid, from, to
+_TRANSFER = """
+local ck = 'sb:conv:' .. ARGV[1]
+local state, agent, ticket = unpack(redis.call('HMGET', ck, 'state', 'agent', 'ticket'))
+if state ~= 'assigned' or agent ~= ARGV[2] then return 0 end
+redis.call('HSET', ck, 'agent', ARGV[3])
+redis.call('SREM', 'sb:agent:' .. ARGV[2] .. ':convs', ARGV[1])
+redis.call('SADD', 'sb:agent:' .. ARGV[3] .. ':convs', ARGV[1])
+if ticket then redis.call('HSET', 'sb:ticket:' .. ticket, 'agent', ARGV[3]) end
+return 1
+"""
+
+
+@dataclass(frozen=True)
+class Ticket:
+    id: str
+    conversation: str
+    status: str
+    lane: str
+    intent: str
+    opened_at: float
+
+
+@dataclass(frozen=True)
+class QueuedEntry:
+    conversation: str
+    lane: str
+    language: str
+    queued_at: float
+
+
+class HandoffQueue:
+    """Opens tickets, queues conversations by lane and language, and hands them to agents."""
+
+    def __init__(self, redis: Redis, conversations: ConversationStore, languages: Iterable[str]) -> None:
+        self.redis = redis
+        self.conversations = conversations
+        self.languages = tuple(languages)
+        self._enqueue = redis.register_script(_ENQUEUE)
+        self._claim = redis.register_script(_CLAIM)
+        self._requeue = redis.register_script(_REQUEUE)
+        self._close = redis.register_script(_CLOSE)
+        self._transfer = redis.register_script(_TRANSFER)
+
+    async def setup(self) -> None:
+        """Ticket numbers start at T-1001."""
+        await self.redis.set("sb:ticket:seq", TICKET_FIRST, nx=True)
+
+    async def enqueue(self, cid: str, lane: str, language: str, intent: str) -> tuple[str, bool]:
+        """Open a ticket and queue the conversation; (ticket, newly opened). A conversation
+        already with people keeps its ticket."""
+        if lane not in LANES:
+            raise ValueError(f"unknown lane {lane!r}")
+        ticket, opened = await self._enqueue(args=[cid, lane, language, time.time(), intent])
+        ticket = ticket.decode() if isinstance(ticket, bytes) else ticket
+        if opened:
+            await self.publish("queued", conversation=cid, ticket=ticket, lane=lane, language=language)
+        return ticket, bool(opened)
+
+    async def claim_next(self, agent: str, languages: Iterable[str]) -> Optional[str]:
+        """Atomically take the oldest conversation of the most urgent lane in `languages`;
+        the conversation's id, or None when nothing waits."""
+        cid = await self._claim(args=[agent, time.time(), len(LANES), *LANES, *dict.fromkeys(languages)])
+        if not cid:
+            return None
+        cid = cid.decode() if isinstance(cid, bytes) else cid
+        await self.publish("claimed", conversation=cid, agent=agent)
+        return cid
+
+    async def requeue(self, cid: str, agent: str = "") -> bool:
+        """Back to the head of its lane (transfer to the queue, or a vanished agent)."""
+        done = bool(await self._requeue(args=[cid, agent]))
+        if done:
+            await self.publish("queued", conversation=cid, requeued=True)
+        return done
+
+    async def resolve(self, cid: str, agent: str) -> bool:
+        done = bool(await self._close(args=[cid, agent, RESOLVED, time.time()]))
+        if done:
+            await self.publish("resolved", conversation=cid, agent=agent)
+        return done
+
+    async def release(self, cid: str, agent: str) -> bool:
+        """Hand the conversation back to the bot (its ticket is resolved)."""
+        done = bool(await self._close(args=[cid, agent, BOT, time.time()]))
+        if done:
+            await self.publish("released", conversation=cid, agent=agent)
+        return done
+
+    async def transfer(self, cid: str, from_agent: str, to_agent: str) -> bool:
+        done = bool(await self._transfer(args=[cid, from_agent, to_agent]))
+        if done:
+            await self.publish("transferred", conversation=cid, agent=to_agent)
+        return done
+
+    async def waiting(self) -> list[QueuedEntry]:
+        """Everything queued, most urgent lane first, oldest first inside a lane."""
+        entries = []
+        for lane in LANES:
+            lane_entries = []
+            for lang in self.languages:
+                for member, score in await self.redis.zrange(f"sb:q:{lane}:{lang}", 0, -1, withscores=True):
+                    lane_entries.append(QueuedEntry(member.decode(), lane, lang, score))
+            entries += sorted(lane_entries, key=lambda e: e.queued_at)
+        return entries
+
+    async def position(self, cid: str, lane: str, language: str) -> int:
+        """1 for next in line, counting the more urgent lanes of the same language."""
+        ahead = 0
+        for other in LANES[: LANES.index(lane)]:
+            ahead += await self.redis.zcard(f"sb:q:{other}:{language}")
+        rank = await self.redis.zrank(f"sb:q:{lane}:{language}", cid)
+        return ahead + (rank if rank is not None else 0) + 1
+
+    async def user_tickets(self, platform: str, user_id: str) -> list[Ticket]:
+        """The user's own tickets, newest first."""
+        ids = await self.redis.zrevrange(f"sb:user-tickets:{platform}:{user_id}", 0, 9)
+        tickets = []
+        for tid in ids:
+            raw = {k.decode(): v.decode() for k, v in (await self.redis.hgetall(f"sb:ticket:{tid.decode()}")).items()}
+            if raw:
+                tickets.append(Ticket(raw["id"], raw["conversation"], raw["status"], raw.get("lane", ""),
+                                      raw.get("intent", ""), float(raw.get("opened_at") or 0)))  # fmt: skip
+        return tickets
+
+    async def owned_by(self, agent: str) -> list[str]:
+        return sorted(m.decode() for m in await self.redis.smembers(f"sb:agent:{agent}:convs"))
+
+    async def publish(self, kind: str, **fields: object) -> None:
+        await self.redis.publish(EVENTS_CHANNEL, json.dumps({"type": kind, "at": time.time(), **fields}))
+
+
+__all__ = ["LANES", "HandoffQueue", "Ticket", "QueuedEntry", "QUEUED", "ASSIGNED"]

@@ -1,0 +1,128 @@
+"""The OpenAPI document of the agent API and the web chat API, served at /api/openapi.json."""
+
+from __future__ import annotations
+
+_ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _op(summary: str, responses: dict, body: dict | None = None, params: list | None = None,
+        auth: bool = True) -> dict:  # fmt: skip
+    op: dict = {"summary": summary, "responses": {
+        code: {"description": text, **({"content": {"application/json": {"schema": schema}}} if schema else {})}
+        for code, (text, schema) in responses.items()
+    }}  # fmt: skip
+    if auth:
+        op["responses"]["401"] = {"description": "no valid token", "content": {"application/json": {"schema": _ERROR}}}
+    else:
+        op["security"] = []
+    if body:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    if params:
+        op["parameters"] = params
+    return op
+
+
+_ID = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]
+_CONV = {"$ref": "#/components/schemas/Conversation"}
+_OBJ = {"type": "object"}
+
+OPENAPI = {
+    "openapi": "3.0.3",
+    "info": {"title": "supportbot agent API", "version": "0.1.0"},
+    "components": {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        "schemas": {
+            "Error": {
+                "type": "object",
+                "required": ["error", "message"],
+                "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
+            },
+            "Conversation": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "string"},
+                    "platform": {"type": "string"},
+                    "language": {"type": "string"},
+                    "state": {"type": "string", "enum": ["bot", "queued", "assigned", "resolved"]},
+                    "ticket": {"type": "string", "nullable": True},
+                    "agent": {"type": "string", "nullable": True},
+                    "transcript": {"type": "array", "items": _OBJ},
+                },
+            },
+        },
+    },  # fmt: skip
+    "security": [{"bearer": []}],
+    "paths": {
+        "/api/me": {"get": _op("the signed-in agent", {"200": ("the agent", _OBJ)})},
+        "/api/queue": {"get": _op("waiting conversations, most urgent first", {"200": ("the queue", _OBJ)})},
+        "/api/queue/claim": {
+            "post": _op(
+                "claim the next conversation",
+                {"200": ("the claimed conversation", _CONV), "204": ("nothing waits", None)},
+                body={"type": "object", "properties": {"languages": {"type": "array", "items": {"type": "string"}}}},
+            )
+        },
+        "/api/conversations/{id}": {
+            "get": _op(
+                "a conversation with its transcript",
+                {"200": ("the conversation", _CONV), "404": ("not yours", _ERROR)},
+                params=_ID,
+            )
+        },
+        "/api/conversations/{id}/reply": {
+            "post": _op(
+                "reply to the user",
+                {
+                    "202": ("queued for delivery", _OBJ),
+                    "404": ("not yours", _ERROR),
+                    "409": ("not assigned to you", _ERROR),
+                },
+                body={"type": "object", "required": ["text"], "properties": {"text": {"type": "string"}}},
+                params=_ID,
+            )
+        },
+        "/api/conversations/{id}/resolve": {
+            "post": _op("resolve", {"200": ("resolved", _CONV), "409": ("state", _ERROR)}, params=_ID)
+        },
+        "/api/conversations/{id}/release": {
+            "post": _op("hand back to the bot", {"200": ("released", _CONV)}, params=_ID)
+        },
+        "/api/conversations/{id}/transfer": {
+            "post": _op(
+                "transfer to an agent or back to the queue",
+                {"200": ("transferred", _CONV), "409": ("state", _ERROR)},
+                body={"type": "object", "properties": {"agent": {"type": "string"}, "queue": {"type": "boolean"}}},
+                params=_ID,
+            )
+        },
+        "/api/events": {"get": _op("server-sent events", {"200": ("text/event-stream", None)})},
+        "/api/canned": {
+            "get": _op(
+                "canned answers in a language",
+                {"200": ("canned answers", _OBJ)},
+                params=[{"name": "language", "in": "query", "schema": {"type": "string"}}],
+            )
+        },
+        "/api/agents": {
+            "get": _op("agents and their load (leads)", {"200": ("agents", _OBJ), "403": ("not a lead", _ERROR)})
+        },
+        "/api/webchat/{session}/messages": {
+            "post": _op(
+                "a web chat user's message",
+                {"200": ("the bot's replies", _OBJ), "400": ("bad input", _ERROR)},
+                body={"type": "object", "required": ["text"], "properties": {"text": {"type": "string"}}},
+                params=[{"name": "session", "in": "path", "required": True, "schema": {"type": "string"}}],
+                auth=False,
+            ),
+            "get": _op(
+                "what came later (an agent's reply)",
+                {"200": ("messages after the cursor", _OBJ)},
+                params=[
+                    {"name": "session", "in": "path", "required": True, "schema": {"type": "string"}},
+                    {"name": "after", "in": "query", "schema": {"type": "string"}},
+                ],
+                auth=False,
+            ),
+        },
+    },
+}

@@ -1,0 +1,104 @@
+"""Replies on their way to users: one Redis stream per platform, drained by that platform's
+adapter, which acknowledges each reply only once it was delivered.
+
+A reply therefore survives an adapter outage, a restart of the bot and (with the shipped AOF
+config) of Redis: what was not acknowledged is delivered when the adapter is back. Entries
+that one consumer took and never acknowledged (it died) are claimed again after `retry_after`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError, ResponseError
+
+from bot.messages import Button, OutboundReply
+
+log = logging.getLogger(__name__)
+GROUP = "adapters"
+
+
+def stream(platform: str) -> str:
+    return f"sb:outbox:{platform}"
+
+
+def _encode(reply: OutboundReply, conversation: str) -> dict:
+    return {
+        "platform": reply.platform, "chat_id": reply.chat_id, "text": reply.text, "conversation": conversation,
+        "reply_to": reply.reply_to or "", "buttons": json.dumps([[b.label, b.action] for b in reply.buttons]),
+    }  # fmt: skip
+
+
+def _decode(fields: dict) -> tuple[OutboundReply, str]:
+    data = {k.decode(): v.decode() for k, v in fields.items()}
+    buttons = tuple(Button(label, action) for label, action in json.loads(data.get("buttons") or "[]"))
+    reply = OutboundReply(data["platform"], data["chat_id"], data["text"], buttons, data.get("reply_to") or None)
+    return reply, data.get("conversation", "")
+
+
+class Outbox:
+    """Puts replies in the platform's stream; `drain` delivers them."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+
+    async def put(self, reply: OutboundReply, conversation: str = "") -> str:
+        entry = await self.redis.xadd(stream(reply.platform), _encode(reply, conversation))
+        return entry.decode() if isinstance(entry, bytes) else entry
+
+    async def pending(self, platform: str) -> int:
+        """Replies taken or waiting but not yet acknowledged."""
+        await self._group(platform)
+        info = await self.redis.xpending(stream(platform), GROUP)
+        backlog = await self.redis.xlen(stream(platform))
+        return max(int(info["pending"]), 0) if backlog else 0
+
+    async def _group(self, platform: str) -> None:
+        try:
+            await self.redis.xgroup_create(stream(platform), GROUP, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def drain(
+        self,
+        platform: str,
+        consumer: str,
+        deliver: Callable[[OutboundReply, str], Awaitable[None]],
+        retry_after_ms: int = 30_000,
+        block_ms: int = 1000,
+    ) -> None:
+        """Deliver replies forever: this consumer's own unacknowledged ones first, then
+        others' stale ones, then new ones. A delivery that raises stays pending and is
+        retried."""
+        await self._group(platform)
+        name = stream(platform)
+        while True:
+            try:
+                batches = await self.redis.xreadgroup(GROUP, consumer, {name: "0"}, count=50)
+                mine = batches[0][1] if batches else []
+                stale = (await self.redis.xautoclaim(name, GROUP, consumer, retry_after_ms, "0-0", count=50))[1]
+                fresh = await self.redis.xreadgroup(GROUP, consumer, {name: ">"}, count=50, block=block_ms)
+                entries = list(mine) + list(stale) + (fresh[0][1] if fresh else [])
+                for entry_id, fields in entries:
+                    if not fields:  # deleted meanwhile
+                        await self.redis.xack(name, GROUP, entry_id)
+                        continue
+                    reply, conversation = _decode(fields)
+                    try:
+                        await deliver(reply, conversation)
+                    except Exception:  # the adapter's outage: keep it pending, try again later
+                        log.warning("%s: delivery failed, will retry", platform, exc_info=True)
+                        await asyncio.sleep(1)
+                        break
+                    await self.redis.xack(name, GROUP, entry_id)
+                    await self.redis.xdel(name, entry_id)
+            except asyncio.CancelledError:
+                raise
+            except (RedisError, OSError):
+                log.warning("%s outbox: Redis unavailable, retrying", platform)
+                await asyncio.sleep(1)
