@@ -68,6 +68,8 @@ for l = 4, 3 + n_lanes do
     redis.call('SADD', 'sb:agent:' .. agent .. ':convs', best)
     local ticket = redis.call('HGET', ck, 'ticket')
     if ticket then redis.call('HSET', 'sb:ticket:' .. ticket, 'status', 'assigned', 'agent', agent) end
+    redis.call('PUBLISH', 'sb:events', cjson.encode({type = 'claimed', at = tonumber(now), conversation = best,
+                                                     agent = agent, ticket = ticket}))
     return best
   end
 end
@@ -163,9 +165,7 @@ class HandoffQueue:
         cid = await self._claim(args=[agent, time.time(), len(LANES), *LANES, *dict.fromkeys(languages)])
         if not cid:
             return None
-        cid = cid.decode() if isinstance(cid, bytes) else cid
-        await self.publish("claimed", conversation=cid, agent=agent)
-        return cid
+        return cid.decode() if isinstance(cid, bytes) else cid  # the script published "claimed"
 
     async def requeue(self, cid: str, agent: str = "") -> bool:
         """Back to the head of its lane (transfer to the queue, or a vanished agent)."""
