@@ -17,6 +17,7 @@ from pathlib import Path
 
 from aiohttp import web
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from bot.inbox import Inbox
 from bot.messages import InboundMessage, OutboundReply
@@ -44,6 +45,7 @@ def _language_hint(request: web.Request) -> str | None:
     return first or None
 
 
+_UNAVAILABLE = BadMessage("unavailable", "will_answer_shortly", "the store is unavailable")
 SESSION_TTL_SECONDS = 7 * 24 * 3600
 SESSION_MAX_MESSAGES = 500
 MAX_WAIT_SECONDS = 25
@@ -76,9 +78,9 @@ class WebChat:
             entry, _ = await pipe.execute()
         return entry.decode()
 
-    async def deliver(self, reply: OutboundReply, conversation: str) -> None:
-        """The outbox's delivery for this platform: an agent's reply into the session."""
-        await self._append(reply.chat_id, "agent", reply)
+    async def deliver(self, reply: OutboundReply, conversation: str, sender: str) -> None:
+        """The outbox's delivery for this platform: a later reply into the session."""
+        await self._append(reply.chat_id, sender, reply)
 
     async def _cursor(self, session: str) -> str:
         last = await self.redis.xrevrange(session_stream(session), count=1)
@@ -135,6 +137,10 @@ class WebChat:
         )  # fmt: skip
         try:
             decision = await self.inbox.handle(message)
+        except (RedisError, ConnectionError):
+            # Not accepted: the page keeps the text and sends it again.
+            reply = self.inbox.pipeline.error_reply(_UNAVAILABLE, _language_hint(request))
+            return json_error(503, "unavailable", "the bot cannot take messages this moment", reply=reply)
         except BadMessage as exc:
             reply = self.inbox.pipeline.error_reply(exc, _language_hint(request))
             return json_error(400 if exc.code != "too_long" else 413, exc.code, str(exc), reply=reply)

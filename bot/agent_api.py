@@ -168,7 +168,7 @@ class AgentApi:
             return json_error(413, "too_long", f"a reply is at most {MAX_REPLY_CHARS} characters")
         if conv.state != ASSIGNED or conv.agent != agent.name:
             return json_error(409, "not_yours", f"the conversation is {conv.state}; claim it before replying")
-        entry = await self.outbox.put(OutboundReply(conv.platform, conv.chat_id, text), conversation=conv.id)
+        entry = await self.outbox.put(OutboundReply(conv.platform, conv.chat_id, text), conv.id, sender="agent")
         await self.conversations.append(conv.id, f"agent:{agent.name}", text)
         return web.json_response({"queued_for_delivery": entry}, status=202)
 

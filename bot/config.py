@@ -33,6 +33,8 @@ class NluSettings:
 @dataclass(frozen=True)
 class Limits:
     max_message_chars: int = 4000
+    # A message accepted but not handled this long ago (its process died) is handled again.
+    redelivery_seconds: int = 30
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,14 @@
 """Where every inbound message enters the core, whatever platform it came from.
 
-Adapters call `Inbox.handle` with a normalized message and send back the reply it returns;
-replies that come later (an agent's) reach them through the outbox. Adapters decide nothing.
+Adapters call `Inbox.handle` with a normalized message; the reply comes back inline (the web
+chat) or through the platform's outbox. Replies that come later (an agent's) always take the
+outbox. Adapters decide nothing.
+
+Nothing accepted is lost: a message is written (redacted) to the `sb:inbox` stream before it
+is handled and deleted after. If the process dies in between, `recover_orphans` (any replica)
+finds the entry by its age, handles it again and sends the reply through the outbox. That is
+at-least-once: a crash after the reply and before the delete can answer twice, never zero
+times.
 
 While a person owns a conversation the bot stays silent in it: that is enforced here, not in
 the adapters. The user's messages go to the transcript and to the agents' event stream; only
@@ -10,20 +17,24 @@ a pasted secret still gets the bot's warning.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
-from dataclasses import replace
+import time
+from dataclasses import asdict, replace
 
+from bot import secret_guard
 from bot.agents import AgentStore
 from bot.config import Config
-from bot.conversations import BOT, RESOLVED, WITH_PEOPLE, Conversation, ConversationStore
+from bot.conversations import BOT, RESOLVED, WITH_PEOPLE, Conversation, ConversationStore, conversation_id
 from bot.handoff_queue import HandoffQueue
 from bot.messages import Action, Decision, InboundMessage, OutboundReply, Priority
 from bot.outbox import Outbox
-from bot.pipeline import Pipeline
+from bot.pipeline import BadMessage, Pipeline
 from intents import TicketView
 
 log = logging.getLogger(__name__)
+INBOX_STREAM = "sb:inbox"
 
 
 class Inbox:
@@ -44,11 +55,43 @@ class Inbox:
         self.queue = queue
         self.outbox = outbox
         self.agents = agents
+        self.redis = conversations.redis
 
-    async def handle(self, message: InboundMessage) -> Decision:
-        """Decide on `message` (BadMessage if it cannot be read) and act: answer, hand off,
-        or, when a person owns the conversation, pass the message to them."""
+    async def handle(self, message: InboundMessage, reply_inline: bool = True) -> Decision:
+        """Accept `message` (BadMessage if it cannot be read), decide and act: answer, hand
+        off, or, when a person owns the conversation, pass it to them. With `reply_inline`
+        false the reply goes to the platform's outbox instead of back to the caller."""
         self.pipeline.check(message.text)
+        stored = replace(message, text=secret_guard.scan(message.text).redacted_text)
+        entry = await self.redis.xadd(INBOX_STREAM, {"message": json.dumps(asdict(stored), ensure_ascii=False)})
+        decision = await self._decide(message)
+        if not reply_inline and decision.reply:
+            await self.outbox.put(decision.reply, conversation_id(message.conversation_key))
+        await self.redis.xdel(INBOX_STREAM, entry)
+        return decision
+
+    async def recover_orphans(self, older_than_seconds: float) -> int:
+        """Handle accepted messages whose handler died; their replies take the outbox."""
+        cutoff_ms = int((time.time() - older_than_seconds) * 1000)
+        recovered = 0
+        for entry, fields in await self.redis.xrange(INBOX_STREAM, "-", f"{cutoff_ms}-0", count=100):
+            entry = entry.decode()
+            if not await self.redis.set(f"{INBOX_STREAM}:lock:{entry}", 1, nx=True, ex=120):
+                continue  # another replica has it
+            data = json.loads(fields[b"message"])
+            message = InboundMessage(**data)
+            try:
+                decision = await self._decide(message)
+                if decision.reply:
+                    await self.outbox.put(decision.reply, conversation_id(message.conversation_key))
+            except BadMessage:
+                pass
+            await self.redis.xdel(INBOX_STREAM, entry)
+            recovered += 1
+            log.info("recovered accepted message %s of %s", entry, message.platform)
+        return recovered
+
+    async def _decide(self, message: InboundMessage) -> Decision:
         conversation = await self.conversations.for_message(message)
         if conversation.state in WITH_PEOPLE:
             return await self._to_people(message, conversation)

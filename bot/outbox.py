@@ -26,18 +26,19 @@ def stream(platform: str) -> str:
     return f"sb:outbox:{platform}"
 
 
-def _encode(reply: OutboundReply, conversation: str) -> dict:
+def _encode(reply: OutboundReply, conversation: str, sender: str) -> dict:
     return {
         "platform": reply.platform, "chat_id": reply.chat_id, "text": reply.text, "conversation": conversation,
+        "sender": sender,
         "reply_to": reply.reply_to or "", "buttons": json.dumps([[b.label, b.action] for b in reply.buttons]),
     }  # fmt: skip
 
 
-def _decode(fields: dict) -> tuple[OutboundReply, str]:
+def _decode(fields: dict) -> tuple[OutboundReply, str, str]:
     data = {k.decode(): v.decode() for k, v in fields.items()}
     buttons = tuple(Button(label, action) for label, action in json.loads(data.get("buttons") or "[]"))
     reply = OutboundReply(data["platform"], data["chat_id"], data["text"], buttons, data.get("reply_to") or None)
-    return reply, data.get("conversation", "")
+    return reply, data.get("conversation", ""), data.get("sender", "bot")
 
 
 class Outbox:
@@ -46,8 +47,9 @@ class Outbox:
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
 
-    async def put(self, reply: OutboundReply, conversation: str = "") -> str:
-        entry = await self.redis.xadd(stream(reply.platform), _encode(reply, conversation))
+    async def put(self, reply: OutboundReply, conversation: str = "", sender: str = "bot") -> str:
+        """Queue `reply` for its platform; `sender` is "bot" or "agent"."""
+        entry = await self.redis.xadd(stream(reply.platform), _encode(reply, conversation, sender))
         return entry.decode() if isinstance(entry, bytes) else entry
 
     async def pending(self, platform: str) -> int:
@@ -68,7 +70,7 @@ class Outbox:
         self,
         platform: str,
         consumer: str,
-        deliver: Callable[[OutboundReply, str], Awaitable[None]],
+        deliver: Callable[[OutboundReply, str, str], Awaitable[None]],
         retry_after_ms: int = 30_000,
         block_ms: int = 1000,
     ) -> None:
@@ -88,9 +90,9 @@ class Outbox:
                     if not fields:  # deleted meanwhile
                         await self.redis.xack(name, GROUP, entry_id)
                         continue
-                    reply, conversation = _decode(fields)
+                    reply, conversation, sender = _decode(fields)
                     try:
-                        await deliver(reply, conversation)
+                        await deliver(reply, conversation, sender)
                     except Exception:  # the adapter's outage: keep it pending, try again later
                         log.warning("%s: delivery failed, will retry", platform, exc_info=True)
                         await asyncio.sleep(1)

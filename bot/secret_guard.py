@@ -256,6 +256,8 @@ def scan(text: str) -> GuardResult:
     hits: list[tuple[int, int, str]] = []
     for kind, detect in _DETECTORS:
         hits += [(start, end, kind) for start, end in detect(text) if end > start]
+    # Text redacted before (a stored message handled again) keeps its kinds, so its warning too.
+    hits += [(m.start(), m.end(), m.group()[1:].split(" ")[0]) for m in MARKER_PATTERN.finditer(text)]
     if not hits:
         return GuardResult(text, ())
     hits.sort(key=lambda h: (h[0], -h[1]))

@@ -60,6 +60,7 @@ async def build_app(config: Config, nlu: NluParser) -> web.Application:
         tasks = [
             asyncio.create_task(outbox.drain("webchat", consumer, webchat.deliver)),
             asyncio.create_task(sweep_vanished_agents(agents, queue, config.handoff.agent_timeout_seconds)),
+            asyncio.create_task(recover_accepted_messages(inbox, config.limits.redelivery_seconds)),
         ]
         yield
         for task in tasks:
@@ -69,6 +70,16 @@ async def build_app(config: Config, nlu: NluParser) -> web.Application:
 
     app.cleanup_ctx.append(background)
     return app
+
+
+async def recover_accepted_messages(inbox: Inbox, older_than: float) -> None:
+    """Messages accepted by a process that died before handling them are handled here."""
+    while True:
+        try:
+            await inbox.recover_orphans(older_than)
+        except (RedisError, OSError):
+            log.warning("inbox recovery: Redis unavailable")
+        await asyncio.sleep(min(5.0, older_than / 2))
 
 
 async def sweep_vanished_agents(agents: AgentStore, queue: HandoffQueue, timeout: float, every: float = 5) -> None:

@@ -61,7 +61,7 @@ class RedisServer:
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
-            self.process.terminate()
+            self.process.terminate()  # redis-server writes its AOF out on SIGTERM
             self.process.wait(timeout=10)
 
 
@@ -98,10 +98,11 @@ def pipeline(model_path: Path, config):
 class BotProcess:
     """`python -m bot run` as a user starts it, on a free port, against the test Redis."""
 
-    def __init__(self, redis_url: str, log_path: Path) -> None:
+    def __init__(self, redis_url: str, log_path: Path, config: Path | None = None) -> None:
         self.port = free_port()
         self.redis_url = redis_url
         self.log_path = log_path
+        self.config = config
         self.process: subprocess.Popen | None = None
 
     @property
@@ -110,9 +111,10 @@ class BotProcess:
 
     def start(self, timeout: float = 90) -> BotProcess:
         env = {**os.environ, "REDIS_URL": self.redis_url}
-        self.log = open(self.log_path, "wb")
+        self.log = open(self.log_path, "ab")
+        extra = ["--config", str(self.config)] if self.config else []
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run", "--port", str(self.port)],
+            [sys.executable, "-m", "bot", "run", "--port", str(self.port), *extra],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         deadline = time.monotonic() + timeout
