@@ -79,6 +79,12 @@ def _agents(args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
+def _console(args: argparse.Namespace) -> int:
+    from bot.console import main as console_main
+
+    return console_main(args.url)
+
+
 def _bench(args: argparse.Namespace) -> int:
     from bot.bench import main as bench_main
     from bot.nlu import ModelMissing
@@ -118,6 +124,10 @@ def main(argv: list[str] | None = None) -> int:
     add.add_argument("--role", choices=("agent", "lead"), default="agent")
     agents_sub.add_parser("list", help="list agents")
     agents.set_defaults(func=_agents)
+
+    console = sub.add_parser("agent", help="the agents' terminal console (token: SUPPORTBOT_AGENT_TOKEN)")
+    console.add_argument("--url", default="http://127.0.0.1:8080", help="the bot's address")
+    console.set_defaults(func=_console)
 
     bench = sub.add_parser("bench", help="benchmark the pipeline (in-process and against a Rasa server)")
     bench.add_argument("--config", default=None)

@@ -40,7 +40,9 @@ if state == 'queued' or state == 'assigned' then
 end
 local ticket = 'T-' .. redis.call('INCR', 'sb:ticket:seq')
 redis.call('HSET', ck, 'state', 'queued', 'lane', ARGV[2], 'language', ARGV[3], 'queued_at', ARGV[4],
-           'updated_at', ARGV[4], 'intent', ARGV[5], 'ticket', ticket, 'agent', '', 'claimed_at', '')
+           'updated_at', ARGV[4], 'intent', ARGV[5], 'ticket', ticket, 'agent', '', 'claimed_at', '',
+           'tags', ARGV[5] .. ',' .. ARGV[2])
+redis.call('HDEL', ck, 'sla_breached_at')
 redis.call('HSET', 'sb:ticket:' .. ticket, 'id', ticket, 'conversation', ARGV[1], 'status', 'queued',
            'lane', ARGV[2], 'intent', ARGV[5], 'opened_at', ARGV[4])
 local user = redis.call('HGET', ck, 'platform') .. ':' .. redis.call('HGET', ck, 'user_id')
@@ -192,6 +194,14 @@ class HandoffQueue:
         if done:
             await self.publish("transferred", conversation=cid, agent=to_agent)
         return done
+
+    async def bump(self, cid: str, lane: str, language: str) -> None:
+        """To the head of its lane (an SLA escalation); its age for reports is kept on the
+        conversation (`queued_at`)."""
+        key = f"sb:q:{lane}:{language}"
+        head = await self.redis.zrange(key, 0, 0, withscores=True)
+        if head and head[0][0].decode() != cid:
+            await self.redis.zadd(key, {cid: head[0][1] - 0.001}, xx=True)
 
     async def waiting(self) -> list[QueuedEntry]:
         """Everything queued, most urgent lane first, oldest first inside a lane."""

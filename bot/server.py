@@ -7,6 +7,7 @@ import asyncio
 import logging
 import os
 import socket
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from redis.asyncio import Redis
@@ -22,6 +23,7 @@ from bot.inbox import Inbox
 from bot.nlu import NluModel, NluParser
 from bot.outbox import Outbox
 from bot.pipeline import Pipeline
+from bot.upkeep import escalate_overdue, requeue_vanished
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +61,12 @@ async def build_app(config: Config, nlu: NluParser) -> web.Application:
     async def background(_: web.Application):
         tasks = [
             asyncio.create_task(outbox.drain("webchat", consumer, webchat.deliver)),
-            asyncio.create_task(sweep_vanished_agents(agents, queue, config.handoff.agent_timeout_seconds)),
-            asyncio.create_task(recover_accepted_messages(inbox, config.limits.redelivery_seconds)),
+            asyncio.create_task(every(5, "vanished agents", lambda: requeue_vanished(
+                agents, queue, config.handoff.agent_timeout_seconds))),
+            asyncio.create_task(every(5, "SLA", lambda: escalate_overdue(
+                queue, conversations, outbox, inbox.pipeline.texts, config.handoff))),
+            asyncio.create_task(every(min(5.0, config.limits.redelivery_seconds / 2), "inbox recovery",
+                                      lambda: inbox.recover_orphans(config.limits.redelivery_seconds))),
         ]
         yield
         for task in tasks:
@@ -72,28 +78,14 @@ async def build_app(config: Config, nlu: NluParser) -> web.Application:
     return app
 
 
-async def recover_accepted_messages(inbox: Inbox, older_than: float) -> None:
-    """Messages accepted by a process that died before handling them are handled here."""
+async def every(seconds: float, what: str, step: Callable[[], Awaitable[object]]) -> None:
+    """Run `step` every `seconds` for as long as the bot runs; a Redis outage skips a turn."""
     while True:
         try:
-            await inbox.recover_orphans(older_than)
+            await step()
         except (RedisError, OSError):
-            log.warning("inbox recovery: Redis unavailable")
-        await asyncio.sleep(min(5.0, older_than / 2))
-
-
-async def sweep_vanished_agents(agents: AgentStore, queue: HandoffQueue, timeout: float, every: float = 5) -> None:
-    """An agent with no sign of life within `timeout` loses their claims: the conversations
-    go back to the head of their lanes."""
-    while True:
-        try:
-            for name in await agents.vanished(timeout):
-                for cid in await queue.owned_by(name):
-                    if await queue.requeue(cid, name):
-                        log.info("agent %s vanished: %s back in the queue", name, cid)
-        except (RedisError, OSError):
-            log.warning("vanished-agent sweep: Redis unavailable")
-        await asyncio.sleep(every)
+            log.warning("%s: Redis unavailable", what)
+        await asyncio.sleep(seconds)
 
 
 async def serve(config: Config, port: int | None = None) -> None:

@@ -131,3 +131,37 @@ def test_bad_agent_requests_get_clear_errors(bot, agents):
     assert status == 400 and body["error"] == "bad_request"
     status, body = call(bot, "GET", "/api/canned?language=ja", token=agents["ana"])
     assert status == 200 and "{ticket}" in body["canned"]["greeting"]
+
+
+def test_the_terminal_console_lists_claims_replies_and_resolves(bot, agents):
+    status, asked = call(bot, "POST", "/api/webchat/console-user-01/messages", {"text": "我要人工客服"})
+    assert asked["action"] == "handoff"
+    script = "list\nclaim zh\ncanned {cid} greeting\nresolve {cid}\nquit\n"
+    env = {**os.environ, "SUPPORTBOT_AGENT_TOKEN": agents["lead"]}
+    first = subprocess.run([sys.executable, "-m", "bot", "agent", "--url", bot.url], cwd=ROOT, env=env,
+                           input="claim zh\n", capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert "signed in as lea" in first.stdout and "我要人工客服" in first.stdout
+    cid = next(word for word in first.stdout.split() if word.startswith("c") and len(word) == 13)
+    done = subprocess.run([sys.executable, "-m", "bot", "agent", "--url", bot.url], cwd=ROOT, env=env,
+                          input=script.format(cid=cid), capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert "sent" in done.stdout and f"{cid} is now resolved" in done.stdout, done.stdout
+    deadline, agent_lines = time.monotonic() + 20, []
+    while not agent_lines and time.monotonic() < deadline:
+        status, later = call(bot, "GET", "/api/webchat/console-user-01/messages?after=0-0")
+        agent_lines = [m["text"] for m in later["messages"] if m["from"] == "agent"]
+        time.sleep(0.2)
+    assert len(agent_lines) == 1 and "lea" in agent_lines[0] and "T-" in agent_lines[0]
+
+
+def test_an_agent_transfers_to_another_agent_and_back_to_the_queue(bot, agents):
+    call(bot, "POST", "/api/webchat/transfer-user-1/messages", {"text": "please connect me to an operator"})
+    status, conv = call(bot, "POST", "/api/queue/claim", {"languages": ["en"]}, token=agents["ana"])
+    assert status == 200
+    cid = conv["id"]
+    status, moved = call(bot, "POST", f"/api/conversations/{cid}/transfer", {"agent": "bo"}, token=agents["ana"])
+    assert status == 200 and moved["agent"] == "bo"
+    assert call(bot, "POST", f"/api/conversations/{cid}/reply", {"text": "x"}, token=agents["ana"])[0] == 404
+    status, back = call(bot, "POST", f"/api/conversations/{cid}/transfer", {"queue": True}, token=agents["bo"])
+    assert status == 200 and back["state"] == "queued"
+    status, queue = call(bot, "GET", "/api/queue", token=agents["bo"])
+    assert cid in [c["id"] for c in queue["queue"]]
