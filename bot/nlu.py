@@ -191,7 +191,15 @@ class NluModel:
 
     async def parse(self, text: str) -> NluResult:
         """The most likely intent, its confidence, and the runner-up's confidence."""
-        return NluResult.from_rasa(await self._agent.parse_message(text))
+        # The graph straight away: Rasa's processor around it rebuilds an empty dialogue domain
+        # on every call to check it, which an NLU-only model never needs.
+        from rasa.core.channels.channel import UserMessage
+        from rasa.engine.constants import PLACEHOLDER_MESSAGE
+
+        processor = self._agent.processor
+        target = processor.model_metadata.nlu_target
+        results = processor.graph_runner.run(inputs={PLACEHOLDER_MESSAGE: [UserMessage(text)]}, targets=[target])
+        return NluResult.from_rasa(results[target][0].as_dict(only_output_properties=True))
 
 
 class RasaHttpNlu:

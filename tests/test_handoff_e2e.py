@@ -165,3 +165,39 @@ def test_an_agent_transfers_to_another_agent_and_back_to_the_queue(bot, agents):
     assert status == 200 and back["state"] == "queued"
     status, queue = call(bot, "GET", "/api/queue", token=agents["bo"])
     assert cid in [c["id"] for c in queue["queue"]]
+
+
+def test_leads_see_the_queue_live_through_server_sent_events(bot, agents):
+    import threading
+
+    request = urllib.request.Request(bot.url + "/api/events", headers={"Authorization": f"Bearer {agents['lead']}"})
+    seen: list[str] = []
+
+    def listen() -> None:
+        with urllib.request.urlopen(request, timeout=30) as stream:
+            for raw in stream:
+                line = raw.decode().strip()
+                if line.startswith("event: "):
+                    seen.append(line[7:])
+                if "claimed" in seen:
+                    return
+
+    listener = threading.Thread(target=listen, daemon=True)
+    listener.start()
+    time.sleep(0.5)
+    call(bot, "POST", "/api/webchat/events-user-01/messages", {"text": "can i speak to a human agent"})
+    call(bot, "POST", "/api/queue/claim", {"languages": ["en"]}, token=agents["lead"])
+    listener.join(timeout=20)
+    assert "queued" in seen and "claimed" in seen
+
+
+def test_malformed_or_huge_agent_bodies_get_a_clear_error(bot, agents):
+    request = urllib.request.Request(bot.url + "/api/queue/claim", data=b"{nope", method="POST",
+                                     headers={"Authorization": f"Bearer {agents['ana']}"})  # fmt: skip
+    try:
+        urllib.request.urlopen(request, timeout=10)
+        raise AssertionError("accepted malformed JSON")
+    except urllib.error.HTTPError as error:
+        assert error.code == 400 and json.loads(error.read())["error"] == "bad_json"
+    status, body = call(bot, "POST", "/api/conversations/cwhatever/reply", {"text": "x" * 100_000}, token=agents["ana"])
+    assert status in (404, 413) and body["error"]
