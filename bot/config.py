@@ -56,6 +56,16 @@ class HandoffSettings:
 
 
 @dataclass(frozen=True)
+class TelegramSettings:
+    # The Bot API's address: a self-hosted Bot API server (or the tests' stand-in) goes here.
+    base_url: str = "https://api.telegram.org/bot"
+    # Set to receive updates by webhook (behind the bot's own HTTP server, at /telegram/webhook)
+    # instead of long polling; TELEGRAM_WEBHOOK_SECRET must then be in the environment.
+    webhook_url: str = ""
+    poll_interval_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
 class WebSettings:
     host: str = "127.0.0.1"
     port: int = 8080
@@ -71,6 +81,7 @@ class Config:
     limits: Limits = Limits()
     web: WebSettings = WebSettings()
     handoff: HandoffSettings = HandoffSettings()
+    telegram: TelegramSettings = TelegramSettings()
     redis_url: str = DEFAULT_REDIS_URL
 
     @property
@@ -115,7 +126,7 @@ def load_config(path: Path | str | None = None, env: dict[str, str] | None = Non
         raise ConfigError(f"{path}: not valid YAML ({exc})") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
-    known = {"exchange", "languages", "default_language", "nlu", "limits", "web", "handoff"}
+    known = {"exchange", "languages", "default_language", "nlu", "limits", "web", "handoff", "telegram"}
     unknown = set(raw) - known
     if unknown:
         raise ConfigError(f"{sorted(unknown)[0]}: unknown key (known: {', '.join(sorted(known))})")
@@ -143,5 +154,6 @@ def load_config(path: Path | str | None = None, env: dict[str, str] | None = Non
         limits=_section(raw, "limits", Limits, ""),
         web=_section(raw, "web", WebSettings, ""),
         handoff=_section(raw, "handoff", HandoffSettings, ""),
+        telegram=_section(raw, "telegram", TelegramSettings, ""),
         redis_url=env.get("REDIS_URL", DEFAULT_REDIS_URL),
     )

@@ -57,10 +57,26 @@ async def build_app(config: Config, nlu: NluParser) -> web.Application:
     app = web.Application(client_max_size=1024 * 1024, middlewares=[api.middleware])
     app.add_routes([web.get("/healthz", healthz), *webchat.routes(), *static_routes(), *api.routes()])
     consumer = f"{socket.gethostname()}-{os.getpid()}"
+    drains = {"webchat": webchat.deliver}
+    channels = []
+    env = os.environ
+    if env.get("TELEGRAM_TOKEN"):
+        from adapters.telegram import WEBHOOK_PATH, TelegramAdapter
+
+        if config.telegram.webhook_url and not env.get("TELEGRAM_WEBHOOK_SECRET"):
+            raise StartupError("telegram.webhook_url is set: TELEGRAM_WEBHOOK_SECRET must be in the environment")
+        secret = env.get("TELEGRAM_WEBHOOK_SECRET", "")
+        telegram = TelegramAdapter(inbox, config.telegram, env["TELEGRAM_TOKEN"], secret)
+        if config.telegram.webhook_url:
+            app.router.add_post(WEBHOOK_PATH, telegram.webhook)
+        drains["telegram"] = telegram.deliver
+        channels.append(telegram)
 
     async def background(_: web.Application):
+        for channel in channels:
+            await channel.start()
         tasks = [
-            asyncio.create_task(outbox.drain("webchat", consumer, webchat.deliver)),
+            *(asyncio.create_task(outbox.drain(platform, consumer, deliver)) for platform, deliver in drains.items()),
             asyncio.create_task(every(5, "vanished agents", lambda: requeue_vanished(
                 agents, queue, config.handoff.agent_timeout_seconds))),
             asyncio.create_task(every(5, "SLA", lambda: escalate_overdue(
@@ -72,6 +88,8 @@ async def build_app(config: Config, nlu: NluParser) -> web.Application:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        for channel in channels:
+            await channel.stop()
         await redis.close()
 
     app.cleanup_ctx.append(background)

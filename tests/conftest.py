@@ -98,11 +98,12 @@ def pipeline(model_path: Path, config):
 class BotProcess:
     """`python -m bot run` as a user starts it, on a free port, against the test Redis."""
 
-    def __init__(self, redis_url: str, log_path: Path, config: Path | None = None) -> None:
+    def __init__(self, redis_url: str, log_path: Path, config: Path | None = None, env: dict | None = None) -> None:
         self.port = free_port()
         self.redis_url = redis_url
         self.log_path = log_path
         self.config = config
+        self.env = env or {}
         self.process: subprocess.Popen | None = None
 
     @property
@@ -110,7 +111,7 @@ class BotProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 90) -> BotProcess:
-        env = {**os.environ, "REDIS_URL": self.redis_url}
+        env = {**os.environ, "REDIS_URL": self.redis_url, **self.env}
         self.log = open(self.log_path, "ab")
         extra = ["--config", str(self.config)] if self.config else []
         self.process = subprocess.Popen(

@@ -1,0 +1,170 @@
+"""Telegram, through python-telegram-bot: private chats and groups.
+
+On when TELEGRAM_TOKEN is in the environment. Long polling by default; webhook mode when
+`telegram.webhook_url` is set (updates arrive at /telegram/webhook on the bot's own HTTP
+server, and a request without the right `X-Telegram-Bot-Api-Secret-Token` gets 403).
+
+Privacy mode (BotFather's /setprivacy): with it on, Telegram shows the bot in groups only what
+addresses it (mentions, replies to it, commands); with it off, or with the bot as an admin, it
+sees every message, and can warn about (and delete) pasted secrets.
+
+This module translates and decides nothing: updates become `InboundMessage`s for the inbox,
+outbox replies become `sendMessage` calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+
+from aiohttp import web
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters, Update
+from telegram.error import Forbidden, RetryAfter, TelegramError
+from telegram.ext import Application, ApplicationBuilder, CommandHandler, ContextTypes, MessageHandler, filters
+
+from bot.config import TelegramSettings
+from bot.inbox import Inbox
+from bot.messages import InboundMessage, OutboundReply
+from bot.pipeline import BadMessage
+
+PLATFORM = "telegram"
+MAX_TEXT = 4096
+WEBHOOK_PATH = "/telegram/webhook"
+log = logging.getLogger(__name__)
+
+
+def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """Pieces of at most `limit` characters, cut at sentence ends, else at spaces."""
+    pieces, rest = [], text
+    while len(rest) > limit:
+        window = rest[:limit]
+        cut = max(window.rfind(mark) + len(mark) for mark in ("\n", ". ", "! ", "? ", "。", "！", "？"))
+        if cut <= limit // 2:
+            cut = window.rfind(" ") + 1 or limit
+        pieces.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    return [*pieces, rest] if rest else pieces
+
+
+class TelegramAdapter:
+    """The Telegram channel: receives updates, delivers the telegram outbox."""
+
+    def __init__(self, inbox: Inbox, settings: TelegramSettings, token: str, webhook_secret: str = "") -> None:
+        self.inbox = inbox
+        self.settings = settings
+        self.webhook_secret = webhook_secret
+        builder = ApplicationBuilder().token(token).base_url(settings.base_url)
+        if settings.webhook_url:
+            builder = builder.updater(None)
+        self.app: Application = builder.build()
+        self.app.add_handler(CommandHandler("start", self.on_text))
+        self.app.add_handler(CommandHandler("ask", self.on_text))
+        self.app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND, self.on_text))
+        self.app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & ~filters.TEXT, self.on_other))
+
+    async def start(self) -> None:
+        await self.app.initialize()
+        await self.app.start()
+        if self.settings.webhook_url:
+            await self.app.bot.set_webhook(self.settings.webhook_url, secret_token=self.webhook_secret)
+        else:
+            await self.app.updater.start_polling(poll_interval=self.settings.poll_interval_seconds, timeout=10)
+        log.info("telegram: signed in as @%s", self.app.bot.username)
+
+    async def stop(self) -> None:
+        if self.app.updater and self.app.updater.running:
+            await self.app.updater.stop()
+        await self.app.stop()
+        await self.app.shutdown()
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        """Webhook mode's endpoint: checks Telegram's secret header before anything else."""
+        if not self.webhook_secret or request.headers.get("X-Telegram-Bot-Api-Secret-Token") != self.webhook_secret:
+            return web.json_response({"error": "forbidden"}, status=403)
+        try:
+            update = Update.de_json(await request.json(), self.app.bot)
+        except ValueError:
+            return web.json_response({"error": "bad_json"}, status=400)
+        await self.app.update_queue.put(update)
+        return web.json_response({"ok": True})
+
+    def normalize(self, message: Message) -> InboundMessage | None:
+        """The update as the core's message; None for what is not a conversation (channels)."""
+        chat = message.chat
+        if chat.type not in ("private", "group", "supergroup"):
+            return None
+        text = message.text or ""
+        addressed = chat.type == "private"
+        username = self.app.bot.username or ""
+        if username and f"@{username}".lower() in text.lower():
+            addressed = True
+            text = re.sub(rf"@{re.escape(username)}\b", "", text, flags=re.IGNORECASE).strip()
+        reply_to = message.reply_to_message
+        if reply_to and reply_to.from_user and reply_to.from_user.id == self.app.bot.id:
+            addressed = True
+        command = re.match(r"^/(start|ask)(?:@\w+)?\s*", text)
+        if command:
+            addressed = True
+            text = text[command.end():].strip() or ("hi" if command.group(1) == "start" else "")
+        user = message.from_user
+        return InboundMessage(
+            platform=PLATFORM, chat_id=str(chat.id), chat_kind="private" if chat.type == "private" else "group",
+            user_id=str(user.id) if user else "", user_name=(user.full_name if user else ""), text=text,
+            addressed=addressed, message_id=str(message.message_id),
+            reply_to=str(reply_to.message_id) if reply_to else None,
+            language_hint=user.language_code if user else None,
+        )  # fmt: skip
+
+    async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.message is None:
+            return
+        message = self.normalize(update.message)
+        if message is None:
+            return
+        try:
+            await self.inbox.handle(message, reply_inline=False)
+        except BadMessage as exc:
+            if message.addressed:
+                text = self.inbox.pipeline.error_reply(exc, message.language_hint)
+                await self.inbox.outbox.put(OutboundReply(PLATFORM, message.chat_id, text, (), message.message_id))
+
+    async def on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Photos, stickers, voice, documents: ask for text (in private, or when addressed)."""
+        message = update.message
+        if message is None or message.chat.type != "private":
+            return
+        normalized = self.normalize(message)
+        language = self.inbox.pipeline.detector.detect("", normalized.language_hint).language
+        text = self.inbox.pipeline.texts.reply("non_text", language)
+        await self.inbox.outbox.put(OutboundReply(PLATFORM, normalized.chat_id, text, (), normalized.message_id))
+
+    async def deliver(self, reply: OutboundReply, conversation: str, sender: str) -> None:
+        """Send one outbox reply: split to Telegram's length, as a reply to the user's message,
+        waiting out 429s; a 403 (the user blocked the bot) is logged and not retried."""
+        markup = None
+        if reply.buttons:
+            markup = InlineKeyboardMarkup([[InlineKeyboardButton(b.label, callback_data=b.action[:64])
+                                            for b in reply.buttons]])  # fmt: skip
+        pieces = split_text(reply.text)
+        for index, piece in enumerate(pieces):
+            last = index == len(pieces) - 1
+            params = ReplyParameters(int(reply.reply_to), allow_sending_without_reply=True) \
+                if reply.reply_to and index == 0 else None  # fmt: skip
+            while True:
+                try:
+                    await self.app.bot.send_message(int(reply.chat_id), piece, reply_parameters=params,
+                                                    reply_markup=markup if last else None)  # fmt: skip
+                    break
+                except RetryAfter as exc:
+                    wait = exc.retry_after if isinstance(exc.retry_after, (int, float)) else exc.retry_after.seconds
+                    log.info("telegram: rate limited, sending again in %s s", wait)
+                    await asyncio.sleep(float(wait))
+                except Forbidden:
+                    log.warning("telegram: chat %s blocked the bot; the reply is dropped", reply.chat_id)
+                    if conversation:
+                        await self.inbox.conversations.update(conversation, blocked="telegram")
+                    return
+                except TelegramError as exc:
+                    log.warning("telegram: send failed (%s)", type(exc).__name__)
+                    raise

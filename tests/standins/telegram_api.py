@@ -1,0 +1,184 @@
+"""A stand-in for Telegram's Bot API on 127.0.0.1, for running the real python-telegram-bot
+against: `/bot<token>/<method>`, form-encoded or JSON, answered like Telegram answers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+
+from aiohttp import web
+
+from tests.conftest import free_port
+
+BOT = {
+    "id": 7000000001,
+    "is_bot": True,
+    "first_name": "ExampleX Support",
+    "username": "ExampleXBot",
+    "can_join_groups": True,
+    "can_read_all_group_messages": False,
+    "supports_inline_queries": False,
+}
+
+
+class TelegramStandIn:
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.updates: list[dict] = []
+        self.calls: list[tuple[str, dict]] = []
+        self.rate_limit_next = 0  # answer this many sendMessage calls with 429
+        self.retry_after = 1
+        self._update_id = 0
+        self._message_id = 1000
+        self._lock = threading.Lock()
+        self._ready = threading.Event()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    def start(self) -> TelegramStandIn:
+        threading.Thread(target=self._serve, daemon=True).start()
+        self._ready.wait(10)
+        return self
+
+    def _serve(self) -> None:
+        loop = asyncio.new_event_loop()
+        app = web.Application()
+        app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        runner = web.AppRunner(app)
+        loop.run_until_complete(runner.setup())
+        loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", self.port).start())
+        self._ready.set()
+        loop.run_forever()
+
+    async def _params(self, request: web.Request) -> dict:
+        if request.content_type == "application/json":
+            return await request.json()
+        params = {}
+        for key, value in (await request.post()).items():
+            try:
+                params[key] = json.loads(value)
+            except (TypeError, ValueError):
+                params[key] = value
+        return params
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        params = await self._params(request)
+        with self._lock:
+            self.calls.append((method, params))
+        if method == "getMe":
+            return self._ok(BOT)
+        if method in ("deleteWebhook", "setWebhook", "answerCallbackQuery", "deleteMessage", "close", "logOut"):
+            return self._ok(True)
+        if method == "getUpdates":
+            offset = int(params.get("offset") or 0)
+            for _ in range(10):  # answer within a fraction of a second: shutdown waits for it
+                with self._lock:
+                    pending = [u for u in self.updates if u["update_id"] >= offset]
+                if pending:
+                    return self._ok(pending)
+                await asyncio.sleep(0.02)
+            return self._ok([])
+        if method == "sendMessage":
+            with self._lock:
+                if self.rate_limit_next:
+                    self.rate_limit_next -= 1
+                    self.calls[-1] = ("sendMessage:429", params)
+                    return web.json_response(
+                        {
+                            "ok": False,
+                            "error_code": 429,
+                            "description": f"Too Many Requests: retry after {self.retry_after}",
+                            "parameters": {"retry_after": self.retry_after},
+                        },
+                        status=429,
+                    )
+                self._message_id += 1
+                message_id = self._message_id
+            return self._ok(
+                {
+                    "message_id": message_id,
+                    "date": int(time.time()),
+                    "from": BOT,
+                    "chat": {"id": int(params["chat_id"]), "type": "private"},
+                    "text": params["text"],
+                }
+            )
+        if method == "getChatMember":
+            return self._ok(
+                {
+                    "status": "administrator",
+                    "user": BOT,
+                    "can_delete_messages": True,
+                    "can_be_edited": False,
+                    "is_anonymous": False,
+                    "can_manage_chat": True,
+                    "can_restrict_members": False,
+                    "can_promote_members": False,
+                    "can_change_info": False,
+                    "can_invite_users": True,
+                    "can_manage_video_chats": False,
+                    "can_post_stories": False,
+                    "can_edit_stories": False,
+                    "can_delete_stories": False,
+                }
+            )
+        return web.json_response({"ok": False, "error_code": 404, "description": "Not Found"}, status=404)
+
+    @staticmethod
+    def _ok(result: object) -> web.Response:
+        return web.json_response({"ok": True, "result": result})
+
+    def push(
+        self,
+        chat_id: int,
+        text: str,
+        chat_type: str = "private",
+        user_id: int = 5001,
+        language_code: str = "en",
+        reply_to_bot: bool = False,
+    ) -> int:
+        """A user's message as an update; returns its message id."""
+        with self._lock:
+            self._update_id += 1
+            self._message_id += 1
+            message = {
+                "message_id": self._message_id,
+                "date": int(time.time()),
+                "text": text,
+                "chat": {
+                    "id": chat_id,
+                    "type": chat_type,
+                    **({"title": "ExampleX Community"} if chat_type != "private" else {}),
+                },
+                "from": {"id": user_id, "is_bot": False, "first_name": "Ana", "language_code": language_code},
+            }
+            if reply_to_bot:
+                message["reply_to_message"] = {
+                    "message_id": 1,
+                    "date": int(time.time()),
+                    "from": BOT,
+                    "chat": message["chat"],
+                    "text": "earlier answer",
+                }
+            self.updates.append({"update_id": self._update_id, "message": message})
+            return self._message_id
+
+    def sent(self, chat_id: int | None = None) -> list[dict]:
+        with self._lock:
+            return [
+                p for m, p in self.calls if m == "sendMessage" and (chat_id is None or int(p["chat_id"]) == chat_id)
+            ]
+
+    def wait_sent(self, chat_id: int, count: int = 1, timeout: float = 30) -> list[dict]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = self.sent(chat_id)
+            if len(found) >= count:
+                return found
+            time.sleep(0.1)
+        return self.sent(chat_id)

@@ -1,0 +1,74 @@
+"""Telegram end to end: the real python-telegram-bot in the real bot process, against a
+stand-in Bot API server on 127.0.0.1, with the real pipeline and Redis. No Telegram host is
+ever called."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import yaml
+
+from tests.conftest import ROOT, BotProcess
+from tests.standins.telegram_api import TelegramStandIn
+from tests.test_handoff_e2e import add_agent, call
+
+GROUP = -1001234567890
+
+
+@pytest.fixture(scope="module")
+def telegram(tmp_path_factory, redis_server, model_path):
+    standin = TelegramStandIn().start()
+    workdir = tmp_path_factory.mktemp("telegram")
+    config = yaml.safe_load((ROOT / "config.yml").read_text())
+    config["telegram"]["base_url"] = standin.base_url
+    (workdir / "config.yml").write_text(yaml.safe_dump(config))
+    bot = BotProcess(redis_server.url, workdir / "bot.log", workdir / "config.yml",
+                     env={"TELEGRAM_TOKEN": "123456:TEST-token-for-the-stand-in"}).start()  # fmt: skip
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not any(m == "getUpdates" for m, _ in standin.calls):
+        time.sleep(0.1)
+    yield standin, bot
+    bot.stop()
+    assert "TEST-token-for-the-stand-in" not in bot.logs(), "the token never reaches the logs"
+
+
+def test_group_chatter_is_ignored_and_a_spanish_mention_answered_in_spanish_as_a_reply(telegram):
+    standin, bot = telegram
+    standin.push(GROUP, "jajaja el btc se fue a la luna", chat_type="supergroup", user_id=6001, language_code="es")
+    asked = standin.push(GROUP, "@ExampleXBot cómo verifico mi identidad?", chat_type="supergroup", user_id=6002,
+                         language_code="es")  # fmt: skip
+    sent = standin.wait_sent(GROUP)
+    assert len(sent) == 1, "one answer, to the mention only"
+    assert sent[0]["reply_parameters"]["message_id"] == asked
+    assert "verific" in sent[0]["text"].lower()
+    time.sleep(1)
+    assert len(standin.sent(GROUP)) == 1
+
+
+def test_a_private_chat_hands_off_and_the_agents_reply_arrives_in_telegram(telegram, redis_server):
+    standin, bot = telegram
+    chat = 7001
+    standin.push(chat, "quiero hablar con una persona", user_id=chat, language_code="es")
+    first = standin.wait_sent(chat)
+    assert first and "T-" in first[0]["text"]
+    token = add_agent(redis_server, "tg-agent", "es")
+    status, conv = call(bot, "POST", "/api/queue/claim", {"languages": ["es"]}, token=token)
+    assert status == 200 and conv["platform"] == "telegram" and conv["chat_id"] == str(chat)
+    assert (
+        call(bot, "POST", f"/api/conversations/{conv['id']}/reply", {"text": "Hola, soy Marta."}, token=token)[0] == 202
+    )
+    sent = standin.wait_sent(chat, count=2)
+    assert sent[-1]["text"] == "Hola, soy Marta."
+
+
+def test_a_429_is_waited_out_and_the_message_still_delivered(telegram):
+    standin, bot = telegram
+    chat = 7002
+    standin.rate_limit_next, standin.retry_after = 1, 1
+    started = time.monotonic()
+    standin.push(chat, "how do i reset my password", user_id=chat)
+    sent = standin.wait_sent(chat)
+    assert len(sent) == 1 and time.monotonic() - started >= 1.0, "sent again after retry_after"
+    assert "password" in sent[0]["text"].lower()
+    assert [m for m, p in standin.calls if m == "sendMessage:429" and p["chat_id"] == chat]
