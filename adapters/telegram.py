@@ -123,11 +123,26 @@ class TelegramAdapter:
         if message is None:
             return
         try:
-            await self.inbox.handle(message, reply_inline=False)
+            decision = await self.inbox.handle(message, reply_inline=False)
         except BadMessage as exc:
             if message.addressed:
                 text = self.inbox.pipeline.error_reply(exc, message.language_hint)
                 await self.inbox.outbox.put(OutboundReply(PLATFORM, message.chat_id, text, (), message.message_id))
+            return
+        if decision.delete_original:
+            await self.delete_if_allowed(update.message)
+
+    async def delete_if_allowed(self, message: Message) -> None:
+        """Delete a message with a pasted secret when the bot is an admin that may; the
+        warning already asks the user to delete it otherwise."""
+        try:
+            member = await self.app.bot.get_chat_member(message.chat.id, self.app.bot.id)
+            if getattr(member, "can_delete_messages", False) or member.status == "creator":
+                await message.delete()
+            else:
+                log.info("telegram: no right to delete messages in chat %s (make the bot an admin)", message.chat.id)
+        except TelegramError as exc:
+            log.warning("telegram: could not delete a message with a secret (%s)", type(exc).__name__)
 
     async def on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Photos, stickers, voice, documents: ask for text (in private, or when addressed)."""

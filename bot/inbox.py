@@ -154,4 +154,4 @@ class Inbox:
             reply = OutboundReply(message.platform, message.chat_id, text, (), message.message_id or None)
             action = Action.WARN_SECRET
         return Decision(detection.language, detection.detected, None, 0.0, action, None, reply,
-                        guarded.redacted_text, guarded.kinds)  # fmt: skip
+                        guarded.redacted_text, guarded.kinds, public=message.chat_kind == "group")  # fmt: skip

@@ -87,6 +87,13 @@ class Decision:
     reply: Optional[OutboundReply]
     redacted_text: str
     secret_kinds: tuple[str, ...] = ()
+    public: bool = False  # said in a group, where others read along
+
+    @property
+    def delete_original(self) -> bool:
+        """A secret pasted where others can read it: the adapter deletes the user's message
+        where the platform lets it (the warning asks the user to, otherwise)."""
+        return bool(self.secret_kinds) and self.public
 
     @property
     def reply_text(self) -> str:

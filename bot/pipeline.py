@@ -96,7 +96,8 @@ class Pipeline:
                    priority: Optional[Priority] = None, buttons: tuple[Button, ...] = ()) -> Decision:
             reply = OutboundReply(message.platform, message.chat_id, text, buttons, message.message_id or None)
             return Decision(language, detection.detected, intent, confidence, action, priority,
-                            reply if text else None, guarded.redacted_text, guarded.kinds)  # fmt: skip
+                            reply if text else None, guarded.redacted_text, guarded.kinds,
+                            public=message.chat_kind == "group")  # fmt: skip
 
         in_group = message.chat_kind == "group"
         if in_group and not message.addressed:

@@ -72,3 +72,31 @@ def test_a_429_is_waited_out_and_the_message_still_delivered(telegram):
     assert len(sent) == 1 and time.monotonic() - started >= 1.0, "sent again after retry_after"
     assert "password" in sent[0]["text"].lower()
     assert [m for m, p in standin.calls if m == "sendMessage:429" and p["chat_id"] == chat]
+
+
+def test_a_seed_phrase_in_a_group_is_deleted_and_warned_about_and_stored_nowhere(telegram, redis_server):
+    import json
+
+    import redis as redis_sync
+    from mnemonic import Mnemonic
+
+    standin, bot = telegram
+    phrase = Mnemonic("english").to_mnemonic(bytes(range(50, 66)))
+    pasted = standin.push(GROUP, f"is this legit? {phrase}", chat_type="supergroup", user_id=6003)
+    sent = standin.wait_sent(GROUP, count=2)
+    deleted = [p for m, p in standin.calls if m == "deleteMessage"]
+    assert [int(p["message_id"]) for p in deleted] == [pasted]
+    warning = sent[-1]["text"]
+    words = phrase.split()
+    assert not any(" ".join(words[i : i + 3]) in warning for i in range(len(words) - 2))
+    client = redis_sync.Redis.from_url(redis_server.url)
+    dump = []
+    for key in client.scan_iter("*"):
+        kind = client.type(key).decode()
+        if kind == "hash":
+            dump.append(json.dumps({k.decode(): v.decode() for k, v in client.hgetall(key).items()}))
+        elif kind == "list":
+            dump += [v.decode() for v in client.lrange(key, 0, -1)]
+        elif kind == "stream":
+            dump += [json.dumps({k.decode(): v.decode() for k, v in f.items()}) for _, f in client.xrange(key)]
+    assert not any(" ".join(words[:3]) in item for item in dump)
