@@ -21,7 +21,15 @@ import re
 from aiohttp import web
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters, Update
 from telegram.error import Forbidden, RetryAfter, TelegramError
-from telegram.ext import Application, ApplicationBuilder, CommandHandler, ContextTypes, MessageHandler, filters
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
 
 from bot.config import TelegramSettings
 from bot.inbox import Inbox
@@ -58,10 +66,11 @@ class TelegramAdapter:
         if settings.webhook_url:
             builder = builder.updater(None)
         self.app: Application = builder.build()
-        self.app.add_handler(CommandHandler("start", self.on_text))
+        self.app.add_handler(CommandHandler("start", self.on_start))
         self.app.add_handler(CommandHandler("ask", self.on_text))
         self.app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND, self.on_text))
         self.app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & ~filters.TEXT, self.on_other))
+        self.app.add_handler(CallbackQueryHandler(self.on_button))
 
     async def start(self) -> None:
         await self.app.initialize()
@@ -70,7 +79,9 @@ class TelegramAdapter:
             await self.app.bot.set_webhook(self.settings.webhook_url, secret_token=self.webhook_secret)
         else:
             await self.app.updater.start_polling(poll_interval=self.settings.poll_interval_seconds, timeout=10)
-        log.info("telegram: signed in as @%s", self.app.bot.username)
+        username = self.app.bot.username
+        self.inbox.private_links[PLATFORM] = lambda token: f"https://t.me/{username}?start={token}"
+        log.info("telegram: signed in as @%s", username)
 
     async def stop(self) -> None:
         if self.app.updater and self.app.updater.running:
@@ -106,7 +117,8 @@ class TelegramAdapter:
         command = re.match(r"^/(start|ask)(?:@\w+)?\s*", text)
         if command:
             addressed = True
-            text = text[command.end():].strip() or ("hi" if command.group(1) == "start" else "")
+            # /start's payload is a link token (handled by on_start), never a question.
+            text = "hi" if command.group(1) == "start" else text[command.end():].strip()
         user = message.from_user
         return InboundMessage(
             platform=PLATFORM, chat_id=str(chat.id), chat_kind="private" if chat.type == "private" else "group",
@@ -143,6 +155,28 @@ class TelegramAdapter:
                 log.info("telegram: no right to delete messages in chat %s (make the bot an admin)", message.chat.id)
         except TelegramError as exc:
             log.warning("telegram: could not delete a message with a secret (%s)", type(exc).__name__)
+
+    async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A button press: recorded by the core, acknowledged at once (Telegram shows a
+        spinner until answerCallbackQuery)."""
+        query = update.callback_query
+        if query is None or query.message is None:
+            return
+        chat, user = query.message.chat, query.from_user
+        pressed = InboundMessage(
+            platform=PLATFORM, chat_id=str(chat.id), chat_kind="private" if chat.type == "private" else "group",
+            user_id=str(user.id), user_name=user.full_name, text="", language_hint=user.language_code,
+        )  # fmt: skip
+        await query.answer()
+        await self.inbox.press(pressed, query.data or "")
+
+    async def on_start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """`/start`: greets; `/start <token>` (the link from a group) carries a conversation over."""
+        if update.message and update.message.chat.type == "private" and context.args:
+            message = self.normalize(update.message)
+            if await self.inbox.resume_in_private(message, context.args[0], reply_inline=False):
+                return
+        await self.on_text(update, context)
 
     async def on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Photos, stickers, voice, documents: ask for text (in private, or when addressed)."""

@@ -20,7 +20,9 @@ from __future__ import annotations
 import json
 import logging
 import math
+import secrets
 import time
+from collections.abc import Callable
 from dataclasses import asdict, replace
 
 from bot import secret_guard
@@ -30,11 +32,13 @@ from bot.conversations import BOT, RESOLVED, WITH_PEOPLE, Conversation, Conversa
 from bot.handoff_queue import HandoffQueue
 from bot.messages import Action, Decision, InboundMessage, OutboundReply, Priority
 from bot.outbox import Outbox
-from bot.pipeline import BadMessage, Pipeline
+from bot.pipeline import BadMessage, Pipeline, buttons_for
 from intents import TicketView
 
 log = logging.getLogger(__name__)
 INBOX_STREAM = "sb:inbox"
+MOVE_TTL_SECONDS = 24 * 3600
+FEEDBACK_LIST = "sb:feedback"
 
 
 class Inbox:
@@ -56,6 +60,8 @@ class Inbox:
         self.outbox = outbox
         self.agents = agents
         self.redis = conversations.redis
+        # platform -> how to link a user to a private chat with the bot (adapters register it)
+        self.private_links: dict[str, Callable[[str], str]] = {}
 
     async def handle(self, message: InboundMessage, reply_inline: bool = True) -> Decision:
         """Accept `message` (BadMessage if it cannot be read), decide and act: answer, hand
@@ -110,7 +116,9 @@ class Inbox:
             conversation.id, "user", decision.redacted_text, intent=decision.intent,
             confidence=round(decision.confidence, 3), language=decision.language,
         )  # fmt: skip
-        if decision.priority:
+        if decision.priority and decision.public and message.platform in self.private_links:
+            decision = await self._move_to_private(message, conversation, decision)
+        elif decision.priority:
             decision = await self._hand_off(message, conversation, decision)
         if decision.reply:
             await self.conversations.append(conversation.id, "bot", decision.reply.text)
@@ -120,6 +128,76 @@ class Inbox:
             decision.confidence, decision.action.value, ",".join(decision.secret_kinds) or "-",
         )  # fmt: skip
         return decision
+
+    async def _move_to_private(self, message: InboundMessage, conversation: Conversation,
+                               decision: Decision) -> Decision:  # fmt: skip
+        """Account matters never in public: a short public reply with a one-time link that
+        opens the private chat, where `resume_in_private` carries the conversation over."""
+        token = secrets.token_urlsafe(18)
+        # The key names the user: someone else holding the link finds nothing and spends nothing.
+        await self.redis.set(f"sb:move:{message.platform}:{message.user_id}:{token}", json.dumps({
+            "platform": message.platform, "user_id": message.user_id, "from": conversation.id,
+            "intent": decision.intent, "priority": decision.priority.value, "language": decision.language,
+        }), ex=MOVE_TTL_SECONDS)  # fmt: skip
+        link = self.private_links[message.platform](token)
+        text = self.pipeline.texts.reply("move_to_private", decision.language, link=link)
+        reply = replace(decision.reply, text=text, buttons=()) if decision.reply else None
+        return replace(decision, reply=reply, action=Action.HANDOFF)
+
+    async def resume_in_private(
+        self, message: InboundMessage, token: str, reply_inline: bool = True
+    ) -> Decision | None:
+        """The private chat opened from a group's link: the conversation comes along and the
+        hand-off (ticket, queue) happens here. None when the token is unknown, used or not
+        the user's own."""
+        raw = await self.redis.getdel(f"sb:move:{message.platform}:{message.user_id}:{token}")
+        if raw is None:
+            return None
+        moved = json.loads(raw)
+        conversation = await self.conversations.for_message(message)
+        for line in await self.conversations.transcript(moved["from"]):
+            if line["from"] == "user":
+                await self.conversations.append(conversation.id, "user", line["text"], moved_from=moved["from"])
+        await self.conversations.update(conversation.id, language=moved["language"])
+        notice_only = Decision(moved["language"], moved["language"], moved["intent"], 1.0, Action.HANDOFF,
+                               Priority(moved["priority"]), OutboundReply(message.platform, message.chat_id, ""),
+                               "")  # fmt: skip
+        decision = await self._hand_off(message, conversation, notice_only)
+        text = decision.reply.text.strip() if decision.reply else ""
+        decision = replace(decision, reply=replace(decision.reply, text=text))
+        await self.conversations.append(conversation.id, "bot", text)
+        if not reply_inline:
+            await self.outbox.put(decision.reply, conversation.id)
+        return decision
+
+    async def press(self, message: InboundMessage, action: str) -> Decision | None:
+        """A button under one of the bot's replies: "helpful:yes"/"helpful:no" are recorded
+        (a no offers a person), "handoff" hands the conversation to a person. `message`
+        carries who pressed where; its text is ignored. The reply, if any, takes the outbox."""
+        conversation = await self.conversations.for_message(message)
+        language = conversation.language or self.config.default_language
+        if action in ("helpful:yes", "helpful:no"):
+            await self.redis.rpush(FEEDBACK_LIST, json.dumps({
+                "at": time.time(), "conversation": conversation.id, "platform": message.platform,
+                "language": language, "intent": conversation.intent or None, "value": action.split(":")[1],
+            }))  # fmt: skip
+            await self.conversations.update(conversation.id, last_feedback=action)
+            await self.conversations.append(conversation.id, "user", f"[{action}]")
+            if action == "helpful:yes":
+                return None
+            text = self.pipeline.texts.reply("clarify", language)
+            buttons = buttons_for(Action.CLARIFY, self.pipeline.texts, language)
+            reply = OutboundReply(message.platform, message.chat_id, text, buttons)
+            await self.outbox.put(reply, conversation.id)
+            return Decision(language, language, None, 0.0, Action.CLARIFY, None, reply, "")
+        if action == "handoff" and conversation.state not in WITH_PEOPLE:
+            asked = Decision(language, language, "human_agent", 1.0, Action.HANDOFF, Priority.NORMAL,
+                             OutboundReply(message.platform, message.chat_id, ""), "")  # fmt: skip
+            decision = await self._hand_off(message, conversation, asked)
+            decision = replace(decision, reply=replace(decision.reply, text=decision.reply.text.strip()))
+            await self.outbox.put(decision.reply, conversation.id)
+            return decision
+        return None
 
     def lane_for(self, message: InboundMessage, priority: Priority) -> str:
         if priority is Priority.URGENT:

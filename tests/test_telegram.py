@@ -100,3 +100,93 @@ def test_a_seed_phrase_in_a_group_is_deleted_and_warned_about_and_stored_nowhere
         elif kind == "stream":
             dump += [json.dumps({k.decode(): v.decode() for k, v in f.items()}) for _, f in client.xrange(key)]
     assert not any(" ".join(words[:3]) in item for item in dump)
+
+
+def test_a_hand_off_in_a_group_moves_to_private_by_a_one_time_link(telegram):
+    import re
+
+    standin, bot = telegram
+    user = 6004
+    standin.push(GROUP, "@ExampleXBot I want to talk to a human about my account", chat_type="supergroup", user_id=user)
+    public = standin.wait_sent(GROUP, count=3)[-1]["text"]
+    link = re.search(r"https://t\.me/ExampleXBot\?start=([\w-]+)", public)
+    assert link and "T-" not in public, "the ticket lives in the private chat, not the group"
+    standin.push(9999, f"/start {link.group(1)}", user_id=9999)  # someone else's hands: not resumed
+    standin.push(user, f"/start {link.group(1)}", user_id=user)
+    private = standin.wait_sent(user)
+    assert private and "T-" in private[0]["text"]
+    stranger = standin.wait_sent(9999)
+    assert stranger and "T-" not in stranger[0]["text"]
+    standin.push(user, f"/start {link.group(1)}", user_id=user)
+    time.sleep(1.5)
+    assert len(standin.sent(user)) == 1, "the link works once; then the queued chat waits for its person"
+
+
+def test_a_thumbs_up_is_acknowledged_and_recorded(telegram, redis_server):
+    import json
+
+    import redis as redis_sync
+
+    standin, bot = telegram
+    chat = 7003
+    standin.push(chat, "what are your trading fees", user_id=chat)
+    assert standin.wait_sent(chat)[0]["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == "helpful:yes"
+    standin.press(chat, chat, "helpful:yes")
+    client = redis_sync.Redis.from_url(redis_server.url)
+    deadline = time.monotonic() + 20
+    recorded = []
+    while time.monotonic() < deadline and not recorded:
+        recorded = [json.loads(x) for x in client.lrange("sb:feedback", 0, -1)]
+        recorded = [r for r in recorded if r["platform"] == "telegram" and r["value"] == "yes"]
+        time.sleep(0.2)
+    assert recorded
+    assert any(m == "answerCallbackQuery" for m, _ in standin.calls)
+
+
+def test_webhook_mode_refuses_a_wrong_secret_and_takes_the_right_one(tmp_path, redis_server, model_path):
+    import json
+    import urllib.error
+    import urllib.request
+
+    standin = TelegramStandIn().start()
+    config = yaml.safe_load((ROOT / "config.yml").read_text())
+    config["telegram"].update(base_url=standin.base_url, webhook_url="https://bot.example.com/telegram/webhook")
+    (tmp_path / "config.yml").write_text(yaml.safe_dump(config))
+    env = {"TELEGRAM_TOKEN": "654321:WEBHOOK-test", "TELEGRAM_WEBHOOK_SECRET": "s3cret-header-value"}
+    # A database of its own: replicas of one bot share an outbox, two different bots must not.
+    redis_url = redis_server.url.rsplit("/", 1)[0] + "/5"
+    bot = BotProcess(redis_url, tmp_path / "bot.log", tmp_path / "config.yml", env=env).start()
+    try:
+        webhook_calls = [p for m, p in standin.calls if m == "setWebhook"]
+        assert webhook_calls and webhook_calls[0]["secret_token"] == "s3cret-header-value"
+        update = {
+            "update_id": 1,
+            "message": {
+                "message_id": 5,
+                "date": int(time.time()),
+                "text": "how do i deposit",
+                "chat": {"id": 8001, "type": "private"},
+                "from": {"id": 8001, "is_bot": False, "first_name": "Li"},
+            },
+        }
+
+        def post(secret: str) -> int:
+            request = urllib.request.Request(
+                bot.url + "/telegram/webhook",
+                data=json.dumps(update).encode(),
+                method="POST",
+                headers={"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret},
+            )
+            try:
+                return urllib.request.urlopen(request, timeout=10).status
+            except urllib.error.HTTPError as error:
+                return error.code
+
+        assert post("wrong") == 403
+        time.sleep(1)
+        assert standin.sent(8001) == [], "a refused update is not processed"
+        assert post("s3cret-header-value") == 200
+        assert standin.wait_sent(8001)
+    finally:
+        bot.stop()
+    assert "s3cret-header-value" not in bot.logs() and "WEBHOOK-test" not in bot.logs()

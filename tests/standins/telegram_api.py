@@ -157,6 +157,8 @@ class TelegramStandIn:
                 },
                 "from": {"id": user_id, "is_bot": False, "first_name": "Ana", "language_code": language_code},
             }
+            if text.startswith("/"):
+                message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
             if reply_to_bot:
                 message["reply_to_message"] = {
                     "message_id": 1,
@@ -167,6 +169,17 @@ class TelegramStandIn:
                 }
             self.updates.append({"update_id": self._update_id, "message": message})
             return self._message_id
+
+    def press(self, chat_id: int, user_id: int, data: str) -> None:
+        """A user presses an inline button under one of the bot's messages."""
+        with self._lock:
+            self._update_id += 1
+            chat = {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"}
+            self.updates.append({"update_id": self._update_id, "callback_query": {
+                "id": f"cb{self._update_id}", "chat_instance": "1", "data": data,
+                "from": {"id": user_id, "is_bot": False, "first_name": "Ana", "language_code": "en"},
+                "message": {"message_id": 1, "date": int(time.time()), "chat": chat, "from": BOT, "text": "answer"},
+            }})  # fmt: skip
 
     def sent(self, chat_id: int | None = None) -> list[dict]:
         with self._lock:
