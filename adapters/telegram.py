@@ -179,14 +179,20 @@ class TelegramAdapter:
         await self.on_text(update, context)
 
     async def on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Photos, stickers, voice, documents: ask for text (in private, or when addressed)."""
+        """Photos, stickers, voice, documents: shown to the agent during a hand-off, otherwise
+        the user is asked to type (in private, or in a group when replying to the bot)."""
         message = update.message
-        if message is None or message.chat.type != "private":
+        if message is None:
             return
         normalized = self.normalize(message)
-        language = self.inbox.pipeline.detector.detect("", normalized.language_hint).language
-        text = self.inbox.pipeline.texts.reply("non_text", language)
-        await self.inbox.outbox.put(OutboundReply(PLATFORM, normalized.chat_id, text, (), normalized.message_id))
+        if normalized is None or not normalized.addressed:
+            return
+        attachment = message.effective_attachment
+        if isinstance(attachment, (list, tuple)):
+            attachment = attachment[-1] if attachment else None  # photos come in sizes: the largest
+        kind = type(attachment).__name__.lower().replace("photosize", "photo") if attachment is not None else "file"
+        file_id = getattr(attachment, "file_id", "")
+        await self.inbox.attachment(normalized, f"{kind} file_id={file_id}" if file_id else kind)
 
     async def deliver(self, reply: OutboundReply, conversation: str, sender: str) -> None:
         """Send one outbox reply: split to Telegram's length, as a reply to the user's message,

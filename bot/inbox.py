@@ -170,6 +170,21 @@ class Inbox:
             await self.outbox.put(decision.reply, conversation.id)
         return decision
 
+    async def attachment(self, message: InboundMessage, description: str) -> Decision:
+        """A photo, sticker, voice note or file. With a person on the conversation they see
+        that it came (`description`, e.g. "photo file_id=..."); otherwise the user is asked to
+        type the question. `message.text` is ignored."""
+        conversation = await self.conversations.for_message(message)
+        language = self.pipeline.detector.detect("", message.language_hint, conversation.language or None).language
+        if conversation.state in WITH_PEOPLE:
+            await self.conversations.append(conversation.id, "user", f"[{description}]")
+            await self.queue.publish("user_wrote", conversation=conversation.id, agent=conversation.agent or None)
+            return Decision(language, language, None, 0.0, Action.FORWARD, None, None, "")
+        text = self.pipeline.texts.reply("non_text", language)
+        reply = OutboundReply(message.platform, message.chat_id, text, (), message.message_id or None)
+        await self.outbox.put(reply, conversation.id)
+        return Decision(language, language, None, 0.0, Action.ANSWER, None, reply, "")
+
     async def press(self, message: InboundMessage, action: str) -> Decision | None:
         """A button under one of the bot's replies: "helpful:yes"/"helpful:no" are recorded
         (a no offers a person), "handoff" hands the conversation to a person. `message`

@@ -190,3 +190,50 @@ def test_webhook_mode_refuses_a_wrong_secret_and_takes_the_right_one(tmp_path, r
     finally:
         bot.stop()
     assert "s3cret-header-value" not in bot.logs() and "WEBHOOK-test" not in bot.logs()
+
+
+def test_photos_edits_and_blocked_users(telegram, redis_server):
+    import redis as redis_sync
+
+    from bot.conversations import conversation_id
+
+    standin, bot = telegram
+    chat, now = 7004, int(time.time())
+    sender = {"id": chat, "is_bot": False, "first_name": "Ana", "language_code": "fr"}
+    photo = [{"file_id": "small-id", "file_unique_id": "s", "width": 90, "height": 90},
+             {"file_id": "PHOTO-FILE-ID", "file_unique_id": "b", "width": 800, "height": 800}]  # fmt: skip
+    standin.push_update({"message": {"message_id": 1, "date": now, "chat": {"id": chat, "type": "private"},
+                                     "from": sender, "photo": photo}})  # fmt: skip
+    asked = standin.wait_sent(chat)
+    assert len(asked) == 1 and asked[0]["text"] == asked[0]["text"].strip(), "asked to type, in French"
+
+    # An edited message is not answered a second time.
+    standin.push_update({"edited_message": {"message_id": 1, "date": now, "edit_date": now + 5, "text": "frais ?",
+                                            "chat": {"id": chat, "type": "private"}, "from": sender}})  # fmt: skip
+    time.sleep(1.5)
+    assert len(standin.sent(chat)) == 1
+
+    # During a hand-off the agent sees that a photo came, with its file id.
+    standin.push(chat, "je veux parler à un conseiller", user_id=chat, language_code="fr")
+    assert "T-" in standin.wait_sent(chat, count=2)[-1]["text"]
+    standin.push_update({"message": {"message_id": 2, "date": now, "chat": {"id": chat, "type": "private"},
+                                     "from": sender, "photo": photo}})  # fmt: skip
+    log_key = f"sb:conv:{conversation_id(f'telegram:{chat}:{chat}')}:log"
+    client = redis_sync.Redis.from_url(redis_server.url)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and b"PHOTO-FILE-ID" not in b"".join(client.lrange(log_key, 0, -1)):
+        time.sleep(0.2)
+    assert b"photo file_id=PHOTO-FILE-ID" in b"".join(client.lrange(log_key, 0, -1))
+    assert len(standin.sent(chat)) == 2, "the bot stays quiet while a person owns the chat"
+
+    # A user who blocked the bot: recorded on the conversation, not retried.
+    blocked = 7005
+    standin.blocked_chats.add(blocked)
+    standin.push(blocked, "hello", user_id=blocked)
+    key = f"sb:conv:{conversation_id(f'telegram:{blocked}:{blocked}')}"
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and not client.hget(key, "blocked"):
+        time.sleep(0.2)
+    assert client.hget(key, "blocked") == b"telegram"
+    time.sleep(1.5)
+    assert len([m for m, p in standin.calls if m == "sendMessage:403" and p["chat_id"] == blocked]) == 1

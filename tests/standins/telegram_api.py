@@ -29,6 +29,7 @@ class TelegramStandIn:
         self.updates: list[dict] = []
         self.calls: list[tuple[str, dict]] = []
         self.rate_limit_next = 0  # answer this many sendMessage calls with 429
+        self.blocked_chats: set[int] = set()  # users who blocked the bot: 403
         self.retry_after = 1
         self._update_id = 0
         self._message_id = 1000
@@ -85,6 +86,12 @@ class TelegramStandIn:
             return self._ok([])
         if method == "sendMessage":
             with self._lock:
+                if int(params["chat_id"]) in self.blocked_chats:
+                    self.calls[-1] = ("sendMessage:403", params)
+                    return web.json_response(
+                        {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"},
+                        status=403,
+                    )
                 if self.rate_limit_next:
                     self.rate_limit_next -= 1
                     self.calls[-1] = ("sendMessage:429", params)
@@ -169,6 +176,12 @@ class TelegramStandIn:
                 }
             self.updates.append({"update_id": self._update_id, "message": message})
             return self._message_id
+
+    def push_update(self, update: dict) -> None:
+        """Any update (an edited message, a photo...); its update_id is set here."""
+        with self._lock:
+            self._update_id += 1
+            self.updates.append({**update, "update_id": self._update_id})
 
     def press(self, chat_id: int, user_id: int, data: str) -> None:
         """A user presses an inline button under one of the bot's messages."""
