@@ -19,11 +19,12 @@ from redis.exceptions import RedisError
 from adapters.webchat import json_error
 from bot.agents import Agent, AgentStore
 from bot.config import ROOT, Config
-from bot.conversations import ASSIGNED, ConversationStore
+from bot.conversations import ASSIGNED, Conversation, ConversationStore
 from bot.handoff_queue import EVENTS_CHANNEL, HandoffQueue
-from bot.messages import OutboundReply
+from bot.messages import Button, OutboundReply
 from bot.openapi import OPENAPI
 from bot.outbox import Outbox
+from bot.texts import Texts
 
 log = logging.getLogger(__name__)
 CANNED_DIR = ROOT / "data" / "canned"
@@ -40,12 +41,13 @@ class AgentApi:
     """Routes of the agent API."""
 
     def __init__(self, config: Config, agents: AgentStore, conversations: ConversationStore, queue: HandoffQueue,
-                 outbox: Outbox) -> None:  # fmt: skip
+                 outbox: Outbox, texts: Texts) -> None:  # fmt: skip
         self.config = config
         self.agents = agents
         self.conversations = conversations
         self.queue = queue
         self.outbox = outbox
+        self.texts = texts
         self.canned = load_canned(config.languages)
 
     def routes(self) -> list[web.RouteDef]:
@@ -185,7 +187,17 @@ class AgentApi:
         if not await action(conv.id, conv.agent):
             return json_error(409, "not_assigned", f"the conversation is {conv.state}")
         await self.conversations.append(conv.id, "system", f"{action.__name__} by {request[AGENT].name}")
+        if action == self.queue.resolve:
+            await self._ask_for_rating(conv)
         return await self._conversation_json(conv.id)
+
+    async def _ask_for_rating(self, conv: Conversation) -> None:
+        """After a resolved ticket: the user is told, and asked for a 1-5 rating."""
+        language = conv.language if conv.language in self.config.languages else self.config.default_language
+        text = "\n\n".join([self.texts.reply("conversation_resolved", language, ticket=conv.ticket),
+                             self.texts.reply("rate_prompt", language)])  # fmt: skip
+        buttons = tuple(Button("⭐" * n, f"rate:{n}:{conv.ticket}") for n in range(1, 6))
+        await self.outbox.put(OutboundReply(conv.platform, conv.chat_id, text, buttons), conv.id)
 
     async def transfer(self, request: web.Request) -> web.Response:
         conv = await self._owned(request)

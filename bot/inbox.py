@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 import secrets
 import time
 from collections.abc import Callable
@@ -205,6 +206,21 @@ class Inbox:
             reply = OutboundReply(message.platform, message.chat_id, text, buttons)
             await self.outbox.put(reply, conversation.id)
             return Decision(language, language, None, 0.0, Action.CLARIFY, None, reply, "")
+        rating = re.fullmatch(r"rate:([1-5]):(T-\d+)", action)
+        if rating:
+            ticket = await self.redis.hgetall(f"sb:ticket:{rating.group(2)}")
+            if not ticket or ticket.get(b"conversation", b"").decode() != conversation.id:
+                return None  # not this user's ticket
+            await self.redis.rpush(FEEDBACK_LIST, json.dumps({
+                "at": time.time(), "conversation": conversation.id, "platform": message.platform,
+                "language": language, "ticket": rating.group(2), "rating": int(rating.group(1)),
+                "agent": conversation.last_agent or None,
+            }))  # fmt: skip
+            await self.redis.hset(f"sb:ticket:{rating.group(2)}", "rating", rating.group(1))
+            thanks = self.pipeline.texts.reply("thanks_for_rating", language)
+            reply = OutboundReply(message.platform, message.chat_id, thanks)
+            await self.outbox.put(reply, conversation.id)
+            return Decision(language, language, None, 0.0, Action.ANSWER, None, reply, "")
         if action == "handoff" and conversation.state not in WITH_PEOPLE:
             asked = Decision(language, language, "human_agent", 1.0, Action.HANDOFF, Priority.NORMAL,
                              OutboundReply(message.platform, message.chat_id, ""), "")  # fmt: skip

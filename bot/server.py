@@ -53,7 +53,7 @@ async def build_app(config: Config, nlu: NluParser) -> web.Application:
     outbox = Outbox(redis)
     inbox = Inbox(config, Pipeline(config, nlu), conversations, queue, outbox, agents)
     webchat = WebChat(inbox, redis)
-    api = AgentApi(config, agents, conversations, queue, outbox)
+    api = AgentApi(config, agents, conversations, queue, outbox, inbox.pipeline.texts)
     app = web.Application(client_max_size=1024 * 1024, middlewares=[api.middleware])
     app.add_routes([web.get("/healthz", healthz), *webchat.routes(), *static_routes(), *api.routes()])
     consumer = f"{socket.gethostname()}-{os.getpid()}"

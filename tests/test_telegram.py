@@ -237,3 +237,44 @@ def test_photos_edits_and_blocked_users(telegram, redis_server):
     assert client.hget(key, "blocked") == b"telegram"
     time.sleep(1.5)
     assert len([m for m, p in standin.calls if m == "sendMessage:403" and p["chat_id"] == blocked]) == 1
+
+
+def test_a_resolved_ticket_asks_for_a_rating_and_records_it(telegram, redis_server):
+    import json
+
+    import redis as redis_sync
+
+    standin, bot = telegram
+    chat = 7006
+    standin.push(chat, "I need a real person", user_id=chat)
+    assert "T-" in standin.wait_sent(chat)[0]["text"]
+    token = add_agent(redis_server, "rater", "en")
+    status, conv = call(bot, "POST", "/api/queue/claim", {"languages": ["en"]}, token=token)
+    while status == 200 and conv["chat_id"] != str(chat):  # earlier tests may have left English chats waiting
+        status, conv = call(bot, "POST", "/api/queue/claim", {"languages": ["en"]}, token=token)
+    assert status == 200
+    assert call(bot, "POST", f"/api/conversations/{conv['id']}/resolve", token=token)[0] == 200
+    prompt = standin.wait_sent(chat, count=2)[-1]
+    buttons = prompt["reply_markup"]["inline_keyboard"][0]
+    assert [b["callback_data"] for b in buttons] == [f"rate:{n}:{conv['ticket']}" for n in range(1, 6)]
+    standin.press(chat, chat, f"rate:5:{conv['ticket']}")
+    assert len(standin.wait_sent(chat, count=3)) == 3, "thanked"
+    client = redis_sync.Redis.from_url(redis_server.url)
+    ratings = [json.loads(x) for x in client.lrange("sb:feedback", 0, -1)]
+    assert {"ticket": conv["ticket"], "rating": 5, "agent": "rater"}.items() <= next(
+        r for r in ratings if r.get("ticket") == conv["ticket"]
+    ).items()
+    standin.press(chat, chat, "rate:1:T-1")  # someone else's ticket: ignored
+    time.sleep(1)
+    assert len(standin.sent(chat)) == 3
+
+
+def test_long_replies_are_split_at_sentence_ends_within_telegrams_limit():
+    from adapters.telegram import MAX_TEXT, split_text
+
+    sentence = "Your withdrawal is being processed by the network. "
+    text = sentence * 200 + "你的提现正在处理中。" * 300
+    pieces = split_text(text)
+    assert len(pieces) > 2 and all(len(p) <= MAX_TEXT for p in pieces)
+    assert all(p.endswith((".", "。")) for p in pieces)
+    assert "".join(pieces).replace(" ", "") == text.replace(" ", "")
