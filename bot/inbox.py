@@ -23,7 +23,7 @@ import math
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, replace
 
 from bot import secret_guard
@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 INBOX_STREAM = "sb:inbox"
 MOVE_TTL_SECONDS = 24 * 3600
 FEEDBACK_LIST = "sb:feedback"
+# Answered only in private: their answers show the user's own account data (tickets).
+PRIVATE_INTENTS = frozenset({"ticket_status"})
 
 
 class Inbox:
@@ -105,11 +107,7 @@ class Inbox:
         if conversation.state == RESOLVED:
             await self.conversations.update(conversation.id, state=BOT)
 
-        async def tickets() -> list[TicketView]:
-            found = await self.queue.user_tickets(message.platform, message.user_id)
-            return [TicketView(t.id, t.status) for t in found]
-
-        decision = await self.pipeline.process(message, conversation.language or None, tickets)
+        decision = await self.pipeline.process(message, conversation.language or None, self._ticket_lookup(message))
         if decision.action is Action.IGNORE:
             return decision
         await self.conversations.update(conversation.id, language=decision.language)
@@ -117,7 +115,13 @@ class Inbox:
             conversation.id, "user", decision.redacted_text, intent=decision.intent,
             confidence=round(decision.confidence, 3), language=decision.language,
         )  # fmt: skip
-        if decision.priority and decision.public and message.platform in self.private_links:
+        private = decision.priority or decision.intent in PRIVATE_INTENTS
+        if (
+            private
+            and decision.public
+            and decision.action is not Action.WARN_SECRET
+            and message.platform in self.private_links
+        ):
             decision = await self._move_to_private(message, conversation, decision)
         elif decision.priority:
             decision = await self._hand_off(message, conversation, decision)
@@ -130,6 +134,13 @@ class Inbox:
         )  # fmt: skip
         return decision
 
+    def _ticket_lookup(self, message: InboundMessage) -> Callable[[], Awaitable[list[TicketView]]]:
+        async def tickets() -> list[TicketView]:
+            found = await self.queue.user_tickets(message.platform, message.user_id)
+            return [TicketView(t.id, t.status) for t in found]
+
+        return tickets
+
     async def _move_to_private(self, message: InboundMessage, conversation: Conversation,
                                decision: Decision) -> Decision:  # fmt: skip
         """Account matters never in public: a short public reply with a one-time link that
@@ -138,7 +149,8 @@ class Inbox:
         # The key names the user: someone else holding the link finds nothing and spends nothing.
         await self.redis.set(f"sb:move:{message.platform}:{message.user_id}:{token}", json.dumps({
             "platform": message.platform, "user_id": message.user_id, "from": conversation.id,
-            "intent": decision.intent, "priority": decision.priority.value, "language": decision.language,
+            "intent": decision.intent, "priority": decision.priority.value if decision.priority else None,
+            "language": decision.language,
         }), ex=MOVE_TTL_SECONDS)  # fmt: skip
         link = self.private_links[message.platform](token)
         text = self.pipeline.texts.reply("move_to_private", decision.language, link=link)
@@ -160,6 +172,13 @@ class Inbox:
             if line["from"] == "user":
                 await self.conversations.append(conversation.id, "user", line["text"], moved_from=moved["from"])
         await self.conversations.update(conversation.id, language=moved["language"])
+        if moved["priority"] is None:  # an account question: answered here, in private
+            decision = await self.pipeline.answer_intent(moved["intent"], moved["language"], message,
+                                                         self._ticket_lookup(message))  # fmt: skip
+            await self.conversations.append(conversation.id, "bot", decision.reply_text)
+            if not reply_inline:
+                await self.outbox.put(decision.reply, conversation.id)
+            return decision
         notice_only = Decision(moved["language"], moved["language"], moved["intent"], 1.0, Action.HANDOFF,
                                Priority(moved["priority"]), OutboundReply(message.platform, message.chat_id, ""),
                                "")  # fmt: skip

@@ -126,6 +126,15 @@ class Pipeline:
             action = Action.WARN_SECRET
         return decide(action, text, intent, confidence, outcome.priority, buttons)
 
+    async def answer_intent(
+        self, intent: str, language: str, message: InboundMessage, tickets: Optional[TicketLookup] = None
+    ) -> Decision:
+        """The answer to a known intent (one carried over from a group into a private chat)."""
+        outcome = await HANDLERS[intent](IntentContext(intent, language, message, self.texts, tickets))
+        reply = OutboundReply(message.platform, message.chat_id, outcome.text,
+                              buttons_for(outcome.action, self.texts, language))  # fmt: skip
+        return Decision(language, language, intent, 1.0, outcome.action, outcome.priority, reply, "")
+
     def screen(self, message: InboundMessage, previous_language: Optional[str] = None) -> tuple[GuardResult, Detection]:
         """The first two steps alone: the secret guard, then the language of what is left."""
         guarded = secret_guard.scan(message.text)

@@ -278,3 +278,19 @@ def test_long_replies_are_split_at_sentence_ends_within_telegrams_limit():
     assert len(pieces) > 2 and all(len(p) <= MAX_TEXT for p in pieces)
     assert all(p.endswith((".", "。")) for p in pieces)
     assert "".join(pieces).replace(" ", "") == text.replace(" ", "")
+
+
+def test_a_ticket_question_in_a_group_is_answered_in_private(telegram):
+    import re
+
+    standin, bot = telegram
+    user = 6005
+    standin.push(user, "I need a human", user_id=user)  # a ticket of this user's, from a private chat
+    ticket = re.search(r"T-\d+", standin.wait_sent(user)[0]["text"]).group()
+    before = len(standin.sent(GROUP))
+    standin.push(GROUP, "@ExampleXBot any update on my ticket?", chat_type="supergroup", user_id=user)
+    public = standin.wait_sent(GROUP, count=before + 1)[-1]["text"]
+    link = re.search(r"start=([\w-]+)", public)
+    assert link and ticket not in public, "the user's tickets are never listed in public"
+    standin.push(user, f"/start {link.group(1)}", user_id=user)
+    assert ticket in standin.wait_sent(user, count=2)[-1]["text"]
