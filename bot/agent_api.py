@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from pathlib import Path
 
 import yaml
@@ -95,8 +96,6 @@ class AgentApi:
         return web.json_response({"name": agent.name, "languages": list(agent.languages), "role": agent.role})
 
     async def list_queue(self, request: web.Request) -> web.Response:
-        import time
-
         now = time.time()
         items = []
         for entry in await self.queue.waiting():

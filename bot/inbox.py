@@ -212,10 +212,8 @@ class Inbox:
         conversation = await self.conversations.for_message(message)
         language = conversation.language or self.config.default_language
         if action in ("helpful:yes", "helpful:no"):
-            await self.redis.rpush(FEEDBACK_LIST, json.dumps({
-                "at": time.time(), "conversation": conversation.id, "platform": message.platform,
-                "language": language, "intent": conversation.intent or None, "value": action.split(":")[1],
-            }))  # fmt: skip
+            await self._record_feedback(message, conversation, language, intent=conversation.intent or None,
+                                        value=action.split(":")[1])  # fmt: skip
             await self.conversations.update(conversation.id, last_feedback=action)
             await self.conversations.append(conversation.id, "user", f"[{action}]")
             if action == "helpful:yes":
@@ -230,11 +228,8 @@ class Inbox:
             ticket = await self.redis.hgetall(f"sb:ticket:{rating.group(2)}")
             if not ticket or ticket.get(b"conversation", b"").decode() != conversation.id:
                 return None  # not this user's ticket
-            await self.redis.rpush(FEEDBACK_LIST, json.dumps({
-                "at": time.time(), "conversation": conversation.id, "platform": message.platform,
-                "language": language, "ticket": rating.group(2), "rating": int(rating.group(1)),
-                "agent": conversation.last_agent or None,
-            }))  # fmt: skip
+            await self._record_feedback(message, conversation, language, ticket=rating.group(2),
+                                        rating=int(rating.group(1)), agent=conversation.last_agent or None)  # fmt: skip
             await self.redis.hset(f"sb:ticket:{rating.group(2)}", "rating", rating.group(1))
             thanks = self.pipeline.texts.reply("thanks_for_rating", language)
             reply = OutboundReply(message.platform, message.chat_id, thanks)
@@ -248,6 +243,14 @@ class Inbox:
             await self.outbox.put(decision.reply, conversation.id)
             return decision
         return None
+
+    async def _record_feedback(self, message: InboundMessage, conversation: Conversation, language: str,
+                               **fields: object) -> None:  # fmt: skip
+        """One "was this helpful?" answer or rating, for the reports."""
+        await self.redis.rpush(FEEDBACK_LIST, json.dumps({
+            "at": time.time(), "conversation": conversation.id, "platform": message.platform, "language": language,
+            **fields,
+        }))  # fmt: skip
 
     def lane_for(self, message: InboundMessage, priority: Priority) -> str:
         if priority is Priority.URGENT:
