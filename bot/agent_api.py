@@ -102,7 +102,7 @@ class AgentApi:
             conv = await self.conversations.get(entry.conversation)
             if conv is None:
                 continue
-            transcript = await self.conversations.transcript(conv.id)
+            transcript = await self.conversations.transcript(conv.id, first=10)
             first = next((line["text"] for line in transcript if line["from"] == "user"), "")
             items.append({
                 "id": conv.id, "ticket": conv.ticket, "lane": entry.lane, "language": entry.language,

@@ -128,5 +128,6 @@ class ConversationStore:
             pipe.expire(self.log_key(cid), IDLE_TTL_SECONDS)
             await pipe.execute()
 
-    async def transcript(self, cid: str) -> list[dict]:
-        return [json.loads(line) for line in await self.redis.lrange(self.log_key(cid), 0, -1)]
+    async def transcript(self, cid: str, first: int = 0) -> list[dict]:
+        """The transcript, or only its `first` lines."""
+        return [json.loads(line) for line in await self.redis.lrange(self.log_key(cid), 0, first - 1)]

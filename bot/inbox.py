@@ -71,8 +71,10 @@ class Inbox:
         off, or, when a person owns the conversation, pass it to them. With `reply_inline`
         false the reply goes to the platform's outbox instead of back to the caller."""
         self.pipeline.check(message.text)
-        stored = replace(message, text=secret_guard.scan(message.text).redacted_text)
-        entry = await self.redis.xadd(INBOX_STREAM, {"message": json.dumps(asdict(stored), ensure_ascii=False)})
+        # From here on only the redacted text exists; the guard knows its own markers, so the
+        # pipeline still warns about what was removed.
+        message = replace(message, text=secret_guard.scan(message.text).redacted_text)
+        entry = await self.redis.xadd(INBOX_STREAM, {"message": json.dumps(asdict(message), ensure_ascii=False)})
         decision = await self._decide(message)
         if not reply_inline and decision.reply:
             await self.outbox.put(decision.reply, conversation_id(message.conversation_key))
@@ -179,13 +181,8 @@ class Inbox:
             if not reply_inline:
                 await self.outbox.put(decision.reply, conversation.id)
             return decision
-        notice_only = Decision(moved["language"], moved["language"], moved["intent"], 1.0, Action.HANDOFF,
-                               Priority(moved["priority"]), OutboundReply(message.platform, message.chat_id, ""),
-                               "")  # fmt: skip
-        decision = await self._hand_off(message, conversation, notice_only)
-        text = decision.reply.text.strip() if decision.reply else ""
-        decision = replace(decision, reply=replace(decision.reply, text=text))
-        await self.conversations.append(conversation.id, "bot", text)
+        decision = await self._open_ticket(message, conversation, moved["intent"], Priority(moved["priority"]),
+                                           moved["language"])  # fmt: skip
         if not reply_inline:
             await self.outbox.put(decision.reply, conversation.id)
         return decision
@@ -236,10 +233,7 @@ class Inbox:
             await self.outbox.put(reply, conversation.id)
             return Decision(language, language, None, 0.0, Action.ANSWER, None, reply, "")
         if action == "handoff" and conversation.state not in WITH_PEOPLE:
-            asked = Decision(language, language, "human_agent", 1.0, Action.HANDOFF, Priority.NORMAL,
-                             OutboundReply(message.platform, message.chat_id, ""), "")  # fmt: skip
-            decision = await self._hand_off(message, conversation, asked)
-            decision = replace(decision, reply=replace(decision.reply, text=decision.reply.text.strip()))
+            decision = await self._open_ticket(message, conversation, "human_agent", Priority.NORMAL, language)
             await self.outbox.put(decision.reply, conversation.id)
             return decision
         return None
@@ -251,6 +245,16 @@ class Inbox:
             "at": time.time(), "conversation": conversation.id, "platform": message.platform, "language": language,
             **fields,
         }))  # fmt: skip
+
+    async def _open_ticket(self, message: InboundMessage, conversation: Conversation, intent: str,
+                           priority: Priority, language: str) -> Decision:  # fmt: skip
+        """A hand-off that did not come through the pipeline (a button, a conversation carried
+        over from a group): the reply is the notice alone."""
+        asked = Decision(language, language, intent, 1.0, Action.HANDOFF, priority,
+                         OutboundReply(message.platform, message.chat_id, ""), "")  # fmt: skip
+        decision = await self._hand_off(message, conversation, asked)
+        await self.conversations.append(conversation.id, "bot", decision.reply_text)
+        return decision
 
     def lane_for(self, message: InboundMessage, priority: Priority) -> str:
         if priority is Priority.URGENT:

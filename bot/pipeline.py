@@ -146,7 +146,8 @@ class Pipeline:
         """The decision with the hand-off notice (ticket, place in line) after its text."""
         if decision.reply is None:
             return decision
-        return replace(decision, reply=replace(decision.reply, text=f"{decision.reply.text}\n\n{notice}"))
+        text = "\n\n".join(part for part in (decision.reply.text, notice) if part)
+        return replace(decision, reply=replace(decision.reply, text=text))
 
     def choose_intent(self, result: NluResult, text: str) -> Optional[str]:
         """The intent to act on, or None to ask the user instead.
