@@ -35,24 +35,12 @@ from bot.config import TelegramSettings
 from bot.inbox import Inbox
 from bot.messages import InboundMessage, OutboundReply
 from bot.pipeline import BadMessage
+from bot.text_split import split_text
 
 PLATFORM = "telegram"
 MAX_TEXT = 4096
 WEBHOOK_PATH = "/telegram/webhook"
 log = logging.getLogger(__name__)
-
-
-def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """Pieces of at most `limit` characters, cut at sentence ends, else at spaces."""
-    pieces, rest = [], text
-    while len(rest) > limit:
-        window = rest[:limit]
-        cut = max(window.rfind(mark) + len(mark) for mark in ("\n", ". ", "! ", "? ", "。", "！", "？"))
-        if cut <= limit // 2:
-            cut = window.rfind(" ") + 1 or limit
-        pieces.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    return [*pieces, rest] if rest else pieces
 
 
 class TelegramAdapter:
@@ -201,7 +189,7 @@ class TelegramAdapter:
         if reply.buttons:
             markup = InlineKeyboardMarkup([[InlineKeyboardButton(b.label, callback_data=b.action[:64])
                                             for b in reply.buttons]])  # fmt: skip
-        pieces = split_text(reply.text)
+        pieces = split_text(reply.text, MAX_TEXT)
         for index, piece in enumerate(pieces):
             last = index == len(pieces) - 1
             params = ReplyParameters(int(reply.reply_to), allow_sending_without_reply=True) \

@@ -66,6 +66,34 @@ class TelegramSettings:
 
 
 @dataclass(frozen=True)
+class DiscordSettings:
+    # Discord's REST API and Gateway: a proxy (or the tests' stand-in) goes here.
+    api_base_url: str = "https://discord.com/api/v10"
+    gateway_url: str = "wss://gateway.discord.gg/"
+    # 0: one Gateway connection. N > 0: an AutoShardedClient with N shards (large bots).
+    shards: int = 0
+    # Register /support and /ticket with Discord on start.
+    sync_commands: bool = True
+    # Private support threads archive after this much quiet (60, 1440, 4320 or 10080).
+    thread_archive_minutes: int = 1440
+
+
+@dataclass(frozen=True)
+class XSettings:
+    # X's API host: tweepy has it built in; a proxy (or the tests' stand-in) goes here.
+    api_base_url: str = "https://api.twitter.com"
+    # How often the leader replica polls mentions and DMs (user-context rate limits allow ~2 s).
+    poll_interval_seconds: float = 15.0
+    # The polling leader's lock expires this long after its last renewal (a dead leader's
+    # successor takes over within it).
+    leader_lock_seconds: int = 30
+    # Loop guard: user ids never answered (other bots), and at most this many public replies
+    # to one user an hour.
+    ignore_users: tuple = ()
+    max_replies_per_user_hour: int = 20
+
+
+@dataclass(frozen=True)
 class WebSettings:
     host: str = "127.0.0.1"
     port: int = 8080
@@ -82,6 +110,8 @@ class Config:
     web: WebSettings = WebSettings()
     handoff: HandoffSettings = HandoffSettings()
     telegram: TelegramSettings = TelegramSettings()
+    discord: DiscordSettings = DiscordSettings()
+    x: XSettings = XSettings()
     redis_url: str = DEFAULT_REDIS_URL
 
     @property
@@ -126,7 +156,7 @@ def load_config(path: Path | str | None = None, env: dict[str, str] | None = Non
         raise ConfigError(f"{path}: not valid YAML ({exc})") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
-    known = {"exchange", "languages", "default_language", "nlu", "limits", "web", "handoff", "telegram"}
+    known = {"exchange", "languages", "default_language", "nlu", "limits", "web", "handoff", "telegram", "discord", "x"}
     unknown = set(raw) - known
     if unknown:
         raise ConfigError(f"{sorted(unknown)[0]}: unknown key (known: {', '.join(sorted(known))})")
@@ -155,5 +185,7 @@ def load_config(path: Path | str | None = None, env: dict[str, str] | None = Non
         web=_section(raw, "web", WebSettings, ""),
         handoff=_section(raw, "handoff", HandoffSettings, ""),
         telegram=_section(raw, "telegram", TelegramSettings, ""),
+        discord=_section(raw, "discord", DiscordSettings, ""),
+        x=_section(raw, "x", XSettings, ""),
         redis_url=env.get("REDIS_URL", DEFAULT_REDIS_URL),
     )

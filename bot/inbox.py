@@ -63,7 +63,11 @@ class Inbox:
         self.outbox = outbox
         self.agents = agents
         self.redis = conversations.redis
-        # platform -> how to link a user to a private chat with the bot (adapters register it)
+        # How a conversation leaves a public chat, per platform (adapters register theirs):
+        # an opener starts a private chat itself (a thread, a DM) and returns its chat id and
+        # a link to it, or None when the platform refuses; a link builder turns a one-time
+        # token into a link the user follows (Telegram's t.me/<bot>?start=<token>).
+        self.private_openers: dict[str, Callable[[InboundMessage], Awaitable[tuple[str, str] | None]]] = {}
         self.private_links: dict[str, Callable[[str], str]] = {}
 
     async def handle(self, message: InboundMessage, reply_inline: bool = True) -> Decision:
@@ -122,7 +126,7 @@ class Inbox:
             private
             and decision.public
             and decision.action is not Action.WARN_SECRET
-            and message.platform in self.private_links
+            and (message.platform in self.private_links or message.platform in self.private_openers)
         ):
             decision = await self._move_to_private(message, conversation, decision)
         elif decision.priority:
@@ -145,8 +149,9 @@ class Inbox:
 
     async def _move_to_private(self, message: InboundMessage, conversation: Conversation,
                                decision: Decision) -> Decision:  # fmt: skip
-        """Account matters never in public: a short public reply with a one-time link that
-        opens the private chat, where `resume_in_private` carries the conversation over."""
+        """Account matters never in public: a short public reply pointing to a private chat.
+        Where the platform can open one (a thread, a DM) the conversation continues there at
+        once; otherwise the reply carries a one-time link that `resume_in_private` honours."""
         token = secrets.token_urlsafe(18)
         # The key names the user: someone else holding the link finds nothing and spends nothing.
         await self.redis.set(f"sb:move:{message.platform}:{message.user_id}:{token}", json.dumps({
@@ -154,8 +159,17 @@ class Inbox:
             "intent": decision.intent, "priority": decision.priority.value if decision.priority else None,
             "language": decision.language,
         }), ex=MOVE_TTL_SECONDS)  # fmt: skip
-        link = self.private_links[message.platform](token)
-        text = self.pipeline.texts.reply("move_to_private", decision.language, link=link)
+        opener = self.private_openers.get(message.platform)
+        opened = await opener(message) if opener else None
+        if opened:
+            chat_id, link = opened
+            private = replace(message, chat_id=chat_id, chat_kind="private", message_id="", reply_to=None)
+            await self.resume_in_private(private, token, reply_inline=False)
+        elif message.platform in self.private_links:
+            link = self.private_links[message.platform](token)
+        else:  # the platform refused a private chat and has no link: the user is asked to write in private
+            link = ""
+        text = self.pipeline.texts.reply("move_to_private", decision.language, link=link).rstrip(" :：\n")
         reply = replace(decision.reply, text=text, buttons=()) if decision.reply else None
         return replace(decision, reply=reply, action=Action.HANDOFF)
 
@@ -186,6 +200,15 @@ class Inbox:
         if not reply_inline:
             await self.outbox.put(decision.reply, conversation.id)
         return decision
+
+    async def answer_for_user_only(self, message: InboundMessage, intent: str) -> Decision:
+        """The answer to `intent` for a reply only the user sees (Discord's ephemeral reply to
+        /ticket), so account matters may be in it even in a public channel. The
+        conversation is not changed; the reply is returned, never queued."""
+        known = await self.conversations.get(conversation_id(message.conversation_key))
+        previous = (known.language or None) if known else None
+        language = self.pipeline.detector.detect("", message.language_hint, previous).language
+        return await self.pipeline.answer_intent(intent, language, message, self._ticket_lookup(message))
 
     async def attachment(self, message: InboundMessage, description: str) -> Decision:
         """A photo, sticker, voice note or file. With a person on the conversation they see

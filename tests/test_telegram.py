@@ -270,11 +270,12 @@ def test_a_resolved_ticket_asks_for_a_rating_and_records_it(telegram, redis_serv
 
 
 def test_long_replies_are_split_at_sentence_ends_within_telegrams_limit():
-    from adapters.telegram import MAX_TEXT, split_text
+    from adapters.telegram import MAX_TEXT
+    from bot.text_split import split_text
 
     sentence = "Your withdrawal is being processed by the network. "
     text = sentence * 200 + "你的提现正在处理中。" * 300
-    pieces = split_text(text)
+    pieces = split_text(text, MAX_TEXT)
     assert len(pieces) > 2 and all(len(p) <= MAX_TEXT for p in pieces)
     assert all(p.endswith((".", "。")) for p in pieces)
     assert "".join(pieces).replace(" ", "") == text.replace(" ", "")
