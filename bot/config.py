@@ -16,6 +16,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = ROOT / "config.yml"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+# X needs all five (an app's bearer token and a user's OAuth 1.0a keys).
+X_CREDENTIALS = ("X_BEARER_TOKEN", "X_API_KEY", "X_API_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_SECRET")
 
 
 class ConfigError(ValueError):

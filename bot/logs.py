@@ -10,10 +10,9 @@ import logging
 import os
 import sys
 
-TOKEN_VARIABLES = (
-    "TELEGRAM_TOKEN", "TELEGRAM_WEBHOOK_SECRET", "DISCORD_TOKEN",
-    "X_BEARER_TOKEN", "X_API_KEY", "X_API_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_SECRET",
-)  # fmt: skip
+from bot.config import X_CREDENTIALS
+
+TOKEN_VARIABLES = ("TELEGRAM_TOKEN", "TELEGRAM_WEBHOOK_SECRET", "DISCORD_TOKEN", *X_CREDENTIALS)
 
 
 class ScrubTokens(logging.Filter):
@@ -39,4 +38,8 @@ def setup_logging(level: str | None = None) -> None:
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(level or os.environ.get("LOG_LEVEL", "INFO"))
+    level = level or os.environ.get("LOG_LEVEL", "INFO")
+    root.setLevel(level)
+    # Rasa lowers the root logger to WARNING when it loads a model: our own loggers keep theirs.
+    for name in ("bot", "adapters", "intents"):
+        logging.getLogger(name).setLevel(level)

@@ -16,7 +16,7 @@ from redis.exceptions import RedisError
 from adapters.webchat import WebChat, static_routes
 from bot.agent_api import AgentApi
 from bot.agents import AgentStore
-from bot.config import Config
+from bot.config import X_CREDENTIALS, Config
 from bot.conversations import ConversationStore
 from bot.handoff_queue import HandoffQueue
 from bot.inbox import Inbox
@@ -71,6 +71,22 @@ async def build_app(config: Config, nlu: NluParser) -> web.Application:
             app.router.add_post(WEBHOOK_PATH, telegram.webhook)
         drains["telegram"] = telegram.deliver
         channels.append(telegram)
+    if env.get("DISCORD_TOKEN"):
+        from adapters.discord import DiscordAdapter
+
+        discord_channel = DiscordAdapter(inbox, config.discord, env["DISCORD_TOKEN"])
+        drains["discord"] = discord_channel.deliver
+        channels.append(discord_channel)
+    x_credentials = {name: env.get(name, "") for name in X_CREDENTIALS}
+    if any(x_credentials.values()):
+        from adapters.x import XAdapter
+
+        missing = [name for name, value in x_credentials.items() if not value]
+        if missing:
+            raise StartupError(f"X is half configured: {', '.join(missing)} must be in the environment too")
+        x_channel = XAdapter(inbox, config.x, x_credentials, consumer)
+        drains["x"] = x_channel.deliver
+        channels.append(x_channel)
 
     async def background(_: web.Application):
         for channel in channels:

@@ -1,0 +1,317 @@
+"""X (Twitter), through tweepy's API v2 AsyncClient: public @-mentions and DMs.
+
+On when X_BEARER_TOKEN, X_API_KEY, X_API_SECRET, X_ACCESS_TOKEN and X_ACCESS_SECRET are in the
+environment (the app needs "Read and write and Direct message" access).
+
+One replica polls at a time: the leader holds a Redis lock that it renews every poll and that
+expires when it dies. The last mention and DM handled are kept in Redis (`since_id`), and
+each one is claimed once by id before it is handled, so a restart or a change of leader
+neither misses a mention nor answers one twice.
+
+Public answers go in the thread, cut into numbered posts within X's weighted 280; account
+matters move to a DM (sent where the user accepts DMs from the account, else parked until the
+user writes to us through the link in the public reply). tweepy itself waits out 429s until
+`x-rate-limit-reset`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import re
+import time
+from typing import Any
+
+import aiohttp
+import tweepy
+import yarl
+from redis.exceptions import RedisError
+from tweepy.asynchronous import AsyncClient
+
+from bot.config import XSettings
+from bot.inbox import Inbox
+from bot.messages import InboundMessage, OutboundReply
+from bot.pipeline import BadMessage
+from bot.text_split import split_text
+
+PLATFORM = "x"
+MAX_WEIGHT = 280
+MAX_DM_CHARS = 10_000
+URL = re.compile(r"https?://\S+")
+X_API = yarl.URL("https://api.twitter.com")
+# twitter-text v3: these code points weigh 1, every other weighs 2; a URL weighs 23.
+LIGHT_RANGES = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
+URL_WEIGHT = 23
+NO_LANGUAGE = {"und", "zxx", "qme", "qht", "qam", "qct", "art"}
+TWEET_FIELDS = ["lang", "author_id", "conversation_id", "referenced_tweets", "in_reply_to_user_id", "created_at"]
+SEEN_SECONDS = 30 * 24 * 3600
+# Renew the leader lock only if we hold it; take it if nobody does.
+LEAD = """
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
+if not holder then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
+return 0
+"""
+RESIGN = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
+log = logging.getLogger(__name__)
+
+
+def weighted_length(text: str) -> int:
+    """The length X counts against its 280 limit."""
+    total, position = 0, 0
+    for match in URL.finditer(text):
+        total += _weigh(text[position : match.start()]) + URL_WEIGHT
+        position = match.end()
+    return total + _weigh(text[position:])
+
+
+def _weigh(text: str) -> int:
+    return sum(1 if any(low <= ord(c) <= high for low, high in LIGHT_RANGES) else 2 for c in text)
+
+
+def thread_posts(text: str) -> list[str]:
+    """`text` as one post, or as a numbered thread ("... 1/3") of posts within 280 weighted."""
+    pieces = split_text(text, MAX_WEIGHT, weighted_length)
+    if len(pieces) <= 1:
+        return pieces
+    pieces = split_text(text, MAX_WEIGHT - weighted_length(" 99/99"), weighted_length)
+    return [f"{piece} {number}/{len(pieces)}" for number, piece in enumerate(pieces, 1)]
+
+
+class RedirectedSession:
+    """tweepy has X's host built in: this session sends its requests to `base_url` instead (a
+    proxy, or the tests' stand-in), path and signed query kept byte for byte. tweepy signs
+    before it calls `request`, on the original URL."""
+
+    def __init__(self, session: aiohttp.ClientSession, base_url: str) -> None:
+        self.session = session
+        self.base = yarl.URL(base_url)
+
+    def request(self, method: str, url: str | yarl.URL, **kwargs: Any) -> Any:
+        original = url if isinstance(url, yarl.URL) else yarl.URL(url)
+        if original.origin() == X_API:
+            url = yarl.URL.build(scheme=self.base.scheme, host=self.base.host, port=self.base.port,
+                                 path=original.raw_path, query_string=original.raw_query_string,
+                                 encoded=True)  # fmt: skip
+        return self.session.request(method, url, **kwargs)
+
+    async def close(self) -> None:
+        await self.session.close()
+
+
+class PatientClient(AsyncClient):
+    """tweepy's AsyncClient, waiting out 429s itself: tweepy's own wait retries OAuth 1.0a
+    requests without their query and fails (tweepy 4.17)."""
+
+    async def request(self, method: str, route: str, params: dict | None = None, json: dict | None = None,
+                      user_auth: bool = False) -> Any:  # fmt: skip
+        while True:
+            try:
+                return await super().request(method, route, params=params, json=json, user_auth=user_auth)
+            except tweepy.TooManyRequests as exc:
+                wait = max((exc.reset_time or 0) - time.time(), 0) + 1
+                log.info("x: rate limited on %s, going on in %.0f s", route, wait)
+                await asyncio.sleep(wait)
+
+
+class XAdapter:
+    """The X channel: polls mentions and DMs (as the leader), delivers the x outbox."""
+
+    def __init__(self, inbox: Inbox, settings: XSettings, credentials: dict[str, str], consumer: str) -> None:
+        self.inbox = inbox
+        self.redis = inbox.redis
+        self.settings = settings
+        self.consumer = consumer
+        self.client = PatientClient(
+            bearer_token=credentials["X_BEARER_TOKEN"], consumer_key=credentials["X_API_KEY"],
+            consumer_secret=credentials["X_API_SECRET"], access_token=credentials["X_ACCESS_TOKEN"],
+            access_token_secret=credentials["X_ACCESS_SECRET"], return_type=dict,
+        )  # fmt: skip
+        self.me = ""
+        self.task: asyncio.Task | None = None
+        self.warned: set[str] = set()
+
+    async def start(self) -> None:
+        """Sign in (bad credentials stop start-up) and start polling."""
+        session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
+        base = yarl.URL(self.settings.api_base_url)
+        self.client.session = session if base.origin() == X_API else RedirectedSession(session, str(base))
+        me = (await self.client.get_me(user_auth=True))["data"]
+        self.me = str(me["id"])
+        self.inbox.private_openers[PLATFORM] = self.open_private
+        self.task = asyncio.create_task(self.poll_forever())
+        log.info("x: signed in as @%s", me["username"])
+
+    async def stop(self) -> None:
+        if self.task:
+            self.task.cancel()
+            await asyncio.gather(self.task, return_exceptions=True)
+        try:
+            await self.redis.eval(RESIGN, 1, "sb:x:leader", self.consumer)
+        except RedisError:
+            pass
+        if self.client.session:
+            await self.client.session.close()
+
+    # -- polling ---------------------------------------------------------------------------
+
+    async def poll_forever(self) -> None:
+        while True:
+            try:
+                if await self.redis.eval(LEAD, 1, "sb:x:leader", self.consumer,
+                                         int(self.settings.leader_lock_seconds * 1000)):  # fmt: skip
+                    await self.poll_mentions()
+                    await self.poll_dms()
+            except (tweepy.Unauthorized, tweepy.Forbidden) as exc:
+                self.explain(exc)
+            except (tweepy.TwitterServerError, aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                log.warning("x: polling failed (%s); trying again", type(exc).__name__)
+            except (RedisError, OSError):
+                log.warning("x: Redis unavailable; polling paused")
+            await asyncio.sleep(self.settings.poll_interval_seconds)
+
+    def explain(self, exc: tweepy.HTTPException) -> None:
+        """A 401/403: logged once with what to fix; polling goes on trying."""
+        what = ("the X_* credentials are wrong or revoked: regenerate them in the developer portal"
+                if isinstance(exc, tweepy.Unauthorized) else
+                "the app lacks access: give it 'Read and write and Direct message' permission "
+                "(and a plan that includes these endpoints), then regenerate the access token")  # fmt: skip
+        if what not in self.warned:
+            self.warned.add(what)
+            log.error("x: %s %s", exc.response.status if exc.response is not None else "", what)
+
+    async def _fetch(self, key: str, call: Any, id_of: Any) -> list[dict]:
+        """Everything newer than the stored mark, oldest first, across pages. On the very first
+        poll only the current newest id is recorded: what was there before the bot is history."""
+        since = await self.redis.get(key)
+        since = since.decode() if since else None
+        found, users, token = [], {}, None
+        while True:
+            page = await call(since if since and since != "0" else None, token)
+            for user in (page.get("includes") or {}).get("users", []):
+                users[str(user["id"])] = user
+            items = page.get("data") or []
+            fresh = [i for i in items if since is None or since == "0" or int(id_of(i)) > int(since)]
+            found += fresh
+            token = (page.get("meta") or {}).get("next_token")
+            if not token or len(fresh) < len(items):
+                break
+        found.sort(key=lambda item: int(id_of(item)))
+        if since is None:
+            await self.redis.set(key, id_of(found[-1]) if found else "0")
+            return []
+        for item in found:
+            item["_author"] = users.get(str(item.get("author_id") or item.get("sender_id")), {})
+        return found
+
+    async def poll_mentions(self) -> None:
+        async def page(since: str | None, token: str | None) -> dict:
+            return await self.client.get_users_mentions(
+                self.me, since_id=since, pagination_token=token, max_results=100, tweet_fields=TWEET_FIELDS,
+                expansions=["author_id"], user_fields=["username", "name"],
+            )  # fmt: skip
+
+        for tweet in await self._fetch("sb:x:since:mentions", page, lambda t: str(t["id"])):
+            if await self._first_time(f"mention:{tweet['id']}") and self._answerable(tweet):
+                await self.take_mention(tweet)
+            await self.redis.set("sb:x:since:mentions", str(tweet["id"]))
+
+    def _answerable(self, tweet: dict) -> bool:
+        """The loop guard: never our own posts, retweets, or users configured as bots."""
+        author = str(tweet.get("author_id", ""))
+        kinds = {ref.get("type") for ref in tweet.get("referenced_tweets") or []}
+        return author != self.me and "retweeted" not in kinds and author not in self.settings.ignore_users
+
+    async def _first_time(self, what: str) -> bool:
+        return bool(await self.redis.set(f"sb:x:seen:{what}", 1, nx=True, ex=SEEN_SECONDS))
+
+    async def take_mention(self, tweet: dict) -> None:
+        author = str(tweet["author_id"])
+        hour = int(time.time() // 3600)
+        count = await self.redis.incr(f"sb:x:replies:{author}:{hour}")
+        await self.redis.expire(f"sb:x:replies:{author}:{hour}", 3600)
+        if count > self.settings.max_replies_per_user_hour:
+            log.info("x: user %s passed %s mentions this hour; not answering (loop guard)", author, count - 1)
+            return
+        text = re.sub(r"^(\s*@\w+)+", "", tweet.get("text", "")).strip()
+        lang = tweet.get("lang")
+        message = InboundMessage(
+            platform=PLATFORM, chat_id=f"public:{author}", chat_kind="group", user_id=author,
+            user_name="@" + tweet["_author"].get("username", author), text=text, message_id=str(tweet["id"]),
+            language_hint=None if lang in NO_LANGUAGE else lang,
+        )  # fmt: skip
+        await self._handle(message)
+
+    async def poll_dms(self) -> None:
+        async def page(since: str | None, token: str | None) -> dict:
+            return await self.client.get_direct_message_events(
+                event_types="MessageCreate", max_results=100, pagination_token=token, user_auth=True,
+                dm_event_fields=["id", "text", "sender_id", "dm_conversation_id", "created_at", "event_type"],
+            )  # fmt: skip
+
+        for event in await self._fetch("sb:x:since:dm", page, lambda e: str(e["id"])):
+            sender = str(event.get("sender_id", ""))
+            if sender != self.me and await self._first_time(f"dm:{event['id']}"):
+                await self._release_parked(sender)
+                message = InboundMessage(PLATFORM, f"dm:{sender}", "private", sender, event.get("text", ""),
+                                         message_id=str(event["id"]))  # fmt: skip
+                await self._handle(message)
+            await self.redis.set("sb:x:since:dm", str(event["id"]))
+
+    async def _handle(self, message: InboundMessage) -> None:
+        try:
+            await self.inbox.handle(message, reply_inline=False)
+        except BadMessage as exc:
+            text = self.inbox.pipeline.error_reply(exc, message.language_hint)
+            await self.inbox.outbox.put(OutboundReply(PLATFORM, message.chat_id, text, (), message.message_id))
+
+    async def open_private(self, message: InboundMessage) -> tuple[str, str]:
+        """The user's DM with the account; the link opens it for users who do not accept DMs
+        from accounts they don't follow."""
+        return f"dm:{message.user_id}", f"https://x.com/messages/compose?recipient_id={self.me}"
+
+    # -- outbound ----------------------------------------------------------------------------
+
+    async def deliver(self, reply: OutboundReply, conversation: str, sender: str) -> None:
+        """Public replies become posts in the user's thread (a numbered thread when long);
+        DM replies become DMs. A failure raises, so the outbox sends the rest again later;
+        posts already made are remembered and not repeated."""
+        kind, _, user = reply.chat_id.partition(":")
+        if kind == "dm":
+            await self._send_dm(user, reply, conversation, sender)
+            return
+        if not reply.reply_to:
+            log.warning("x: a public reply with no post to answer is not sent (conversation %s)", conversation)
+            return
+        progress = "sb:x:progress:" + hashlib.sha1(f"{reply.reply_to}\n{reply.text}".encode()).hexdigest()
+        done = await self.redis.hgetall(progress)
+        previous = done.get(b"last", reply.reply_to.encode()).decode()
+        posts = thread_posts(reply.text)
+        for index in range(int(done.get(b"count", 0)), len(posts)):
+            try:
+                posted = await self.client.create_tweet(text=posts[index], in_reply_to_tweet_id=previous,
+                                                        user_auth=True)  # fmt: skip
+            except tweepy.Forbidden as exc:  # duplicate, deleted post, or no write access: never retried
+                self.explain(exc)
+                return
+            previous = str(posted["data"]["id"])
+            await self.redis.hset(progress, mapping={"count": index + 1, "last": previous})
+            await self.redis.expire(progress, 24 * 3600)
+
+    async def _send_dm(self, user: str, reply: OutboundReply, conversation: str, sender: str) -> None:
+        for piece in split_text(reply.text, MAX_DM_CHARS):
+            try:
+                await self.client.create_direct_message(participant_id=user, text=piece, user_auth=True)
+            except tweepy.Forbidden:
+                # The user does not accept DMs from us: kept until they write to us first.
+                await self.redis.rpush(f"sb:x:parked:{user}", json.dumps([reply.text, conversation, sender]))
+                log.info("x: user %s does not accept DMs from the account; the reply waits for their DM", user)
+                return
+
+    async def _release_parked(self, user: str) -> None:
+        """The user wrote to us: replies parked for them go out now, before the answer."""
+        while raw := await self.redis.lpop(f"sb:x:parked:{user}"):
+            text, conversation, sender = json.loads(raw)
+            await self.inbox.outbox.put(OutboundReply(PLATFORM, f"dm:{user}", text), conversation, sender)

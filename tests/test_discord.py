@@ -1,0 +1,230 @@
+"""Discord end to end: the real discord.py in the real bot process, against a stand-in REST +
+Gateway server on 127.0.0.1, with the real pipeline and Redis. No Discord host is ever called."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from types import SimpleNamespace
+
+import pytest
+import redis as redis_sync
+import yaml
+
+from tests.conftest import ROOT, BotProcess
+from tests.standins.discord_api import NO_THREADS_CHANNEL, PUBLIC_CHANNEL, DiscordStandIn
+from tests.test_handoff_e2e import add_agent, call
+
+TOKEN = "MTEwMDAw.TEST-discord-token.for-the-stand-in"
+
+
+@pytest.fixture(scope="module")
+def discord_bot(tmp_path_factory, redis_server, model_path):
+    standin = DiscordStandIn().start()
+    workdir = tmp_path_factory.mktemp("discord")
+    config = yaml.safe_load((ROOT / "config.yml").read_text())
+    config["discord"].update(api_base_url=standin.api_base, gateway_url=standin.gateway_url)
+    (workdir / "config.yml").write_text(yaml.safe_dump(config))
+    redis_db = SimpleNamespace(url=redis_server.url.rsplit("/", 1)[0] + "/6")  # this module's own database
+    redis_sync.Redis.from_url(redis_db.url).flushdb()
+    bot = BotProcess(redis_db.url, workdir / "bot.log", workdir / "config.yml", env={"DISCORD_TOKEN": TOKEN}).start()
+    assert standin.identified.wait(30), "the bot connected to the gateway"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not standin.commands:
+        time.sleep(0.1)
+    yield standin, bot, redis_db
+    bot.stop()
+    assert "TEST-discord-token" not in bot.logs(), "the token never reaches the logs"
+
+
+def feedback(redis_db) -> list[dict]:
+    return [json.loads(x) for x in redis_sync.Redis.from_url(redis_db.url).lrange("sb:feedback", 0, -1)]
+
+
+def test_slash_commands_are_registered(discord_bot):
+    standin, _, _ = discord_bot
+    assert {c["name"] for c in standin.commands} >= {"support", "ticket"}
+
+
+def test_chatter_is_ignored_and_a_mention_answered_in_french_as_a_reply(discord_bot):
+    standin, _, _ = discord_bot
+    standin.push_message(PUBLIC_CHANNEL, "mdr le btc remonte enfin", user_id=1400000000000000011)
+    asked = standin.push_message(PUBLIC_CHANNEL, "comment je fais pour vérifier mon identité ?", mention_bot=True,
+                                 user_id=1400000000000000012)  # fmt: skip
+    sent = standin.wait_sent(PUBLIC_CHANNEL)
+    assert len(sent) == 1, "one answer, to the mention only"
+    assert int(sent[0]["message_reference"]["message_id"]) == asked
+    assert "vérif" in sent[0]["content"].lower()
+    assert sent[0]["allowed_mentions"]["parse"] == [], "an answer never pings @everyone"
+    time.sleep(1)
+    assert len(standin.sent(PUBLIC_CHANNEL)) == 1
+
+
+def test_a_reply_to_the_bot_is_answered_without_a_mention(discord_bot):
+    standin, _, _ = discord_bot
+    before = len(standin.sent(PUBLIC_CHANNEL))
+    standin.push_message(PUBLIC_CHANNEL, "and what are the withdrawal fees?", reply_to_bot=True,
+                         user_id=1400000000000000013)  # fmt: skip
+    sent = standin.wait_sent(PUBLIC_CHANNEL, count=before + 1)
+    assert len(sent) == before + 1 and "fee" in sent[-1]["content"].lower()
+
+
+def test_a_slash_command_answers_in_the_language_of_the_users_locale(discord_bot):
+    standin, _, _ = discord_bot
+    interaction = standin.push_command("support", {"question": "kyc"}, PUBLIC_CHANNEL, locale="es-ES")
+    response = standin.wait_responses(interaction)[0]
+    assert response["kind"] == "callback" and response["type"] == 4, "answered within the interaction"
+    content = response["data"]["content"].lower()
+    assert "verific" in content and "identidad" in content, content
+
+
+def test_an_escalation_opens_a_private_thread_where_the_agents_reply_lands(discord_bot):
+    standin, bot, redis_db = discord_bot
+    user = 1400000000000000021
+    before = len(standin.sent(PUBLIC_CHANNEL))
+    standin.push_message(PUBLIC_CHANNEL, "someone withdrew from my account, I need a human NOW", mention_bot=True,
+                         user_id=user)  # fmt: skip
+    public = standin.wait_sent(PUBLIC_CHANNEL, count=before + 1)[-1]["content"]
+    assert len(standin.threads) >= 1
+    thread_id, thread = next((i, t) for i, t in standin.threads.items() if user in t["members"])
+    assert thread["parent_id"] == PUBLIC_CHANNEL and thread["type"] == 12, "a private thread in that channel"
+    assert f"<#{thread_id}>" in public and "T-" not in public, "account matters stay out of the public channel"
+    notice = standin.wait_sent(thread_id)[0]["content"]
+    assert re.search(r"T-\d+", notice)
+
+    token = add_agent(redis_db, "disco", "en")
+    status, conv = call(bot, "POST", "/api/queue/claim", {"languages": ["en"]}, token=token)
+    assert status == 200 and conv["platform"] == "discord" and conv["chat_id"] == str(thread_id)
+    assert conv["lane"] == "urgent"
+    reply = "Hi, I'm Sam from security. I've frozen withdrawals on your account while we look."
+    assert call(bot, "POST", f"/api/conversations/{conv['id']}/reply", {"text": reply}, token=token)[0] == 202
+    assert standin.wait_sent(thread_id, count=2)[-1]["content"] == reply
+
+    # The user writes in the thread without mentioning anyone: it goes to the agent, the bot is quiet.
+    standin.push_message(thread_id, "thanks, it was 0.5 BTC", user_id=user)
+    deadline = time.monotonic() + 15
+    transcript = []
+    while time.monotonic() < deadline and not any("0.5 BTC" in line["text"] for line in transcript):
+        transcript = call(bot, "GET", f"/api/conversations/{conv['id']}", token=token)[1]["transcript"]
+        time.sleep(0.2)
+    assert any("0.5 BTC" in line["text"] for line in transcript)
+    assert len(standin.sent(thread_id)) == 2
+
+
+def test_where_threads_are_not_allowed_the_escalation_goes_to_a_dm(discord_bot):
+    standin, _, _ = discord_bot
+    user = 1400000000000000022
+    standin.push_message(NO_THREADS_CHANNEL, "I want to talk to a person about my account", mention_bot=True,
+                         user_id=user)  # fmt: skip
+    public = standin.wait_sent(NO_THREADS_CHANNEL)[-1]["content"]
+    dm = standin.dm_channel(user)
+    assert str(dm) in public and "T-" not in public
+    assert re.search(r"T-\d+", standin.wait_sent(dm)[0]["content"])
+    assert not any(t["parent_id"] == NO_THREADS_CHANNEL for t in standin.threads.values())
+
+
+def test_a_pasted_seed_phrase_is_deleted_and_warned_about_without_repeating_it(discord_bot):
+    from mnemonic import Mnemonic
+
+    standin, _, _ = discord_bot
+    phrase = Mnemonic("english").to_mnemonic(bytes(range(70, 86)))
+    before = len(standin.sent(PUBLIC_CHANNEL))
+    pasted = standin.push_message(PUBLIC_CHANNEL, f"my wallet wont load, words are {phrase}",
+                                  user_id=1400000000000000031)  # fmt: skip
+    warning = standin.wait_sent(PUBLIC_CHANNEL, count=before + 1)[-1]["content"]
+    assert (PUBLIC_CHANNEL, pasted) in standin.deleted
+    words = phrase.split()
+    assert not any(" ".join(words[i : i + 3]) in warning for i in range(len(words) - 2))
+    assert "seed" in warning.lower() or "recovery" in warning.lower()
+
+
+def test_buttons_are_acknowledged_at_once_and_recorded(discord_bot):
+    standin, _, redis_db = discord_bot
+    user = 1400000000000000041
+    standin.push_message(PUBLIC_CHANNEL, "what are the trading fees", mention_bot=True, user_id=user)
+    answer = next(m for m in reversed(standin.wait_sent(PUBLIC_CHANNEL)) if "fee" in m["content"].lower())
+    custom_ids = [c["custom_id"] for row in answer["components"] for c in row["components"]]
+    assert "sb:helpful:yes" in custom_ids and "sb:helpful:no" in custom_ids
+    pressed = standin.push_button("sb:helpful:yes", PUBLIC_CHANNEL, answer["id"], user_id=user)
+    assert standin.wait_responses(pressed)[0]["type"] == 6, "acknowledged (deferred update)"
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and not [f for f in feedback(redis_db) if f.get("value") == "yes"]:
+        time.sleep(0.2)
+    recorded = [f for f in feedback(redis_db) if f.get("value") == "yes"]
+    assert recorded and recorded[-1]["platform"] == "discord"
+
+
+def test_a_resolved_ticket_in_a_dm_asks_for_a_rating_and_records_it(discord_bot):
+    standin, bot, redis_db = discord_bot
+    user = 1400000000000000051
+    dm = standin.dm_channel(user)
+    standin.push_message(dm, "necesito hablar con un agente", user_id=user)
+    assert "T-" in standin.wait_sent(dm)[0]["content"]
+    token = add_agent(redis_db, "rosa", "es")
+    status, conv = call(bot, "POST", "/api/queue/claim", {"languages": ["es"]}, token=token)
+    assert status == 200 and conv["chat_id"] == str(dm)
+    assert call(bot, "POST", f"/api/conversations/{conv['id']}/resolve", token=token)[0] == 200
+    prompt = standin.wait_sent(dm, count=2)[-1]
+    custom_ids = [c["custom_id"] for row in prompt["components"] for c in row["components"]]
+    assert custom_ids == [f"sb:rate:{n}:{conv['ticket']}" for n in range(1, 6)]
+    pressed = standin.push_button(f"sb:rate:4:{conv['ticket']}", dm, prompt["id"], user_id=user)
+    assert standin.wait_responses(pressed)[0]["type"] == 6
+    assert len(standin.wait_sent(dm, count=3)) == 3, "thanked"
+    rating = next(f for f in feedback(redis_db) if f.get("ticket") == conv["ticket"])
+    assert rating["rating"] == 4 and rating["agent"] == "rosa" and rating["platform"] == "discord"
+
+
+def test_ticket_command_lists_the_users_tickets_to_them_alone(discord_bot):
+    standin, _, _ = discord_bot
+    user = 1400000000000000051  # the previous test's user, who has a ticket
+    interaction = standin.push_command("ticket", {}, PUBLIC_CHANNEL, user_id=user, locale="es-ES")
+    response = standin.wait_responses(interaction)[0]
+    assert response["data"]["flags"] & 64, "ephemeral: only the user sees it"
+    assert re.search(r"T-\d+", response["data"]["content"])
+
+
+def test_a_429_delays_the_reply_and_then_delivers_it(discord_bot):
+    standin, _, _ = discord_bot
+    user = 1400000000000000061
+    dm = standin.dm_channel(user)
+    standin.rate_limit_next, standin.retry_after = 1, 1.0
+    started = time.monotonic()
+    standin.push_message(dm, "how do I reset my password", user_id=user)
+    sent = standin.wait_sent(dm)
+    assert len(sent) == 1 and time.monotonic() - started >= 1.0, "sent again after retry_after"
+    assert "password" in sent[0]["content"].lower()
+    assert [c for c in standin.calls if c[0] == "POST:429" and c[1] == f"/channels/{dm}/messages"]
+
+
+def test_long_replies_are_split_within_2000_characters(discord_bot):
+    standin, bot, redis_db = discord_bot
+    user = 1400000000000000071
+    dm = standin.dm_channel(user)
+    standin.push_message(dm, "talk to human please", user_id=user)
+    standin.wait_sent(dm)
+    token = add_agent(redis_db, "long", "en")
+    status, conv = call(bot, "POST", "/api/queue/claim", {"languages": ["en"]}, token=token)
+    while status == 200 and conv["chat_id"] != str(dm):
+        status, conv = call(bot, "POST", "/api/queue/claim", {"languages": ["en"]}, token=token)
+    text = "Here is what happened with your deposit, step by step. " * 70  # under the 4,000 an agent may send
+    assert call(bot, "POST", f"/api/conversations/{conv['id']}/reply", {"text": text}, token=token)[0] == 202
+    pieces = standin.wait_sent(dm, count=3)[1:]
+    assert len(pieces) == 2 and all(len(p["content"]) <= 2000 for p in pieces)
+    assert "".join(p["content"] for p in pieces).replace(" ", "") == text.replace(" ", "")
+
+
+def test_a_missing_permission_is_logged_once_with_what_to_grant(discord_bot):
+    standin, bot, redis_db = discord_bot
+    user = 1400000000000000081
+    dm = standin.dm_channel(user)
+    standin.forbidden_channels.add(dm)
+    for question in ("hi", "what are the fees", "how do I deposit"):
+        standin.push_message(dm, question, user_id=user)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and len([c for c in standin.calls if c[0] == "POST:403"]) < 3:
+        time.sleep(0.2)
+    time.sleep(1.5)
+    assert len([c for c in standin.calls if c[0] == "POST:403" and str(dm) in c[1]]) == 3, "never retried"
+    assert bot.logs().count(f"grant the bot Send Messages (and Send Messages in Threads) in channel {dm}") == 1
+    assert bot.process.poll() is None

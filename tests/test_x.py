@@ -1,0 +1,273 @@
+"""X end to end: real tweepy in the real bot process (one, then two replicas), against a
+stand-in API v2 server on 127.0.0.1, with the real pipeline and Redis. No X host is ever
+called."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from types import SimpleNamespace
+
+import pytest
+import redis as redis_sync
+import yaml
+
+from adapters.x import thread_posts, weighted_length
+from tests.conftest import ROOT, BotProcess
+from tests.standins import x_api
+from tests.standins.x_api import BOT_USER_ID, XStandIn
+from tests.test_handoff_e2e import add_agent, call
+
+CREDENTIALS = {
+    "X_BEARER_TOKEN": "AAAA-TEST-bearer-token-for-the-stand-in", "X_API_KEY": "TEST-api-key-0001",
+    "X_API_SECRET": "TEST-api-secret-0001", "X_ACCESS_TOKEN": "1500-TEST-access-token",
+    "X_ACCESS_SECRET": "TEST-access-secret-0001",
+}  # fmt: skip
+
+
+class XBots:
+    """The stand-in and the bot replicas that poll it, all on this module's Redis database."""
+
+    def __init__(self, standin: XStandIn, redis_url: str, workdir) -> None:
+        self.standin = standin
+        self.redis_url = redis_url
+        self.workdir = workdir
+        self.replicas: list[BotProcess] = []
+
+    def start_replica(self) -> BotProcess:
+        log = self.workdir / f"bot-{len(self.replicas)}.log"
+        bot = BotProcess(self.redis_url, log, self.workdir / "config.yml", env=CREDENTIALS).start()
+        self.replicas.append(bot)
+        return bot
+
+    def stop(self, bot: BotProcess) -> None:
+        bot.stop()
+        self.replicas.remove(bot)
+
+    def logs(self) -> str:
+        return "".join(path.read_text(errors="replace") for path in self.workdir.glob("bot-*.log"))
+
+
+def polled(standin: XStandIn, after: int = 0, timeout: float = 30) -> None:
+    """Wait until the mentions timeline was read again after the `after`-th call."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any("/mentions" in path for _, path, _ in standin.calls[after:]):
+            return
+        time.sleep(0.05)
+    raise AssertionError("the bot did not poll its mentions")
+
+
+@pytest.fixture(scope="module")
+def x(tmp_path_factory, redis_server, model_path):
+    standin = XStandIn().start()
+    workdir = tmp_path_factory.mktemp("x")
+    config = yaml.safe_load((ROOT / "config.yml").read_text())
+    config["x"].update(api_base_url=standin.base_url, poll_interval_seconds=0.3, leader_lock_seconds=3)
+    (workdir / "config.yml").write_text(yaml.safe_dump(config))
+    redis_url = redis_server.url.rsplit("/", 1)[0] + "/7"  # this module's own database
+    redis_sync.Redis.from_url(redis_url).flushdb()
+    bots = XBots(standin, redis_url, workdir)
+    bots.start_replica()
+    polled(standin)  # the first poll marks where the bot starts
+    polled(standin, len(standin.calls))
+    yield bots
+    for bot in list(bots.replicas):
+        bots.stop(bot)
+    logs = bots.logs()
+    assert not any(value in logs for value in CREDENTIALS.values()), "credentials never reach the logs"
+
+
+def replies_to(standin: XStandIn, tweet_id: str) -> list[dict]:
+    return [p for p in standin.posts() if p.get("in_reply_to_tweet_id") == tweet_id]
+
+
+def wait_replies(standin: XStandIn, tweet_id: str, count: int = 1, timeout: float = 30) -> list[dict]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and len(replies_to(standin, tweet_id)) < count:
+        time.sleep(0.1)
+    return replies_to(standin, tweet_id)
+
+
+def test_weights_follow_x_counting():
+    assert weighted_length("a" * 280) == 280
+    assert weighted_length("你" * 140) == 280
+    assert weighted_length("提现 https://example.com/a/very/long/path?with=query&and=more") == 4 + 1 + 23
+    assert weighted_length("é ñ ü — ’") == 9, "Latin-1 and general punctuation weigh 1"
+    assert weighted_length("🙂") == 2
+    for text in ("a" * 280, "你" * 140, "提现 https://example.com/x", "é ñ — 🙂 ひらがな"):
+        assert weighted_length(text) == x_api.weighted_length(text)
+
+
+def test_a_spanish_mention_is_answered_in_spanish_in_its_thread(x):
+    standin = x.standin
+    tweet = standin.mention("@ExampleX hola, cómo verifico mi identidad?", user_id="1600000000000000011", lang="es")
+    posts = wait_replies(standin, tweet)
+    assert posts, "answered"
+    assert "verificación" in posts[0]["text"].lower() and "identidad" in posts[0]["text"].lower()
+    assert all(weighted_length(p["text"]) <= 280 for p in standin.posts())
+
+
+def test_a_long_chinese_answer_becomes_a_numbered_thread_within_280_weighted(x):
+    standin = x.standin
+    tweet = standin.mention("@ExampleX 合约爆仓了是怎么回事", user_id="1600000000000000012", lang="zh")
+    first = wait_replies(standin, tweet)
+    assert first
+    chain = [first[0]]
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and not chain[-1]["text"].endswith(f"{len(chain)}/{len(chain)}"):
+        nxt = replies_to(standin, chain[-1]["id"])
+        if nxt:
+            chain.append(nxt[0])
+        else:
+            time.sleep(0.1)
+    assert len(chain) >= 2, "more than one post"
+    assert [re.search(r"(\d+)/(\d+)$", p["text"]).groups() for p in chain] == [
+        (str(i), str(len(chain))) for i in range(1, len(chain) + 1)
+    ]
+    for post in chain:
+        assert weighted_length(post["text"]) <= 280 and x_api.weighted_length(post["text"]) <= 280
+        assert re.search(r"[\u4e00-\u9fff]", post["text"]), "in Chinese"
+    assert weighted_length("".join(p["text"] for p in chain)) > 280
+
+
+def test_own_posts_retweets_and_configured_bots_are_never_answered(x):
+    standin = x.standin
+    answered = standin.mention("@ExampleX what are the trading fees", user_id="1600000000000000013")
+    own = standin.mention("@ExampleX thanks for reaching out!", user_id=BOT_USER_ID, username="ExampleX")
+    retweet = standin.mention("RT @ana: @ExampleX what are the fees", user_id="1600000000000000014",
+                              retweet_of=answered)  # fmt: skip
+    assert wait_replies(standin, answered)
+    polled(standin, len(standin.calls))
+    assert not replies_to(standin, own) and not replies_to(standin, retweet)
+
+
+def test_a_restart_between_polls_misses_nothing_and_answers_nothing_twice(x):
+    standin = x.standin
+    before = standin.mention("@ExampleX how do I deposit usdt", user_id="1600000000000000021")
+    assert wait_replies(standin, before)
+    x.stop(x.replicas[0])
+    while_down = [standin.mention(f"@ExampleX how do i reset my password ({n})", user_id=f"16000000000000001{n:02d}")
+                  for n in range(3)]  # fmt: skip
+    x.start_replica()
+    for tweet in while_down:
+        assert wait_replies(standin, tweet), "a mention made while the bot was down is answered"
+    polled(standin, len(standin.calls))
+    polled(standin, len(standin.calls))
+    for tweet in [before, *while_down]:
+        assert len(replies_to(standin, tweet)) == 1, "answered exactly once"
+
+
+def test_two_replicas_answer_each_mention_exactly_once(x):
+    standin = x.standin
+    second = x.start_replica()
+    tweets = [standin.mention(f"@ExampleX what are the withdrawal fees #{n}", user_id=f"16000000000000002{n:02d}")
+              for n in range(10)]  # fmt: skip
+    for tweet in tweets:
+        assert wait_replies(standin, tweet)
+    # The leader dies (kill -9): the other replica takes over polling when the lock expires.
+    leader = next(b for b in x.replicas if b is not second)
+    leader.process.kill()
+    leader.process.wait()
+    x.stop(leader)
+    later = standin.mention("@ExampleX how long does a withdrawal take", user_id="1600000000000000300")
+    assert wait_replies(standin, later, timeout=30)
+    polled(standin, len(standin.calls))
+    for tweet in [*tweets, later]:
+        assert len(replies_to(standin, tweet)) == 1
+
+
+def test_a_hand_off_moves_to_a_dm_where_the_agents_reply_arrives(x):
+    standin = x.standin
+    user = "1600000000000000401"
+    tweet = standin.mention("@ExampleX I need to talk to a human about my account", user_id=user)
+    public = wait_replies(standin, tweet)[0]["text"]
+    assert f"recipient_id={BOT_USER_ID}" in public and "T-" not in public, "no account matters in public"
+    notice = standin.wait_dms(user)[0]["text"]
+    assert re.search(r"T-\d+", notice)
+    token = add_agent(SimpleNamespace(url=x.redis_url), "xavier", "en")
+    status, conv = call(x.replicas[0], "POST", "/api/queue/claim", {"languages": ["en"]}, token=token)
+    assert status == 200 and conv["platform"] == "x" and conv["chat_id"] == f"dm:{user}"
+    text = "Hi, Xavier here. Can you tell me the email on your account?"
+    assert call(x.replicas[0], "POST", f"/api/conversations/{conv['id']}/reply", {"text": text}, token=token)[0] == 202
+    assert standin.wait_dms(user, count=2)[-1]["text"] == text
+
+    # The user answers by DM: it reaches the agent, and the bot stays out of it.
+    standin.dm(user, "it's ana@example.com")
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        transcript = call(x.replicas[0], "GET", f"/api/conversations/{conv['id']}", token=token)[1]["transcript"]
+        if any("ana@example.com" in line["text"] for line in transcript):
+            break
+        time.sleep(0.2)
+    assert any("ana@example.com" in line["text"] for line in transcript)
+    assert len(standin.dms_sent(user)) == 2
+
+
+def test_a_user_who_does_not_accept_dms_gets_the_notice_when_they_write(x):
+    standin = x.standin
+    user = "1600000000000000402"
+    standin.dm_forbidden.add(user)
+    tweet = standin.mention("@ExampleX can a real person check my account please", user_id=user)
+    assert "recipient_id=" in wait_replies(standin, tweet)[0]["text"]
+    polled(standin, len(standin.calls))
+    assert not standin.dms_sent(user)
+    standin.dm_forbidden.discard(user)
+    standin.dm(user, "hi, here I am")
+    assert re.search(r"T-\d+", standin.wait_dms(user)[0]["text"]), "the parked notice, once the user wrote"
+
+
+def test_a_secret_in_a_public_mention_is_warned_about_and_stored_redacted(x):
+    from mnemonic import Mnemonic
+
+    standin = x.standin
+    phrase = Mnemonic("english").to_mnemonic(bytes(range(90, 106)))
+    tweet = standin.mention(f"@ExampleX wallet broken?? {phrase}", user_id="1600000000000000501")
+    posts = wait_replies(standin, tweet)
+    text = " ".join(p["text"] for p in standin.posts())
+    words = phrase.split()
+    assert not any(" ".join(words[i : i + 3]) in text for i in range(len(words) - 2)), "never repeated"
+    assert "delete" in posts[0]["text"].lower() or "new wallet" in posts[0]["text"].lower()
+    client = redis_sync.Redis.from_url(x.redis_url)
+    dump = b""
+    for key in client.scan_iter("*"):
+        kind = client.type(key)
+        if kind == b"hash":
+            dump += b"".join(client.hgetall(key).values())
+        elif kind == b"list":
+            dump += b"".join(client.lrange(key, 0, -1))
+        elif kind == b"stream":
+            dump += b"".join(json.dumps({k.decode(): v.decode() for k, v in f.items()}).encode()
+                             for _, f in client.xrange(key))  # fmt: skip
+    assert " ".join(words[:3]).encode() not in dump
+
+
+def test_a_429_waits_for_the_reset_and_then_answers(x):
+    standin = x.standin
+    standin.rate_limit("mentions", times=1, reset_in=2)
+    started = time.monotonic()
+    tweet = standin.mention("@ExampleX how do I enable 2fa", user_id="1600000000000000601")
+    assert wait_replies(standin, tweet, timeout=30)
+    assert time.monotonic() - started >= 1.5, "waited for x-rate-limit-reset"
+    assert any(method.endswith(":429") for method, _, _ in standin.calls)
+    assert len(replies_to(standin, tweet)) == 1
+
+
+def test_bad_credentials_are_logged_with_what_to_fix_and_polling_goes_on(x):
+    standin = x.standin
+    standin.auth_failure = 401
+    polled(standin, len(standin.calls))
+    time.sleep(1)
+    standin.auth_failure = None
+    tweet = standin.mention("@ExampleX what are the fees", user_id="1600000000000000701")
+    assert wait_replies(standin, tweet)
+    assert x.logs().count("credentials are wrong or revoked") == 1
+
+
+def test_thread_posts_number_only_long_texts():
+    assert thread_posts("Short answer.") == ["Short answer."]
+    long = "Withdrawals on TRC20 are delayed by network congestion. " * 12
+    posts = thread_posts(long)
+    assert len(posts) > 1 and all(weighted_length(p) <= 280 for p in posts)
+    assert posts[0].endswith(f" 1/{len(posts)}")
