@@ -126,7 +126,7 @@ class Inbox:
             private
             and decision.public
             and decision.action is not Action.WARN_SECRET
-            and (message.platform in self.private_links or message.platform in self.private_openers)
+            and self._can_move(message.platform)
         ):
             decision = await self._move_to_private(message, conversation, decision)
         elif decision.priority:
@@ -256,10 +256,18 @@ class Inbox:
             await self.outbox.put(reply, conversation.id)
             return Decision(language, language, None, 0.0, Action.ANSWER, None, reply, "")
         if action == "handoff" and conversation.state not in WITH_PEOPLE:
-            decision = await self._open_ticket(message, conversation, "human_agent", Priority.NORMAL, language)
+            if message.chat_kind == "group" and self._can_move(message.platform):  # the agent talks in private
+                asked = Decision(language, language, "human_agent", 1.0, Action.HANDOFF, Priority.NORMAL,
+                                 OutboundReply(message.platform, message.chat_id, ""), "", public=True)  # fmt: skip
+                decision = await self._move_to_private(message, conversation, asked)
+            else:
+                decision = await self._open_ticket(message, conversation, "human_agent", Priority.NORMAL, language)
             await self.outbox.put(decision.reply, conversation.id)
             return decision
         return None
+
+    def _can_move(self, platform: str) -> bool:
+        return platform in self.private_links or platform in self.private_openers
 
     async def _record_feedback(self, message: InboundMessage, conversation: Conversation, language: str,
                                **fields: object) -> None:  # fmt: skip

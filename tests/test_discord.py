@@ -228,3 +228,52 @@ def test_a_missing_permission_is_logged_once_with_what_to_grant(discord_bot):
     assert len([c for c in standin.calls if c[0] == "POST:403" and str(dm) in c[1]]) == 3, "never retried"
     assert bot.logs().count(f"grant the bot Send Messages (and Send Messages in Threads) in channel {dm}") == 1
     assert bot.process.poll() is None
+
+
+def test_not_helpful_offers_a_person_who_then_talks_to_the_user_in_a_private_thread(discord_bot):
+    standin, _, _ = discord_bot
+    user = 1400000000000000091
+    before = len(standin.sent(PUBLIC_CHANNEL))
+    standin.push_message(PUBLIC_CHANNEL, "how do i deposit usdt", mention_bot=True, user_id=user)
+    answer = standin.wait_sent(PUBLIC_CHANNEL, count=before + 1)[-1]
+    pressed = standin.push_button("sb:helpful:no", PUBLIC_CHANNEL, answer["id"], user_id=user)
+    assert standin.wait_responses(pressed)[0]["type"] == 6
+    offer = standin.wait_sent(PUBLIC_CHANNEL, count=before + 2)[-1]
+    assert [c["custom_id"] for row in offer["components"] for c in row["components"]] == ["sb:handoff"]
+    pressed = standin.push_button("sb:handoff", PUBLIC_CHANNEL, offer["id"], user_id=user)
+    assert standin.wait_responses(pressed)[0]["type"] == 6
+    public = standin.wait_sent(PUBLIC_CHANNEL, count=before + 3)[-1]["content"]
+    thread_id = next(i for i, t in standin.threads.items() if user in t["members"])
+    assert f"<#{thread_id}>" in public and "T-" not in public, "the person talks to the user in private"
+    assert re.search(r"T-\d+", standin.wait_sent(thread_id)[0]["content"])
+
+
+def test_sharded_and_without_manage_messages(tmp_path, redis_server, model_path):
+    """`discord.shards: 2` runs both shards in one process; without Manage Messages a pasted
+    secret stays (the bot cannot delete it) and the warning asks the user to delete it."""
+    from mnemonic import Mnemonic
+
+    standin = DiscordStandIn(manage_messages=False).start()
+    config = yaml.safe_load((ROOT / "config.yml").read_text())
+    config["discord"].update(api_base_url=standin.api_base, gateway_url=standin.gateway_url, shards=2)
+    (tmp_path / "config.yml").write_text(yaml.safe_dump(config))
+    redis_url = redis_server.url.rsplit("/", 1)[0] + "/8"
+    redis_sync.Redis.from_url(redis_url).flushdb()
+    bot = BotProcess(redis_url, tmp_path / "bot.log", tmp_path / "config.yml", env={"DISCORD_TOKEN": TOKEN}).start()
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and len(standin.shards_identified) < 2:
+            time.sleep(0.1)
+        assert sorted(standin.shards_identified) == [[0, 2], [1, 2]]
+        standin.push_message(PUBLIC_CHANNEL, "how do I deposit", mention_bot=True, user_id=1400000000000000101)
+        assert "deposit" in standin.wait_sent(PUBLIC_CHANNEL)[0]["content"].lower()
+
+        phrase = Mnemonic("english").to_mnemonic(bytes(range(110, 126)))
+        standin.push_message(PUBLIC_CHANNEL, f"help {phrase}", user_id=1400000000000000102)
+        warning = standin.wait_sent(PUBLIC_CHANNEL, count=2)[-1]["content"]
+        assert "delete the message" in warning and phrase.split()[0] + " " + phrase.split()[1] not in warning
+        assert not standin.deleted and not [c for c in standin.calls if c[0].startswith("DELETE")]
+        assert "grant the bot Manage Messages" in bot.logs()
+    finally:
+        bot.stop()
+        standin.stop()

@@ -295,3 +295,12 @@ def test_a_ticket_question_in_a_group_is_answered_in_private(telegram):
     assert link and ticket not in public, "the user's tickets are never listed in public"
     standin.push(user, f"/start {link.group(1)}", user_id=user)
     assert ticket in standin.wait_sent(user, count=2)[-1]["text"]
+
+
+def test_talk_to_a_person_pressed_in_a_group_sends_a_private_link_not_a_ticket(telegram):
+    standin, bot = telegram
+    user = 6006
+    before = len(standin.sent(GROUP))
+    standin.press(GROUP, user, "handoff")
+    public = standin.wait_sent(GROUP, count=before + 1)[-1]["text"]
+    assert "t.me/ExampleXBot?start=" in public and "T-" not in public, "the agent will talk in private"
