@@ -101,7 +101,8 @@ class DiscordAdapter:
         """DMs and the bot's own support threads are private; every other channel is public."""
         if isinstance(channel, discord.DMChannel):
             return "private"
-        if isinstance(channel, discord.Thread) and await self.inbox.redis.sismember(THREADS_KEY, str(channel.id)):
+        # Any non-DM channel: after a restart a thread may not be in discord.py's cache yet.
+        if await self.inbox.redis.sismember(THREADS_KEY, str(getattr(channel, "id", ""))):
             return "private"
         return "group"
 
