@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test bench train install redis lint clean
+.PHONY: run test bench train install redis chromium lint clean
 
 install: $(VENV)/.installed
 
@@ -20,10 +20,13 @@ train: install
 redis:
 	@scripts/ensure-redis
 
+chromium:
+	@scripts/ensure-chromium
+
 run: install train redis
 	$(PY) -m bot run
 
-test: install train redis
+test: install train redis chromium
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 

@@ -1,12 +1,16 @@
 """The built-in web chat: a page at `/` and a JSON API for it. Always on, no token needed.
 
-    POST /api/webchat/{session}/messages  {"text": "..."}  ->  {"replies": [...], "cursor"}
+    POST /api/webchat/{session}/messages  {"text": "..."}  ->  {"message", "replies": [...], "cursor"}
     GET  /api/webchat/{session}/messages?after=<cursor>[&wait=<s>]  ->  what came later
+    POST /api/webchat/{session}/press     {"action": "helpful:yes"}  ->  202 (what follows comes by GET)
 
-Each session's messages live in a Redis stream (`sb:webchat:<session>`); the cursor is a
-stream id. The bot's answers are written there at once; an agent's replies reach it through
-the web chat's outbox, which `deliver` drains. It only translates: HTTP into an
-`InboundMessage`, replies into JSON.
+Each session's messages (the user's as stored, redacted, and the replies) live in a Redis
+stream (`sb:webchat:<session>`); the cursor is a stream id. The bot's answers are written
+there at once; an agent's replies reach it through the web chat's outbox, which `deliver`
+drains. It only translates: HTTP into an `InboundMessage`, replies into JSON.
+
+Embedding: `<script src="https://<bot>/webchat/embed.js" async></script>` on any page adds a
+chat button that opens this page in a frame.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from bot.pipeline import BadMessage
 PLATFORM = "webchat"
 STATIC = Path(__file__).with_name("webchat_static")
 SESSION = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+ACTION = re.compile(r"^[A-Za-z0-9:_-]{1,100}$")
 MAX_BODY_BYTES = 64 * 1024
 
 
@@ -67,6 +72,7 @@ class WebChat:
             web.get("/", self.page),
             web.post("/api/webchat/{session}/messages", self.post_message),
             web.get("/api/webchat/{session}/messages", self.get_messages),
+            web.post("/api/webchat/{session}/press", self.press),
         ]
 
     async def _append(self, session: str, sender: str, reply: OutboundReply) -> str:
@@ -144,10 +150,37 @@ class WebChat:
         except BadMessage as exc:
             reply = self.inbox.pipeline.error_reply(exc, _language_hint(request))
             return json_error(400 if exc.code != "too_long" else 413, exc.code, str(exc), reply=reply)
-        replies = [_reply_json(decision.reply)] if decision.reply else []
-        cursor = await self._append(session, "bot", decision.reply) if decision.reply else await self._cursor(session)
-        body = {"replies": replies, "language": decision.language, "action": decision.action.value, "cursor": cursor}
+        # The session's history keeps the user's words as stored: redacted.
+        said = OutboundReply(PLATFORM, session, decision.redacted_text or body["text"])
+        cursor = said_id = await self._append(session, "user", said)
+        replies = []
+        if decision.reply:
+            cursor = await self._append(session, "bot", decision.reply)
+            replies.append({**_reply_json(decision.reply), "id": cursor})
+        body = {"replies": replies, "language": decision.language, "action": decision.action.value, "cursor": cursor,
+                "message": {"id": said_id, "text": said.text}}  # fmt: skip
         return web.json_response(body)
+
+    async def press(self, request: web.Request) -> web.Response:
+        """A button under one of the bot's messages ("Was this helpful?", a rating, "Talk to a
+        person"); what follows arrives through GET like any later reply."""
+        session = request.match_info["session"]
+        if not SESSION.match(session):
+            return json_error(400, "bad_session", "the session id must be 8-64 letters, digits, '-' or '_'")
+        try:
+            body = json.loads((await request.content.read(4096)).decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            body = None
+        action = body.get("action") if isinstance(body, dict) else None
+        if not isinstance(action, str) or not ACTION.match(action):
+            return json_error(400, "bad_action", 'the body must be {"action": "<a button\'s action>"}')
+        message = InboundMessage(platform=PLATFORM, chat_id=session, chat_kind="private", user_id=session, text="",
+                                 language_hint=_language_hint(request))  # fmt: skip
+        try:
+            await self.inbox.press(message, action)
+        except (RedisError, ConnectionError):
+            return json_error(503, "unavailable", "the bot cannot take this press this moment; try again")
+        return web.json_response({"ok": True}, status=202)
 
 
 _PAGE_HEADERS = {

@@ -92,8 +92,13 @@ class AgentApi:
         return web.json_response(OPENAPI)
 
     async def me(self, request: web.Request) -> web.Response:
+        """Who the token belongs to, and the conversations they own now."""
         agent = request[AGENT]
-        return web.json_response({"name": agent.name, "languages": list(agent.languages), "role": agent.role})
+        owned = [await self.conversations.get(cid) for cid in await self.queue.owned_by(agent.name)]
+        return web.json_response({
+            "name": agent.name, "languages": list(agent.languages), "role": agent.role,
+            "conversations": [c.public() for c in owned if c is not None],
+        })  # fmt: skip
 
     async def list_queue(self, request: web.Request) -> web.Response:
         now = time.time()
@@ -108,6 +113,7 @@ class AgentApi:
                 "id": conv.id, "ticket": conv.ticket, "lane": entry.lane, "language": entry.language,
                 "platform": conv.platform, "intent": conv.intent or None,
                 "waited_seconds": round(now - entry.queued_at, 1), "first_message": first,
+                "sla_seconds": self.config.handoff.sla_seconds(entry.lane), "user_name": conv.user_name,
             })  # fmt: skip
         return web.json_response({"queue": items})
 
@@ -125,6 +131,14 @@ class AgentApi:
         on_shift = await self.agents.on_shift(self.config.handoff.agent_timeout_seconds)
         spoken = {lang for a in on_shift for lang in a.languages}
         unspoken = [lang for lang in self.config.languages if lang not in spoken]
+        named = body.get("conversation") if isinstance(body, dict) else None
+        if named is not None:  # click-to-claim: that one, if it still waits and is in the agent's languages
+            conv = await self.conversations.get(named) if isinstance(named, str) else None
+            if conv is None or (not agent.is_lead and conv.language not in [*agent.languages, *unspoken]):
+                return json_error(404, "not_found", "no such conversation waiting in your languages")
+            if not await self.queue.claim(conv.id, agent.name):
+                return json_error(409, "taken", "the conversation is no longer waiting (someone else claimed it)")
+            return await self._conversation_json(conv.id)
         cid = await self.queue.claim_next(agent.name, [*wanted, *unspoken])
         if cid is None:
             return web.Response(status=204)

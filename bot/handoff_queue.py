@@ -51,8 +51,22 @@ redis.call('ZADD', 'sb:q:' .. ARGV[2] .. ':' .. ARGV[3], ARGV[4], ARGV[1])
 return {ticket, 1}
 """
 
+# Give a queued conversation to an agent: shared by both claim scripts.
+_ASSIGN = """
+local function assign(cid, agent, now)
+  local ck = 'sb:conv:' .. cid
+  redis.call('HSET', ck, 'state', 'assigned', 'agent', agent, 'claimed_at', now, 'updated_at', now)
+  redis.call('SADD', 'sb:agent:' .. agent .. ':convs', cid)
+  local ticket = redis.call('HGET', ck, 'ticket')
+  if ticket then redis.call('HSET', 'sb:ticket:' .. ticket, 'status', 'assigned', 'agent', agent) end
+  redis.call('PUBLISH', 'sb:events', cjson.encode({type = 'claimed', at = tonumber(now), conversation = cid,
+                                                   agent = agent, ticket = ticket}))
+  return cid
+end
+"""
+
 # ARGV: agent, now, n_lanes, lanes..., languages...
-_CLAIM = """
+_CLAIM = _ASSIGN + """
 local agent, now, n_lanes = ARGV[1], ARGV[2], tonumber(ARGV[3])
 for l = 4, 3 + n_lanes do
   local best, best_score, best_key = nil, nil, nil
@@ -65,17 +79,18 @@ for l = 4, 3 + n_lanes do
   end
   if best then
     redis.call('ZREM', best_key, best)
-    local ck = 'sb:conv:' .. best
-    redis.call('HSET', ck, 'state', 'assigned', 'agent', agent, 'claimed_at', now, 'updated_at', now)
-    redis.call('SADD', 'sb:agent:' .. agent .. ':convs', best)
-    local ticket = redis.call('HGET', ck, 'ticket')
-    if ticket then redis.call('HSET', 'sb:ticket:' .. ticket, 'status', 'assigned', 'agent', agent) end
-    redis.call('PUBLISH', 'sb:events', cjson.encode({type = 'claimed', at = tonumber(now), conversation = best,
-                                                     agent = agent, ticket = ticket}))
-    return best
+    return assign(best, agent, now)
   end
 end
 return false
+"""
+
+# One named conversation, if it still waits (the console's click-to-claim). ARGV: cid, agent, now
+_CLAIM_ONE = _ASSIGN + """
+local ck = 'sb:conv:' .. ARGV[1]
+local state, lane, lang = unpack(redis.call('HMGET', ck, 'state', 'lane', 'language'))
+if state ~= 'queued' or redis.call('ZREM', 'sb:q:' .. lane .. ':' .. lang, ARGV[1]) == 0 then return false end
+return assign(ARGV[1], ARGV[2], ARGV[3])
 """
 
 # Back to the queue with the original score (the head of its lane). ARGV: cid, expected agent or ''
@@ -142,6 +157,7 @@ class HandoffQueue:
         self.languages = tuple(languages)
         self._enqueue = redis.register_script(_ENQUEUE)
         self._claim = redis.register_script(_CLAIM)
+        self._claim_one = redis.register_script(_CLAIM_ONE)
         self._requeue = redis.register_script(_REQUEUE)
         self._close = redis.register_script(_CLOSE)
         self._transfer = redis.register_script(_TRANSFER)
@@ -168,6 +184,11 @@ class HandoffQueue:
         if not cid:
             return None
         return cid.decode() if isinstance(cid, bytes) else cid  # the script published "claimed"
+
+    async def claim(self, cid: str, agent: str) -> bool:
+        """Atomically take the conversation `cid` if it is still waiting; False if it is not
+        (another agent was first, or it left the queue)."""
+        return bool(await self._claim_one(args=[cid, agent, time.time()]))
 
     async def requeue(self, cid: str, agent: str = "") -> bool:
         """Back to the head of its lane (transfer to the queue, or a vanished agent)."""

@@ -57,9 +57,12 @@ OPENAPI = {
         "/api/queue": {"get": _op("waiting conversations, most urgent first", {"200": ("the queue", _OBJ)})},
         "/api/queue/claim": {
             "post": _op(
-                "claim the next conversation",
-                {"200": ("the claimed conversation", _CONV), "204": ("nothing waits", None)},
-                body={"type": "object", "properties": {"languages": {"type": "array", "items": {"type": "string"}}}},
+                "claim the next conversation, or the one named by `conversation`",
+                {"200": ("the claimed conversation", _CONV), "204": ("nothing waits", None),
+                 "404": ("no such conversation waiting in your languages", _ERROR),
+                 "409": ("someone else claimed it first", _ERROR)},
+                body={"type": "object", "properties": {"languages": {"type": "array", "items": {"type": "string"}},
+                                                       "conversation": {"type": "string"}}},
             )
         },
         "/api/conversations/{id}": {
@@ -123,6 +126,15 @@ OPENAPI = {
                 ],
                 auth=False,
             ),
+        },
+        "/api/webchat/{session}/press": {
+            "post": _op(
+                "a web chat user pressed a button under a reply",
+                {"202": ("recorded; what follows comes by GET", _OBJ), "400": ("bad action", _ERROR)},
+                body={"type": "object", "required": ["action"], "properties": {"action": {"type": "string"}}},
+                params=[{"name": "session", "in": "path", "required": True, "schema": {"type": "string"}}],
+                auth=False,
+            )
         },
     },
 }

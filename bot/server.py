@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from adapters.webchat import WebChat, static_routes
+from bot import console_page
 from bot.agent_api import AgentApi
 from bot.agents import AgentStore
 from bot.config import X_CREDENTIALS, Config
@@ -55,7 +56,8 @@ async def build_app(config: Config, nlu: NluParser) -> web.Application:
     webchat = WebChat(inbox, redis)
     api = AgentApi(config, agents, conversations, queue, outbox, inbox.pipeline.texts)
     app = web.Application(client_max_size=1024 * 1024, middlewares=[api.middleware])
-    app.add_routes([web.get("/healthz", healthz), *webchat.routes(), *static_routes(), *api.routes()])
+    app.add_routes([web.get("/healthz", healthz), *webchat.routes(), *static_routes(), *api.routes(),
+                    *console_page.routes()])
     consumer = f"{socket.gethostname()}-{os.getpid()}"
     drains = {"webchat": webchat.deliver}
     channels = []

@@ -109,3 +109,15 @@ async def test_a_second_hand_off_keeps_the_open_ticket(redis):
     assert ticket.startswith("T-") and int(ticket[2:]) > 1000
     assert (again, opened, opened_again) == (ticket, True, False)
     assert [t.id for t in await queue.user_tickets("webchat", "s1")] == [ticket]
+
+
+async def test_a_named_conversation_goes_to_exactly_one_of_many_agents_clicking_it(redis):
+    (cid,) = await open_conversations(redis, 1)
+    queue = HandoffQueue(redis, ConversationStore(redis), LANGUAGES)
+    won = await asyncio.gather(*(queue.claim(cid, f"agent{i}") for i in range(20)))
+    assert won.count(True) == 1
+    winner = f"agent{won.index(True)}"
+    conv = await ConversationStore(redis).get(cid)
+    assert conv.state == "assigned" and conv.agent == winner
+    assert await queue.waiting() == [] and await queue.owned_by(winner) == [cid]
+    assert await queue.claim_next("late", ["en"]) is None

@@ -101,3 +101,39 @@ def test_refusals_speak_the_users_language(bot):
 def test_a_bad_session_id_is_refused(bot):
     status, body = say(bot, "x", "hello")
     assert (status, body["error"]) == (400, "bad_session")
+
+
+def test_buttons_are_pressed_through_the_api_and_recorded(bot, redis_server):
+    session = "session-press-0001"
+    status, body = say(bot, session, "what are the trading fees?")
+    assert status == 200 and [b["action"] for b in body["replies"][0]["buttons"]] == ["helpful:yes", "helpful:no"]
+    assert body["message"]["text"] == "what are the trading fees?"
+
+    def press(action: object) -> int:
+        request = urllib.request.Request(f"{bot.url}/api/webchat/{session}/press", method="POST",
+                                         data=json.dumps({"action": action}).encode())  # fmt: skip
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    assert press("helpful:no") == 202
+    assert press("<script>") == 400 and press(None) == 400
+    client = redis.Redis.from_url(redis_server.url)
+    cid = conversation_id(f"webchat:{session}:{session}")
+    recorded = [json.loads(x) for x in client.lrange("sb:feedback", 0, -1)]
+    assert any(r["conversation"] == cid and r["value"] == "no" for r in recorded)
+    with urllib.request.urlopen(f"{bot.url}/api/webchat/{session}/messages?after={body['cursor']}&wait=5") as r:
+        later = json.loads(r.read())["messages"]
+    assert [b["action"] for m in later for b in m["buttons"]] == ["handoff"], "a 👎 offers a person"
+
+
+def test_the_history_keeps_the_users_words_redacted(bot):
+    session = "session-history-01"
+    status, body = say(bot, session, f"my words are {SEED}")
+    assert status == 200 and SEED.split()[0] + " " + SEED.split()[1] not in body["message"]["text"]
+    with urllib.request.urlopen(f"{bot.url}/api/webchat/{session}/messages?after=0-0", timeout=10) as response:
+        history = json.loads(response.read())["messages"]
+    assert [m["from"] for m in history] == ["user", "bot"]
+    assert " ".join(SEED.split()[:3]) not in json.dumps(history)
