@@ -7,9 +7,10 @@ Channel, Send Messages, Read Message History, Create Private Threads and Send Me
 Threads; with Manage Messages it also deletes pasted secrets. `discord.shards` > 0 runs an
 AutoShardedClient with that many shards.
 
-In a guild channel the bot acts when mentioned, replied to, or called by `/support`; `/ticket`
-answers with a reply only the user sees. An escalation opens a private thread for the user
-(a DM where threads are not allowed), where the ticket and the agent's replies live.
+In a guild channel the bot acts when mentioned, replied to, or called by `/support`; `/help`
+searches the help center; `/ticket` answers with a reply only the user sees. An escalation
+opens a private thread for the user (a DM where threads are not allowed), where the ticket
+and the agent's replies live.
 
 This module translates and decides nothing: events become `InboundMessage`s for the inbox,
 outbox replies become messages in the channel, thread or DM the conversation lives in.
@@ -54,6 +55,7 @@ class DiscordAdapter:
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.gateway_url)
         intents = discord.Intents.default()
         intents.message_content = True
+        intents.members = settings.watch_new_members  # privileged too: only when impostors are watched
         options = {"intents": intents, "guild_ready_timeout": 2.0}
         self.client: discord.Client = (
             discord.AutoShardedClient(shard_count=settings.shards, **options)
@@ -65,6 +67,7 @@ class DiscordAdapter:
         self.button_type = self._button_type()
         self.client.add_dynamic_items(self.button_type)
         self.client.event(self.on_message)
+        self.client.event(self.on_member_join)
         self.task: asyncio.Task | None = None
 
     async def start(self) -> None:
@@ -141,6 +144,16 @@ class DiscordAdapter:
         if decision.delete_original:
             await self.delete_if_allowed(message)
 
+    async def on_member_join(self, member: discord.Member) -> None:
+        """A new member: the core checks the name for impostors; the warning goes to the
+        server's system channel (leads are told either way)."""
+        channel = member.guild.system_channel
+        names = " ".join(dict.fromkeys(n for n in (member.global_name, member.name, member.nick) if n))
+        await self.inbox.member_joined(InboundMessage(
+            platform=PLATFORM, chat_id=str(channel.id if channel else member.guild.id), chat_kind="group",
+            user_id=str(member.id), user_name=names, text="", language_hint=str(member.guild.preferred_locale),
+        ))  # fmt: skip
+
     async def delete_if_allowed(self, message: discord.Message) -> None:
         """Delete a message with a pasted secret where the bot has Manage Messages; the
         warning asks the user to delete it otherwise."""
@@ -161,6 +174,12 @@ class DiscordAdapter:
         @app_commands.describe(question="What do you need help with?")
         async def support(interaction: discord.Interaction, question: str) -> None:
             message = await self.from_interaction(interaction, question)
+            await self.respond(interaction, lambda: self.inbox.handle(message, reply_inline=True))
+
+        @self.tree.command(name="help", description="Search the help center")
+        @app_commands.describe(words="What to look for, e.g. withdrawal fees")
+        async def help_search(interaction: discord.Interaction, words: str) -> None:
+            message = await self.from_interaction(interaction, f"/help {words}")
             await self.respond(interaction, lambda: self.inbox.handle(message, reply_inline=True))
 
         @self.tree.command(name="ticket", description="The status of your support tickets (only you see it)")

@@ -56,7 +56,9 @@ class TelegramAdapter:
         self.app: Application = builder.build()
         self.app.add_handler(CommandHandler("start", self.on_start))
         self.app.add_handler(CommandHandler("ask", self.on_text))
+        self.app.add_handler(CommandHandler("help", self.on_text))
         self.app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND, self.on_text))
+        self.app.add_handler(MessageHandler(filters.StatusUpdate.NEW_CHAT_MEMBERS, self.on_joined))
         self.app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & ~filters.TEXT, self.on_other))
         self.app.add_handler(CallbackQueryHandler(self.on_button))
 
@@ -102,11 +104,13 @@ class TelegramAdapter:
         reply_to = message.reply_to_message
         if reply_to and reply_to.from_user and reply_to.from_user.id == self.app.bot.id:
             addressed = True
-        command = re.match(r"^/(start|ask)(?:@\w+)?\s*", text)
+        command = re.match(r"^/(start|ask|help)(?:@\w+)?\s*", text)
         if command:
             addressed = True
-            # /start's payload is a link token (handled by on_start), never a question.
-            text = "hi" if command.group(1) == "start" else text[command.end():].strip()
+            # /start's payload is a link token (handled by on_start), never a question; /help
+            # stays as it is: the pipeline searches the help center with its words.
+            if command.group(1) != "help":
+                text = "hi" if command.group(1) == "start" else text[command.end():].strip()
         user = message.from_user
         return InboundMessage(
             platform=PLATFORM, chat_id=str(chat.id), chat_kind="private" if chat.type == "private" else "group",
@@ -165,6 +169,20 @@ class TelegramAdapter:
             if await self.inbox.resume_in_private(message, context.args[0], reply_inline=False):
                 return
         await self.on_text(update, context)
+
+    async def on_joined(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """New members of a group: the core checks each name (and @username) for impostors."""
+        message = update.message
+        if message is None:
+            return
+        for member in message.new_chat_members:
+            if member.id == self.app.bot.id:
+                continue
+            name = member.full_name + (f" (@{member.username})" if member.username else "")
+            await self.inbox.member_joined(InboundMessage(
+                platform=PLATFORM, chat_id=str(message.chat.id), chat_kind="group", user_id=str(member.id),
+                user_name=name, text="", language_hint=member.language_code,
+            ))  # fmt: skip
 
     async def on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Photos, stickers, voice, documents: shown to the agent during a hand-off, otherwise

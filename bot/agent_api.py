@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import yaml
@@ -18,14 +19,16 @@ from aiohttp import web
 from redis.exceptions import RedisError
 
 from adapters.webchat import json_error
+from bot import metrics
 from bot.agents import Agent, AgentStore
 from bot.config import ROOT, Config
 from bot.conversations import ASSIGNED, Conversation, ConversationStore
 from bot.handoff_queue import EVENTS_CHANNEL, HandoffQueue
+from bot.inbox import Inbox
 from bot.messages import Button, OutboundReply
 from bot.openapi import OPENAPI
 from bot.outbox import Outbox
-from bot.texts import Texts
+from intents import INTENT_NAMES
 
 log = logging.getLogger(__name__)
 CANNED_DIR = ROOT / "data" / "canned"
@@ -42,13 +45,14 @@ class AgentApi:
     """Routes of the agent API."""
 
     def __init__(self, config: Config, agents: AgentStore, conversations: ConversationStore, queue: HandoffQueue,
-                 outbox: Outbox, texts: Texts) -> None:  # fmt: skip
+                 outbox: Outbox, inbox: Inbox) -> None:  # fmt: skip
         self.config = config
         self.agents = agents
         self.conversations = conversations
         self.queue = queue
         self.outbox = outbox
-        self.texts = texts
+        self.inbox = inbox
+        self.texts = inbox.pipeline.texts
         self.canned = load_canned(config.languages)
 
     def routes(self) -> list[web.RouteDef]:
@@ -65,6 +69,12 @@ class AgentApi:
             web.get("/api/events", self.events),
             web.get("/api/canned", self.canned_answers),
             web.get("/api/agents", self.list_agents),
+            web.get("/api/incidents", self.list_incidents),
+            web.post("/api/incidents", self.declare_incident),
+            web.delete("/api/incidents/{id}", self.end_incident),
+            web.get("/api/feedback-items", self.feedback_items),
+            web.get("/api/phishing-reports", self.phishing_reports),
+            web.get("/api/impostors", self.impostors),
         ]
 
     @web.middleware
@@ -107,8 +117,12 @@ class AgentApi:
             conv = await self.conversations.get(entry.conversation)
             if conv is None:
                 continue
-            transcript = await self.conversations.transcript(conv.id, first=10)
-            first = next((line["text"] for line in transcript if line["from"] == "user"), "")
+            # What the user said last before joining the queue: why they wait (not their first
+            # question ever, for someone who has talked with the bot before).
+            transcript = await self.conversations.transcript(conv.id)
+            said = [line["text"] for line in transcript
+                    if line["from"] == "user" and line.get("at", 0) <= (conv.queued_at or now) + 1]  # fmt: skip
+            first = said[-1] if said else ""
             items.append({
                 "id": conv.id, "ticket": conv.ticket, "lane": entry.lane, "language": entry.language,
                 "platform": conv.platform, "intent": conv.intent or None,
@@ -138,11 +152,11 @@ class AgentApi:
                 return json_error(404, "not_found", "no such conversation waiting in your languages")
             if not await self.queue.claim(conv.id, agent.name):
                 return json_error(409, "taken", "the conversation is no longer waiting (someone else claimed it)")
-            return await self._conversation_json(conv.id)
+            return await self._claimed(conv.id)
         cid = await self.queue.claim_next(agent.name, [*wanted, *unspoken])
         if cid is None:
             return web.Response(status=204)
-        return await self._conversation_json(cid)
+        return await self._claimed(cid)
 
     async def _owned(self, request: web.Request) -> object:
         """The conversation in the URL if the agent may act on it, else an error response."""
@@ -151,6 +165,12 @@ class AgentApi:
         if conv is None or (not agent.is_lead and agent.name not in (conv.agent, conv.last_agent)):
             return json_error(404, "not_found", "no such conversation among yours")
         return conv
+
+    async def _claimed(self, cid: str) -> web.Response:
+        conv = await self.conversations.get(cid)
+        if conv and conv.queued_at and conv.claimed_at:
+            metrics.WAIT_SECONDS.labels(conv.lane or "normal").observe(max(0.0, conv.claimed_at - conv.queued_at))
+        return await self._conversation_json(cid)
 
     async def _conversation_json(self, cid: str) -> web.Response:
         conv = await self.conversations.get(cid)
@@ -243,6 +263,72 @@ class AgentApi:
             for a in await self.agents.all()
         ]})  # fmt: skip
 
+    async def list_incidents(self, request: web.Request) -> web.Response:
+        """Active incidents (everyone: agents see why the queue is quiet) and the bot's
+        suggestions of one."""
+        incidents = self.inbox.incidents
+        return web.json_response({"incidents": [asdict(i) for i in await incidents.active()],
+                                  "suggestions": await incidents.suggestions()})  # fmt: skip
+
+    async def declare_incident(self, request: web.Request) -> web.Response:
+        """Leads: {"intents": [...], "status": {"en": "...", ...}, "expires_in_minutes"?}."""
+        if not request[AGENT].is_lead:
+            return json_error(403, "forbidden", "only leads declare incidents")
+        body = await _json_body(request)
+        if isinstance(body, web.Response):
+            return body
+        intents = body.get("intents") if isinstance(body, dict) else None
+        status = body.get("status") if isinstance(body, dict) else None
+        expires = body.get("expires_in_minutes") if isinstance(body, dict) else None
+        if not isinstance(intents, list) or not intents or not all(i in INTENT_NAMES for i in intents):
+            return json_error(400, "bad_request", f'"intents" must be a list of intents ({", ".join(INTENT_NAMES)})')
+        if not isinstance(status, dict) or not status or not all(
+            lang in self.config.languages and isinstance(text, str) and text.strip() for lang, text in status.items()
+        ):
+            return json_error(400, "bad_request", '"status" must map languages (e.g. "en") to the status message')
+        if expires is not None and (not isinstance(expires, (int, float)) or isinstance(expires, bool) or expires <= 0):
+            return json_error(400, "bad_request", '"expires_in_minutes" must be a positive number')
+        incident = await self.inbox.incidents.declare(intents, status, request[AGENT].name, expires)
+        await self.queue.publish("incident_declared", incident=incident.id, intents=intents)
+        return web.json_response(asdict(incident), status=201)
+
+    async def end_incident(self, request: web.Request) -> web.Response:
+        """Leads: resolve it; {"final": {"en": "..."}} is what the grouped users are told."""
+        if not request[AGENT].is_lead:
+            return json_error(403, "forbidden", "only leads end incidents")
+        body = await _json_body(request, required=False)
+        if isinstance(body, web.Response):
+            return body
+        final = body.get("final", {}) if isinstance(body, dict) else {}
+        if not isinstance(final, dict) or not all(isinstance(v, str) for v in final.values()):
+            return json_error(400, "bad_request", '"final" must map languages to a message')
+        if await self.inbox.incidents.get(request.match_info["id"]) is None:
+            return json_error(404, "not_found", "no such active incident")
+        told = await self.inbox.end_incident(request.match_info["id"], final)
+        await self.queue.publish("incident_resolved", incident=request.match_info["id"])
+        return web.json_response({"resolved": request.match_info["id"], "told": told})
+
+    async def feedback_items(self, request: web.Request) -> web.Response:
+        """Leads only: suggestions and bug reports users filed, newest first."""
+        return await self._filed(request, "sb:feedback-items", "items")
+
+    async def phishing_reports(self, request: web.Request) -> web.Response:
+        """Leads only: reported scam links and handles, newest first."""
+        return await self._filed(request, "sb:phishing-reports", "reports")
+
+    async def impostors(self, request: web.Request) -> web.Response:
+        """Leads only: new members whose names imitate staff, newest first."""
+        return await self._filed(request, "sb:impostors", "impostors")
+
+    async def _filed(self, request: web.Request, key: str, name: str) -> web.Response:
+        if not request[AGENT].is_lead:
+            return json_error(403, "forbidden", "only leads see this list")
+        try:
+            limit = max(1, min(1000, int(request.query.get("limit", "100"))))
+        except ValueError:
+            return json_error(400, "bad_request", "limit is a number")
+        return web.json_response({name: [json.loads(x) for x in await self.queue.redis.lrange(key, 0, limit - 1)]})
+
     async def canned_answers(self, request: web.Request) -> web.Response:
         language = request.query.get("language", self.config.default_language)
         if language not in self.canned:
@@ -265,7 +351,10 @@ class AgentApi:
                     await response.write(b": keep-alive\n\n")
                     continue
                 event = json.loads(message["data"])
-                if not agent.is_lead and event.get("agent") not in (None, agent.name) and event["type"] != "queued":
+                # Claims go to everyone (each queue drops what others took); the rest of another
+                # agent's conversations stays theirs.
+                if not agent.is_lead and event.get("agent") not in (None, agent.name) and event["type"] not in (
+                    "queued", "claimed"):
                     continue
                 await response.write(f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode())
         except (ConnectionResetError, asyncio.CancelledError):

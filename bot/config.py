@@ -78,6 +78,9 @@ class DiscordSettings:
     sync_commands: bool = True
     # Private support threads archive after this much quiet (60, 1440, 4320 or 10080).
     thread_archive_minutes: int = 1440
+    # Check new members' names for impostors. Needs the privileged Server Members intent
+    # (Developer Portal > Bot), or Discord refuses the connection.
+    watch_new_members: bool = False
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,16 @@ class XSettings:
     # to one user an hour.
     ignore_users: tuple = ()
     max_replies_per_user_hour: int = 20
+
+
+@dataclass(frozen=True)
+class CommunitySettings:
+    # Names new members must not imitate (besides "<exchange> support/admin" and the exchange's
+    # own name): admins, moderators, official accounts.
+    protected_names: tuple = ()
+    # Post the "support will never DM you first" warning in the chat when an impostor joins
+    # (leads are told either way).
+    warn_in_chat: bool = True
 
 
 @dataclass(frozen=True)
@@ -114,6 +127,7 @@ class Config:
     telegram: TelegramSettings = TelegramSettings()
     discord: DiscordSettings = DiscordSettings()
     x: XSettings = XSettings()
+    community: CommunitySettings = CommunitySettings()
     redis_url: str = DEFAULT_REDIS_URL
 
     @property
@@ -158,7 +172,8 @@ def load_config(path: Path | str | None = None, env: dict[str, str] | None = Non
         raise ConfigError(f"{path}: not valid YAML ({exc})") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
-    known = {"exchange", "languages", "default_language", "nlu", "limits", "web", "handoff", "telegram", "discord", "x"}
+    known = {"exchange", "languages", "default_language", "nlu", "limits", "web", "handoff", "telegram", "discord", "x",
+             "community"}
     unknown = set(raw) - known
     if unknown:
         raise ConfigError(f"{sorted(unknown)[0]}: unknown key (known: {', '.join(sorted(known))})")
@@ -189,5 +204,6 @@ def load_config(path: Path | str | None = None, env: dict[str, str] | None = Non
         telegram=_section(raw, "telegram", TelegramSettings, ""),
         discord=_section(raw, "discord", DiscordSettings, ""),
         x=_section(raw, "x", XSettings, ""),
+        community=_section(raw, "community", CommunitySettings, ""),
         redis_url=env.get("REDIS_URL", DEFAULT_REDIS_URL),
     )

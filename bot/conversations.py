@@ -51,6 +51,7 @@ class Conversation:
     ticket: str = ""
     agent: str = ""
     last_agent: str = ""  # who resolved or released it: they are told why a late reply is refused
+    incident: str = ""  # the incident it was about, while that lasts
     tags: list[str] = field(default_factory=list)
     created_at: float = 0.0
     updated_at: float = 0.0

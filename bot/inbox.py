@@ -25,12 +25,16 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, replace
+from typing import Optional
 
-from bot import secret_guard
+from bot import metrics, secret_guard
 from bot.agents import AgentStore
 from bot.config import Config
 from bot.conversations import BOT, RESOLVED, WITH_PEOPLE, Conversation, ConversationStore, conversation_id
 from bot.handoff_queue import HandoffQueue
+from bot.impostors import ImpostorCheck
+from bot.incidents import Incident, IncidentStore
+from bot.language import base_language
 from bot.messages import Action, Decision, InboundMessage, OutboundReply, Priority
 from bot.outbox import Outbox
 from bot.pipeline import BadMessage, Pipeline, buttons_for
@@ -40,6 +44,11 @@ log = logging.getLogger(__name__)
 INBOX_STREAM = "sb:inbox"
 MOVE_TTL_SECONDS = 24 * 3600
 FEEDBACK_LIST = "sb:feedback"
+# Intents whose messages are kept for leads, newest first: intent -> Redis list.
+FILED = {"feedback": "sb:feedback-items", "phishing_report": "sb:phishing-reports"}
+IMPOSTORS = "sb:impostors"
+_LINK = re.compile(r"(?:https?://|www\.)\S+|(?<![@\w.-])[\w-]+(?:\.[\w-]+)*\.(?:com|net|org|io|app|xyz|top|site|online|co|me)\b\S*")
+_HANDLE = re.compile(r"(?<![\w.])@\w{3,32}")
 # Answered only in private: their answers show the user's own account data (tickets).
 PRIVATE_INTENTS = frozenset({"ticket_status"})
 
@@ -56,6 +65,8 @@ class Inbox:
         outbox: Outbox,
         agents: AgentStore,
     ) -> None:
+        self.incidents = IncidentStore(conversations.redis)
+        self.impostors = ImpostorCheck(config.exchange_name, config.community.protected_names)
         self.config = config
         self.pipeline = pipeline
         self.conversations = conversations
@@ -74,12 +85,16 @@ class Inbox:
         """Accept `message` (BadMessage if it cannot be read), decide and act: answer, hand
         off, or, when a person owns the conversation, pass it to them. With `reply_inline`
         false the reply goes to the platform's outbox instead of back to the caller."""
+        started = time.perf_counter()
         self.pipeline.check(message.text)
         # From here on only the redacted text exists; the guard knows its own markers, so the
         # pipeline still warns about what was removed.
         message = replace(message, text=secret_guard.scan(message.text).redacted_text)
         entry = await self.redis.xadd(INBOX_STREAM, {"message": json.dumps(asdict(message), ensure_ascii=False)})
+        metrics.MESSAGES_IN.labels(message.platform).inc()
         decision = await self._decide(message)
+        metrics.PIPELINE_SECONDS.observe(time.perf_counter() - started)
+        metrics.DECISIONS.labels(decision.action.value).inc()
         if not reply_inline and decision.reply:
             await self.outbox.put(decision.reply, conversation_id(message.conversation_key))
         await self.redis.xdel(INBOX_STREAM, entry)
@@ -121,6 +136,15 @@ class Inbox:
             conversation.id, "user", decision.redacted_text, intent=decision.intent,
             confidence=round(decision.confidence, 3), language=decision.language,
         )  # fmt: skip
+        if decision.intent in FILED and decision.action is Action.ANSWER:
+            await self._file(message, conversation, decision)
+        if decision.intent and decision.action is not Action.CLARIFY:
+            suggestion = await self.incidents.count(decision.intent)
+            if suggestion:
+                await self.queue.publish("incident_suggested", **suggestion)
+        incident = await self._incident_for(conversation, decision)
+        if incident:
+            return await self._during_incident(conversation, decision, incident)
         private = decision.priority or decision.intent in PRIVATE_INTENTS
         if (
             private
@@ -139,6 +163,78 @@ class Inbox:
             decision.confidence, decision.action.value, ",".join(decision.secret_kinds) or "-",
         )  # fmt: skip
         return decision
+
+    async def _incident_for(self, conversation: Conversation, decision: Decision) -> Optional[Incident]:
+        """The incident this message is about: its intent is an incident's topic, or it asks for
+        a person in a conversation that was about one. Never for an urgent case or a secret."""
+        if decision.priority is Priority.URGENT or decision.action is Action.WARN_SECRET:
+            return None
+        incident = await self.incidents.for_intent(decision.intent)
+        if incident is None and decision.priority and conversation.incident:
+            incident = await self.incidents.get(conversation.incident)
+        return incident
+
+    async def _during_incident(self, conversation: Conversation, decision: Decision, incident: Incident) -> Decision:
+        """The incident's status instead of the usual answer; a hand-off joins the incident's
+        group (told when it is over) instead of the queue."""
+        text = incident.status_in(decision.language, self.config.default_language)
+        await self.conversations.update(conversation.id, incident=incident.id)
+        if decision.priority:
+            await self.incidents.group(incident, conversation.id)
+            text = f"{text}\n\n{self.pipeline.texts.reply('incident_grouped', decision.language)}"
+        reply = replace(decision.reply, text=text, buttons=()) if decision.reply else None
+        await self.conversations.append(conversation.id, "bot", text, incident=incident.id)
+        log.info("%s %s intent=%s answered by incident %s", conversation.platform, conversation.id, decision.intent,
+                 incident.id)  # fmt: skip
+        return replace(decision, reply=reply, action=Action.ANSWER, priority=None)
+
+    async def member_joined(self, message: InboundMessage) -> Optional[str]:
+        """A new member of a group (`message` names chat, user and name; its text is ignored).
+        When the name imitates the exchange's staff, leads are told (an `impostor_joined`
+        event, and the list at /api/impostors) and the chat is warned; returns the name
+        imitated, or None."""
+        imitated = self.impostors.imitates(message.user_name)
+        if imitated is None:
+            return None
+        report = {"at": time.time(), "platform": message.platform, "chat_id": message.chat_id,
+                  "user_id": message.user_id, "name": message.user_name[:100], "imitates": imitated}  # fmt: skip
+        await self.redis.lpush(IMPOSTORS, json.dumps(report, ensure_ascii=False))
+        await self.redis.ltrim(IMPOSTORS, 0, 9999)
+        await self.queue.publish("impostor_joined", **report)
+        log.warning("%s: a new member of chat %s imitates %r", message.platform, message.chat_id, imitated)
+        if self.config.community.warn_in_chat:
+            language = base_language(message.language_hint) or self.config.default_language
+            language = language if language in self.config.languages else self.config.default_language
+            text = self.pipeline.texts.reply("impostor_warning", language, name=message.user_name[:64])
+            await self.outbox.put(OutboundReply(message.platform, message.chat_id, text))
+        return imitated
+
+    async def end_incident(self, incident_id: str, final: dict[str, str]) -> int:
+        """Resolve an incident: everyone grouped on it hears `final` (per language; a general
+        "resolved" message where it has none). Returns how many were told."""
+        grouped = await self.incidents.resolve(incident_id)
+        for cid in grouped:
+            conv = await self.conversations.get(cid)
+            if conv is None:
+                continue
+            language = conv.language or self.config.default_language
+            text = final.get(language) or final.get(self.config.default_language) \
+                or self.pipeline.texts.reply("incident_over", language)  # fmt: skip
+            await self.outbox.put(OutboundReply(conv.platform, conv.chat_id, text), cid)
+            await self.conversations.append(cid, "bot", text, incident=incident_id)
+            await self.conversations.update(cid, incident="")
+        return len(grouped)
+
+    async def _file(self, message: InboundMessage, conversation: Conversation, decision: Decision) -> None:
+        """A suggestion or bug report becomes a feedback item; a phishing report is recorded
+        with the links and handles it names. Leads list both over the agent API."""
+        item = {"at": time.time(), "conversation": conversation.id, "platform": message.platform,
+                "language": decision.language, "text": decision.redacted_text}  # fmt: skip
+        if decision.intent == "phishing_report":
+            item["links"] = _LINK.findall(decision.redacted_text)
+            item["handles"] = _HANDLE.findall(decision.redacted_text)
+        await self.redis.lpush(FILED[decision.intent], json.dumps(item, ensure_ascii=False))
+        await self.redis.ltrim(FILED[decision.intent], 0, 9999)
 
     def _ticket_lookup(self, message: InboundMessage) -> Callable[[], Awaitable[list[TicketView]]]:
         async def tickets() -> list[TicketView]:
@@ -305,6 +401,8 @@ class Inbox:
         notice = self.pipeline.texts.reply(
             "handoff_ticket", language, ticket=ticket, position=position, wait=f"{max(1, minutes)} min"
         )
+        if decision.intent == "human_agent" and decision.reply and decision.action is not Action.WARN_SECRET:
+            decision = replace(decision, reply=replace(decision.reply, text=""))  # the notice says it all
         return replace(self.pipeline.with_handoff_notice(decision, notice), action=Action.HANDOFF
                        if decision.action is not Action.WARN_SECRET else decision.action)  # fmt: skip
 

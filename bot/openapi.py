@@ -109,6 +109,38 @@ OPENAPI = {
         "/api/agents": {
             "get": _op("agents and their load (leads)", {"200": ("agents", _OBJ), "403": ("not a lead", _ERROR)})
         },
+        "/api/incidents": {
+            "get": _op("active incidents and suggested ones", {"200": ("incidents", _OBJ)}),
+            "post": _op(
+                "declare an incident (leads)",
+                {"201": ("the incident", _OBJ), "400": ("bad input", _ERROR), "403": ("not a lead", _ERROR)},
+                body={"type": "object", "required": ["intents", "status"], "properties": {
+                    "intents": {"type": "array", "items": {"type": "string"}},
+                    "status": {"type": "object", "additionalProperties": {"type": "string"}},
+                    "expires_in_minutes": {"type": "number"}}},
+            ),
+        },
+        "/api/incidents/{id}": {
+            "delete": _op(
+                "resolve an incident; the grouped users hear the final message (leads)",
+                {"200": ("resolved", _OBJ), "403": ("not a lead", _ERROR), "404": ("no such incident", _ERROR)},
+                body={"type": "object", "properties": {
+                    "final": {"type": "object", "additionalProperties": {"type": "string"}}}},
+                params=_ID,
+            )
+        },
+        "/api/feedback-items": {
+            "get": _op("suggestions and bug reports users filed (leads)",
+                       {"200": ("items, newest first", _OBJ), "403": ("not a lead", _ERROR)})
+        },
+        "/api/impostors": {
+            "get": _op("new members whose names imitate staff (leads)",
+                       {"200": ("reports, newest first", _OBJ), "403": ("not a lead", _ERROR)})
+        },
+        "/api/phishing-reports": {
+            "get": _op("reported scam links and handles (leads)",
+                       {"200": ("reports, newest first", _OBJ), "403": ("not a lead", _ERROR)})
+        },
         "/api/webchat/{session}/messages": {
             "post": _op(
                 "a web chat user's message",

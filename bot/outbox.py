@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
+from bot import metrics
 from bot.messages import Button, OutboundReply
 
 log = logging.getLogger(__name__)
@@ -95,8 +96,10 @@ class Outbox:
                         await deliver(reply, conversation, sender)
                     except Exception:  # the adapter's outage: keep it pending, try again later
                         log.warning("%s: delivery failed, will retry", platform, exc_info=True)
+                        metrics.ADAPTER_ERRORS.labels(platform).inc()
                         await asyncio.sleep(1)
                         break
+                    metrics.MESSAGES_OUT.labels(platform, sender).inc()
                     await self.redis.xack(name, GROUP, entry_id)
                     await self.redis.xdel(name, entry_id)
             except asyncio.CancelledError:

@@ -14,6 +14,7 @@ from typing import Optional
 
 from bot import secret_guard
 from bot.config import Config
+from bot.helpcenter import Article, HelpCenter
 from bot.language import Detection, LanguageDetector, base_language, domain_lexicon
 from bot.messages import Action, Button, Decision, InboundMessage, OutboundReply, Priority
 from bot.nlu import NLU_DATA_DIR, NluParser, NluResult
@@ -23,6 +24,9 @@ from bot.texts import Texts
 from intents import HANDLERS, HANDOFF_INTENTS, INTENT_NAMES, IntentContext, Outcome, TicketLookup
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
+# "/help <words>" searches the help center directly, on every platform (adapters turn their
+# own help command into this text).
+_HELP_COMMAND = re.compile(r"^/help(?:@\w+)?(?:\s+(.*))?$", re.DOTALL | re.IGNORECASE)
 
 
 class BadMessage(ValueError):
@@ -50,10 +54,12 @@ def buttons_for(action: Action, texts: Texts, language: str) -> tuple[Button, ..
 class Pipeline:
     """Classifies messages and decides what the bot does with them."""
 
-    def __init__(self, config: Config, nlu: NluParser, texts: Optional[Texts] = None) -> None:
+    def __init__(self, config: Config, nlu: NluParser, texts: Optional[Texts] = None,
+                 helpcenter: Optional[HelpCenter] = None) -> None:  # fmt: skip
         self.config = config
         self.nlu = nlu
         self.texts = texts or Texts.load(config.languages, INTENT_NAMES, config.placeholders)
+        self.helpcenter = helpcenter or HelpCenter.load(config.placeholders)
         lexicon = domain_lexicon(sorted(NLU_DATA_DIR.glob("*.yml")))
         self.detector = LanguageDetector(config.languages, config.default_language, lexicon)
         self.signals = Signals.load()
@@ -108,10 +114,19 @@ class Pipeline:
         if not clean:  # nothing but the secret itself
             return decide(Action.WARN_SECRET, self.warning(guarded.kinds, language, in_group))
 
+        command = _HELP_COMMAND.match(clean.strip())
+        if command:
+            words = command.group(1) or ""
+            found = self.helpcenter.search(words, language, min_score=0.5) if words.strip() else []
+            text = self.with_articles("", found, language) or self.texts.reply("help_none", language)
+            return decide(Action.ANSWER, text)
+
         result = await self.nlu.parse(clean)
         intent = self.choose_intent(result, clean)
-        if intent is None:
-            outcome = Outcome(Action.CLARIFY, self.texts.reply("clarify", language))
+        if intent is None:  # unsure: rather than a bare "please rephrase", the closest articles
+            text = self.with_articles(self.texts.reply("clarify", language), self.helpcenter.search(clean, language),
+                                      language)  # fmt: skip
+            outcome = Outcome(Action.CLARIFY, text)
             intent, confidence = result.intent, result.confidence
         else:
             ctx = IntentContext(intent, language, replace(message, text=guarded.redacted_text), self.texts, tickets)
@@ -134,6 +149,13 @@ class Pipeline:
         reply = OutboundReply(message.platform, message.chat_id, outcome.text,
                               buttons_for(outcome.action, self.texts, language))  # fmt: skip
         return Decision(language, language, intent, 1.0, outcome.action, outcome.priority, reply, "")
+
+    def with_articles(self, text: str, articles: list[Article], language: str) -> str:
+        """`text` followed by a list of help-center articles (title and link)."""
+        if not articles:
+            return text
+        listed = "\n".join(f"• {a.title}: {a.url}" for a in articles)
+        return "\n\n".join(part for part in (text, f"{self.texts.reply('articles_intro', language)}\n{listed}") if part)
 
     def screen(self, message: InboundMessage, previous_language: Optional[str] = None) -> tuple[GuardResult, Detection]:
         """The first two steps alone: the secret guard, then the language of what is left."""

@@ -21,6 +21,7 @@ from bot.config import X_CREDENTIALS, Config
 from bot.conversations import ConversationStore
 from bot.handoff_queue import HandoffQueue
 from bot.inbox import Inbox
+from bot.metrics import metrics_route
 from bot.nlu import NluModel, NluParser
 from bot.outbox import Outbox
 from bot.pipeline import Pipeline
@@ -54,10 +55,10 @@ async def build_app(config: Config, nlu: NluParser) -> web.Application:
     outbox = Outbox(redis)
     inbox = Inbox(config, Pipeline(config, nlu), conversations, queue, outbox, agents)
     webchat = WebChat(inbox, redis)
-    api = AgentApi(config, agents, conversations, queue, outbox, inbox.pipeline.texts)
+    api = AgentApi(config, agents, conversations, queue, outbox, inbox)
     app = web.Application(client_max_size=1024 * 1024, middlewares=[api.middleware])
     app.add_routes([web.get("/healthz", healthz), *webchat.routes(), *static_routes(), *api.routes(),
-                    *console_page.routes()])
+                    *console_page.routes(), metrics_route(queue)])
     consumer = f"{socket.gethostname()}-{os.getpid()}"
     drains = {"webchat": webchat.deliver}
     channels = []

@@ -24,6 +24,8 @@ REPLY_KEYS = (
     "rate_prompt", "thanks_for_rating", "ticket_none", "ticket_line",
     "status_queued", "status_assigned", "status_resolved",
     "move_to_private", "agent_joined", "conversation_resolved", "bot_back",
+    "articles_intro", "help_none", "incident_grouped", "incident_over",
+    "impostor_warning",
 )  # fmt: skip
 
 

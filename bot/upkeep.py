@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import time
 
+from bot import metrics
 from bot.agents import AgentStore
 from bot.config import HandoffSettings
 from bot.conversations import ConversationStore
@@ -44,6 +45,7 @@ async def escalate_overdue(
         if conv is None or not await queue.redis.hsetnx(conversations.key(conv.id), "sla_breached_at", now):
             continue  # escalated before (or by another replica just now)
         await queue.bump(conv.id, entry.lane, entry.language)
+        metrics.SLA_BREACHES.labels(entry.lane).inc()
         await queue.publish("sla_breached", conversation=conv.id, ticket=conv.ticket, lane=entry.lane,
                             language=entry.language, waited_seconds=round(now - entry.queued_at))  # fmt: skip
         text = texts.reply("still_in_line", conv.language or entry.language, ticket=conv.ticket)

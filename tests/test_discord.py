@@ -24,7 +24,7 @@ def discord_bot(tmp_path_factory, redis_server, model_path):
     standin = DiscordStandIn().start()
     workdir = tmp_path_factory.mktemp("discord")
     config = yaml.safe_load((ROOT / "config.yml").read_text())
-    config["discord"].update(api_base_url=standin.api_base, gateway_url=standin.gateway_url)
+    config["discord"].update(api_base_url=standin.api_base, gateway_url=standin.gateway_url, watch_new_members=True)
     (workdir / "config.yml").write_text(yaml.safe_dump(config))
     redis_db = SimpleNamespace(url=redis_server.url.rsplit("/", 1)[0] + "/6")  # this module's own database
     redis_sync.Redis.from_url(redis_db.url).flushdb()
@@ -277,3 +277,24 @@ def test_sharded_and_without_manage_messages(tmp_path, redis_server, model_path)
     finally:
         bot.stop()
         standin.stop()
+
+
+def test_help_command_searches_the_help_center_in_the_users_locale(discord_bot):
+    standin, _, _ = discord_bot
+    interaction = standin.push_command("help", {"words": "retiro pendiente"}, PUBLIC_CHANNEL, locale="es-ES")
+    content = standin.wait_responses(interaction)[0]["data"]["content"]
+    assert "https://help.example.com/es/withdrawal-pending" in content
+
+
+def test_an_impostor_joining_the_server_is_reported_and_the_server_warned(discord_bot):
+    standin, bot, redis_db = discord_bot
+    lead = add_agent(redis_db, "disco-lead", "en", role="lead")
+    before = len(standin.sent(PUBLIC_CHANNEL))
+    standin.push_member_join(1400000000000000111, "ana_trades", "Ana")
+    standin.push_member_join(1400000000000000112, "examplex_support_desk", "ExampIeX Support")
+    warning = standin.wait_sent(PUBLIC_CHANNEL, count=before + 1)[-1]["content"]
+    assert "ExampIeX Support" in warning and "never DM you first" in warning
+    time.sleep(1)
+    assert len(standin.sent(PUBLIC_CHANNEL)) == before + 1
+    reports = call(bot, "GET", "/api/impostors", token=lead)[1]["impostors"]
+    assert [r["user_id"] for r in reports] == ["1400000000000000112"]

@@ -304,3 +304,29 @@ def test_talk_to_a_person_pressed_in_a_group_sends_a_private_link_not_a_ticket(t
     standin.press(GROUP, user, "handoff")
     public = standin.wait_sent(GROUP, count=before + 1)[-1]["text"]
     assert "t.me/ExampleXBot?start=" in public and "T-" not in public, "the agent will talk in private"
+
+
+def test_help_searches_the_help_center_in_a_group_too(telegram):
+    standin, bot = telegram
+    before = len(standin.sent(GROUP))
+    standin.push(GROUP, "/help@ExampleXBot deposit not arrived", chat_type="supergroup", user_id=6007)
+    sent = standin.wait_sent(GROUP, count=before + 1)[-1]["text"]
+    assert "https://help.example.com/en/deposit-not-credited" in sent
+
+
+def test_a_new_member_imitating_support_is_reported_and_the_group_warned(telegram, redis_server):
+    standin, bot = telegram
+    lead = add_agent(redis_server, "tg-lead", "en", role="lead")
+    before = len(standin.sent(GROUP))
+    chat = {"id": GROUP, "type": "supergroup", "title": "ExampleX Community"}
+    for uid, first, last in ((6101, "Ana", "Lopez"), (6102, "ЕxampIeX", "Suppоrt")):
+        member = {"id": uid, "is_bot": False, "first_name": first, "last_name": last}
+        standin.push_update({"message": {"message_id": 90 + uid, "date": int(time.time()), "chat": chat,
+                                         "from": member, "new_chat_members": [member]}})  # fmt: skip
+    warning = standin.wait_sent(GROUP, count=before + 1)[-1]["text"]
+    assert "ЕxampIeX Suppоrt" in warning and "never DM you first" in warning
+    time.sleep(1)
+    assert len(standin.sent(GROUP)) == before + 1, "Ana is not warned about"
+    status, body = call(bot, "GET", "/api/impostors", token=lead)
+    assert status == 200 and [(r["user_id"], r["imitates"]) for r in body["impostors"]][:1] == [
+        ("6102", "ExampleX support")]

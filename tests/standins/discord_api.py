@@ -339,7 +339,7 @@ class DiscordStandIn:
             "mfa_level": 0,
             "nsfw_level": 0,
             "application_id": None,
-            "system_channel_id": None,
+            "system_channel_id": str(PUBLIC_CHANNEL),
             "system_channel_flags": 0,
             "rules_channel_id": None,
             "public_updates_channel_id": None,
@@ -499,6 +499,15 @@ class DiscordStandIn:
             self._store_message(message)
         self._dispatch_from_thread("MESSAGE_CREATE", message, GUILD_ID if guild else None)
         return message_id
+
+    def push_member_join(self, user_id: int, username: str, global_name: str | None = None) -> None:
+        """A new member joins the guild: GUILD_MEMBER_ADD (the client must have the members intent)."""
+        with self._lock:
+            user = {**_user(user_id, username), "global_name": global_name}
+            self._users[user_id] = user
+            self._members[user_id] = []
+            member = {**self._member(user_id), "guild_id": str(GUILD_ID)}
+        self._dispatch_from_thread("GUILD_MEMBER_ADD", member, GUILD_ID)
 
     def push_command(
         self,

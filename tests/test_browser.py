@@ -1,0 +1,201 @@
+"""The web chat page and the agent console in a real browser: Debian's Chromium driven by
+Playwright, against the real bot process and Redis.
+
+Set SB_SCREENSHOTS=1 to refresh the README's screenshots (docs/screenshots/) while testing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import time
+import urllib.request
+from types import SimpleNamespace
+
+import pytest
+import redis as redis_sync
+
+from tests.conftest import ROOT, BotProcess
+from tests.test_handoff_e2e import add_agent
+
+CHROMIUM = "/usr/bin/chromium"
+XSS = "<img src=x onerror=alert(1)>"
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+
+pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM), reason="needs Debian's chromium (make test installs it)")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, redis_server, model_path):
+    redis_url = redis_server.url.rsplit("/", 1)[0] + "/9"  # this module's own database
+    redis_sync.Redis.from_url(redis_url).flushdb()
+    bot = BotProcess(redis_url, tmp_path_factory.mktemp("browser") / "bot.log").start()
+    db = SimpleNamespace(url=redis_url)
+    tokens = {"maria": add_agent(db, "maria", "en,es"), "lead": add_agent(db, "lena", "en", role="lead")}
+    yield SimpleNamespace(bot=bot, url=bot.url, redis_url=redis_url, tokens=tokens)
+    bot.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run",
+        ])  # fmt: skip
+        yield browser
+        browser.close()
+
+
+class Watched:
+    """A page whose dialogs (an injected alert would open one) and CSP violations are recorded."""
+
+    def __init__(self, browser, viewport: dict | None = None) -> None:
+        self.context = browser.new_context(viewport=viewport or {"width": 1366, "height": 800})
+        self.page = self.context.new_page()
+        self.dialogs: list[str] = []
+        self.csp: list[str] = []
+        self.page.on("dialog", lambda dialog: (self.dialogs.append(dialog.message), dialog.dismiss()))
+        self.page.on("console", lambda m: "Content Security Policy" in m.text and self.csp.append(m.text))
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def sign_in(page, url: str, token: str) -> None:
+    page.goto(url + "/console")
+    page.fill("#token", token)
+    page.press("#token", "Enter")
+    page.wait_for_selector("#whoami:not(:empty)")
+
+
+def ask(page, text: str) -> None:
+    page.fill("#text", text)
+    page.press("#text", "Enter")
+
+
+def test_a_user_gets_a_person_who_answers_from_the_console_and_then_rates_them(site, browser):
+    user, agent = Watched(browser, {"width": 390, "height": 844}), Watched(browser)
+    try:
+        sign_in(agent.page, site.url, site.tokens["maria"])
+        agent.page.wait_for_selector("#queue-empty")
+
+        user.page.goto(site.url + "/")
+        ask(user.page, "hi, how do I reset my password?")
+        answer = user.page.locator("li.bot").last
+        answer.wait_for()
+        assert "password" in answer.inner_text().lower()
+        assert answer.locator("button").count() == 2, "Was this helpful? yes / no"
+        ask(user.page, "I want to talk to a person please")
+        notice = user.page.locator("li.bot", has_text=re.compile(r"T-\d+")).last
+        notice.wait_for()
+        ticket = re.search(r"T-\d+", notice.inner_text()).group()
+
+        # Live: it appears in the open console without a reload.
+        item = agent.page.locator("li.queue-item", has_text=ticket)
+        item.wait_for(timeout=8000)
+        assert "talk to a person" in item.locator(".first-message").inner_text()
+        agent.page.locator("body").press("n")
+        agent.page.wait_for_selector(f"#conv-ticket:has-text('{ticket}')")
+        assert agent.page.locator("#queue li.queue-item", has_text=ticket).count() == 0, "claimed: off the queue"
+        assert "human_agent" in agent.page.locator("#transcript li.from-user .nlu").last.inner_text()
+        agent.page.select_option("#canned", "greeting")
+        reply = agent.page.input_value("#reply")
+        assert "maria" in reply and ticket in reply, "placeholders filled"
+        agent.page.press("#reply", "Control+Enter")
+
+        agent_line = user.page.locator("li.agent")
+        agent_line.wait_for()
+        assert agent_line.inner_text().strip() == reply
+
+        if os.environ.get("SB_SCREENSHOTS"):
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            agent.page.screenshot(path=str(SCREENSHOTS / "console.png"))
+            user.page.screenshot(path=str(SCREENSHOTS / "webchat.png"))
+
+        agent.page.click("#resolve")
+        stars = user.page.locator("li.bot", has_text=ticket).last.locator("button")
+        stars.last.wait_for()
+        assert stars.count() == 5
+        before = user.page.locator("li.bot").count()
+        stars.nth(4).click()
+        user.page.locator("li.bot").nth(before).wait_for()  # thanked
+        deadline = time.monotonic() + 10
+        ratings = []
+        while time.monotonic() < deadline and not ratings:
+            feedback = redis_sync.Redis.from_url(site.redis_url).lrange("sb:feedback", 0, -1)
+            ratings = [r for r in map(json.loads, feedback) if r.get("ticket") == ticket]
+            time.sleep(0.2)
+        assert ratings and ratings[0]["rating"] == 5 and ratings[0]["agent"] == "maria"
+        assert not user.dialogs and not agent.dialogs and not user.csp and not agent.csp
+    finally:
+        user.close()
+        agent.close()
+
+
+def test_markup_anyone_writes_is_shown_as_text_in_both_pages(site, browser):
+    user, agent = Watched(browser), Watched(browser)
+    try:
+        user.page.goto(site.url + "/")
+        ask(user.page, f"{XSS} necesito hablar con un agente")
+        user.page.locator("li.bot", has_text=re.compile(r"T-\d+")).last.wait_for()
+        assert XSS in user.page.locator("li.user").first.inner_text()
+        assert user.page.locator("#log img").count() == 0
+
+        sign_in(agent.page, site.url, site.tokens["maria"])
+        item = agent.page.locator("li.queue-item", has_text="necesito")
+        item.wait_for()
+        assert XSS in item.inner_text()
+        item.click()
+        line = agent.page.locator("#transcript li.from-user", has_text="necesito")
+        line.wait_for()
+        assert XSS in line.inner_text()
+        agent.page.fill("#reply", f"{XSS} hola")
+        agent.page.click("#send")
+        user.page.locator("li.agent").wait_for()
+        assert user.page.locator("li.agent").inner_text().strip() == f"{XSS} hola"
+        assert agent.page.locator("img").count() == 0 and user.page.locator("img").count() == 0
+        time.sleep(0.5)
+        assert not user.dialogs and not agent.dialogs, "no injected script ran"
+    finally:
+        user.close()
+        agent.close()
+
+
+def test_a_wrong_token_gets_the_sign_in_error(site, browser):
+    agent = Watched(browser)
+    try:
+        agent.page.goto(site.url + "/console")
+        agent.page.fill("#token", "sbt_not-a-real-token")
+        agent.page.press("#token", "Enter")
+        error = agent.page.locator("#signin-error")
+        error.wait_for(state="visible")
+        assert "not accepted" in error.inner_text()
+        assert agent.page.locator("#queue li.queue-item").count() == 0
+    finally:
+        agent.close()
+
+
+def test_a_lead_sees_every_agents_load_and_an_agent_does_not(site, browser):
+    lead, agent = Watched(browser), Watched(browser)
+    try:
+        sign_in(lead.page, site.url, site.tokens["lead"])
+        panel = lead.page.locator("#lead-panel")
+        panel.wait_for(state="visible")
+        lead.page.locator("#agents", has_text="maria").wait_for()
+        sign_in(agent.page, site.url, site.tokens["maria"])
+        assert agent.page.locator("#lead-panel").is_hidden()
+    finally:
+        lead.close()
+        agent.close()
+
+
+def test_both_pages_are_served_with_a_strict_content_security_policy(site):
+    for path, framing in (("/console", "frame-ancestors 'none'"), ("/", "frame-ancestors")):
+        with urllib.request.urlopen(site.url + path, timeout=10) as response:
+            policy = response.headers["Content-Security-Policy"]
+        assert "script-src 'self'" in policy and "unsafe-inline" not in policy and framing in policy
