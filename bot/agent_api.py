@@ -28,6 +28,7 @@ from bot.inbox import Inbox
 from bot.messages import Button, OutboundReply
 from bot.openapi import OPENAPI
 from bot.outbox import Outbox
+from bot.reports import build_report, parse_since
 from intents import INTENT_NAMES
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,7 @@ class AgentApi:
             web.get("/api/incidents", self.list_incidents),
             web.post("/api/incidents", self.declare_incident),
             web.delete("/api/incidents/{id}", self.end_incident),
+            web.get("/api/reports", self.reports),
             web.get("/api/feedback-items", self.feedback_items),
             web.get("/api/phishing-reports", self.phishing_reports),
             web.get("/api/impostors", self.impostors),
@@ -205,6 +207,8 @@ class AgentApi:
             return json_error(409, "not_yours", f"the conversation is {conv.state}; claim it before replying")
         entry = await self.outbox.put(OutboundReply(conv.platform, conv.chat_id, text), conv.id, sender="agent")
         await self.conversations.append(conv.id, f"agent:{agent.name}", text)
+        if conv.ticket:  # for the reports' time to first response
+            await self.queue.redis.hsetnx(f"sb:ticket:{conv.ticket}", "first_reply_at", time.time())
         return web.json_response({"queued_for_delivery": entry}, status=202)
 
     async def resolve(self, request: web.Request) -> web.Response:
@@ -307,6 +311,16 @@ class AgentApi:
         told = await self.inbox.end_incident(request.match_info["id"], final)
         await self.queue.publish("incident_resolved", incident=request.match_info["id"])
         return web.json_response({"resolved": request.match_info["id"], "told": told})
+
+    async def reports(self, request: web.Request) -> web.Response:
+        """Leads only: the report's figures (`?since=7d`), as `python -m bot report` has them."""
+        if not request[AGENT].is_lead:
+            return json_error(403, "forbidden", "only leads see reports")
+        try:
+            since = parse_since(request.query.get("since", "7d"))
+        except ValueError as exc:
+            return json_error(400, "bad_request", str(exc))
+        return web.json_response(await build_report(self.queue.redis, self.config, since))
 
     async def feedback_items(self, request: web.Request) -> web.Response:
         """Leads only: suggestions and bug reports users filed, newest first."""

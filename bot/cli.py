@@ -79,6 +79,40 @@ def _agents(args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
+def _report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from redis.asyncio import Redis
+    from redis.exceptions import RedisError
+
+    from bot.reports import build_report, parse_since, summary_text, write_charts
+
+    try:
+        since = parse_since(args.since)
+    except ValueError as exc:
+        log.error("--since %s", exc)
+        return 2
+    config = load_config(args.config)
+
+    async def run() -> dict:
+        redis = Redis.from_url(config.redis_url)
+        try:
+            return await build_report(redis, config, since)
+        finally:
+            await redis.close()
+
+    try:
+        report = asyncio.run(run())
+    except (RedisError, OSError) as exc:
+        log.error("Redis at REDIS_URL is not reachable (%s)", type(exc).__name__)
+        return 1
+    print(summary_text(report))
+    if args.out:
+        for path in write_charts(report, Path(args.out)):
+            print(f"wrote {path}")
+    return 0
+
+
 def _console(args: argparse.Namespace) -> int:
     from bot.console import main as console_main
 
@@ -124,6 +158,12 @@ def main(argv: list[str] | None = None) -> int:
     add.add_argument("--role", choices=("agent", "lead"), default="agent")
     agents_sub.add_parser("list", help="list agents")
     agents.set_defaults(func=_agents)
+
+    report = sub.add_parser("report", help="deflection, hand-offs, response times, SLA, CSAT (needs REDIS_URL)")
+    report.add_argument("--since", default="7d", help="the period: 7d, 24h, 2w... (default 7d)")
+    report.add_argument("--out", default=None, help="write PNG charts and report.json to this folder")
+    report.add_argument("--config", default=None)
+    report.set_defaults(func=_report)
 
     console = sub.add_parser("agent", help="the agents' terminal console (token: SUPPORTBOT_AGENT_TOKEN)")
     console.add_argument("--url", default="http://127.0.0.1:8080", help="the bot's address")

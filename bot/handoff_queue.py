@@ -58,7 +58,10 @@ local function assign(cid, agent, now)
   redis.call('HSET', ck, 'state', 'assigned', 'agent', agent, 'claimed_at', now, 'updated_at', now)
   redis.call('SADD', 'sb:agent:' .. agent .. ':convs', cid)
   local ticket = redis.call('HGET', ck, 'ticket')
-  if ticket then redis.call('HSET', 'sb:ticket:' .. ticket, 'status', 'assigned', 'agent', agent) end
+  if ticket then
+    redis.call('HSET', 'sb:ticket:' .. ticket, 'status', 'assigned', 'agent', agent)
+    redis.call('HSETNX', 'sb:ticket:' .. ticket, 'claimed_at', now)
+  end
   redis.call('PUBLISH', 'sb:events', cjson.encode({type = 'claimed', at = tonumber(now), conversation = cid,
                                                    agent = agent, ticket = ticket}))
   return cid

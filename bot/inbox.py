@@ -134,7 +134,7 @@ class Inbox:
         await self.conversations.update(conversation.id, language=decision.language)
         await self.conversations.append(
             conversation.id, "user", decision.redacted_text, intent=decision.intent,
-            confidence=round(decision.confidence, 3), language=decision.language,
+            confidence=round(decision.confidence, 3), language=decision.language, action=decision.action.value,
         )  # fmt: skip
         if decision.intent in FILED and decision.action is Action.ANSWER:
             await self._file(message, conversation, decision)

@@ -129,6 +129,13 @@ OPENAPI = {
                 params=_ID,
             )
         },
+        "/api/reports": {
+            "get": _op(
+                "deflection, hand-offs, response times, SLA, CSAT, top intents by language and platform (leads)",
+                {"200": ("the report", _OBJ), "400": ("bad period", _ERROR), "403": ("not a lead", _ERROR)},
+                params=[{"name": "since", "in": "query", "schema": {"type": "string", "example": "7d"}}],
+            )
+        },
         "/api/feedback-items": {
             "get": _op("suggestions and bug reports users filed (leads)",
                        {"200": ("items, newest first", _OBJ), "403": ("not a lead", _ERROR)})

@@ -68,3 +68,15 @@ def test_a_spike_of_one_question_suggests_an_incident_to_leads(bot, lead):
     suggestions = call(bot, "GET", "/api/incidents", token=lead)[1]["suggestions"]
     spike = next(s for s in suggestions if s["intent"] == "deposit_missing")
     assert spike["count"] >= 10 and spike["minutes"] == 5
+
+
+def test_feedback_and_phishing_reports_are_filed_for_leads(bot, redis_server, lead):
+    say(bot, "filed-user-0001", "pls add a dark mode to the app, the chart page is too bright")
+    say(bot, "filed-user-0002", "is examp1e-x-support.com legit? @ExampleX_Help_Desk DMed me a link https://bit.ly/3xamp")
+    items = call(bot, "GET", "/api/feedback-items", token=lead)[1]["items"]
+    assert "dark mode" in items[0]["text"] and items[0]["platform"] == "webchat"
+    report = call(bot, "GET", "/api/phishing-reports", token=lead)[1]["reports"][0]
+    assert set(report["links"]) == {"examp1e-x-support.com", "https://bit.ly/3xamp"}
+    assert report["handles"] == ["@ExampleX_Help_Desk"]
+    agent = add_agent(redis_server, "agent-filed", "en")
+    assert call(bot, "GET", "/api/phishing-reports", token=agent)[0] == 403

@@ -1,0 +1,256 @@
+"""Weekly-review numbers from what the bot keeps in Redis: conversations and their transcripts,
+tickets, and ratings. `python -m bot report --since 7d [--out DIR]` prints a summary and writes
+PNG charts plus `report.json` (the numbers behind every chart); leads get the same data as JSON
+at /api/reports.
+
+- deflection: conversations active in the period that needed no person (no ticket opened);
+  hand-off rate: those that opened one;
+- first response: from a ticket's opening to its first agent reply; resolution: to resolved;
+  SLA kept: claimed within the lane's pickup target;
+- CSAT: the 1-5 ratings after resolved tickets (satisfied = 4 or 5), and "Was this helpful?";
+- top intents and unanswered questions (those the bot asked to rephrase), redacted as stored.
+Every figure is given overall, by language and by platform.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from statistics import median
+from typing import Any
+
+from redis.asyncio import Redis
+
+from bot.config import Config
+
+_DURATION = re.compile(r"^(\d+)([mhdw])$")
+_UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_since(text: str) -> float:
+    """"7d", "24h", "30m", "2w" -> that many seconds."""
+    match = _DURATION.match(text.strip())
+    if not match:
+        raise ValueError(f"{text!r}: expected a number and a unit (m, h, d, w), e.g. 7d")
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+@dataclass
+class _Group:
+    """Counts for one slice (all, one language, one platform)."""
+
+    conversations: int = 0
+    handed_off: int = 0
+    messages: int = 0
+    first_response: list = None
+    resolution: list = None
+    sla_kept: int = 0
+    sla_counted: int = 0
+    ratings: list = None
+    helpful_yes: int = 0
+    helpful_no: int = 0
+
+    def __post_init__(self) -> None:
+        self.first_response, self.resolution, self.ratings = [], [], []
+
+    def summary(self) -> dict:
+        deflected = self.conversations - self.handed_off
+        return {
+            "conversations": self.conversations, "messages": self.messages,
+            "deflection": _share(deflected, self.conversations),
+            "handoff_rate": _share(self.handed_off, self.conversations),
+            "first_response_median_s": _median(self.first_response), "resolution_median_s": _median(self.resolution),
+            "sla_kept": _share(self.sla_kept, self.sla_counted), "tickets": self.sla_counted,
+            "csat": round(sum(self.ratings) / len(self.ratings), 2) if self.ratings else None,
+            "csat_satisfied": _share(sum(1 for r in self.ratings if r >= 4), len(self.ratings)),
+            "ratings": len(self.ratings), "helpful": _share(self.helpful_yes, self.helpful_yes + self.helpful_no),
+        }  # fmt: skip
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _median(values: list) -> float | None:
+    return round(median(values), 1) if values else None
+
+
+async def build_report(redis: Redis, config: Config, since_seconds: float, now: float | None = None) -> dict:
+    """Every figure of the report for the last `since_seconds`, as plain data."""
+    now = now or time.time()
+    start = now - since_seconds
+    groups: dict[str, _Group] = defaultdict(_Group)
+    intents: dict[str, Counter] = defaultdict(Counter)
+    unanswered: Counter = Counter()
+    per_day: dict[str, Counter] = defaultdict(Counter)
+    platform_of: dict[str, tuple[str, str]] = {}
+    tickets = [t for t in await _tickets(redis) if float(t.get("opened_at") or 0) >= start]
+    handed_off = {t.get("conversation") for t in tickets}
+
+    async for key in redis.scan_iter(match="sb:conv:*", count=500):
+        if key.endswith(b":log"):
+            continue
+        conv = {k.decode(): v.decode() for k, v in (await redis.hgetall(key)).items()}
+        lines = [json.loads(x) for x in await redis.lrange(key + b":log", 0, -1)]
+        said = [line for line in lines if line.get("from") == "user" and line.get("at", 0) >= start]
+        platform = conv.get("platform", "?")
+        language = conv.get("language") or config.default_language
+        platform_of[conv.get("id", "")] = (platform, language)
+        if not said:
+            continue
+        slices = ("all", f"language:{language}", f"platform:{platform}")
+        for name in slices:
+            group = groups[name]
+            group.conversations += 1
+            group.messages += len(said)
+            group.handed_off += conv.get("id") in handed_off
+        for line in said:
+            day = time.strftime("%Y-%m-%d", time.gmtime(line["at"]))
+            per_day[day][platform] += 1
+            if line.get("intent") and line.get("action") != "clarify":
+                for name in slices:
+                    intents[name][line["intent"]] += 1
+            if line.get("action") == "clarify":
+                unanswered[line.get("text", "")] += 1
+
+    for ticket in tickets:
+        platform, language = platform_of.get(ticket.get("conversation", ""), ("?", config.default_language))
+        opened = float(ticket["opened_at"])
+        for name in ("all", f"language:{language}", f"platform:{platform}"):
+            group = groups[name]
+            if ticket.get("first_reply_at"):
+                group.first_response.append(float(ticket["first_reply_at"]) - opened)
+            if ticket.get("resolved_at"):
+                group.resolution.append(float(ticket["resolved_at"]) - opened)
+            lane = ticket.get("lane") or "normal"
+            group.sla_counted += 1
+            claimed = float(ticket.get("claimed_at") or 0)
+            group.sla_kept += bool(claimed) and claimed - opened <= config.handoff.sla_seconds(lane)
+
+    for raw in await redis.lrange("sb:feedback", 0, -1):
+        item = json.loads(raw)
+        if item.get("at", 0) < start:
+            continue
+        for name in ("all", f"language:{item.get('language')}", f"platform:{item.get('platform')}"):
+            group = groups[name]
+            if "rating" in item:
+                group.ratings.append(int(item["rating"]))
+            elif item.get("value") in ("yes", "no"):
+                group.helpful_yes += item["value"] == "yes"
+                group.helpful_no += item["value"] == "no"
+
+    def sliced(prefix: str) -> dict:
+        return {name.split(":", 1)[1]: groups[name].summary() for name in sorted(groups) if name.startswith(prefix)}
+
+    return {
+        "since": start, "until": now, "overall": groups["all"].summary(),
+        "by_language": sliced("language:"), "by_platform": sliced("platform:"),
+        "top_intents": intents["all"].most_common(10),
+        "top_intents_by_language": {n.split(":", 1)[1]: c.most_common(5) for n, c in intents.items() if ":" in n
+                                    and n.startswith("language:")},
+        "unanswered": unanswered.most_common(10),
+        "messages_per_day": {day: dict(counts) for day, counts in sorted(per_day.items())},
+        "ratings": dict(sorted(Counter(groups["all"].ratings).items())),
+    }  # fmt: skip
+
+
+async def _tickets(redis: Redis) -> list[dict]:
+    found = []
+    async for key in redis.scan_iter(match="sb:ticket:T-*", count=500):
+        found.append({k.decode(): v.decode() for k, v in (await redis.hgetall(key)).items()})
+    return found
+
+
+def summary_text(report: dict) -> str:
+    """The report as a few lines a lead reads in the weekly review."""
+    o = report["overall"]
+
+    def pct(value: float | None) -> str:
+        return "-" if value is None else f"{value * 100:.1f}%"
+
+    def secs(value: float | None) -> str:
+        return "-" if value is None else (f"{value / 60:.1f} min" if value >= 60 else f"{value:.0f} s")
+
+    lines = [
+        f"Support report {time.strftime('%Y-%m-%d %H:%M', time.gmtime(report['since']))} to "
+        f"{time.strftime('%Y-%m-%d %H:%M', time.gmtime(report['until']))} UTC",
+        f"Conversations {o['conversations']}, messages {o['messages']}: deflection {pct(o['deflection'])}, "
+        f"hand-off rate {pct(o['handoff_rate'])}",
+        f"Tickets {o['tickets']}: first response {secs(o['first_response_median_s'])} (median), resolution "
+        f"{secs(o['resolution_median_s'])}, SLA kept {pct(o['sla_kept'])}",
+        f"CSAT {o['csat'] if o['csat'] is not None else '-'} / 5 from {o['ratings']} ratings "
+        f"({pct(o['csat_satisfied'])} satisfied); answers helpful {pct(o['helpful'])}",
+        "", f"{'':13} {'conv':>6} {'deflect':>8} {'handoff':>8} {'1st resp':>9} {'SLA':>7} {'CSAT':>5}",
+    ]
+    for title, rows in (("language", report["by_language"]), ("platform", report["by_platform"])):
+        for name, row in rows.items():
+            lines.append(f"{title[:4]}:{name:<8} {row['conversations']:>6} {pct(row['deflection']):>8} "
+                         f"{pct(row['handoff_rate']):>8} {secs(row['first_response_median_s']):>9} "
+                         f"{pct(row['sla_kept']):>7} {row['csat'] if row['csat'] is not None else '-':>5}")  # fmt: skip
+    lines += ["", "Top intents: " + ", ".join(f"{i} {n}" for i, n in report["top_intents"])]
+    if report["unanswered"]:
+        lines += ["Unanswered (the bot asked to rephrase):"] + [f"  {n}x {t[:80]}" for t, n in report["unanswered"]]
+    return "\n".join(lines)
+
+
+def write_charts(report: dict, out: Path) -> list[Path]:
+    """PNG charts for the review, and `report.json` with the numbers behind them."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    logging.getLogger("matplotlib").setLevel(logging.WARNING)
+    from matplotlib import pyplot as plt
+
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+
+    def save(fig: Any, name: str) -> None:
+        fig.tight_layout()
+        fig.savefig(out / name, dpi=110)
+        plt.close(fig)
+        written.append(out / name)
+
+    days = list(report["messages_per_day"])
+    platforms = sorted({p for counts in report["messages_per_day"].values() for p in counts})
+    fig, ax = plt.subplots(figsize=(8, 4))
+    bottom = [0] * len(days)
+    for platform in platforms:
+        values = [report["messages_per_day"][d].get(platform, 0) for d in days]
+        ax.bar(days, values, bottom=bottom, label=platform)
+        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+    ax.set_title("Messages per day by platform")
+    ax.legend() if platforms else None
+    save(fig, "messages_per_day.png")
+
+    languages = list(report["by_language"])
+    fig, ax = plt.subplots(figsize=(8, 4))
+    deflection = [(report["by_language"][lang]["deflection"] or 0) * 100 for lang in languages]
+    handoff = [(report["by_language"][lang]["handoff_rate"] or 0) * 100 for lang in languages]
+    positions = range(len(languages))
+    ax.bar([p - 0.2 for p in positions], deflection, width=0.4, label="answered by the bot (%)")
+    ax.bar([p + 0.2 for p in positions], handoff, width=0.4, label="handed to a person (%)")
+    ax.set_xticks(list(positions), languages)
+    ax.set_ylim(0, 100)
+    ax.set_title("Deflection and hand-off rate by language")
+    ax.legend()
+    save(fig, "outcomes_by_language.png")
+
+    fig, ax = plt.subplots(figsize=(8, 4))
+    names = [name for name, _ in report["top_intents"]][::-1]
+    ax.barh(names, [count for _, count in report["top_intents"]][::-1])
+    ax.set_title("Top intents")
+    save(fig, "top_intents.png")
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.bar([str(n) for n in range(1, 6)], [report["ratings"].get(n, report["ratings"].get(str(n), 0))
+                                          for n in range(1, 6)])  # fmt: skip
+    ax.set_title(f"Ratings after resolved tickets (CSAT {report['overall']['csat'] or '-'})")
+    save(fig, "csat.png")
+
+    (out / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2))
+    return written
