@@ -7,7 +7,7 @@ import asyncio
 import logging
 import sys
 
-from bot.config import ConfigError, load_config
+from bot.config import ConfigError, check_environment, idle_credentials, load_config
 from bot.logs import setup_logging
 
 log = logging.getLogger("bot")
@@ -18,9 +18,10 @@ def _run(args: argparse.Namespace) -> int:
     from bot.server import StartupError, serve
 
     config = load_config(args.config)
+    check_environment(config)  # a missing token stops start-up before the model loads
     try:
         asyncio.run(serve(config, args.port))
-    except (ModelMissing, StartupError) as exc:
+    except (ModelMissing, StartupError, ConfigError) as exc:
         log.error("%s", exc)
         return 2
     except KeyboardInterrupt:
@@ -113,6 +114,37 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_config(args: argparse.Namespace) -> int:
+    """Everything `run` checks before it serves, without serving: the file, the environment,
+    Redis, the texts and help-center articles, the trained model."""
+    import redis as redis_sync
+
+    from bot.helpcenter import HelpCenter
+    from bot.nlu import ModelMissing, cached_model
+    from bot.texts import Texts
+    from intents import INTENT_NAMES
+
+    config = load_config(args.config)
+    enabled = check_environment(config)
+    for name in idle_credentials(config):
+        print(f"note: {name} credentials are in the environment but {name}.enabled is false")
+    try:
+        redis_sync.Redis.from_url(config.redis_url, socket_connect_timeout=3).ping()
+    except (redis_sync.RedisError, OSError) as exc:
+        log.error("Redis at REDIS_URL is not reachable (%s): start one or fix REDIS_URL", type(exc).__name__)
+        return 2
+    Texts.load(config.languages, INTENT_NAMES, config.placeholders)
+    articles = HelpCenter.load(config.placeholders).articles
+    try:
+        model = cached_model()
+    except ModelMissing as exc:
+        log.error("%s", exc)
+        return 2
+    print(f"configuration OK: platforms {', '.join(['webchat', *enabled])}; Redis answers; "
+          f"{len(config.languages)} languages; {len(articles)} help-center articles; model {model.name}")  # fmt: skip
+    return 0
+
+
 def _console(args: argparse.Namespace) -> int:
     from bot.console import main as console_main
 
@@ -158,6 +190,10 @@ def main(argv: list[str] | None = None) -> int:
     add.add_argument("--role", choices=("agent", "lead"), default="agent")
     agents_sub.add_parser("list", help="list agents")
     agents.set_defaults(func=_agents)
+
+    check = sub.add_parser("check-config", help="check config.yml, the environment and Redis without starting")
+    check.add_argument("--config", default=None)
+    check.set_defaults(func=_check_config)
 
     report = sub.add_parser("report", help="deflection, hand-offs, response times, SLA, CSAT (needs REDIS_URL)")
     report.add_argument("--since", default="7d", help="the period: 7d, 24h, 2w... (default 7d)")

@@ -59,6 +59,8 @@ class HandoffSettings:
 
 @dataclass(frozen=True)
 class TelegramSettings:
+    # On only when true; TELEGRAM_TOKEN must then be in the environment.
+    enabled: bool = False
     # The Bot API's address: a self-hosted Bot API server (or the tests' stand-in) goes here.
     base_url: str = "https://api.telegram.org/bot"
     # Set to receive updates by webhook (behind the bot's own HTTP server, at /telegram/webhook)
@@ -69,6 +71,8 @@ class TelegramSettings:
 
 @dataclass(frozen=True)
 class DiscordSettings:
+    # On only when true; DISCORD_TOKEN must then be in the environment.
+    enabled: bool = False
     # Discord's REST API and Gateway: a proxy (or the tests' stand-in) goes here.
     api_base_url: str = "https://discord.com/api/v10"
     gateway_url: str = "wss://gateway.discord.gg/"
@@ -85,6 +89,8 @@ class DiscordSettings:
 
 @dataclass(frozen=True)
 class XSettings:
+    # On only when true; the five X_* credentials must then be in the environment.
+    enabled: bool = False
     # X's API host: tweepy has it built in; a proxy (or the tests' stand-in) goes here.
     api_base_url: str = "https://api.twitter.com"
     # How often the leader replica polls mentions and DMs (user-context rate limits allow ~2 s).
@@ -158,6 +164,37 @@ def _section(raw: dict[str, Any], key: str, cls: type, where: str) -> Any:
             raise ConfigError(f"{where}{key}.{name}: expected {expected.__name__}, got {given!r}")
         kwargs[name] = given
     return cls(**kwargs)
+
+
+# What each platform needs from the environment when it is enabled, and where to get it.
+PLATFORM_SECRETS = {
+    "telegram": (("TELEGRAM_TOKEN",), "the bot's token from @BotFather"),
+    "discord": (("DISCORD_TOKEN",), "the bot's token from the Developer Portal (Bot > Reset Token)"),
+    "x": (X_CREDENTIALS, "the app's bearer token and the account's OAuth 1.0a keys from the developer portal"),
+}
+
+
+def check_environment(config: Config, env: dict[str, str] | None = None) -> list[str]:
+    """What the environment must hold for `config` to run: ConfigError naming the first missing
+    variable (never a value); returns the enabled platforms."""
+    env = os.environ if env is None else env
+    enabled = [name for name in PLATFORM_SECRETS if getattr(config, name).enabled]
+    for name in enabled:
+        variables, where = PLATFORM_SECRETS[name]
+        missing = [v for v in variables if not env.get(v)]
+        if missing:
+            raise ConfigError(f"{name}.enabled is true, but {', '.join(missing)} is not in the environment ({where})")
+    if config.telegram.enabled and config.telegram.webhook_url and not env.get("TELEGRAM_WEBHOOK_SECRET"):
+        raise ConfigError("telegram.webhook_url is set, but TELEGRAM_WEBHOOK_SECRET is not in the environment "
+                          "(any long random string; Telegram sends it back with every update)")  # fmt: skip
+    return enabled
+
+
+def idle_credentials(config: Config, env: dict[str, str] | None = None) -> list[str]:
+    """Platforms whose credentials are in the environment while the platform is disabled."""
+    env = os.environ if env is None else env
+    return [name for name, (variables, _) in PLATFORM_SECRETS.items()
+            if not getattr(config, name).enabled and any(env.get(v) for v in variables)]  # fmt: skip
 
 
 def load_config(path: Path | str | None = None, env: dict[str, str] | None = None) -> Config:

@@ -17,7 +17,7 @@ from adapters.webchat import WebChat, static_routes
 from bot import console_page
 from bot.agent_api import AgentApi
 from bot.agents import AgentStore
-from bot.config import X_CREDENTIALS, Config
+from bot.config import X_CREDENTIALS, Config, check_environment, idle_credentials
 from bot.conversations import ConversationStore
 from bot.handoff_queue import HandoffQueue
 from bot.inbox import Inbox
@@ -41,6 +41,10 @@ async def healthz(request: web.Request) -> web.Response:
 async def build_app(config: Config, nlu: NluParser) -> web.Application:
     """The aiohttp application with every channel's routes, connected to Redis, with the
     background work (outbox drains, the vanished-agent sweep) tied to its life."""
+    env = os.environ
+    enabled = check_environment(config, env)  # before anything starts: a missing token stops it here
+    for name in idle_credentials(config, env):
+        log.warning("%s credentials are in the environment but %s.enabled is false: %s stays off", name, name, name)
     redis = Redis.from_url(config.redis_url)
     try:
         await redis.ping()
@@ -62,31 +66,25 @@ async def build_app(config: Config, nlu: NluParser) -> web.Application:
     consumer = f"{socket.gethostname()}-{os.getpid()}"
     drains = {"webchat": webchat.deliver}
     channels = []
-    env = os.environ
-    if env.get("TELEGRAM_TOKEN"):
+    if "telegram" in enabled:
         from adapters.telegram import WEBHOOK_PATH, TelegramAdapter
 
-        if config.telegram.webhook_url and not env.get("TELEGRAM_WEBHOOK_SECRET"):
-            raise StartupError("telegram.webhook_url is set: TELEGRAM_WEBHOOK_SECRET must be in the environment")
         secret = env.get("TELEGRAM_WEBHOOK_SECRET", "")
         telegram = TelegramAdapter(inbox, config.telegram, env["TELEGRAM_TOKEN"], secret)
         if config.telegram.webhook_url:
             app.router.add_post(WEBHOOK_PATH, telegram.webhook)
         drains["telegram"] = telegram.deliver
         channels.append(telegram)
-    if env.get("DISCORD_TOKEN"):
+    if "discord" in enabled:
         from adapters.discord import DiscordAdapter
 
         discord_channel = DiscordAdapter(inbox, config.discord, env["DISCORD_TOKEN"])
         drains["discord"] = discord_channel.deliver
         channels.append(discord_channel)
-    x_credentials = {name: env.get(name, "") for name in X_CREDENTIALS}
-    if any(x_credentials.values()):
+    if "x" in enabled:
         from adapters.x import XAdapter
 
-        missing = [name for name, value in x_credentials.items() if not value]
-        if missing:
-            raise StartupError(f"X is half configured: {', '.join(missing)} must be in the environment too")
+        x_credentials = {name: env[name] for name in X_CREDENTIALS}
         x_channel = XAdapter(inbox, config.x, x_credentials, consumer)
         drains["x"] = x_channel.deliver
         channels.append(x_channel)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from bot.config import ConfigError, load_config
 from bot.texts import REPLY_KEYS, Texts
@@ -47,3 +48,51 @@ def test_answers_differ_per_language(config):
     texts = Texts.load(config.languages, INTENT_NAMES, config.placeholders)
     for intent in INTENT_NAMES:
         assert len({texts.answer(intent, lang) for lang in config.languages}) == len(config.languages), intent
+
+
+@pytest.mark.parametrize(("settings", "env", "message"), [
+    ("telegram:\n  enabled: true\n", {}, "telegram.enabled is true, but TELEGRAM_TOKEN is not in the environment"),
+    ("discord:\n  enabled: true\n", {}, "DISCORD_TOKEN is not in the environment"),
+    ("x:\n  enabled: true\n", {"X_BEARER_TOKEN": "b", "X_API_KEY": "k"},
+     "X_API_SECRET, X_ACCESS_TOKEN, X_ACCESS_SECRET"),
+    ("telegram:\n  enabled: true\n  webhook_url: https://bot.example.com/telegram/webhook\n",
+     {"TELEGRAM_TOKEN": "123:secret-value"}, "TELEGRAM_WEBHOOK_SECRET is not in the environment"),
+    ("telegram:\n  enabled: yes please\n", {}, "telegram.enabled: expected bool"),
+])  # fmt: skip
+def test_an_enabled_platform_needs_its_credentials(tmp_path, settings, env, message):
+    from bot.config import check_environment
+
+    path = tmp_path / "config.yml"
+    path.write_text(settings)
+    with pytest.raises(ConfigError, match=message) as raised:
+        check_environment(load_config(path, env=env), env)
+    assert "secret-value" not in str(raised.value)
+
+
+def check_config(tmp_path, text: str, redis_url: str, **env: str):
+    import os
+    import subprocess
+    import sys
+
+    path = tmp_path / "config.yml"
+    path.write_text(text)
+    return subprocess.run([sys.executable, "-m", "bot", "check-config", "--config", str(path)], cwd=ROOT,
+                          env={**os.environ, "REDIS_URL": redis_url, **env}, capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
+
+
+def test_check_config_says_what_is_wrong_without_starting(tmp_path, redis_server):
+    base = (ROOT / "config.yml").read_text()
+    done = check_config(tmp_path, base, redis_server.url)
+    assert done.returncode == 0 and "configuration OK: platforms webchat" in done.stdout
+    done = check_config(tmp_path, base.replace("max_message_chars: 4000", "max_message_chars: lots"), redis_server.url)
+    assert done.returncode == 2 and "limits.max_message_chars: expected int, got 'lots'" in done.stderr
+    enabled = yaml.safe_load(base)
+    enabled["discord"]["enabled"] = True
+    done = check_config(tmp_path, yaml.safe_dump(enabled), redis_server.url, DISCORD_TOKEN="")
+    assert done.returncode == 2 and "DISCORD_TOKEN is not in the environment" in done.stderr
+    done = check_config(tmp_path, base, "redis://127.0.0.1:1/0")
+    assert done.returncode == 2 and "Redis at REDIS_URL is not reachable" in done.stderr
+    done = check_config(tmp_path, base, redis_server.url, TELEGRAM_TOKEN="123:idle-token-value")
+    assert "telegram credentials are in the environment but telegram.enabled is false" in done.stdout
+    assert "idle-token-value" not in done.stdout + done.stderr

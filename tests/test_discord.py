@@ -24,7 +24,8 @@ def discord_bot(tmp_path_factory, redis_server, model_path):
     standin = DiscordStandIn().start()
     workdir = tmp_path_factory.mktemp("discord")
     config = yaml.safe_load((ROOT / "config.yml").read_text())
-    config["discord"].update(api_base_url=standin.api_base, gateway_url=standin.gateway_url, watch_new_members=True)
+    config["discord"].update(enabled=True, api_base_url=standin.api_base, gateway_url=standin.gateway_url,
+                             watch_new_members=True)
     (workdir / "config.yml").write_text(yaml.safe_dump(config))
     redis_db = SimpleNamespace(url=redis_server.url.rsplit("/", 1)[0] + "/6")  # this module's own database
     redis_sync.Redis.from_url(redis_db.url).flushdb()
@@ -255,7 +256,7 @@ def test_sharded_and_without_manage_messages(tmp_path, redis_server, model_path)
 
     standin = DiscordStandIn(manage_messages=False).start()
     config = yaml.safe_load((ROOT / "config.yml").read_text())
-    config["discord"].update(api_base_url=standin.api_base, gateway_url=standin.gateway_url, shards=2)
+    config["discord"].update(enabled=True, api_base_url=standin.api_base, gateway_url=standin.gateway_url, shards=2)
     (tmp_path / "config.yml").write_text(yaml.safe_dump(config))
     redis_url = redis_server.url.rsplit("/", 1)[0] + "/8"
     redis_sync.Redis.from_url(redis_url).flushdb()

@@ -21,7 +21,7 @@ def telegram(tmp_path_factory, redis_server, model_path):
     standin = TelegramStandIn().start()
     workdir = tmp_path_factory.mktemp("telegram")
     config = yaml.safe_load((ROOT / "config.yml").read_text())
-    config["telegram"]["base_url"] = standin.base_url
+    config["telegram"].update(enabled=True, base_url=standin.base_url)
     (workdir / "config.yml").write_text(yaml.safe_dump(config))
     bot = BotProcess(redis_server.url, workdir / "bot.log", workdir / "config.yml",
                      env={"TELEGRAM_TOKEN": "123456:TEST-token-for-the-stand-in"}).start()  # fmt: skip
@@ -150,7 +150,7 @@ def test_webhook_mode_refuses_a_wrong_secret_and_takes_the_right_one(tmp_path, r
 
     standin = TelegramStandIn().start()
     config = yaml.safe_load((ROOT / "config.yml").read_text())
-    config["telegram"].update(base_url=standin.base_url, webhook_url="https://bot.example.com/telegram/webhook")
+    config["telegram"].update(enabled=True, base_url=standin.base_url, webhook_url="https://bot.example.com/telegram/webhook")
     (tmp_path / "config.yml").write_text(yaml.safe_dump(config))
     env = {"TELEGRAM_TOKEN": "654321:WEBHOOK-test", "TELEGRAM_WEBHOOK_SECRET": "s3cret-header-value"}
     # A database of its own: replicas of one bot share an outbox, two different bots must not.

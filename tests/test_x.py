@@ -64,7 +64,7 @@ def x(tmp_path_factory, redis_server, model_path):
     standin = XStandIn().start()
     workdir = tmp_path_factory.mktemp("x")
     config = yaml.safe_load((ROOT / "config.yml").read_text())
-    config["x"].update(api_base_url=standin.base_url, poll_interval_seconds=0.3, leader_lock_seconds=3)
+    config["x"].update(enabled=True, api_base_url=standin.base_url, poll_interval_seconds=0.3, leader_lock_seconds=3)
     (workdir / "config.yml").write_text(yaml.safe_dump(config))
     redis_url = redis_server.url.rsplit("/", 1)[0] + "/7"  # this module's own database
     redis_sync.Redis.from_url(redis_url).flushdb()

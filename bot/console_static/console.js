@@ -14,6 +14,7 @@
   const DEBOUNCE_MS = 150;    // a burst of events becomes one refresh
   const STALL_MS = 40000;     // keep-alives come every 15 s: this much silence is a dead stream
   const BACKOFF_MS = [1000, 2000, 4000, 8000, 10000];
+  const REPORT_MS = 5 * 60 * 1000;  // the week's report: heavy for the bot (it reads every conversation)
   const LANES = ["urgent", "vip", "high", "normal"];
   const PLATFORMS = ["webchat", "telegram", "discord", "x"];
   const narrowQuery = window.matchMedia("(max-width: 759px)");
@@ -26,7 +27,10 @@
     "conv-lane", "conv-intent", "conv-state", "resolve", "transfer", "release", "transfer-form", "transfer-to",
     "transfer-options", "transfer-error", "transfer-cancel", "earlier-tickets", "conv-readonly", "transcript",
     "composer", "canned", "reply", "reply-count", "send", "lead-panel", "agents-body", "agents-error",
-    "sla-breaches", "breaches-empty", "breaches-count", "status", "help", "help-open", "help-close"]
+    "sla-breaches", "breaches-empty", "breaches-count", "status", "help", "help-open", "help-close",
+    "report", "report-refresh", "report-period", "report-error", "report-conversations", "report-messages",
+    "report-deflection", "report-handoff", "report-tickets", "report-first-response", "report-sla", "report-csat",
+    "report-ratings", "report-languages", "report-intents", "report-days", "report-days-legend", "report-unanswered"]
     .forEach((id) => { els[id.replace(/-(\w)/g, (_, c) => c.toUpperCase())] = $(id); });
 
   const state = {
@@ -46,6 +50,9 @@
     breaches: new Map(),    // conversation id -> sla_breached event (leads)
     breachKey: "",
     agents: [],
+    report: null,           // the last /api/reports answer (leads)
+    reportAt: 0,            // Date.now() when it was fetched
+    reportLoading: false,
     claiming: false,
     stream: null,           // AbortController of the event stream
     attempt: 0,
@@ -196,7 +203,11 @@
     renderMine();
     closeConversation();
     refreshQueue();
-    if (isLead()) refreshAgents();
+    if (isLead()) {
+      refreshAgents();
+      refreshReport();
+      state.timers.report = setInterval(() => { if (!document.hidden) refreshReport(); }, REPORT_MS);
+    }
     connectEvents();
     state.timers.poll = setInterval(poll, POLL_MS);
     state.timers.tick = setInterval(tick, 1000);
@@ -208,7 +219,7 @@
     if (state.stream) state.stream.abort();
     Object.values(state.timers).forEach((t) => { clearInterval(t); clearTimeout(t); });
     Object.assign(state, { token: null, me: null, queue: [], mine: [], openId: null, open: null, stream: null,
-      attempt: 0, pending: {}, timers: {}, claiming: false, agents: [] });
+      attempt: 0, pending: {}, timers: {}, claiming: false, agents: [], report: null, reportAt: 0, reportLoading: false });
     ["unread", "drafts", "canned", "breaches"].forEach((k) => state[k].clear());
     sessionStorage.removeItem(TOKEN_KEY);
     els.queue.replaceChildren();
@@ -216,6 +227,7 @@
     els.transcript.replaceChildren();
     els.agentsBody.replaceChildren();
     els.slaBreaches.replaceChildren();
+    clearReport();
     els.whoami.textContent = "";
     els.workspace.hidden = true;
     document.body.className = "signed-out";
@@ -889,6 +901,196 @@
     els.breachesCount.textContent = String(ids.length);
   }
 
+  // ---------- leads: the week's report ----------
+
+  const DASH = "–";  // a figure there is nothing to compute from (null, no data)
+
+  function isNum(v) { return typeof v === "number" && Number.isFinite(v); }
+
+  /** 0.8 -> "80%", 0.6667 -> "66.7%"; null -> "–". */
+  function fmtPct(share) {
+    if (!isNum(share)) return DASH;
+    const n = Math.round(share * 1000) / 10;
+    return (Number.isInteger(n) ? String(n) : n.toFixed(1)) + "%";
+  }
+
+  function fmtSeconds(seconds) { return isNum(seconds) ? fmtDuration(seconds) : DASH; }
+
+  function plural(n, one, many) { return n + " " + (n === 1 ? one : many); }
+
+  /** A bar's fill: its width (or height) from a share, set through the CSSOM (the CSP allows it). */
+  function fill(className, share, prop) {
+    const node = el("span", className);
+    node.style[prop || "width"] = (isNum(share) ? Math.max(0, Math.min(1, share)) * 100 : 0).toFixed(1) + "%";
+    return node;
+  }
+
+  async function refreshReport() {
+    if (!isLead() || state.reportLoading) return;
+    const gen = state.generation;
+    state.reportLoading = true;
+    els.report.setAttribute("aria-busy", "true");
+    els.reportRefresh.disabled = true;
+    try {
+      const { data } = await api("GET", "/api/reports?since=7d");
+      if (gen !== state.generation) return;
+      state.report = data || {};
+      state.reportAt = Date.now();
+      els.reportError.hidden = true;
+      renderReport();
+    } catch (e) {
+      if (gen !== state.generation) return;
+      els.reportError.textContent = "Could not load the report: " + e.message +
+        (state.report ? " The figures below are from " + fmtClock(state.reportAt / 1000) + "." : "");
+      els.reportError.hidden = false;
+    } finally {
+      if (gen === state.generation) {
+        state.reportLoading = false;
+        els.report.setAttribute("aria-busy", "false");
+        els.reportRefresh.disabled = false;
+      }
+    }
+  }
+
+  function renderReport() {
+    const r = state.report || {};
+    const all = r.overall || {};
+    els.reportPeriod.textContent = isNum(r.since) && isNum(r.until)
+      ? fmtDate(r.since) + " – " + fmtDate(r.until) + " · updated " + fmtClock(r.until) : "";
+    els.reportConversations.textContent = isNum(all.conversations) ? String(all.conversations) : DASH;
+    els.reportMessages.textContent = isNum(all.messages) ? plural(all.messages, "message", "messages") : "";
+    els.reportDeflection.textContent = fmtPct(all.deflection);
+    els.reportHandoff.textContent = fmtPct(all.handoff_rate);
+    els.reportTickets.textContent = isNum(all.tickets) ? plural(all.tickets, "ticket", "tickets") : "";
+    els.reportFirstResponse.textContent = fmtSeconds(all.first_response_median_s);
+    els.reportSla.textContent = fmtPct(all.sla_kept);
+    els.reportCsat.textContent = isNum(all.csat) ? Number(all.csat.toFixed(1)) + "/5" : DASH;
+    const ratings = isNum(all.ratings) ? all.ratings : 0;
+    els.reportRatings.textContent = plural(ratings, "rating", "ratings") +
+      (ratings && isNum(all.csat_satisfied) ? " · " + fmtPct(all.csat_satisfied) + " satisfied" : "");
+    renderLanguages(r.by_language || {});
+    renderIntents(Array.isArray(r.top_intents) ? r.top_intents : []);
+    renderDays(r.messages_per_day || {}, r.since, r.until);
+    renderUnanswered(Array.isArray(r.unanswered) ? r.unanswered : []);
+  }
+
+  /** One row per language: a deflected bar and a handed-off bar, each with its figure. */
+  function renderLanguages(byLanguage) {
+    const rows = Object.entries(byLanguage)
+      .sort(([a, x], [b, y]) => ((y && y.conversations) || 0) - ((x && x.conversations) || 0) || a.localeCompare(b));
+    els.reportLanguages.replaceChildren(...rows.map(([language, figures]) => {
+      const f = figures || {};
+      const li = el("li", "lang-row");
+      li.dataset.language = language;
+      const head = el("div", "lang-head");
+      head.append(el("span", "badge lang", language),
+        el("span", "lang-count", isNum(f.conversations) ? f.conversations + " conv." : ""));
+      head.title = isNum(f.conversations) ? plural(f.conversations, "conversation", "conversations") : "";
+      li.append(head, barLine("deflect", "deflected", language, f.deflection),
+        barLine("handoff", "handed off", language, f.handoff_rate));
+      return li;
+    }));
+    if (!rows.length) els.reportLanguages.append(el("li", "report-none", "No conversations in these 7 days"));
+  }
+
+  function barLine(kind, words, language, share) {
+    const line = el("div", "bar-line bar-" + kind);
+    const track = el("span", "track");
+    track.setAttribute("role", "img");
+    track.setAttribute("aria-label", language + ": " + (isNum(share) ? fmtPct(share) + " " + words : words + " not known"));
+    track.append(fill("fill", share));
+    const value = el("span", "bar-value", fmtPct(share));
+    value.setAttribute("aria-hidden", "true");  // the bar's label says it already
+    line.append(track, value);
+    return line;
+  }
+
+  /** Top intents as horizontal bars, the longest being the most asked. */
+  function renderIntents(pairs) {
+    const rows = pairs.filter((p) => Array.isArray(p) && isNum(p[1]));
+    const most = Math.max(1, ...rows.map((p) => p[1]));
+    els.reportIntents.replaceChildren(...rows.map(([intent, count]) => {
+      const li = el("li", "hbar");
+      const track = el("span", "track");
+      track.setAttribute("aria-hidden", "true");
+      track.append(fill("fill", count / most));
+      li.append(el("span", "hbar-name", intent || "(none)"), el("span", "hbar-count", String(count)), track);
+      li.title = intent + ": " + plural(count, "message", "messages");
+      return li;
+    }));
+    if (!rows.length) els.reportIntents.append(el("li", "report-none", DASH));
+  }
+
+  /** The UTC days ("YYYY-MM-DD", as the report keys them) from `since` to `until`. */
+  function reportDays(perDay, since, until) {
+    const keys = new Set(Object.keys(perDay));
+    if (isNum(since) && isNum(until) && until - since <= 31 * 86400) {
+      const day = new Date(Math.floor(since / 86400) * 86400 * 1000);
+      for (; day.getTime() <= until * 1000; day.setUTCDate(day.getUTCDate() + 1)) keys.add(day.toISOString().slice(0, 10));
+    }
+    return [...keys].sort();
+  }
+
+  /** Messages per day: small vertical bars, stacked by platform. */
+  function renderDays(perDay, since, until) {
+    const days = reportDays(perDay, since, until);
+    const counts = days.map((d) => Object.entries(perDay[d] || {}).filter(([, n]) => isNum(n) && n > 0));
+    const totals = counts.map((c) => c.reduce((sum, [, n]) => sum + n, 0));
+    const most = Math.max(1, ...totals);
+    const platforms = new Set();
+    els.reportDays.replaceChildren(...days.map((day, i) => {
+      const date = new Date(day + "T00:00:00Z");
+      const valid = !Number.isNaN(date.getTime());
+      const weekday = valid ? date.toLocaleDateString(undefined, { weekday: "short", timeZone: "UTC" }) : "";
+      const li = el("li", "day" + (totals[i] ? "" : " day-none"));
+      const column = el("span", "day-bar");
+      column.setAttribute("aria-hidden", "true");
+      const stack = fill("day-stack", totals[i] / most, "height");
+      for (const [platform, n] of counts[i].sort(([a], [b]) => a.localeCompare(b))) {
+        platforms.add(platform);
+        const segment = fill("seg platform-" + known(platform, PLATFORMS, "other"), n / totals[i], "height");
+        segment.title = platform + ": " + n;
+        stack.append(segment);
+      }
+      column.append(stack);
+      const detail = counts[i].map(([p, n]) => p + " " + n).join(", ");
+      const long = valid ? date.toLocaleDateString(undefined, { weekday: "short", day: "numeric", month: "short", timeZone: "UTC" }) : day;
+      const sentence = long + ": " +
+        plural(totals[i], "message", "messages") + (detail ? " (" + detail + ")" : "");
+      const label = el("span", "day-label");
+      label.append(el("span", "day-weekday", weekday), el("span", "day-date", valid ? String(date.getUTCDate()) : day));
+      const count = el("span", "day-count", totals[i] ? String(totals[i]) : DASH);
+      [count, label].forEach((node) => node.setAttribute("aria-hidden", "true"));
+      li.append(count, column, label, el("span", "visually-hidden", sentence));  // read as one sentence
+      li.title = sentence;
+      return li;
+    }));
+    els.reportDaysLegend.replaceChildren(...[...platforms].sort().map((p) =>
+      el("span", "key key-platform platform-" + known(p, PLATFORMS, "other"), p)));
+  }
+
+  /** What the bot asked users to rephrase most (redacted as stored, user text: textContent only). */
+  function renderUnanswered(pairs) {
+    const rows = pairs.filter((p) => Array.isArray(p)).slice(0, 5);
+    els.reportUnanswered.replaceChildren(...rows.map(([text, count]) => {
+      const li = el("li", "unanswered");
+      li.append(el("span", "unanswered-text", text || "(empty)"), el("span", "hbar-count", "×" + count));
+      return li;
+    }));
+    if (!rows.length) els.reportUnanswered.append(el("li", "report-none", "Nothing: every question got an answer"));
+  }
+
+  function clearReport() {
+    [els.reportConversations, els.reportDeflection, els.reportHandoff, els.reportFirstResponse, els.reportSla,
+      els.reportCsat].forEach((node) => { node.textContent = DASH; });
+    [els.reportPeriod, els.reportMessages, els.reportTickets, els.reportRatings].forEach((node) => { node.textContent = ""; });
+    [els.reportLanguages, els.reportIntents, els.reportDays, els.reportDaysLegend, els.reportUnanswered]
+      .forEach((node) => node.replaceChildren());
+    els.reportError.hidden = true;
+    els.report.setAttribute("aria-busy", "false");
+    els.reportRefresh.disabled = false;
+  }
+
   // ---------- live updates: the event stream, refreshes and the poll ----------
 
   function setConnection(mode) {
@@ -1098,6 +1300,11 @@
     els.transferCancel.addEventListener("click", () => { hideTransfer(); els.transfer.focus(); });
     els.helpOpen.addEventListener("click", () => els.help.showModal());
     els.helpClose.addEventListener("click", () => els.help.close());
+    els.reportRefresh.addEventListener("click", refreshReport);
+    // Back to a tab left in the background (its timers are throttled): a stale report is fetched again.
+    document.addEventListener("visibilitychange", () => {
+      if (!document.hidden && isLead() && Date.now() - state.reportAt >= REPORT_MS) refreshReport();
+    });
     document.addEventListener("keydown", onGlobalKey);
     // Widening the window while on the conversation pane: both columns show again anyway.
     narrowQuery.addEventListener("change", () => { if (!state.openId) showPane("side"); });
