@@ -84,9 +84,12 @@ class TelegramAdapter:
         if not self.webhook_secret or request.headers.get("X-Telegram-Bot-Api-Secret-Token") != self.webhook_secret:
             return web.json_response({"error": "forbidden"}, status=403)
         try:
-            update = Update.de_json(await request.json(), self.app.bot)
-        except ValueError:
-            return web.json_response({"error": "bad_json"}, status=400)
+            body = await request.json()
+            if not isinstance(body, dict):
+                raise ValueError("an update is a JSON object")
+            update = Update.de_json(body, self.app.bot)
+        except (ValueError, TypeError, KeyError, AttributeError):  # malformed JSON or not an update
+            return web.json_response({"error": "bad_update"}, status=400)
         await self.app.update_queue.put(update)
         return web.json_response({"ok": True})
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 
 from aiohttp import web
@@ -51,6 +52,7 @@ def _language_hint(request: web.Request) -> str | None:
 
 
 _UNAVAILABLE = BadMessage("unavailable", "will_answer_shortly", "the store is unavailable")
+_RATE_LIMITED = BadMessage("rate_limited", "error_rate_limited", "too many messages")
 SESSION_TTL_SECONDS = 7 * 24 * 3600
 SESSION_MAX_MESSAGES = 500
 MAX_WAIT_SECONDS = 25
@@ -66,6 +68,33 @@ class WebChat:
     def __init__(self, inbox: Inbox, redis: Redis) -> None:
         self.inbox = inbox
         self.redis = redis
+        self.settings = inbox.config.web
+
+    def client_address(self, request: web.Request) -> str:
+        if self.settings.trust_forwarded_for and request.headers.get("X-Forwarded-For"):
+            return request.headers["X-Forwarded-For"].split(",")[-1].strip()
+        return request.remote or "?"
+
+    async def too_fast(self, request: web.Request, session: str) -> web.Response | None:
+        """A 429 when the session or the client's address is over its messages a minute."""
+        minute = int(time.time() // 60)
+        keys = ((f"sb:rate:webchat:session:{session}:{minute}", self.settings.rate_per_session_minute),
+                (f"sb:rate:webchat:ip:{self.client_address(request)}:{minute}", self.settings.rate_per_ip_minute))
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for key, _ in keys:
+                    pipe.incr(key)
+                    pipe.expire(key, 120)
+                counts = (await pipe.execute())[::2]
+        except (RedisError, ConnectionError):
+            return None  # during an outage the message is refused anyway, with "we'll answer shortly"
+        if all(count <= limit for count, (_, limit) in zip(counts, keys, strict=True)):
+            return None
+        wait = 60 - int(time.time()) % 60
+        reply = self.inbox.pipeline.error_reply(_RATE_LIMITED, _language_hint(request))
+        response = json_error(429, "rate_limited", f"too many messages; try again in {wait} s", reply=reply)
+        response.headers["Retry-After"] = str(wait)
+        return response
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -126,6 +155,9 @@ class WebChat:
         session = request.match_info["session"]
         if not SESSION.match(session):
             return json_error(400, "bad_session", "the session id must be 8-64 letters, digits, '-' or '_'")
+        limited = await self.too_fast(request, session)
+        if limited is not None:  # (a Response is falsy: it is an empty mapping)
+            return limited
         if request.content_length and request.content_length > MAX_BODY_BYTES:
             return json_error(413, "too_large", f"the body is over {MAX_BODY_BYTES} bytes")
         raw = await request.content.read(MAX_BODY_BYTES + 1)
@@ -171,6 +203,9 @@ class WebChat:
             body = json.loads((await request.content.read(4096)).decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError):
             body = None
+        limited = await self.too_fast(request, session)
+        if limited is not None:  # (a Response is falsy: it is an empty mapping)
+            return limited
         action = body.get("action") if isinstance(body, dict) else None
         if not isinstance(action, str) or not ACTION.match(action):
             return json_error(400, "bad_action", 'the body must be {"action": "<a button\'s action>"}')

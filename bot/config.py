@@ -118,6 +118,13 @@ class CommunitySettings:
 class WebSettings:
     host: str = "127.0.0.1"
     port: int = 8080
+    # The web chat takes at most this many messages (and button presses) a minute from one
+    # session, and from one IP address; more get 429 with Retry-After.
+    rate_per_session_minute: int = 20
+    rate_per_ip_minute: int = 120
+    # Behind a reverse proxy, the client's address is the last X-Forwarded-For hop the proxy
+    # added; only trust it when a proxy you run sets it.
+    trust_forwarded_for: bool = False
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ REPLY_KEYS = (
     "status_queued", "status_assigned", "status_resolved",
     "move_to_private", "agent_joined", "conversation_resolved", "bot_back",
     "articles_intro", "help_none", "incident_grouped", "incident_over",
-    "impostor_warning",
+    "impostor_warning", "error_rate_limited",
 )  # fmt: skip
 
 

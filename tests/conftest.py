@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -112,6 +113,13 @@ class BotProcess:
 
     def start(self, timeout: float = 90) -> BotProcess:
         env = {**os.environ, "REDIS_URL": self.redis_url, **self.env}
+        if self.config is None:
+            # The shipped configuration, except that every test client shares one address: the
+            # per-address limit of the web chat is lifted (the per-session one stays).
+            config = yaml.safe_load((ROOT / "config.yml").read_text())
+            config["web"]["rate_per_ip_minute"] = 1_000_000
+            self.config = self.log_path.with_name("config.yml")
+            self.config.write_text(yaml.safe_dump(config))
         self.log = open(self.log_path, "ab")
         extra = ["--config", str(self.config)] if self.config else []
         self.process = subprocess.Popen(

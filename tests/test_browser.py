@@ -199,3 +199,46 @@ def test_both_pages_are_served_with_a_strict_content_security_policy(site):
         with urllib.request.urlopen(site.url + path, timeout=10) as response:
             policy = response.headers["Content-Security-Policy"]
         assert "script-src 'self'" in policy and "unsafe-inline" not in policy and framing in policy
+
+
+def test_a_lead_sees_the_weeks_report(site, browser):
+    lead, agent = Watched(browser), Watched(browser)
+    asked: list[str] = []
+    agent.page.on("request", lambda request: "/api/reports" in request.url and asked.append(request.url))
+    try:
+        # At least one conversation this week, even when this test runs alone.
+        question = urllib.request.Request(
+            site.url + "/api/webchat/report-week-1/messages",
+            data=json.dumps({"text": "what are the trading fees?"}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        urllib.request.urlopen(question, timeout=30).close()
+        sign_in(lead.page, site.url, site.tokens["lead"])
+        lead.page.wait_for_selector("#report[aria-busy='false'] #report-period:not(:empty)")
+        request = urllib.request.Request(
+            site.url + "/api/reports?since=7d", headers={"Authorization": "Bearer " + site.tokens["lead"]}
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            report = json.load(response)
+
+        shown = lead.page.inner_text("#report-deflection").strip()
+        deflection = report["overall"]["deflection"]
+        if deflection is None:
+            assert shown == "–"
+        else:
+            assert re.fullmatch(r"\d+(\.\d)?%", shown), shown
+            assert abs(float(shown[:-1]) - deflection * 100) < 0.051
+        rows = lead.page.locator("#report-languages li.lang-row")
+        assert rows.count() >= 1 and "en" in report["by_language"]
+        assert sorted(rows.nth(i).get_attribute("data-language") for i in range(rows.count())) == sorted(
+            report["by_language"]
+        )
+        assert lead.page.locator("#report-days li").count() >= 7, "one bar per day of the week"
+        assert not lead.dialogs and not lead.csp
+
+        sign_in(agent.page, site.url, site.tokens["maria"])
+        agent.page.wait_for_selector("#queue-count")
+        assert not asked, "agents never ask for the report"
+    finally:
+        lead.close()
+        agent.close()

@@ -170,10 +170,10 @@ def test_webhook_mode_refuses_a_wrong_secret_and_takes_the_right_one(tmp_path, r
             },
         }
 
-        def post(secret: str) -> int:
+        def post(secret: str, body: object = update) -> int:
             request = urllib.request.Request(
                 bot.url + "/telegram/webhook",
-                data=json.dumps(update).encode(),
+                data=json.dumps(body).encode(),
                 method="POST",
                 headers={"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret},
             )
@@ -187,6 +187,24 @@ def test_webhook_mode_refuses_a_wrong_secret_and_takes_the_right_one(tmp_path, r
         assert standin.sent(8001) == [], "a refused update is not processed"
         assert post("s3cret-header-value") == 200
         assert standin.wait_sent(8001)
+
+        # Malformed updates, with the right secret: refused or taken, never a server error.
+        from hypothesis import HealthCheck, given, settings
+        from hypothesis import strategies as st
+
+        json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=50),
+                                   lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12),
+                                                                                              inner, max_size=4),
+                                   max_leaves=12)  # fmt: skip
+        fields = st.sampled_from(["message", "edited_message", "callback_query", "my_chat_member", "update_id"])
+
+        @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+        @given(st.one_of(json_values, st.dictionaries(fields, json_values, min_size=1)))
+        def malformed_updates_never_break_the_server(body: object) -> None:
+            assert post("s3cret-header-value", body) in (200, 400)
+
+        malformed_updates_never_break_the_server()
+        assert bot.process.poll() is None
     finally:
         bot.stop()
     assert "s3cret-header-value" not in bot.logs() and "WEBHOOK-test" not in bot.logs()
