@@ -21,4 +21,4 @@ USER supportbot
 
 EXPOSE 8080
 # REDIS_URL and the platform tokens come from the environment (docker run -e ...).
-CMD ["python", "-m", "bot", "run", "--port", "8080"]
+CMD ["python", "-m", "bot", "run", "--host", "0.0.0.0", "--port", "8080"]

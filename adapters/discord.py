@@ -58,7 +58,8 @@ class DiscordAdapter:
         intents.members = settings.watch_new_members  # privileged too: only when impostors are watched
         options = {"intents": intents, "guild_ready_timeout": 2.0}
         self.client: discord.Client = (
-            discord.AutoShardedClient(shard_count=settings.shards, **options)
+            discord.AutoShardedClient(shard_count=settings.shards,
+                                      shard_ids=[int(i) for i in settings.shard_ids] or None, **options)
             if settings.shards > 0
             else discord.Client(**options)
         )

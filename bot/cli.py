@@ -20,7 +20,7 @@ def _run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     check_environment(config)  # a missing token stops start-up before the model loads
     try:
-        asyncio.run(serve(config, args.port))
+        asyncio.run(serve(config, args.port, args.host))
     except (ModelMissing, StartupError, ConfigError) as exc:
         log.error("%s", exc)
         return 2
@@ -170,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     run = sub.add_parser("run", help="serve the bot (web chat at http://127.0.0.1:8080)")
     run.add_argument("--config", default=None, help="configuration file (default: config.yml)")
     run.add_argument("--port", type=int, default=None, help="HTTP port (default: web.port of the config, 8080)")
+    run.add_argument("--host", default=None, help="address to listen on (default: web.host, 127.0.0.1)")
     run.set_defaults(func=_run)
 
     train = sub.add_parser("train", help="train the NLU model unless the cached one is current")

@@ -78,6 +78,8 @@ class DiscordSettings:
     gateway_url: str = "wss://gateway.discord.gg/"
     # 0: one Gateway connection. N > 0: an AutoShardedClient with N shards (large bots).
     shards: int = 0
+    # Which of those shards this replica runs (empty: all); replicas split them between them.
+    shard_ids: tuple = ()
     # Register /support and /ticket with Discord on start.
     sync_commands: bool = True
     # Private support threads archive after this much quiet (60, 1440, 4320 or 10080).

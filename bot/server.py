@@ -7,6 +7,7 @@ import asyncio
 import logging
 import os
 import socket
+import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -123,15 +124,17 @@ async def every(seconds: float, what: str, step: Callable[[], Awaitable[object]]
         await asyncio.sleep(seconds)
 
 
-async def serve(config: Config, port: int | None = None) -> None:
+async def serve(config: Config, port: int | None = None, host: str | None = None) -> None:
     """Run until cancelled."""
+    started = time.monotonic()
     nlu = NluModel.load()
     app = await build_app(config, nlu)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, config.web.host, port or config.web.port)
+    host, port = host or config.web.host, port or config.web.port
+    site = web.TCPSite(runner, host, port)
     await site.start()
-    log.info("serving the web chat at http://%s:%s/", config.web.host, port or config.web.port)
+    log.info("serving the web chat at http://%s:%s/ (ready %.1f s after start)", host, port, time.monotonic() - started)
     try:
         await asyncio.Event().wait()
     finally:
