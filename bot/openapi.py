@@ -26,6 +26,8 @@ _ID = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string
 _CONV = {"$ref": "#/components/schemas/Conversation"}
 _OBJ = {"type": "object"}
 
+_SESSION = {"name": "session", "in": "path", "required": True,
+            "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{8,64}$"}}  # fmt: skip
 OPENAPI = {
     "openapi": "3.0.3",
     "info": {"title": "supportbot agent API", "version": "0.1.0"},
@@ -153,14 +155,14 @@ OPENAPI = {
                 "a web chat user's message",
                 {"200": ("the bot's replies", _OBJ), "400": ("bad input", _ERROR)},
                 body={"type": "object", "required": ["text"], "properties": {"text": {"type": "string"}}},
-                params=[{"name": "session", "in": "path", "required": True, "schema": {"type": "string"}}],
+                params=[_SESSION],
                 auth=False,
             ),
             "get": _op(
                 "what came later (an agent's reply)",
                 {"200": ("messages after the cursor", _OBJ)},
                 params=[
-                    {"name": "session", "in": "path", "required": True, "schema": {"type": "string"}},
+                    _SESSION,
                     {"name": "after", "in": "query", "schema": {"type": "string"}},
                 ],
                 auth=False,
@@ -171,7 +173,7 @@ OPENAPI = {
                 "a web chat user pressed a button under a reply",
                 {"202": ("recorded; what follows comes by GET", _OBJ), "400": ("bad action", _ERROR)},
                 body={"type": "object", "required": ["action"], "properties": {"action": {"type": "string"}}},
-                params=[{"name": "session", "in": "path", "required": True, "schema": {"type": "string"}}],
+                params=[_SESSION],
                 auth=False,
             )
         },
