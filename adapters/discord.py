@@ -27,6 +27,7 @@ import discord
 import yarl
 from discord import app_commands
 
+from adapters.in_order import PerChat
 from bot.config import DiscordSettings
 from bot.inbox import Inbox
 from bot.messages import Button, Decision, InboundMessage, OutboundReply
@@ -50,6 +51,7 @@ class DiscordAdapter:
         self.settings = settings
         self.token = token
         self.warned: set[str] = set()  # missing permissions already logged
+        self.in_order = PerChat()
         # discord.py reads its hosts from class attributes: a proxy or a stand-in goes here.
         discord.http.Route.BASE = settings.api_base_url.rstrip("/")
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.gateway_url)
@@ -128,6 +130,9 @@ class DiscordAdapter:
     async def on_message(self, message: discord.Message) -> None:
         if message.author.bot or message.type not in (discord.MessageType.default, discord.MessageType.reply):
             return
+        await self.in_order.run(str(message.channel.id), lambda: self._handle(message))
+
+    async def _handle(self, message: discord.Message) -> None:
         normalized = await self.normalize(message)
         if not normalized.text and message.attachments:
             if normalized.addressed:

@@ -31,6 +31,7 @@ from telegram.ext import (
     filters,
 )
 
+from adapters.in_order import PerChat
 from bot.config import TelegramSettings
 from bot.inbox import Inbox
 from bot.messages import InboundMessage, OutboundReply
@@ -50,7 +51,9 @@ class TelegramAdapter:
         self.inbox = inbox
         self.settings = settings
         self.webhook_secret = webhook_secret
-        builder = ApplicationBuilder().token(token).base_url(settings.base_url)
+        self.in_order = PerChat()
+        # Updates are handled concurrently (the core keeps each conversation consistent in Redis).
+        builder = ApplicationBuilder().token(token).base_url(settings.base_url).concurrent_updates(64)
         if settings.webhook_url:
             builder = builder.updater(None)
         self.app: Application = builder.build()
@@ -129,6 +132,9 @@ class TelegramAdapter:
         message = self.normalize(update.message)
         if message is None:
             return
+        await self.in_order.run(message.chat_id, lambda: self._handle(update, message))
+
+    async def _handle(self, update: Update, message: InboundMessage) -> None:
         try:
             decision = await self.inbox.handle(message, reply_inline=False)
         except BadMessage as exc:

@@ -67,6 +67,22 @@ class Outbox:
             if "BUSYGROUP" not in str(exc):
                 raise
 
+    async def _deliver_in_order(self, platform: str, items: list,
+                                deliver: Callable[[OutboundReply, str, str], Awaitable[None]]) -> bool:  # fmt: skip
+        """One chat's replies, in order; at the first failure the rest wait (still pending)."""
+        name = stream(platform)
+        for entry_id, reply, conversation, sender in items:
+            try:
+                await deliver(reply, conversation, sender)
+            except Exception:  # the adapter's outage: keep it pending, try again later
+                log.warning("%s: delivery failed, will retry", platform, exc_info=True)
+                metrics.ADAPTER_ERRORS.labels(platform).inc()
+                return False
+            metrics.MESSAGES_OUT.labels(platform, sender).inc()
+            await self.redis.xack(name, GROUP, entry_id)
+            await self.redis.xdel(name, entry_id)
+        return True
+
     async def drain(
         self,
         platform: str,
@@ -87,21 +103,18 @@ class Outbox:
                 stale = (await self.redis.xautoclaim(name, GROUP, consumer, retry_after_ms, "0-0", count=50))[1]
                 fresh = await self.redis.xreadgroup(GROUP, consumer, {name: ">"}, count=50, block=block_ms)
                 entries = list(mine) + list(stale) + (fresh[0][1] if fresh else [])
+                # Chats are served side by side; inside one chat, replies go out in order.
+                by_chat: dict[str, list] = {}
                 for entry_id, fields in entries:
                     if not fields:  # deleted meanwhile
                         await self.redis.xack(name, GROUP, entry_id)
                         continue
                     reply, conversation, sender = _decode(fields)
-                    try:
-                        await deliver(reply, conversation, sender)
-                    except Exception:  # the adapter's outage: keep it pending, try again later
-                        log.warning("%s: delivery failed, will retry", platform, exc_info=True)
-                        metrics.ADAPTER_ERRORS.labels(platform).inc()
-                        await asyncio.sleep(1)
-                        break
-                    metrics.MESSAGES_OUT.labels(platform, sender).inc()
-                    await self.redis.xack(name, GROUP, entry_id)
-                    await self.redis.xdel(name, entry_id)
+                    by_chat.setdefault(reply.chat_id, []).append((entry_id, reply, conversation, sender))
+                done = await asyncio.gather(*(self._deliver_in_order(platform, items, deliver)
+                                              for items in by_chat.values()))  # fmt: skip
+                if not all(done):
+                    await asyncio.sleep(1)
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError):
