@@ -33,6 +33,7 @@ test: install train redis chromium
 bench: install train redis
 	$(PY) -m bot bench --out bench-results.json
 	$(PY) -m tests.bench_e2e
+	$(PY) scripts/bench_readme.py
 
 lint: install
 	$(VENV)/bin/ruff check .

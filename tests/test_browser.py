@@ -242,3 +242,29 @@ def test_a_lead_sees_the_weeks_report(site, browser):
     finally:
         lead.close()
         agent.close()
+
+
+def test_markup_in_a_transfer_target_is_shown_as_text(site, browser):
+    """An agent can type too: the server's error echoes the name, and it stays text."""
+    import json as json_module
+
+    session = "browser-transfer-0001"
+    request = urllib.request.Request(f"{site.url}/api/webchat/{session}/messages", method="POST",
+                                     data=json_module.dumps({"text": "I need a human please"}).encode(),
+                                     headers={"Content-Type": "application/json"})  # fmt: skip
+    urllib.request.urlopen(request, timeout=30).read()
+    agent = Watched(browser)
+    try:
+        sign_in(agent.page, site.url, site.tokens["maria"])
+        agent.page.locator("body").press("n")
+        agent.page.wait_for_selector("#conv-ticket:has-text('T-')")
+        agent.page.click("#transfer")
+        agent.page.fill("#transfer-to", XSS)
+        agent.page.click("#transfer-go")
+        error = agent.page.locator("#transfer-error")
+        error.wait_for(state="visible")
+        agent.page.wait_for_function("document.querySelector('#transfer-error').textContent.includes('onerror')")
+        assert XSS in error.inner_text()
+        assert agent.page.locator("img").count() == 0 and not agent.dialogs and not agent.csp
+    finally:
+        agent.close()

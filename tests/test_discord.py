@@ -299,3 +299,26 @@ def test_an_impostor_joining_the_server_is_reported_and_the_server_warned(discor
     assert len(standin.sent(PUBLIC_CHANNEL)) == before + 1
     reports = call(bot, "GET", "/api/impostors", token=lead)[1]["impostors"]
     assert [r["user_id"] for r in reports] == ["1400000000000000112"]
+
+
+def test_arbitrary_messages_never_break_the_adapter(discord_bot):
+    """Fuzzing the normalizer: any content, mentioned or not, in a channel, a DM or a reply."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    standin, bot, _ = discord_bot
+    user = 1400000000000000121
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.text(max_size=2000), st.booleans(), st.booleans(), st.sampled_from(["channel", "dm"]))
+    def any_message(content: str, mention: bool, reply: bool, where: str) -> None:
+        channel = PUBLIC_CHANNEL if where == "channel" else standin.dm_channel(user)
+        standin.push_message(channel, content, user_id=user, mention_bot=mention, reply_to_bot=reply)
+
+    any_message()
+    time.sleep(2)
+    assert bot.process.poll() is None
+    dm = standin.dm_channel(1400000000000000122)
+    standin.push_message(dm, "what are the fees", user_id=1400000000000000122)
+    assert "fee" in standin.wait_sent(dm)[0]["content"].lower(), "still answering"
+    assert "Traceback" not in bot.logs()

@@ -271,3 +271,27 @@ def test_thread_posts_number_only_long_texts():
     posts = thread_posts(long)
     assert len(posts) > 1 and all(weighted_length(p) <= 280 for p in posts)
     assert posts[0].endswith(f" 1/{len(posts)}")
+
+
+def test_arbitrary_mentions_and_dms_never_break_the_poller(x):
+    """Fuzzing the normalizer: any text and language tag, mentions and DMs alike."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    standin = x.standin
+
+    @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.text(max_size=600), st.sampled_from(["en", "und", "qme", "zxx", "es", "xx", ""]), st.booleans())
+    def any_post(text: str, lang: str, as_dm: bool) -> None:
+        if as_dm:
+            standin.dm("1600000000000000801", text or " ")
+        else:
+            standin.mention(f"@ExampleX {text}", user_id="1600000000000000802", lang=lang or "en")
+
+    any_post()
+    polled(standin, len(standin.calls))
+    polled(standin, len(standin.calls))
+    assert all(bot.process.poll() is None for bot in x.replicas)
+    tweet = standin.mention("@ExampleX what are the trading fees", user_id="1600000000000000803")
+    assert wait_replies(standin, tweet), "still answering"
+    assert "Traceback" not in x.logs()
