@@ -268,3 +268,31 @@ def test_markup_in_a_transfer_target_is_shown_as_text(site, browser):
         assert agent.page.locator("img").count() == 0 and not agent.dialogs and not agent.csp
     finally:
         agent.close()
+
+
+def test_markup_in_a_platform_user_name_is_shown_as_text(site, browser):
+    """User names come from the platforms (a Telegram first name, a Discord display name): the
+    queue and the conversation header show them as text."""
+    import json as json_module
+
+    from bot.conversations import conversation_id
+
+    session = "browser-username-0001"
+    request = urllib.request.Request(f"{site.url}/api/webchat/{session}/messages", method="POST",
+                                     data=json_module.dumps({"text": "talk to a person please"}).encode(),
+                                     headers={"Content-Type": "application/json"})  # fmt: skip
+    urllib.request.urlopen(request, timeout=30).read()
+    cid = conversation_id(f"webchat:{session}:{session}")
+    redis_sync.Redis.from_url(site.redis_url).hset(f"sb:conv:{cid}", "user_name", f"{XSS}<b>Kai</b>")
+    agent = Watched(browser)
+    try:
+        sign_in(agent.page, site.url, site.tokens["maria"])
+        item = agent.page.locator(f"li.queue-item[data-id='{cid}']")
+        item.wait_for()
+        assert XSS in item.inner_text() and "<b>Kai</b>" in item.inner_text()
+        item.click()
+        agent.page.wait_for_selector("#conv-user:has-text('onerror')")
+        assert XSS in agent.page.locator("#conv-user").inner_text()
+        assert agent.page.locator("img, b").count() == 0 and not agent.dialogs and not agent.csp
+    finally:
+        agent.close()
