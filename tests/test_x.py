@@ -279,6 +279,7 @@ def test_arbitrary_mentions_and_dms_never_break_the_poller(x):
     from hypothesis import strategies as st
 
     standin = x.standin
+    tracebacks = x.logs().count("Traceback")  # earlier tests' expected ones (a 401 retried) stay out of it
 
     @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
     @given(st.text(max_size=600), st.sampled_from(["en", "und", "qme", "zxx", "es", "xx", ""]), st.booleans())
@@ -294,4 +295,4 @@ def test_arbitrary_mentions_and_dms_never_break_the_poller(x):
     assert all(bot.process.poll() is None for bot in x.replicas)
     tweet = standin.mention("@ExampleX what are the trading fees", user_id="1600000000000000803")
     assert wait_replies(standin, tweet), "still answering"
-    assert "Traceback" not in x.logs()
+    assert x.logs().count("Traceback") == tracebacks
