@@ -271,7 +271,7 @@ class AgentApi:
         """Active incidents (everyone: agents see why the queue is quiet) and the bot's
         suggestions of one."""
         incidents = self.inbox.incidents
-        return web.json_response({"incidents": [asdict(i) for i in await incidents.active()],
+        return web.json_response({"incidents": [asdict(i) for i in await incidents.listed()],
                                   "suggestions": await incidents.suggestions()})  # fmt: skip
 
     async def declare_incident(self, request: web.Request) -> web.Response:

@@ -33,7 +33,7 @@ class Incident:
     created_by: str
     created_at: float
     expires_at: Optional[float] = None
-    grouped: list[str] = field(default_factory=list)  # conversations waiting on it
+    grouped: list[str] = field(default_factory=list)  # conversations waiting on it (filled by `listed`)
 
     def status_in(self, language: str, default_language: str) -> str:
         return self.status.get(language) or self.status.get(default_language) or next(iter(self.status.values()))
@@ -61,10 +61,17 @@ class IncidentStore:
         found = []
         for raw in (await self.redis.hgetall(INCIDENTS)).values():
             incident = Incident(**json.loads(raw))
-            incident.grouped = sorted(m.decode() for m in await self.redis.smembers(_grouped(incident.id)))
             if incident.active(now):
                 found.append(incident)
         return sorted(found, key=lambda i: i.created_at)
+
+    async def listed(self) -> list[Incident]:
+        """The active incidents with the conversations grouped on each (for leads; the hot path
+        of every message needs only `active`)."""
+        incidents = await self.active()
+        for incident in incidents:
+            incident.grouped = sorted(m.decode() for m in await self.redis.smembers(_grouped(incident.id)))
+        return incidents
 
     async def for_intent(self, intent: Optional[str]) -> Optional[Incident]:
         """The active incident whose topic is `intent`, if any."""

@@ -28,6 +28,27 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def stored_text(redis_url: str) -> dict[str, str]:
+    """Every value Redis holds (hash fields, list items, stream entries), as text per key: for
+    asserting that a secret is stored nowhere."""
+    import redis as redis_sync
+
+    client = redis_sync.Redis.from_url(redis_url)
+    stored = {}
+    for key in client.scan_iter("*"):
+        kind = client.type(key)
+        if kind == b"hash":
+            values = list(client.hgetall(key).values())
+        elif kind == b"list":
+            values = client.lrange(key, 0, -1)
+        elif kind == b"stream":
+            values = [v for _, fields in client.xrange(key) for v in fields.values()]
+        else:
+            continue
+        stored[key.decode()] = "\n".join(v.decode(errors="replace") for v in values)
+    return stored
+
+
 class RedisServer:
     """A real redis-server on a free loopback port, with its data in a temporary folder."""
 

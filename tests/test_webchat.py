@@ -11,6 +11,7 @@ import redis
 from mnemonic import Mnemonic
 
 from bot.conversations import conversation_id
+from tests.conftest import stored_text
 
 SEED = Mnemonic("english").to_mnemonic(bytes(range(100, 132)))
 
@@ -64,17 +65,7 @@ def test_a_pasted_seed_phrase_is_warned_about_and_stored_nowhere(bot, redis_serv
     assert status == 200 and body["action"] == "warn_secret"
     words = SEED.split()
     assert " ".join(words[:3]) not in body["replies"][0]["text"]
-    client = redis.Redis.from_url(redis_server.url)
-    for key in client.scan_iter("*"):
-        kind = client.type(key).decode()
-        if kind == "hash":
-            dump = json.dumps({k.decode(): v.decode() for k, v in client.hgetall(key).items()})
-        elif kind == "list":
-            dump = json.dumps([v.decode() for v in client.lrange(key, 0, -1)])
-        elif kind == "stream":
-            dump = json.dumps([{k.decode(): v.decode() for k, v in f.items()} for _, f in client.xrange(key)])
-        else:
-            continue
+    for key, dump in stored_text(redis_server.url).items():
         assert " ".join(words[:3]) not in dump, key
     assert " ".join(words[:3]) not in bot.logs()
 

@@ -4,7 +4,6 @@ called."""
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from types import SimpleNamespace
@@ -14,7 +13,7 @@ import redis as redis_sync
 import yaml
 
 from adapters.x import thread_posts, weighted_length
-from tests.conftest import ROOT, BotProcess
+from tests.conftest import ROOT, BotProcess, stored_text
 from tests.standins import x_api
 from tests.standins.x_api import BOT_USER_ID, XStandIn
 from tests.test_handoff_e2e import add_agent, call
@@ -229,18 +228,7 @@ def test_a_secret_in_a_public_mention_is_warned_about_and_stored_redacted(x):
     words = phrase.split()
     assert not any(" ".join(words[i : i + 3]) in text for i in range(len(words) - 2)), "never repeated"
     assert "delete" in posts[0]["text"].lower() or "new wallet" in posts[0]["text"].lower()
-    client = redis_sync.Redis.from_url(x.redis_url)
-    dump = b""
-    for key in client.scan_iter("*"):
-        kind = client.type(key)
-        if kind == b"hash":
-            dump += b"".join(client.hgetall(key).values())
-        elif kind == b"list":
-            dump += b"".join(client.lrange(key, 0, -1))
-        elif kind == b"stream":
-            dump += b"".join(json.dumps({k.decode(): v.decode() for k, v in f.items()}).encode()
-                             for _, f in client.xrange(key))  # fmt: skip
-    assert " ".join(words[:3]).encode() not in dump
+    assert not any(" ".join(words[:3]) in dump for dump in stored_text(x.redis_url).values())
 
 
 def test_a_429_waits_for_the_reset_and_then_answers(x):
