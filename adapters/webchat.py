@@ -1,6 +1,6 @@
 """The built-in web chat: a page at `/` and a JSON API for it. Always on, no token needed.
 
-    POST /api/webchat/{session}/messages  {"text": "..."}  ->  {"message", "replies": [...], "cursor"}
+    POST /api/webchat/{session}/messages  {"text": "...", "client_id"?}  ->  {"message", "replies", "cursor"}
     GET  /api/webchat/{session}/messages?after=<cursor>[&wait=<s>]  ->  what came later
     POST /api/webchat/{session}/press     {"action": "helpful:yes"}  ->  202 (what follows comes by GET)
 
@@ -8,6 +8,12 @@ Each session's messages (the user's as stored, redacted, and the replies) live i
 stream (`sb:webchat:<session>`); the cursor is a stream id. The bot's answers are written
 there at once; an agent's replies reach it through the web chat's outbox, which `deliver`
 drains. It only translates: HTTP into an `InboundMessage`, replies into JSON.
+
+Order: one session's messages are handled one after another (a user who types fast is
+answered in order, each reply right after its question in the stream). A reply to a message
+carries `reply_to`, the message's id, and the user's line carries the `client_id` the page
+sent with it, so the page can confirm its pending line by id and put every line in its place
+whichever of POST and GET brings it first.
 
 Embedding: `<script src="https://<bot>/webchat/embed.js" async></script>` on any page adds a
 chat button that opens this page in a frame.
@@ -24,6 +30,7 @@ from aiohttp import web
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from adapters.in_order import PerChat
 from bot.inbox import Inbox
 from bot.messages import InboundMessage, OutboundReply
 from bot.pipeline import BadMessage
@@ -32,6 +39,7 @@ PLATFORM = "webchat"
 STATIC = Path(__file__).with_name("webchat_static")
 SESSION = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 ACTION = re.compile(r"^[A-Za-z0-9:_-]{1,100}$")
+CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MAX_BODY_BYTES = 64 * 1024
 
 
@@ -69,6 +77,7 @@ class WebChat:
         self.inbox = inbox
         self.redis = redis
         self.settings = inbox.config.web
+        self.in_order = PerChat()
 
     def client_address(self, request: web.Request) -> str:
         if self.settings.trust_forwarded_for and request.headers.get("X-Forwarded-For"):
@@ -104,9 +113,9 @@ class WebChat:
             web.post("/api/webchat/{session}/press", self.press),
         ]
 
-    async def _append(self, session: str, sender: str, reply: OutboundReply) -> str:
+    async def _append(self, session: str, sender: str, reply: OutboundReply, **extra: str) -> str:
         fields = {"from": sender, "text": reply.text,
-                  "buttons": json.dumps([[b.label, b.action] for b in reply.buttons])}  # fmt: skip
+                  "buttons": json.dumps([[b.label, b.action] for b in reply.buttons]), **extra}  # fmt: skip
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.xadd(session_stream(session), fields, maxlen=SESSION_MAX_MESSAGES, approximate=True)
             pipe.expire(session_stream(session), SESSION_TTL_SECONDS)
@@ -144,6 +153,7 @@ class WebChat:
             messages.append({
                 "id": entry_id.decode(), "from": data["from"], "text": data["text"],
                 "buttons": [{"label": label, "action": action} for label, action in json.loads(data["buttons"])],
+                **{name: data[name] for name in ("reply_to", "client_id") if name in data},
             })  # fmt: skip
         cursor = messages[-1]["id"] if messages else after
         return web.json_response({"messages": messages, "cursor": cursor})
@@ -169,10 +179,18 @@ class WebChat:
             return json_error(400, "bad_json", 'the body must be a JSON object like {"text": "..."}')
         if not isinstance(body, dict) or not isinstance(body.get("text"), str):
             return json_error(400, "bad_json", 'the body must be a JSON object like {"text": "..."}')
+        client_id = body.get("client_id")
+        client_id = client_id if isinstance(client_id, str) and CLIENT_ID.match(client_id) else None
         message = InboundMessage(
             platform=PLATFORM, chat_id=session, chat_kind="private", user_id=session,
             text=body["text"], addressed=True, language_hint=_language_hint(request),
         )  # fmt: skip
+        # One session's messages one after another: its stream reads question, answer, question...
+        return await self.in_order.run(session, lambda: self._answer(request, message, body["text"], client_id))
+
+    async def _answer(self, request: web.Request, message: InboundMessage, text: str,
+                      client_id: str | None) -> web.Response:  # fmt: skip
+        session = message.chat_id
         try:
             decision = await self.inbox.handle(message)
         except (RedisError, ConnectionError):
@@ -183,14 +201,15 @@ class WebChat:
             reply = self.inbox.pipeline.error_reply(exc, _language_hint(request))
             return json_error(400 if exc.code != "too_long" else 413, exc.code, str(exc), reply=reply)
         # The session's history keeps the user's words as stored: redacted.
-        said = OutboundReply(PLATFORM, session, decision.redacted_text or body["text"])
-        cursor = said_id = await self._append(session, "user", said)
+        said = OutboundReply(PLATFORM, session, decision.redacted_text or text)
+        mine = {"client_id": client_id} if client_id else {}
+        cursor = said_id = await self._append(session, "user", said, **mine)
         replies = []
         if decision.reply:
-            cursor = await self._append(session, "bot", decision.reply)
-            replies.append({**_reply_json(decision.reply), "id": cursor})
+            cursor = await self._append(session, "bot", decision.reply, reply_to=said_id)
+            replies.append({**_reply_json(decision.reply), "id": cursor, "reply_to": said_id})
         body = {"replies": replies, "language": decision.language, "action": decision.action.value, "cursor": cursor,
-                "message": {"id": said_id, "text": said.text}}  # fmt: skip
+                "message": {"id": said_id, "text": said.text, **mine}}  # fmt: skip
         return web.json_response(body)
 
     async def press(self, request: web.Request) -> web.Response:

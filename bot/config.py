@@ -26,10 +26,12 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class NluSettings:
-    confidence_threshold: float = 0.6
+    confidence_threshold: float = 0.65
     margin_threshold: float = 0.1
-    handoff_threshold: float = 0.5
-    urgent_threshold: float = 0.2
+    handoff_threshold: float = 0.35
+    compromised_threshold: float = 0.25
+    urgent_threshold: float = 0.4
+    answer_threshold: float = 0.5
 
 
 @dataclass(frozen=True)

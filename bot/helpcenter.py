@@ -121,14 +121,18 @@ class HelpCenter:
 
 def common_terms(nlu_dir: Path) -> dict[str, frozenset[str]]:
     """Per language, the terms spread over at least COMMON_SHARE of the intents in the NLU
-    training data (`data/nlu/<language>.yml`)."""
-    common = {}
+    training data (`data/nlu/<language>.yml` and `<language>.outside.yml`; an intent's
+    questions, `fees/withdrawal_fees`, count as the intent)."""
+    spread: dict[str, dict[str, set[str]]] = {}
     for path in sorted(nlu_dir.glob("*.yml")):
-        spread: dict[str, set[str]] = {}
+        language = spread.setdefault(path.name.split(".")[0], {})
         items = [i for i in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu", []) if "intent" in i]
         for item in items:
             for line in item["examples"].splitlines():
                 for term in terms(line.strip().removeprefix("- ")):
-                    spread.setdefault(term, set()).add(item["intent"])
-        common[path.stem] = frozenset(t for t, seen in spread.items() if len(seen) >= COMMON_SHARE * len(items))
+                    language.setdefault(term, set()).add(item["intent"].split("/")[0])
+    common = {}
+    for lang, seen_in in spread.items():
+        intents = set().union(*seen_in.values()) if seen_in else set()
+        common[lang] = frozenset(t for t, seen in seen_in.items() if len(seen) >= COMMON_SHARE * len(intents))
     return common

@@ -135,6 +135,7 @@ class Inbox:
         await self.conversations.append(
             conversation.id, "user", decision.redacted_text, intent=decision.intent,
             confidence=round(decision.confidence, 3), language=decision.language, action=decision.action.value,
+            answer_id=decision.answer_id, entities=decision.entities,
         )  # fmt: skip
         if decision.intent in FILED and decision.action is Action.ANSWER:
             await self._file(message, conversation, decision)

@@ -88,6 +88,10 @@ class Decision:
     redacted_text: str
     secret_kinds: tuple[str, ...] = ()
     public: bool = False  # said in a group, where others read along
+    # Which of the intent's questions was answered (`two_factor_auth/enable`; the intent itself
+    # where it has none), and what the message names ({"coin": ["USDT"], "network": ["TRC20"]}).
+    answer_id: Optional[str] = None
+    entities: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def delete_original(self) -> bool:

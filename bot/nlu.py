@@ -29,7 +29,7 @@ os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
 
 NLU_DATA_DIR = ROOT / "data" / "nlu"
 NLU_CONFIG = ROOT / "data" / "nlu_config.yml"
-COMPONENTS = ROOT / "bot" / "nlu_components.py"
+COMPONENTS = (ROOT / "bot" / "nlu_components.py", ROOT / "bot" / "nlu_answers.py")
 MODELS_DIR = Path(os.environ.get("SUPPORTBOT_MODELS_DIR", ROOT / "models"))
 
 log = logging.getLogger(__name__)
@@ -45,17 +45,29 @@ class NluResult:
     confidence: float
     runner_up: float
     ranking: tuple[tuple[str, float], ...] = ()
+    # The most likely answer ids (`two_factor_auth/enable`), the most likely first.
+    answers: tuple[tuple[str, float], ...] = ()
 
     @classmethod
     def from_rasa(cls, parsed: dict) -> NluResult:
         """From Rasa's parse result (the same shape in-process and over HTTP)."""
         ranking = tuple((r["name"], float(r["confidence"])) for r in parsed.get("intent_ranking") or [])
+        answers = tuple((r["name"], float(r["confidence"])) for r in parsed.get("answer_ranking") or [])
         intent = parsed.get("intent") or {}
         runner_up = ranking[1][1] if len(ranking) > 1 else 0.0
-        return cls(intent.get("name") or "", float(intent.get("confidence") or 0.0), runner_up, ranking)
+        return cls(intent.get("name") or "", float(intent.get("confidence") or 0.0), runner_up, ranking, answers)
 
     def probability(self, intent: str) -> float:
         return next((confidence for name, confidence in self.ranking if name == intent), 0.0)
+
+    def answer_for(self, intent: str) -> tuple[str, float]:
+        """Which of `intent`'s questions was most likely asked, and its share of the intent's
+        probability; (intent, 1.0) when the intent has no questions of its own."""
+        mine = [(name, p) for name, p in self.answers if name.split("/")[0] == intent and "/" in name]
+        if not mine:
+            return intent, 1.0
+        best, p = max(mine, key=lambda item: item[1])
+        return best, p / max(self.probability(intent), sum(q for _, q in mine), 1e-9)
 
 
 def quiet_rasa() -> None:
@@ -69,7 +81,7 @@ def quiet_rasa() -> None:
 
 
 def _training_inputs() -> list[Path]:
-    return [NLU_CONFIG, COMPONENTS, *sorted(NLU_DATA_DIR.glob("*.yml"))]
+    return [NLU_CONFIG, *COMPONENTS, *sorted(NLU_DATA_DIR.glob("*.yml"))]
 
 
 def model_hash() -> str:

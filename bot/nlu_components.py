@@ -111,7 +111,10 @@ class TfidfLogisticRegressionClassifier(LogisticRegressionClassifier):
         import skops.io as sio
 
         with model_storage.read_from(resource) as model_dir:
-            path = model_dir / f"{resource.name}.skops"
+            # By glob, not by `resource.name`: a component restored from Rasa's training cache
+            # keeps the file name of the graph node it was trained as, which may be numbered
+            # differently in this graph.
+            path = next(model_dir.glob("*.skops"))
             untrusted = set(sio.get_untrusted_types(file=path))
             if untrusted - cls._TRUSTED:
                 raise ValueError(f"refusing to load {path.name}: unexpected types {sorted(untrusted - cls._TRUSTED)}")
@@ -134,42 +137,10 @@ class TfidfLogisticRegressionClassifier(LogisticRegressionClassifier):
         than the arithmetic on one message."""
         if not hasattr(self, "_weights"):
             self._fast_predict()
-        X = csr_matrix(X, dtype=np.float64, copy=True)
-        if self.config["sublinear_tf"]:
-            np.log(X.data, out=X.data)
-            X.data += 1.0
-        X.data *= self._idf[X.indices]
-        squared = np.add.reduceat(X.data**2, X.indptr[:-1]) if X.nnz else np.zeros(X.shape[0])
-        squared[np.diff(X.indptr) == 0] = 0.0
-        norms = np.sqrt(squared)
-        norms[norms == 0.0] = 1.0
-        X.data /= np.repeat(norms, np.diff(X.indptr))
-        scores = X @ self._weights + self._intercept
-        scores -= scores.max(axis=1, keepdims=True)
-        np.exp(scores, out=scores)
-        return scores / scores.sum(axis=1, keepdims=True)
+        return softmax(tfidf_rows(X, self._idf, self.config["sublinear_tf"]) @ self._weights + self._intercept)
 
     def _create_X(self, messages: list[Message]) -> csr_matrix:
-        """Each message's sentence features, the featurizers' side by side in the order they
-        ran: what `Message.get_sparse_features` combines, built straight into one CSR matrix
-        (scipy's general block stacking cost more than the classifier itself)."""
-        data, indices, indptr, width = [], [], [0], 0
-        for message in messages:
-            offset, count = 0, 0
-            for feature in message.features:
-                if feature.attribute == TEXT and feature.type == FEATURE_TYPE_SENTENCE and feature.is_sparse():
-                    block = feature.features.tocoo()
-                    data.append(block.data)
-                    indices.append(block.col + offset)
-                    offset += block.shape[1]
-                    count += block.nnz
-            indptr.append(indptr[-1] + count)
-            width = offset
-        return csr_matrix(
-            (np.concatenate(data) if data else np.zeros(0), np.concatenate(indices) if indices else np.zeros(0, int),
-             np.asarray(indptr)),
-            shape=(len(messages), width),
-        )
+        return sentence_features(messages)
 
     def process(self, messages: list[Message]) -> list[Message]:
         """Rank the intents of each message (Rasa's output shape)."""
@@ -182,3 +153,47 @@ class TfidfLogisticRegressionClassifier(LogisticRegressionClassifier):
             message.set("intent", ranking[0], add_to_output=True)
             message.set("intent_ranking", ranking[:limit] if limit > 0 else ranking, add_to_output=True)
         return messages
+
+
+def tfidf_rows(X: csr_matrix, idf: np.ndarray, sublinear: bool = True) -> csr_matrix:
+    """Counts to l2-normalised (sublinear) TF-IDF rows, as scikit-learn's TfidfTransformer."""
+    X = csr_matrix(X, dtype=np.float64, copy=True)
+    if sublinear:
+        np.log(X.data, out=X.data)
+        X.data += 1.0
+    X.data *= idf[X.indices]
+    squared = np.add.reduceat(X.data**2, X.indptr[:-1]) if X.nnz else np.zeros(X.shape[0])
+    squared[np.diff(X.indptr) == 0] = 0.0
+    norms = np.sqrt(squared)
+    norms[norms == 0.0] = 1.0
+    X.data /= np.repeat(norms, np.diff(X.indptr))
+    return X
+
+
+def softmax(scores: np.ndarray) -> np.ndarray:
+    scores = scores - scores.max(axis=1, keepdims=True)
+    np.exp(scores, out=scores)
+    return scores / scores.sum(axis=1, keepdims=True)
+
+
+def sentence_features(messages: list[Message]) -> csr_matrix:
+    """Each message's sentence features, the featurizers' side by side in the order they ran:
+    what `Message.get_sparse_features` combines, built straight into one CSR matrix (scipy's
+    general block stacking cost more than the classifier itself)."""
+    data, indices, indptr, width = [], [], [0], 0
+    for message in messages:
+        offset, count = 0, 0
+        for feature in message.features:
+            if feature.attribute == TEXT and feature.type == FEATURE_TYPE_SENTENCE and feature.is_sparse():
+                block = feature.features.tocoo()
+                data.append(block.data)
+                indices.append(block.col + offset)
+                offset += block.shape[1]
+                count += block.nnz
+        indptr.append(indptr[-1] + count)
+        width = offset
+    return csr_matrix(
+        (np.concatenate(data) if data else np.zeros(0), np.concatenate(indices) if indices else np.zeros(0, int),
+         np.asarray(indptr)),
+        shape=(len(messages), width),
+    )

@@ -81,6 +81,8 @@ async def replay(pipeline: Pipeline, stream: BinaryIO, out: TextIO) -> int:
                     "action": decision.action.value,
                     "priority": decision.priority.value if decision.priority else None,
                     "reply": decision.reply_text,
+                    "answer_id": decision.answer_id,
+                    "entities": decision.entities,
                 }
             except BadMessage as exc:
                 error = f"{exc.code}: {exc}"

@@ -87,6 +87,8 @@ async def build_report(redis: Redis, config: Config, since_seconds: float, now: 
     groups: dict[str, _Group] = defaultdict(_Group)
     intents: dict[str, Counter] = defaultdict(Counter)
     unanswered: Counter = Counter()
+    answers: Counter = Counter()
+    named: dict[str, Counter] = defaultdict(Counter)  # entity kind -> value -> messages
     per_day: dict[str, Counter] = defaultdict(Counter)
     platform_of: dict[str, tuple[str, str]] = {}
     tickets = [t for t in await _tickets(redis) if float(t.get("opened_at") or 0) >= start]
@@ -115,6 +117,8 @@ async def build_report(redis: Redis, config: Config, since_seconds: float, now: 
             if line.get("intent") and line.get("action") != "clarify":
                 for name in slices:
                     intents[name][line["intent"]] += 1
+                answers[line.get("answer_id") or line["intent"]] += 1
+            _count_entities(named, line.get("entities") or {})
             if line.get("action") == "clarify":
                 unanswered[line.get("text", "")] += 1
 
@@ -153,10 +157,24 @@ async def build_report(redis: Redis, config: Config, since_seconds: float, now: 
         "top_intents": intents["all"].most_common(10),
         "top_intents_by_language": {n.split(":", 1)[1]: c.most_common(5) for n, c in intents.items() if ":" in n
                                     and n.startswith("language:")},
+        "top_answers": answers.most_common(10),
+        "entities": {kind: counts.most_common(10) for kind, counts in sorted(named.items())},
         "unanswered": unanswered.most_common(10),
         "messages_per_day": {day: dict(counts) for day, counts in sorted(per_day.items())},
         "ratings": dict(sorted(Counter(groups["all"].ratings).items())),
     }  # fmt: skip
+
+
+def _count_entities(named: dict[str, Counter], entities: dict) -> None:
+    """Coins and networks by value; the ids (TXIDs, orders, tickets) only by how many messages
+    named one: their values say nothing across users."""
+    for kind, values in entities.items():
+        if not isinstance(values, list):
+            continue
+        if kind in ("coin", "network"):
+            named[kind].update(str(v) for v in values)
+        elif values:
+            named["named"][kind] += 1
 
 
 async def _tickets(redis: Redis) -> list[dict]:
@@ -193,6 +211,9 @@ def summary_text(report: dict) -> str:
                          f"{pct(row['handoff_rate']):>8} {secs(row['first_response_median_s']):>9} "
                          f"{pct(row['sla_kept']):>7} {row['csat'] if row['csat'] is not None else '-':>5}")  # fmt: skip
     lines += ["", "Top intents: " + ", ".join(f"{i} {n}" for i, n in report["top_intents"])]
+    lines += ["Top questions: " + ", ".join(f"{a} {n}" for a, n in report.get("top_answers", []))]
+    for kind, counts in report.get("entities", {}).items():
+        lines.append(f"Named ({kind}): " + ", ".join(f"{v} {n}" for v, n in counts))
     if report["unanswered"]:
         lines += ["Unanswered (the bot asked to rephrase):"] + [f"  {n}x {t[:80]}" for t, n in report["unanswered"]]
     return "\n".join(lines)

@@ -235,7 +235,9 @@ def _password_spans(text: str) -> list[tuple[int, int]]:
                 spans.append(token.span())
                 break
         for token in list(_PW_TOKEN.finditer(text, max(0, keyword.start() - 60), keyword.start()))[-_WORDS_BEFORE:]:
-            if _looks_like_password(token.group()):
+            # Before the word, letters alone are a name ("PayPalの パスワード", "iPhone passcode"):
+            # a password there must carry a digit or a symbol ("tried Summer2024 as my pass").
+            if _looks_like_password(token.group()) and not token.group().isalpha():
                 spans.append(token.span())
         quoted = _QUOTED.search(text, after, after + 100)
         if quoted:

@@ -26,7 +26,18 @@ REPLY_KEYS = (
     "move_to_private", "agent_joined", "conversation_resolved", "bot_back",
     "articles_intro", "help_none", "incident_grouped", "incident_over",
     "impostor_warning", "error_rate_limited",
+    "entity_confirmations", "entity_memo", "entity_wrong_network",
 )  # fmt: skip
+ANSWER_IDS_FILE = DATA_DIR / "answer_ids.yml"
+
+
+def answer_ids(intents: Iterable[str], path: Path = ANSWER_IDS_FILE) -> tuple[str, ...]:
+    """Every answer the bot can give: `<intent>/<question>` for the intents split into the
+    questions users ask (`data/answer_ids.yml`), the intent itself for the others."""
+    split = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    intents = tuple(intents)
+    questions = tuple(f"{i}/{key}" for i in intents if i in split for key in split[i])
+    return questions + tuple(i for i in intents if i not in split)
 
 
 class TextsError(ValueError):
@@ -59,15 +70,19 @@ class Texts:
         placeholders: dict[str, str],
         data_dir: Path = DATA_DIR,
     ) -> Texts:
-        intents = tuple(intents)
+        answer_keys = answer_ids(intents, data_dir / "answer_ids.yml")
         answers, replies = {}, {}
         for lang in languages:
-            answers[lang] = _load(data_dir / "answers" / f"{lang}.yml", intents, placeholders, set())
+            answers[lang] = _load(data_dir / "answers" / f"{lang}.yml", answer_keys, placeholders, set())
             replies[lang] = _load(data_dir / "replies" / f"{lang}.yml", REPLY_KEYS, placeholders, _REPLY_FIELDS)
         return cls(answers, replies)
 
-    def answer(self, intent: str, language: str) -> str:
-        return self._answers[language][intent]
+    def answer(self, answer_id: str, language: str) -> str:
+        """The answer with this id (`fees/withdrawal_fees`, or an unsplit intent's name)."""
+        return self._answers[language][answer_id]
+
+    def has_answer(self, answer_id: str) -> bool:
+        return answer_id in next(iter(self._answers.values()), {})
 
     def reply(self, key: str, language: str, **values: object) -> str:
         template = self._replies[language][key]
@@ -75,7 +90,8 @@ class Texts:
 
 
 # Placeholders that are filled per message rather than from the config.
-_REPLY_FIELDS = {"ticket", "position", "wait", "limit", "status", "link", "name"}
+_REPLY_FIELDS = {"ticket", "position", "wait", "limit", "status", "link", "name",
+                 "network", "networks", "confirmations", "coin"}  # fmt: skip
 
 
 def _load(path: Path, keys: tuple[str, ...], placeholders: dict[str, str], runtime: set[str]) -> dict[str, str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional
 
 from bot.messages import Action, InboundMessage, Priority
@@ -12,13 +12,24 @@ from bot.texts import Texts
 
 @dataclass(frozen=True)
 class IntentContext:
-    """One classified message. `message.text` is already redacted."""
+    """One classified message. `message.text` is already redacted. `answer_id` says which of
+    the intent's questions was asked (the intent itself where it has none)."""
 
     intent: str
     language: str
     message: InboundMessage
     texts: Texts
     tickets: Optional[TicketLookup] = None
+    answer_id: str = ""
+    entities: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def answer(self) -> str:
+        """The text of the question's own answer (the intent's broad one when none was named)."""
+        answer_id = self.answer_id or self.intent
+        if not self.texts.has_answer(answer_id):
+            answer_id = f"{self.intent}/general"
+        return self.texts.answer(answer_id, self.language)
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,12 @@ from intents.base import IntentContext, Outcome
 async def account_compromised(ctx: IntentContext) -> Outcome:
     """Someone else is in the account: the safety steps now, in the same reply, then the
     security team with the most urgent priority."""
-    return Outcome(Action.HANDOFF, ctx.texts.answer(ctx.intent, ctx.language), Priority.URGENT)
+    return Outcome(Action.HANDOFF, ctx.answer, Priority.URGENT)
 
 
 async def complaint(ctx: IntentContext) -> Outcome:
-    return Outcome(Action.HANDOFF, ctx.texts.answer(ctx.intent, ctx.language), Priority.HIGH)
+    return Outcome(Action.HANDOFF, ctx.answer, Priority.HIGH)
 
 
 async def human_agent(ctx: IntentContext) -> Outcome:
-    return Outcome(Action.HANDOFF, ctx.texts.answer(ctx.intent, ctx.language), Priority.NORMAL)
+    return Outcome(Action.HANDOFF, ctx.answer, Priority.NORMAL)

@@ -10,7 +10,7 @@ async def ticket_status(ctx: IntentContext) -> Outcome:
     """The user's latest tickets and their states; without a ticket store (replay), how to
     follow a ticket up."""
     if ctx.tickets is None:
-        return Outcome(Action.ANSWER, ctx.texts.answer(ctx.intent, ctx.language))
+        return Outcome(Action.ANSWER, ctx.answer)
     tickets = (await ctx.tickets())[:3]
     if not tickets:
         return Outcome(Action.ANSWER, ctx.texts.reply("ticket_none", ctx.language))

@@ -7,6 +7,7 @@ port and load the model `make test` trained (training it if it is missing).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -26,6 +27,20 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def normal_text(text: str) -> str:
+    """Lower case, punctuation and spacing folded: how near-duplicates are compared."""
+    return re.sub(r"\W+", " ", text.lower()).strip()
+
+
+def training_examples() -> set[str]:
+    """Every NLU training example (`data/nlu/*.yml`), as `normal_text`."""
+    examples = set()
+    for path in (ROOT / "data" / "nlu").glob("*.yml"):
+        for block in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]:
+            examples |= {normal_text(line[2:]) for line in block["examples"].splitlines() if line.startswith("- ")}
+    return examples
 
 
 def stored_text(redis_url: str) -> dict[str, str]:
@@ -177,3 +192,20 @@ def bot(redis_server: RedisServer, model_path: Path, tmp_path_factory: pytest.Te
     process = BotProcess(redis_server.url, tmp_path_factory.mktemp("bot") / "bot.log").start()
     yield process
     process.stop()
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium, driven by Playwright, for the modules that test pages."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run",
+        ])  # fmt: skip
+        yield browser
+        browser.close()

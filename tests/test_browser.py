@@ -17,10 +17,9 @@ from types import SimpleNamespace
 import pytest
 import redis as redis_sync
 
-from tests.conftest import ROOT, BotProcess
+from tests.conftest import CHROMIUM, ROOT, BotProcess
 from tests.test_handoff_e2e import add_agent
 
-CHROMIUM = "/usr/bin/chromium"
 XSS = "<img src=x onerror=alert(1)>"
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 
@@ -36,19 +35,6 @@ def site(tmp_path_factory, redis_server, model_path):
     tokens = {"maria": add_agent(db, "maria", "en,es"), "lead": add_agent(db, "lena", "en", role="lead")}
     yield SimpleNamespace(bot=bot, url=bot.url, redis_url=redis_url, tokens=tokens)
     bot.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run",
-        ])  # fmt: skip
-        yield browser
-        browser.close()
 
 
 class Watched:
@@ -90,6 +76,10 @@ def test_a_user_gets_a_person_who_answers_from_the_console_and_then_rates_them(s
         answer.wait_for()
         assert "password" in answer.inner_text().lower()
         assert answer.locator("button").count() == 2, "Was this helpful? yes / no"
+        ask(user.page, "my 250 USDT deposit on TRC20 is still waiting for confirmations")
+        deposit = user.page.locator("li.bot", has_text="TRC20")
+        deposit.wait_for()
+        assert "20" in deposit.inner_text().split("TRC20", 1)[1], "the network's confirmations in the answer"
         ask(user.page, "I want to talk to a person please")
         notice = user.page.locator("li.bot", has_text=re.compile(r"T-\d+")).last
         notice.wait_for()
@@ -103,6 +93,11 @@ def test_a_user_gets_a_person_who_answers_from_the_console_and_then_rates_them(s
         agent.page.wait_for_selector(f"#conv-ticket:has-text('{ticket}')")
         assert agent.page.locator("#queue li.queue-item", has_text=ticket).count() == 0, "claimed: off the queue"
         assert "human_agent" in agent.page.locator("#transcript li.from-user .nlu").last.inner_text()
+        # The deposit question: its intent, the question asked within it, and what it named.
+        asked = agent.page.locator("#transcript li.from-user", has_text="TRC20")
+        assert "deposit_missing" in asked.locator(".nlu").inner_text()
+        assert asked.locator(".answer-id").inner_text().strip()
+        assert asked.locator(".entity").all_inner_texts() == ["coin: USDT", "network: TRC20", "amount: 250"]
         agent.page.select_option("#canned", "greeting")
         reply = agent.page.input_value("#reply")
         assert "maria" in reply and ticket in reply, "placeholders filled"

@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from bot.config import ConfigError, load_config
-from bot.texts import REPLY_KEYS, Texts
+from bot.texts import REPLY_KEYS, Texts, answer_ids
 from intents import INTENT_NAMES
 from tests.conftest import ROOT
 
@@ -33,21 +33,26 @@ def test_redis_url_comes_from_the_environment():
 
 def test_every_language_has_every_answer_and_reply_with_the_config_filled_in(config):
     texts = Texts.load(config.languages, INTENT_NAMES, config.placeholders)
+    assert len(answer_ids(INTENT_NAMES)) >= 60
     for lang in config.languages:
-        for intent in INTENT_NAMES:
-            answer = texts.answer(intent, lang)
-            assert answer and "{" not in answer, (lang, intent)
+        for answer_id in answer_ids(INTENT_NAMES):
+            answer = texts.answer(answer_id, lang)
+            assert answer and "{" not in answer, (lang, answer_id)
         for key in REPLY_KEYS:
             assert texts.reply(key, lang, ticket="T-1", position=2, wait="5 min", limit=4000, status="x",
-                               link="https://t.me/x", name="Ana")  # fmt: skip
-    assert "ExampleX" in texts.answer("greet", "en")
+                               link="https://t.me/x", name="Ana", network="TRC20", networks="ERC20 / TRC20",
+                               confirmations=20, coin="XRP")  # fmt: skip
+    assert "ExampleX" in texts.answer("greet/what_can_you_do", "en")
     assert "https://example.com/account/freeze" in texts.answer("account_compromised", "ja")
 
 
-def test_answers_differ_per_language(config):
+def test_answers_differ_per_language_and_per_question(config):
     texts = Texts.load(config.languages, INTENT_NAMES, config.placeholders)
-    for intent in INTENT_NAMES:
-        assert len({texts.answer(intent, lang) for lang in config.languages}) == len(config.languages), intent
+    ids = answer_ids(INTENT_NAMES)
+    for answer_id in ids:
+        assert len({texts.answer(answer_id, lang) for lang in config.languages}) == len(config.languages), answer_id
+    for lang in config.languages:
+        assert len({texts.answer(answer_id, lang) for answer_id in ids}) == len(ids), lang
 
 
 @pytest.mark.parametrize(("settings", "env", "message"), [

@@ -6,17 +6,15 @@ from __future__ import annotations
 
 import json
 import random
-import re
 import subprocess
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
 import pytest
-import yaml
 from mnemonic import Mnemonic
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, normal_text, training_examples
 
 HELDOUT = ROOT / "tests" / "heldout"
 LANGUAGES = ("en", "zh", "es", "fr", "ru", "ja", "ko", "vi")
@@ -105,8 +103,8 @@ def test_per_language_accuracy(results, capsys):
         assert s["language"] / s["n"] >= 0.99, f"{lang}: language right on {s['language']}/{s['n']}"
         assert s["intent"] / s["n"] >= 0.85, f"{lang}: intent right on {s['intent']}/{s['n']}"
     total = stats["all"]
-    assert total["intent"] / total["n"] >= 0.92
-    assert total["wrong"] / total["answers"] <= 0.02, "wrong auto-answers"
+    assert total["intent"] / total["n"] >= 0.94  # the target is 0.95 (issue 14): not met yet
+    assert total["wrong"] / total["answers"] <= 0.015, "wrong auto-answers"
 
 
 def test_handoff_intents_are_always_handed_off(results):
@@ -143,15 +141,8 @@ def test_ordinary_messages_are_not_taken_for_secrets(results):
     assert not flagged
 
 
-def _normal(text: str) -> str:
-    return re.sub(r"\W+", " ", text.lower()).strip()
-
-
 def test_heldout_never_in_training_data():
-    training = set()
-    for path in (ROOT / "data" / "nlu").glob("*.yml"):
-        for block in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]:
-            training |= {_normal(line[2:]) for line in block["examples"].splitlines() if line.startswith("- ")}
+    training = training_examples()
     heldout = [
         json.loads(line)["text"]
         for lang in LANGUAGES
@@ -159,4 +150,4 @@ def test_heldout_never_in_training_data():
         if line.strip()
     ]
     assert len(training) > 5000
-    assert [text for text in heldout if _normal(text) in training] == []
+    assert [text for text in heldout if normal_text(text) in training] == []

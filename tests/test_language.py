@@ -30,9 +30,17 @@ def test_very_short_text_follows_the_hint_and_the_conversation(detector):
     assert detector.detect("ok").language == "en"
 
 
-def test_kanji_only_text_is_japanese_when_the_user_is(detector):
-    assert detector.detect("出金遅延").language == "zh"
-    assert detector.detect("出金遅延", hint="ja").language == "ja"
+def test_kanji_only_text_goes_by_the_characters_unless_the_user_says(detector):
+    assert detector.detect("本人確認").language == "ja"
+    assert detector.detect("出金遅延").language == "ja"
+    assert detector.detect("提现延迟").language == "zh"
+    assert detector.detect("提现延迟", hint="ja").language == "ja"
+
+
+def test_a_short_text_plainly_in_another_language_beats_the_browser_hint(detector):
+    assert detector.detect("retiro pendiente", hint="en").language == "es"
+    assert detector.detect("dépôt manquant", hint="en-US").language == "fr"
+    assert detector.detect("ok", hint="es").language == "es"  # says little: the hint decides
 
 
 def test_other_languages_are_recorded_and_answered_in_the_default(detector):

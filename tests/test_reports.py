@@ -38,7 +38,7 @@ def site(tmp_path_factory, redis_server, model_path):
     redis_sync.Redis.from_url(url).flushdb()
     bot = BotProcess(url, tmp_path_factory.mktemp("reports") / "bot.log").start()
     site = SimpleNamespace(bot=bot, url=url)
-    say(site, "report-en-fees", "what are the trading fees?")
+    say(site, "report-en-fees", "how much is the withdrawal fee for USDT on TRC20?")
     press(site, "report-en-fees", "helpful:yes")
     say(site, "report-en-pass", "how do I reset my password")
     say(site, "report-es-kyc", "¿cómo verifico mi identidad?")
@@ -69,6 +69,8 @@ def test_the_report_has_the_numbers_of_the_traffic(site):
     assert report["by_language"]["es"]["conversations"] == 2 and report["by_language"]["es"]["handoff_rate"] == 0.5
     assert report["by_platform"]["webchat"]["conversations"] == 6
     assert {"fees", "password_reset", "kyc_verification", "human_agent"} <= {i for i, _ in report["top_intents"]}
+    assert "fees/withdrawal_fees" in {a for a, _ in report["top_answers"]}
+    assert report["entities"]["coin"] == [["USDT", 1]] and report["entities"]["network"] == [["TRC20", 1]]
     assert [text for text, _ in report["unanswered"]] == ["question about google and the network memo"]
     assert call(site.bot, "GET", "/api/reports?since=nonsense", token=site.lead)[0] == 400
     agent = add_agent(SimpleNamespace(url=site.url), "not-a-lead", "en")

@@ -40,7 +40,9 @@ def test_ordinary_questions_do_not_trip_a_signal(text):
 
 def test_no_signal_fires_on_the_training_data_of_answerable_intents():
     fired = []
-    for path in sorted((ROOT / "data" / "nlu").glob("*.yml")):
+    # Not the `.outside.yml` files: another service's hacked account or a flight's compensation
+    # is no support question of ours, and a signal there costs an agent a look, not a user funds.
+    for path in sorted(p for p in (ROOT / "data" / "nlu").glob("*.yml") if ".outside" not in p.name):
         for block in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]:
             if block["intent"] in ("account_compromised", "complaint", "human_agent"):
                 continue

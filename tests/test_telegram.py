@@ -9,6 +9,7 @@ import time
 import pytest
 import yaml
 
+from bot.conversations import conversation_id
 from tests.conftest import ROOT, BotProcess, stored_text
 from tests.standins.telegram_api import TelegramStandIn
 from tests.test_handoff_e2e import add_agent, call
@@ -53,7 +54,9 @@ def test_a_private_chat_hands_off_and_the_agents_reply_arrives_in_telegram(teleg
     first = standin.wait_sent(chat)
     assert first and "T-" in first[0]["text"]
     token = add_agent(redis_server, "tg-agent", "es")
-    status, conv = call(bot, "POST", "/api/queue/claim", {"languages": ["es"]}, token=token)
+    # This chat's conversation by id: other modules' Spanish hand-offs may wait in the same queue.
+    status, conv = call(bot, "POST", "/api/queue/claim", {"conversation": conversation_id(f"telegram:{chat}:{chat}")},
+                        token=token)  # fmt: skip
     assert status == 200 and conv["platform"] == "telegram" and conv["chat_id"] == str(chat)
     assert (
         call(bot, "POST", f"/api/conversations/{conv['id']}/reply", {"text": "Hola, soy Marta."}, token=token)[0] == 202

@@ -110,7 +110,8 @@ def test_a_spanish_mention_is_answered_in_spanish_in_its_thread(x):
 
 def test_a_long_chinese_answer_becomes_a_numbered_thread_within_280_weighted(x):
     standin = x.standin
-    tweet = standin.mention("@ExampleX 合约爆仓了是怎么回事", user_id="1600000000000000012", lang="zh")
+    question = "@ExampleX 合约强平、资金费率、ADL这些到底怎么回事"
+    tweet = standin.mention(question, user_id="1600000000000000012", lang="zh")
     first = wait_replies(standin, tweet)
     assert first
     chain = [first[0]]

@@ -1,14 +1,18 @@
 // The web chat page. Everything anyone wrote is rendered with textContent, never as HTML.
-// Messages come from one place: the session's history (GET, long-polled), so an agent's
-// reply shows up as it arrives and a reload shows the conversation so far.
+// Messages come from one place: the session's history, read by id (a POST's answer and the
+// long-polled GET may both bring a line: it is rendered once, the first time). Every line has
+// a place in the server's order: a reply sits right after the question it answers
+// (`reply_to`), everything else by its stream id, so an agent's reply shows up as it arrives
+// and a reload shows the conversation in the same order.
+// The user's own lines show at once, pending, below the rest, and are sent one at a time in
+// the order typed; each carries a client id, so whichever of its POST and GET comes first
+// confirms the pending line (it is never drawn twice).
 (function () {
   "use strict";
   var key = "supportbot-session";
   var session = sessionStorage.getItem(key);
   if (!session) {
-    session = Array.from(crypto.getRandomValues(new Uint8Array(16)), function (b) {
-      return b.toString(16).padStart(2, "0");
-    }).join("");
+    session = randomId();
     sessionStorage.setItem(key, session);
   }
   var api = "/api/webchat/" + session;
@@ -18,8 +22,56 @@
   var state = document.getElementById("state");
   var cursor = "0-0";
   var loaded = false; // the first request fetches the history at once; later ones wait for news
-  var shown = {}; // stream ids already on the page
-  var pending = []; // the user's lines sent but not yet confirmed, oldest first
+  var shown = {}; // stream id -> its line on the page
+  var pending = {}; // client id -> the user's line sent (or waiting to be) but not yet confirmed
+  var queue = []; // the user's lines waiting to be sent, oldest first; one POST at a time
+  var sending = false;
+  var local = 0; // orders lines only this page has (pending, failed, errors) among themselves
+  var LAST = [Infinity, Infinity, Infinity, Infinity];
+
+  function randomId() {
+    return Array.from(crypto.getRandomValues(new Uint8Array(16)), function (b) {
+      return b.toString(16).padStart(2, "0");
+    }).join("");
+  }
+
+  function streamId(id) {
+    var parts = String(id).split("-");
+    return [Number(parts[0]) || 0, Number(parts[1]) || 0];
+  }
+
+  // Where a line of the history goes: after the question it answers (or at its own place),
+  // then by its own id.
+  function placeOf(message) {
+    var own = streamId(message.id);
+    return (message.reply_to ? streamId(message.reply_to) : own).concat(own, [0]);
+  }
+
+  function earlier(a, b) {
+    for (var i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i] < b[i];
+    return false;
+  }
+
+  // Puts `item` at `place`: before the first line that comes after it.
+  function put(item, place) {
+    if (item.parentNode) item.parentNode.removeChild(item);
+    item.place = place;
+    var next = null;
+    for (var node = log.lastElementChild; node && earlier(place, node.place); node = node.previousElementSibling) {
+      next = node;
+    }
+    log.insertBefore(item, next);
+    log.scrollTop = log.scrollHeight;
+  }
+
+  // A place for a line only this page has, right after what the page shows of the history.
+  function here() {
+    var last = [0, 0, 0, 0];
+    for (var node = log.lastElementChild; node; node = node.previousElementSibling) {
+      if (node.place[0] !== Infinity) { last = node.place.slice(0, 4); break; }
+    }
+    return last.concat([++local]);
+  }
 
   function line(kind, text) {
     var item = document.createElement("li");
@@ -28,8 +80,6 @@
     body.className = "text";
     body.textContent = text;
     item.appendChild(body);
-    log.appendChild(item);
-    log.scrollTop = log.scrollHeight;
     return item;
   }
 
@@ -47,44 +97,76 @@
     item.appendChild(row);
   }
 
+  function note(text) {
+    put(line("error", text), here());
+  }
+
   // One message of the history: the user's own (confirming a pending line), the bot's, an agent's.
   function show(message) {
     if (shown[message.id]) return;
-    shown[message.id] = true;
-    if (message.from === "user") {
-      var mine = pending.shift();
-      if (mine) { mine.querySelector(".text").textContent = message.text; mine.classList.remove("pending"); return; }
-      line("user", message.text);
-      return;
+    var item = message.from === "user" && message.client_id ? pending[message.client_id] : null;
+    if (item) {
+      delete pending[message.client_id];
+      item.querySelector(".text").textContent = message.text; // as stored: redacted
+      item.classList.remove("pending", "failed");
+    } else if (message.from === "user") {
+      item = line("user", message.text);
+    } else {
+      item = line(message.from === "agent" ? "agent" : "bot", message.text);
+      buttons(item, message.buttons);
     }
-    buttons(line(message.from === "agent" ? "agent" : "bot", message.text), message.buttons);
+    shown[message.id] = item;
+    put(item, placeOf(message));
   }
 
-  function send(text) {
-    var mine = line("user pending", text);
-    pending.push(mine);
+  function failed(job, text, accepted) {
+    if (!pending[job.id]) return; // the history already has it
+    if (!accepted) delete pending[job.id];
+    job.item.classList.remove("pending");
+    job.item.classList.add("failed");
+    put(job.item, here());
+    note(text);
+  }
+
+  // The user's lines go one at a time, in the order typed: the server answers them in turn.
+  function next() {
+    if (sending || !queue.length) return;
+    sending = true;
+    var job = queue.shift();
     fetch(api + "/messages", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ text: text }),
+      body: JSON.stringify({ text: job.text, client_id: job.id }),
     })
       .then(function (r) { return r.json(); })
       .then(function (body) {
         if (body.error) {
-          pending.splice(pending.indexOf(mine), 1);
-          mine.classList.add("failed");
-          line("error", body.reply || body.message);
+          failed(job, body.reply || body.message, false);
           return;
         }
-        if (pending.indexOf(mine) >= 0) show(body.message);
-        body.replies.forEach(show);
+        show({ id: body.message.id, from: "user", text: body.message.text, client_id: job.id });
+        body.replies.forEach(function (reply) {
+          show({ id: reply.id, from: "bot", text: reply.text, buttons: reply.buttons,
+                 reply_to: reply.reply_to || body.message.id });
+        });
       })
       .catch(function () {
-        pending.splice(pending.indexOf(mine), 1);
-        mine.classList.add("failed");
-        input.value = input.value || text; // nothing was accepted: the text is kept to send again
-        line("error", "Connection problem: your message was not sent. Please try again.");
+        if (!pending[job.id]) return;
+        input.value = input.value || job.text; // nothing was accepted: the text is kept to send again
+        failed(job, "Connection problem: your message was not sent. Please try again.", true);
+      })
+      .then(function () {
+        sending = false;
+        next();
       });
+  }
+
+  function send(text) {
+    var job = { id: randomId(), text: text, item: line("user pending", text) };
+    pending[job.id] = job.item;
+    put(job.item, LAST.concat([++local]));
+    queue.push(job);
+    next();
   }
 
   function press(action, row) {

@@ -552,7 +552,19 @@
         const conf = typeof line.confidence === "number" ? " · " + line.confidence.toFixed(2) : "";
         tags.append(el("span", "nlu", (line.intent || "unclear") + conf));
       }
+      // The question asked within the intent ("two_factor_auth/enable" shows "enable").
+      if (line.answer_id && line.answer_id.includes("/")) {
+        tags.append(el("span", "answer-id", line.answer_id.split("/")[1].replace(/_/g, " ")));
+      }
       if (line.language) tags.append(el("span", "lang", line.language));
+      // What the message names: coin, network, amount, TXID, order and ticket ids.
+      Object.entries(line.entities || {}).forEach(([kind, values]) => {
+        (Array.isArray(values) ? values : []).forEach((value) => {
+          const tag = el("span", "entity", kind.replace("_", " ") + ": " + String(value));
+          tag.dataset.kind = kind;
+          tags.append(tag);
+        });
+      });
       if (tags.childNodes.length) li.append(tags);
     }
     return li;

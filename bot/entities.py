@@ -1,0 +1,171 @@
+"""What a support message names: coins, networks, amounts, transaction hashes, order and ticket
+ids, in all eight launch languages.
+
+Users add these to their questions all the time ("250 USDT on TRC20, txid ab12..."); answers use
+them where they change the answer (a network's confirmations, a coin's memo, two networks in a
+wrong-network case), agents see them beside the message, and reports count them. Patterns and
+word lists, not a model: the facts are a closed list (`data/entities.yml`) and the ids have
+shapes. A transaction hash is not a secret; the secret guard has already replaced anything that
+was, so only text it let through arrives here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Optional
+
+import yaml
+
+from bot.config import ROOT
+
+ENTITIES_FILE = ROOT / "data" / "entities.yml"
+KINDS = ("coin", "network", "amount", "txid", "order_id", "ticket_id")
+
+# Tickers that are also everyday words ("sol" is the sun in Spanish, "ton" is "your" in French):
+# taken only in capitals or right after an amount.
+_AMBIGUOUS = frozenset("op dot link near ton sol etc apt atom ada sui pol dai arb eos bch near".split())
+_NUMBER = r"\d+(?:[.,]\d+)*"
+_TXID = re.compile(r"(?<![0-9a-zA-Z])(?:0x)?[0-9a-fA-F]{64}(?![0-9a-zA-Z])")
+_ID = r"([A-Za-z]{0,3}-?\d[A-Za-z0-9-]{2,39})"
+_ID_GAP = r"(?:\s*(?:#|№|no\.?|nº|n°|number|num|id|номер|번호|号|番号|番|số|:|：|=)\s*){0,3}\s*"
+_ORDER_WORDS = (
+    r"orders?|orden|pedido|ordre|commande|ордер[а-я]*|заказ[а-я]*|订单号?|注文|주문|lệnh|đơn(?:\s+hàng)?|don hang|lenh"
+)
+_TICKET_WORDS = (
+    r"tickets?|case|ref(?:erence)?|request|caso|solicitud|dossier|demande|référence|заявк[а-я]*|тикет[а-я]*|"
+    r"обращени[а-я]*|工单号?|单号|案件|問い合わせ|チケット|티켓|문의|접수|phiếu|yêu cầu|phieu|yeu cau"
+)
+_ORDER = re.compile(rf"(?:{_ORDER_WORDS}){_ID_GAP}{_ID}", re.IGNORECASE)
+_TICKET = re.compile(rf"(?:{_TICKET_WORDS}){_ID_GAP}{_ID}|\b(T-\d{{3,}})\b", re.IGNORECASE)
+# A chain named the way a coin is, after "on"/"via" (USDT on Solana): the network, not the coin.
+_VIA = r"(?:on|via|over|through|thru|using|en|sur|por|par|через|по|в сети|qua|trên|tren)\s+(?:the\s+)?"
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """The coins and networks of `data/entities.yml`, compiled."""
+
+    coins: dict[str, str]  # a name as written, lower-cased -> ticker
+    networks: dict[str, str]  # an alias, lower-cased -> canonical network
+    confirmations: dict[str, int]
+    memo_coins: frozenset[str]
+    coin_pattern: re.Pattern
+    network_pattern: re.Pattern
+    amount_pattern: re.Pattern
+
+    @classmethod
+    def load(cls, path: Path = ENTITIES_FILE) -> Lexicon:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        coins = {str(name).lower(): ticker for ticker, spec in raw["coins"].items() for name in spec["names"]}
+        # A network's own name counts alone only where it is no coin's too ("BTC" is the coin).
+        networks = {str(a).lower(): net for net, spec in raw["networks"].items()
+                    for a in [*([net] if net.lower() not in coins else []), *spec["aliases"]]}  # fmt: skip
+        chain_coins = {name: coins[name] for name in coins if coins[name] in raw["networks"]}
+        networks.update({f"{_VIA}{re.escape(name)}": coins[name] for name in chain_coins})
+        coin_alt = _alternation(coins)
+        amount = re.compile(
+            rf"(?<![\w.,])({_NUMBER})\s*(?:({coin_alt})|([uU])(?![a-zA-Z]))(?![a-zA-Z])"
+            rf"|(?<![a-zA-Z])({coin_alt})\s*({_NUMBER})(?![\d.,]*\d)",
+            re.IGNORECASE,
+        )
+        return cls(
+            coins=coins,
+            networks=networks,
+            confirmations={net: int(spec.get("confirmations", 0)) for net, spec in raw["networks"].items()},
+            memo_coins=frozenset(t for t, spec in raw["coins"].items() if spec.get("memo")),
+            coin_pattern=re.compile(_bounded(coin_alt), re.IGNORECASE),
+            network_pattern=re.compile(_bounded("|".join(sorted(
+                (k if k.startswith(_VIA) else re.escape(k) for k in networks), key=len, reverse=True))),
+                re.IGNORECASE),  # fmt: skip
+            amount_pattern=amount,
+        )
+
+    def network_of(self, written: str) -> str:
+        lowered = written.lower()
+        if lowered in self.networks:
+            return self.networks[lowered]
+        name = re.sub(_VIA, "", lowered, count=1, flags=re.IGNORECASE)
+        return self.coins[name]
+
+
+def _alternation(names: dict[str, str]) -> str:
+    return "|".join(re.escape(name) for name in sorted(names, key=len, reverse=True))
+
+
+def _bounded(alternation: str) -> str:
+    # Latin and Cyrillic names need word edges; Han, kana and Hangul have none to need.
+    return rf"(?<![\w])(?:{alternation})(?![a-zA-Zа-яА-Я0-9])|(?:{alternation})(?=[\u3040-\u9fff\uac00-\ud7af])"
+
+
+def _amount(number: str) -> str:
+    """'1,200.50' -> '1200.50', '0,5' -> '0.5', '1 200' stays two numbers."""
+    if "," in number and "." in number:
+        return number.replace(",", "")
+    if re.fullmatch(r"\d{1,3}(?:,\d{3})+", number):
+        return number.replace(",", "")
+    return number.replace(",", ".")
+
+
+@lru_cache(maxsize=1)
+def default_lexicon() -> Lexicon:
+    return Lexicon.load()
+
+
+def extract(text: str, lexicon: Optional[Lexicon] = None) -> dict[str, list[str]]:
+    """Each kind found in `text` with its values, in the order they appear, each value once:
+    {"coin": ["USDT"], "network": ["TRC20"], "amount": ["250"], ...}. Kinds not found are absent."""
+    lexicon = lexicon or default_lexicon()
+    found: dict[str, list[str]] = {}
+
+    def add(kind: str, value: str) -> None:
+        values = found.setdefault(kind, [])
+        if value not in values:
+            values.append(value)
+
+    taken: list[tuple[int, int]] = []  # spans already read as something, so "T-1001" is no amount
+    for match in _TXID.finditer(text):
+        add("txid", match.group())
+        taken.append(match.span())
+    for kind, pattern in (("order_id", _ORDER), ("ticket_id", _TICKET)):
+        for match in pattern.finditer(text):
+            if not _overlaps(match.span(), taken):
+                add(kind, next(g for g in match.groups() if g))
+                taken.append(match.span())
+    for match in lexicon.network_pattern.finditer(text):
+        if not _overlaps(match.span(), taken):
+            add("network", lexicon.network_of(match.group()))
+    for match in lexicon.amount_pattern.finditer(text):
+        if _overlaps(match.span(), taken):
+            continue
+        number, coin, u, coin_first, number_after = match.groups()
+        add("amount", _amount(number or number_after))
+        add("coin", "USDT" if u else lexicon.coins[(coin or coin_first).lower()])
+        taken.append(match.span())
+    for match in lexicon.coin_pattern.finditer(text):
+        written = match.group()
+        if _overlaps(match.span(), taken) or (written.lower() in _AMBIGUOUS and not written.isupper()):
+            continue
+        add("coin", lexicon.coins[written.lower()])
+    return {kind: found[kind] for kind in KINDS if kind in found}
+
+
+def without_ids(text: str, lexicon: Optional[Lexicon] = None) -> str:
+    """`text` without its transaction hashes, order and ticket ids (with the words that
+    introduce them) and amounts: what the intent classifier reads. "我的充值没到账 (ref 900200)"
+    asks what "我的充值没到账" asks; a reference number or "250 USDT" is no word of the question."""
+    patterns = (_TXID, _ORDER, _TICKET, (lexicon or default_lexicon()).amount_pattern)
+    spans = sorted(m.span() for pattern in patterns for m in pattern.finditer(text))
+    kept, at = [], 0
+    for start, end in spans:
+        if start >= at:
+            kept.append(text[at:start])
+            at = end
+    stripped = "".join(kept) + text[at:]
+    return re.sub(r"[(\[]\s*[)\]]|\s{2,}", " ", stripped).strip() or text
+
+
+def _overlaps(span: tuple[int, int], taken: list[tuple[int, int]]) -> bool:
+    return any(span[0] < end and start < span[1] for start, end in taken)

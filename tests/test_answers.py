@@ -1,0 +1,73 @@
+"""What a user notices of the decision policy, the specific answers and the entities: small
+talk is not handed to people, the question asked gets its own answer, and what the user names
+(a network, a coin, two networks) changes the answer where it should."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot.messages import InboundMessage
+
+
+def decide(pipeline, text: str, hint: str | None = None):
+    message = InboundMessage(platform="test", chat_id="c1", chat_kind="private", user_id="u1", text=text,
+                             language_hint=hint)  # fmt: skip
+    return asyncio.run(pipeline.process(message))
+
+
+@pytest.mark.parametrize("text", [
+    "that's all i need, i'm going now", "see you later", "is the earth flat", "what's the weather tomorrow",
+    "can i deposit a check", "change color contrast", "wen moon ser", "my gmail account is locked",
+])  # fmt: skip
+def test_small_talk_and_other_domains_are_not_handed_to_people_nor_answered_as_support(pipeline, text):
+    decision = decide(pipeline, text)
+    assert decision.action.value != "handoff", (text, decision.intent)
+    assert decision.priority is None
+    if decision.action.value == "answer":
+        assert decision.intent in ("greet", "thanks", "out_of_scope"), (text, decision.intent)
+
+
+def test_each_question_of_an_intent_gets_its_own_answer(pipeline):
+    enable = decide(pipeline, "how do I turn on 2FA?")
+    lost = decide(pipeline, "I lost my phone and my google authenticator with it")
+    assert (enable.intent, lost.intent) == ("two_factor_auth", "two_factor_auth")
+    assert (enable.answer_id, lost.answer_id) == ("two_factor_auth/enable", "two_factor_auth/lost_device")
+    assert enable.reply_text != lost.reply_text
+
+
+@pytest.mark.parametrize("text", ["我的充值没到账", "비밀번호를 잊어버렸어요", "my deposit has not arrived"])
+def test_a_reference_number_added_to_a_question_changes_nothing(pipeline, text):
+    plain = decide(pipeline, text)
+    for extra in (" (ref 900200)", " order #88123456", " 250 USDT"):
+        with_ref = decide(pipeline, text + extra)
+        assert (with_ref.intent, with_ref.action) == (plain.intent, plain.action), extra
+
+
+def test_a_network_named_in_a_deposit_question_brings_its_confirmations(pipeline):
+    decision = decide(pipeline, "my USDT deposit on TRC20 is still waiting for confirmations")
+    assert decision.intent == "deposit_missing"
+    assert decision.entities == {"coin": ["USDT"], "network": ["TRC20"]}
+    assert "TRC20" in decision.reply_text and "20" in decision.reply_text.split("TRC20", 1)[1]
+
+
+def test_two_networks_in_a_deposit_question_get_the_wrong_network_steps(pipeline):
+    decision = decide(pipeline, "I sent USDT on BEP20 but my deposit address is TRC20, deposit not credited")
+    assert decision.intent == "deposit_missing"
+    assert decision.entities["network"] == ["BEP20", "TRC20"]
+    assert "BEP20 / TRC20" in decision.reply_text
+
+
+def test_a_labelled_transaction_hash_is_kept_and_named_a_bare_one_is_redacted(pipeline):
+    txid = "9f" * 32
+    kept = decide(pipeline, f"deposit not arrived, txid {txid}")
+    assert kept.entities.get("txid") == [txid] and kept.action.value == "answer"
+    redacted = decide(pipeline, f"my deposit {txid}")
+    assert "txid" not in redacted.entities and redacted.action.value == "warn_secret"
+
+
+def test_a_short_spanish_question_from_an_english_browser_is_answered_in_spanish(pipeline):
+    decision = decide(pipeline, "retiro pendiente", hint="en-US")
+    assert decision.language == "es"
+    assert decision.intent == "withdrawal_pending"

@@ -1,0 +1,147 @@
+"""The dev sets (tests/dev/, written by other hands than the training data, never trained on)
+through `replay`: how the bot does on text nobody who wrote its training data wrote.
+
+- unrelated/: small talk, goodbyes, other domains, market chatter and news addressed to the bot:
+  it must not call a person, must not take the urgent lane, must not answer a support question.
+- handoff/: compromise reports written in panic, requests for a person, complaints: every one
+  reaches a person, every compromise report in the urgent lane.
+- support/: real customers' questions: intent, the specific answer, wrong answers, entities.
+- short/: two- and three-word messages: the language they are in, from the text alone and
+  with a browser that says English.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections import Counter, defaultdict
+
+import pytest
+
+from tests.conftest import ROOT, normal_text, training_examples
+
+DEV = ROOT / "tests" / "dev"
+LANGUAGES = ("en", "zh", "es", "fr", "ru", "ja", "ko", "vi")
+HARMLESS = {"greet", "thanks", "out_of_scope"}  # answering unrelated text with these is right
+SETS = ("unrelated", "handoff", "support", "short")
+
+
+def _rows(name: str, lang: str) -> list[dict]:
+    path = DEV / name / f"{lang}.jsonl"
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def dev(model_path) -> list[tuple[str, str, dict, dict]]:
+    """(set, language, row, replay output) for every dev line; short phrases twice, once
+    with an English browser's hint (`short_hinted`)."""
+    rows, lines = [], []
+    for name in SETS:
+        for lang in LANGUAGES:
+            for row in _rows(name, lang):
+                variants = [(name, None)] + ([("short_hinted", "en")] if name == "short" else [])
+                for set_name, hint in variants:
+                    record = {"id": len(lines), "platform": "dev", "chat_type": "private",
+                              "chat_id": f"d{len(lines)}", "user_id": f"u{len(lines)}", "text": row["text"]}
+                    if hint:
+                        record["language_hint"] = hint
+                    lines.append(json.dumps(record, ensure_ascii=False))
+                    rows.append((set_name, lang, row))
+    done = subprocess.run([sys.executable, "-m", "bot", "replay"], cwd=ROOT, input="\n".join(lines).encode(),
+                          capture_output=True, timeout=900)  # fmt: skip
+    outputs = [json.loads(line) for line in done.stdout.decode().splitlines()]
+    assert len(outputs) == len(rows), done.stderr.decode()[-3000:]
+    return [(s, lang, row, out) for (s, lang, row), out in zip(rows, outputs, strict=True)]
+
+
+def _stats(dev: list) -> dict[str, Counter]:
+    stats: dict[str, Counter] = defaultdict(Counter)
+    for name, lang, row, out in dev:
+        s = stats[lang]
+        if name == "unrelated":
+            s["u"] += 1
+            s["u_handoff"] += out["action"] == "handoff"
+            s["u_urgent"] += out["priority"] == "urgent"
+            s["u_wrong"] += out["action"] == "answer" and out["intent"] not in HARMLESS
+        elif name == "handoff":
+            s["h"] += 1
+            s["h_ok"] += out["action"] == "handoff"
+            if row["intent"] == "account_compromised":
+                s["c"] += 1
+                s["c_urgent"] += out["priority"] == "urgent"
+        elif name == "support":
+            s["q"] += 1
+            s["q_intent"] += out["intent"] == row["intent"]
+            s["q_answer"] += out["action"] == "answer" and out.get("answer_id") == row["answer_id"]
+            s["q_answers"] += out["action"] == "answer"
+            s["q_wrong"] += out["action"] == "answer" and out["intent"] != row["intent"]
+            s["q_handoff"] += out["action"] == "handoff"
+            for kind, value in row.get("entities", {}).items():
+                s["e"] += 1
+                s["e_found"] += value in out.get("entities", {}).get(kind, [])
+        else:
+            key = "s" if name == "short" else "sh"
+            s[key] += 1
+            s[f"{key}_ok"] += out["language"] == row["language"]
+    stats["all"] = sum(stats.values(), Counter())
+    return stats
+
+
+def _pct(s: Counter, part: str, whole: str) -> str:
+    return f"{100 * s[part] / s[whole]:.1f}%" if s[whole] else "-"
+
+
+def _table(stats: dict[str, Counter]) -> str:
+    head = ("lang", "unrel", "handoff", "urgent", "wrong", "urgent-n", "reached", "urgent", "support", "intent",
+            "answer", "wrong", "entities", "short", "lang", "en-hint")  # fmt: skip
+    lines = ["", "Dev sets (text not written by the training data's authors; never trained on):",
+             " ".join(f"{h:>9}" for h in head)]  # fmt: skip
+    for lang in (*LANGUAGES, "all"):
+        s = stats[lang]
+        cells = (lang, s["u"], _pct(s, "u_handoff", "u"), _pct(s, "u_urgent", "u"), _pct(s, "u_wrong", "u"),
+                 s["h"], _pct(s, "h_ok", "h"), _pct(s, "c_urgent", "c"), s["q"], _pct(s, "q_intent", "q"),
+                 _pct(s, "q_answer", "q"),
+                 _pct(s, "q_wrong", "q_answers"), _pct(s, "e_found", "e"), s["s"], _pct(s, "s_ok", "s"),
+                 _pct(s, "sh_ok", "sh"))  # fmt: skip
+        lines.append(" ".join(f"{c:>9}" for c in cells))
+    lines.append("unrel: handoff/urgent/wrong on unrelated text. urgent-n: compromise reports, requests for "
+                 "a person and complaints written in panic; reached: handed to a person; urgent: compromise "
+                 "reports in the urgent lane. support: intent right, the specific answer right, wrong answers / "
+                 "answers, entities found. short: language right from the text alone, and with an English "
+                 "browser's hint.")  # fmt: skip
+    return "\n".join(lines)
+
+
+# The targets of issue 14 on text we did not write, and where we stand. A target not met yet
+# is held at its current level, so that no change slips back unnoticed.
+TARGETS = {"u_handoff": 0.03, "s_ok": 0.97}
+NOT_YET = {"u_urgent": (0.003, 0.005), "u_wrong": (0.01, 0.03), "h_ok": (1.0, 0.97), "c_urgent": (1.0, 0.92)}
+
+
+def test_dev_table(dev, capsys):
+    stats = _stats(dev)
+    with capsys.disabled():
+        print(_table(stats))
+    total = stats["all"]
+    assert total["u"] >= 100 * len(LANGUAGES) and total["s"] >= 100 * len(LANGUAGES)
+    assert total["u_handoff"] / total["u"] <= TARGETS["u_handoff"], "unrelated text handed to a person"
+    assert total["u_urgent"] / total["u"] <= NOT_YET["u_urgent"][1], "unrelated text in the urgent lane"
+    assert total["u_wrong"] / total["u"] <= NOT_YET["u_wrong"][1], "unrelated text answered as a support question"
+    assert total["s_ok"] / total["s"] >= TARGETS["s_ok"], "short phrases: language"
+    for lang in LANGUAGES:
+        assert stats[lang]["s_ok"] / stats[lang]["s"] >= 0.93, f"{lang}: short phrases' language"
+
+
+def test_frightened_messages_reach_a_person_and_compromise_reports_the_urgent_lane(dev):
+    total = _stats(dev)["all"]
+    assert total["h_ok"] / total["h"] >= NOT_YET["h_ok"][1], "frightened messages handed to a person"
+    assert total["c_urgent"] / total["c"] >= NOT_YET["c_urgent"][1], "compromise reports in the urgent lane"
+
+
+def test_dev_sets_are_apart_from_the_training_data():
+    """No dev line is a training example, not even an everyday phrase both hands wrote."""
+    training = training_examples()
+    shared = [row["text"] for name in SETS for lang in LANGUAGES for row in _rows(name, lang)
+              if normal_text(row["text"]) in training]  # fmt: skip
+    assert shared == []

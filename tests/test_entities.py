@@ -1,0 +1,41 @@
+"""What a message names, in the ways users of each launch language write it."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.entities import extract
+
+TXID = "0x" + "ab12" * 16
+
+
+@pytest.mark.parametrize("text,expected", [
+    (f"my 250 USDT on TRC20 has not arrived, txid {TXID}",
+     {"coin": ["USDT"], "network": ["TRC20"], "amount": ["250"], "txid": [TXID]}),
+    ("我的充值没到账 (ref 900200)", {"ticket_id": ["900200"]}),
+    ("500U 波场 还没到", {"coin": ["USDT"], "network": ["TRC20"], "amount": ["500"]}),
+    ("envié 0,5 btc por arbitrum, orden #88123456",
+     {"coin": ["BTC"], "network": ["ARBITRUM"], "amount": ["0.5"], "order_id": ["88123456"]}),
+    ("retrait de 1,200.50 usdt sur le réseau BEP20", {"coin": ["USDT"], "network": ["BEP20"], "amount": ["1200.50"]}),
+    ("заявка № 12345, вывод 100 usdt через TRC20",
+     {"coin": ["USDT"], "network": ["TRC20"], "amount": ["100"], "ticket_id": ["12345"]}),
+    ("工单号：7731 提币 0.3 eth", {"coin": ["ETH"], "amount": ["0.3"], "ticket_id": ["7731"]}),
+    ("XRP 50 送ったけどタグ忘れた", {"coin": ["XRP"], "amount": ["50"]}),
+    ("주문번호 12345678 미체결", {"order_id": ["12345678"]}),
+    ("nạp 3 SOL qua mạng solana chưa về", {"coin": ["SOL"], "amount": ["3"]}),
+    ("sent 3 SOL on solana", {"coin": ["SOL"], "network": ["SOL"], "amount": ["3"]}),
+    ("USDT-ERC20 sent to a TRC20 address", {"coin": ["USDT"], "network": ["ERC20", "TRC20"]}),
+    ("any update on T-1042?", {"ticket_id": ["T-1042"]}),
+])  # fmt: skip
+def test_what_a_message_names_is_found(text, expected):
+    assert extract(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "tengo sol en la playa",  # the sun, not Solana
+    "c'est ton compte ?",  # "your", not Toncoin
+    "click the link please",  # a word, not Chainlink
+    "I have 2 questions about fees",
+])  # fmt: skip
+def test_everyday_words_are_not_taken_for_coins(text):
+    assert extract(text) == {}
