@@ -28,6 +28,7 @@ KINDS = ("coin", "network", "amount", "txid", "order_id", "ticket_id")
 # taken only in capitals or right after an amount.
 _AMBIGUOUS = frozenset("op dot link near ton sol etc apt atom ada sui pol dai arb eos bch near".split())
 _NUMBER = r"\d+(?:[.,]\d+)*"
+_DIGIT = re.compile(r"\d")
 _TXID = re.compile(r"(?<![0-9a-zA-Z])(?:0x)?[0-9a-fA-F]{64}(?![0-9a-zA-Z])")
 _ID = r"([A-Za-z]{0,3}-?\d[A-Za-z0-9-]{2,39})"
 _ID_GAP = r"(?:\s*(?:#|№|no\.?|nº|n°|number|num|id|номер|번호|号|番号|番|số|:|：|=)\s*){0,3}\s*"
@@ -126,10 +127,11 @@ def extract(text: str, lexicon: Optional[Lexicon] = None) -> dict[str, list[str]
             values.append(value)
 
     taken: list[tuple[int, int]] = []  # spans already read as something, so "T-1001" is no amount
-    for match in _TXID.finditer(text):
+    numbered = _DIGIT.search(text) is not None  # hashes, ids and amounts all have digits
+    for match in _TXID.finditer(text) if numbered else ():
         add("txid", match.group())
         taken.append(match.span())
-    for kind, pattern in (("order_id", _ORDER), ("ticket_id", _TICKET)):
+    for kind, pattern in (("order_id", _ORDER), ("ticket_id", _TICKET)) if numbered else ():
         for match in pattern.finditer(text):
             if not _overlaps(match.span(), taken):
                 add(kind, next(g for g in match.groups() if g))
@@ -137,7 +139,7 @@ def extract(text: str, lexicon: Optional[Lexicon] = None) -> dict[str, list[str]
     for match in lexicon.network_pattern.finditer(text):
         if not _overlaps(match.span(), taken):
             add("network", lexicon.network_of(match.group()))
-    for match in lexicon.amount_pattern.finditer(text):
+    for match in lexicon.amount_pattern.finditer(text) if numbered else ():
         if _overlaps(match.span(), taken):
             continue
         number, coin, u, coin_first, number_after = match.groups()
@@ -156,6 +158,8 @@ def without_ids(text: str, lexicon: Optional[Lexicon] = None) -> str:
     """`text` without its transaction hashes, order and ticket ids (with the words that
     introduce them) and amounts: what the intent classifier reads. "我的充值没到账 (ref 900200)"
     asks what "我的充值没到账" asks; a reference number or "250 USDT" is no word of the question."""
+    if not _DIGIT.search(text):
+        return text
     patterns = (_TXID, _ORDER, _TICKET, (lexicon or default_lexicon()).amount_pattern)
     spans = sorted(m.span() for pattern in patterns for m in pattern.finditer(text))
     kept, at = [], 0

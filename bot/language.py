@@ -9,8 +9,8 @@ only one language's training data uses. The platform's hint and the conversation
 language weigh in as a prior: they settle texts that say little ("ok", "no problem"), but
 not a text that is plainly another language ("retiro pendiente" from an English browser).
 
-lingua measured better than langdetect on two- and three-word messages (README, "Languages")
-and is faster: 0.3 ms against about 10 ms a short text.
+lingua measured better than langdetect on the two- and three-word dev set (97.9% against
+91.0%, README "Text we did not write") and is faster: 0.2 ms against about 10 ms a text.
 """
 
 from __future__ import annotations
