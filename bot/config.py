@@ -26,7 +26,7 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class NluSettings:
-    confidence_threshold: float = 0.65
+    confidence_threshold: float = 0.7
     margin_threshold: float = 0.1
     handoff_threshold: float = 0.35
     compromised_threshold: float = 0.25

@@ -12,6 +12,7 @@ was, so only text it let through arrives here.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -22,6 +23,8 @@ import yaml
 from bot.config import ROOT
 
 ENTITIES_FILE = ROOT / "data" / "entities.yml"
+SERVICES_FILE = ROOT / "data" / "other_services.yml"
+SERVICE_MARK = "othersvc"  # the one word the intent classifier reads for another company's name
 KINDS = ("coin", "network", "amount", "txid", "order_id", "ticket_id")
 
 # Tickers that are also everyday words ("sol" is the sun in Spanish, "ton" is "your" in French):
@@ -64,8 +67,8 @@ class Lexicon:
         # A network's own name counts alone only where it is no coin's too ("BTC" is the coin).
         networks = {str(a).lower(): net for net, spec in raw["networks"].items()
                     for a in [*([net] if net.lower() not in coins else []), *spec["aliases"]]}  # fmt: skip
+        # A chain's coin names its network only after "on"/"via"/...: "sent via Solana".
         chain_coins = {name: coins[name] for name in coins if coins[name] in raw["networks"]}
-        networks.update({f"{_VIA}{re.escape(name)}": coins[name] for name in chain_coins})
         coin_alt = _alternation(coins)
         amount = re.compile(
             rf"(?<![\w.,])({_NUMBER})\s*(?:({coin_alt})|([uU])(?![a-zA-Z]))(?![a-zA-Z])"
@@ -78,9 +81,8 @@ class Lexicon:
             confirmations={net: int(spec.get("confirmations", 0)) for net, spec in raw["networks"].items()},
             memo_coins=frozenset(t for t, spec in raw["coins"].items() if spec.get("memo")),
             coin_pattern=re.compile(_bounded(coin_alt), re.IGNORECASE),
-            network_pattern=re.compile(_bounded("|".join(sorted(
-                (k if k.startswith(_VIA) else re.escape(k) for k in networks), key=len, reverse=True))),
-                re.IGNORECASE),  # fmt: skip
+            network_pattern=re.compile(
+                _bounded(f"{_VIA}(?:{_alternation(chain_coins)})|{_alternation(networks)}"), re.IGNORECASE),
             amount_pattern=amount,
         )
 
@@ -173,3 +175,40 @@ def without_ids(text: str, lexicon: Optional[Lexicon] = None) -> str:
 
 def _overlaps(span: tuple[int, int], taken: list[tuple[int, int]]) -> bool:
     return any(span[0] < end and start < span[1] for start, end in taken)
+
+
+def with_services_marked(text: str) -> str:
+    """Another company's name (`data/other_services.yml`: a mail, bank, game, shop...) as one
+    word, `othersvc`: what the model learns of some names then holds for all of them, so "my
+    gmail account is locked" reads as "my othersvc account is locked", not as the exchange's
+    locked account. Applied in training and at run time alike (the tokenizer does it)."""
+    return _services_pattern().sub(f" {SERVICE_MARK} ", text)
+
+
+@lru_cache(maxsize=1)
+def _services_pattern() -> re.Pattern:
+    raw = yaml.safe_load(SERVICES_FILE.read_text(encoding="utf-8")) or {}
+    names = {str(name).lower() for names in raw.values() for name in names}
+    return re.compile(_bounded(_trie(names)), re.IGNORECASE)
+
+
+def _trie(names: Iterable[str]) -> str:
+    """An alternation of `names` as a prefix tree ("gmail|google" -> "g(?:mail|oogle)"): the
+    regex engine then follows one branch per character instead of trying every name."""
+    root: dict = {}
+    for name in names:
+        node = root
+        for char in name:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def emit(node: dict) -> str:
+        branches = [re.escape(char) + emit(child) for char, child in sorted(node.items()) if char]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
+        if "" in node:
+            return f"(?:{body})?"
+        return body
+
+    return emit(root)

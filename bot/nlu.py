@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Optional, Protocol
 
 from bot.config import ROOT
+from bot.entities import SERVICES_FILE
 
 # Before any Rasa import: no telemetry (there is no network to send it to, and no reason to),
 # and TensorFlow's start-up chatter off.
@@ -81,7 +82,7 @@ def quiet_rasa() -> None:
 
 
 def _training_inputs() -> list[Path]:
-    return [NLU_CONFIG, *COMPONENTS, *sorted(NLU_DATA_DIR.glob("*.yml"))]
+    return [NLU_CONFIG, *COMPONENTS, SERVICES_FILE, *sorted(NLU_DATA_DIR.glob("*.yml"))]
 
 
 def model_hash() -> str:
@@ -120,6 +121,10 @@ def train(force: bool = False, models_dir: Path = MODELS_DIR, say: Callable[[str
     quiet_rasa()
     # Rasa says when each component starts and finishes training: that is the progress.
     logging.getLogger("rasa.engine.training.hooks").setLevel(logging.INFO)
+    # Rasa's own training cache keys a component by its config and data, not by its code or the
+    # files it reads (our tokenizer's word list): it could restore a stale output. This model is
+    # cached whole, by the hash of all its inputs (`model_hash`), instead.
+    os.environ.setdefault("RASA_MAX_CACHE_SIZE", "0")
     from rasa.model_training import train_nlu
 
     if str(ROOT) not in sys.path:

@@ -25,7 +25,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.linear_model import LogisticRegression
 
-from bot.nlu_components import sentence_features, softmax, tfidf_rows
+from bot.nlu_components import TFIDF_ROW, idf_key, sentence_features, softmax, tfidf_rows
 
 # Intents whose questions are ranked for a message: those at least this likely, at most this many.
 MIN_INTENT_PROBABILITY = 0.02
@@ -46,6 +46,7 @@ class AnswerSelector(GraphComponent):
         self._storage = model_storage
         self._resource = resource
         self._idf = np.zeros(0)
+        self._key = ""
         self._models: dict[str, _Model] = {}
 
     @classmethod
@@ -62,6 +63,7 @@ class AnswerSelector(GraphComponent):
         examples = [e for e in training_data.intent_examples if e.get(INTENT) and e.get(TEXT)]
         X = sentence_features(examples)
         self._idf = TfidfTransformer(sublinear_tf=self.config["sublinear_tf"]).fit(X).idf_.astype(np.float64)
+        self._key = idf_key(self._idf)
         rows = tfidf_rows(X, self._idf, self.config["sublinear_tf"])
         by_intent: dict[str, list[int]] = {}
         for i, example in enumerate(examples):
@@ -103,6 +105,7 @@ class AnswerSelector(GraphComponent):
         selector = cls(config, model_storage, resource)
         with model_storage.read_from(resource) as model_dir, np.load(model_dir / "answers.npz") as arrays:
             selector._idf = arrays["idf"]
+            selector._key = idf_key(selector._idf)
             for n, intent in enumerate(arrays["intents"]):
                 selector._models[str(intent)] = _Model(arrays[f"c{n}"], arrays[f"w{n}"], arrays[f"b{n}"],
                                                        [str(a) for a in arrays[f"a{n}"]])  # fmt: skip
@@ -110,10 +113,7 @@ class AnswerSelector(GraphComponent):
 
     def process(self, messages: list[Message]) -> list[Message]:
         """Sets `answer_ranking` on each message (after the intent classifier ranked its intents)."""
-        if not messages:
-            return messages
-        rows = tfidf_rows(sentence_features(messages), self._idf, self.config["sublinear_tf"])
-        for row, message in zip(rows, messages, strict=True):
+        for message, row in zip(messages, self._rows(messages), strict=True):
             ranked = []
             likely = [r for r in message.get("intent_ranking") or [] if r["confidence"] >= MIN_INTENT_PROBABILITY]
             for intent in likely[:MAX_INTENTS]:
@@ -125,6 +125,14 @@ class AnswerSelector(GraphComponent):
             ranked.sort(key=lambda item: -item[1])
             message.set("answer_ranking", [{"name": a, "confidence": p} for a, p in ranked], add_to_output=True)
         return messages
+
+    def _rows(self, messages: list[Message]) -> list:
+        """Each message's TF-IDF row: the intent classifier's when it was computed over the same
+        IDF weights (it is, when both trained on the same examples), else computed here."""
+        shared = [message.get(TFIDF_ROW) for message in messages]
+        if all(item and item[0] == self._key for item in shared):
+            return [item[1] for item in shared]
+        return list(tfidf_rows(sentence_features(messages), self._idf, self.config["sublinear_tf"]))
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot import entities
 from bot.entities import extract
 
 TXID = "0x" + "ab12" * 16
@@ -39,3 +40,20 @@ def test_what_a_message_names_is_found(text, expected):
 ])  # fmt: skip
 def test_everyday_words_are_not_taken_for_coins(text):
     assert extract(text) == {}
+
+
+@pytest.mark.parametrize("text", [
+    "my gmail account is locked", "12306账号被锁了咋解锁", "インスタのアカウント凍結された", "PS5 비번 바꾸는 법",
+    "не могу войти в госуслуги",
+])  # fmt: skip
+def test_another_companys_name_reads_as_one_word(text):
+    """What the classifier learned of some companies' names holds for every name in the list."""
+    assert entities.SERVICE_MARK in entities.with_services_marked(text).split()
+
+
+@pytest.mark.parametrize("text", [
+    "google authenticator codes rejected", "can I deposit from my bank", "withdraw 250 usdt on trc20",
+    "the app crashes on my iphone", "como verifico mi identidad",
+])  # fmt: skip
+def test_the_exchanges_own_words_are_no_other_company(text):
+    assert entities.with_services_marked(text) == text

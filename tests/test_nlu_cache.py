@@ -41,3 +41,31 @@ def test_the_fast_classifier_gives_scikit_learns_numbers(pipeline):
     X = sparse_random(50, width, density=0.002, format="csr", random_state=1)
     X.data = np.ceil(X.data * 3)
     np.testing.assert_allclose(component.predict_proba(X), component.clf.predict_proba(X), rtol=1e-9, atol=1e-12)
+
+
+def test_the_hash_follows_the_other_companies_word_list(tmp_path, monkeypatch):
+    """The tokenizer reads `data/other_services.yml`: a new name there needs a new model."""
+    before = nlu.model_hash()
+    services = tmp_path / "other_services.yml"
+    services.write_text(nlu.SERVICES_FILE.read_text(encoding="utf-8") + '  - "one more service"\n', encoding="utf-8")
+    monkeypatch.setattr(nlu, "SERVICES_FILE", services)
+    assert nlu.model_hash() != before
+
+
+def test_the_answer_selector_reuses_the_classifiers_row_only_over_the_same_idf(pipeline):
+    """The selector takes the TF-IDF row the classifier left on a message when both weigh
+    n-grams alike; a row made over other weights is computed again, never read."""
+    from rasa.shared.nlu.training_data.message import Message
+
+    from bot.nlu_answers import AnswerSelector
+    from bot.nlu_components import TFIDF_ROW
+
+    graph = pipeline.nlu._agent.processor.graph_runner._instantiated_nodes
+    selector = next(n._component for n in graph.values() if isinstance(n._component, AnswerSelector))
+    own, foreign = object(), object()
+    shared = Message(data={"text": "x"})
+    shared.set(TFIDF_ROW, (selector._key, own))
+    assert selector._rows([shared]) == [own]
+    stranger = Message(data={"text": "x"})
+    stranger.set(TFIDF_ROW, ("other weights", foreign))
+    assert selector._rows([stranger]) != [foreign]

@@ -16,6 +16,9 @@ signals = Signals.load()
     "有一笔提币不是我操作的", "alguien entró a mi cuenta y sacó todo", "je n'ai pas fait ce retrait",
     "кто-то вывел все мои usdt", "身に覚えのない出金があります", "제가 안 한 주문이 체결됐어요",
     "tôi không hề rút số tiền này",
+    # Negation after the object, spoken French without "ne", Vietnamese typed without accents.
+    "API 키가 새로 생겼는데 저는 만든 적 없어요", "2단계 인증이 꺼져 있어요 제가 끈 거 아닌데",
+    "y a des ordres que j'ai pas passés", "sang ngu day tai khoan bi rut sach", "出金なんてしてないのに出金完了メール",
 ])  # fmt: skip
 def test_activity_the_user_did_not_do_goes_to_the_security_lane(text):
     assert signals.intent_for(text) == "account_compromised"
@@ -33,6 +36,8 @@ def test_a_demand_for_money_goes_to_a_person(text):
 @pytest.mark.parametrize("text", [
     "i can't withdraw", "tôi không rút được tiền", "이벤트 보상 언제 지급돼요", "我没法提现",
     "why is my account suspended, i didnt do anything wrong", "quelqu'un a pris en charge mon ticket ?",
+    "KYC 신청한 적 없는데 어떻게 해요", "被爆仓了 余额全没了", "подозрительных входов не было, почему блок?",
+    "개미는 또 털렸네", "まだ出金してないけど手数料は？",
 ])  # fmt: skip
 def test_ordinary_questions_do_not_trip_a_signal(text):
     assert signals.intent_for(text) is None
