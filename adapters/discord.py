@@ -29,15 +29,16 @@ from discord import app_commands
 
 from adapters.in_order import PerChat
 from bot.config import DiscordSettings
-from bot.inbox import Inbox
-from bot.messages import Button, Decision, InboundMessage, OutboundReply
-from bot.pipeline import BadMessage
-from bot.text_split import split_text
+from bot.domain.messages import Button, Decision, InboundMessage, OutboundReply
+from bot.domain.pipeline import BadMessage
+from bot.domain.text_split import split_text
+from bot.services.inbox import Inbox
+from bot.stores import keys
 
 PLATFORM = "discord"
 MAX_TEXT = 2000
 # Support threads the bot opened (any replica, any restart): messages in them are private.
-THREADS_KEY = "sb:discord:threads"
+THREADS_KEY = keys.DISCORD_THREADS
 # An interaction must be answered within 3 s: slower work is deferred first.
 ANSWER_WITHIN_SECONDS = 2.0
 log = logging.getLogger(__name__)

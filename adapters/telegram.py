@@ -33,10 +33,10 @@ from telegram.ext import (
 
 from adapters.in_order import PerChat
 from bot.config import TelegramSettings
-from bot.inbox import Inbox
-from bot.messages import InboundMessage, OutboundReply
-from bot.pipeline import BadMessage
-from bot.text_split import split_text
+from bot.domain.messages import InboundMessage, OutboundReply
+from bot.domain.pipeline import BadMessage
+from bot.domain.text_split import split_text
+from bot.services.inbox import Inbox
 
 PLATFORM = "telegram"
 MAX_TEXT = 4096

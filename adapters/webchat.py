@@ -31,9 +31,10 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from adapters.in_order import PerChat
-from bot.inbox import Inbox
-from bot.messages import InboundMessage, OutboundReply
-from bot.pipeline import BadMessage
+from bot.domain.messages import InboundMessage, OutboundReply
+from bot.domain.pipeline import BadMessage
+from bot.services.inbox import Inbox
+from bot.stores import keys
 
 PLATFORM = "webchat"
 STATIC = Path(__file__).with_name("webchat_static")
@@ -67,7 +68,7 @@ MAX_WAIT_SECONDS = 25
 
 
 def session_stream(session: str) -> str:
-    return f"sb:webchat:{session}"
+    return keys.webchat_session(session)
 
 
 class WebChat:
@@ -87,17 +88,17 @@ class WebChat:
     async def too_fast(self, request: web.Request, session: str) -> web.Response | None:
         """A 429 when the session or the client's address is over its messages a minute."""
         minute = int(time.time() // 60)
-        keys = ((f"sb:rate:webchat:session:{session}:{minute}", self.settings.rate_per_session_minute),
-                (f"sb:rate:webchat:ip:{self.client_address(request)}:{minute}", self.settings.rate_per_ip_minute))
+        limits = ((keys.webchat_rate("session", session, minute), self.settings.rate_per_session_minute),
+                (keys.webchat_rate("ip", self.client_address(request), minute), self.settings.rate_per_ip_minute))
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
-                for key, _ in keys:
+                for key, _ in limits:
                     pipe.incr(key)
                     pipe.expire(key, 120)
                 counts = (await pipe.execute())[::2]
         except (RedisError, ConnectionError):
             return None  # during an outage the message is refused anyway, with "we'll answer shortly"
-        if all(count <= limit for count, (_, limit) in zip(counts, keys, strict=True)):
+        if all(count <= limit for count, (_, limit) in zip(counts, limits, strict=True)):
             return None
         wait = 60 - int(time.time()) % 60
         reply = self.inbox.pipeline.error_reply(_RATE_LIMITED, _language_hint(request))

@@ -31,10 +31,11 @@ from redis.exceptions import RedisError
 from tweepy.asynchronous import AsyncClient
 
 from bot.config import XSettings
-from bot.inbox import Inbox
-from bot.messages import InboundMessage, OutboundReply
-from bot.pipeline import BadMessage
-from bot.text_split import split_text
+from bot.domain.messages import InboundMessage, OutboundReply
+from bot.domain.pipeline import BadMessage
+from bot.domain.text_split import split_text
+from bot.services.inbox import Inbox
+from bot.stores import keys
 
 PLATFORM = "x"
 MAX_WEIGHT = 280
@@ -149,7 +150,7 @@ class XAdapter:
             self.task.cancel()
             await asyncio.gather(self.task, return_exceptions=True)
         try:
-            await self.redis.eval(RESIGN, 1, "sb:x:leader", self.consumer)
+            await self.redis.eval(RESIGN, 1, keys.X_LEADER, self.consumer)
         except RedisError:
             pass
         if self.client.session:
@@ -160,7 +161,7 @@ class XAdapter:
     async def poll_forever(self) -> None:
         while True:
             try:
-                if await self.redis.eval(LEAD, 1, "sb:x:leader", self.consumer,
+                if await self.redis.eval(LEAD, 1, keys.X_LEADER, self.consumer,
                                          int(self.settings.leader_lock_seconds * 1000)):  # fmt: skip
                     await self.poll_mentions()
                     await self.poll_dms()
@@ -213,10 +214,10 @@ class XAdapter:
                 expansions=["author_id"], user_fields=["username", "name"],
             )  # fmt: skip
 
-        for tweet in await self._fetch("sb:x:since:mentions", page, lambda t: str(t["id"])):
+        for tweet in await self._fetch(keys.x_since("mentions"), page, lambda t: str(t["id"])):
             if await self._first_time(f"mention:{tweet['id']}") and self._answerable(tweet):
                 await self.take_mention(tweet)
-            await self.redis.set("sb:x:since:mentions", str(tweet["id"]))
+            await self.redis.set(keys.x_since("mentions"), str(tweet["id"]))
 
     def _answerable(self, tweet: dict) -> bool:
         """The loop guard: never our own posts, retweets, or users configured as bots."""
@@ -225,13 +226,13 @@ class XAdapter:
         return author != self.me and "retweeted" not in kinds and author not in self.settings.ignore_users
 
     async def _first_time(self, what: str) -> bool:
-        return bool(await self.redis.set(f"sb:x:seen:{what}", 1, nx=True, ex=SEEN_SECONDS))
+        return bool(await self.redis.set(keys.x_seen(what), 1, nx=True, ex=SEEN_SECONDS))
 
     async def take_mention(self, tweet: dict) -> None:
         author = str(tweet["author_id"])
         hour = int(time.time() // 3600)
-        count = await self.redis.incr(f"sb:x:replies:{author}:{hour}")
-        await self.redis.expire(f"sb:x:replies:{author}:{hour}", 3600)
+        count = await self.redis.incr(keys.x_replies(author, hour))
+        await self.redis.expire(keys.x_replies(author, hour), 3600)
         if count > self.settings.max_replies_per_user_hour:
             log.info("x: user %s passed %s mentions this hour; not answering (loop guard)", author, count - 1)
             return
@@ -251,14 +252,14 @@ class XAdapter:
                 dm_event_fields=["id", "text", "sender_id", "dm_conversation_id", "created_at", "event_type"],
             )  # fmt: skip
 
-        for event in await self._fetch("sb:x:since:dm", page, lambda e: str(e["id"])):
+        for event in await self._fetch(keys.x_since("dm"), page, lambda e: str(e["id"])):
             sender = str(event.get("sender_id", ""))
             if sender != self.me and await self._first_time(f"dm:{event['id']}"):
                 await self._release_parked(sender)
                 message = InboundMessage(PLATFORM, f"dm:{sender}", "private", sender, event.get("text", ""),
                                          message_id=str(event["id"]))  # fmt: skip
                 await self._handle(message)
-            await self.redis.set("sb:x:since:dm", str(event["id"]))
+            await self.redis.set(keys.x_since("dm"), str(event["id"]))
 
     async def _handle(self, message: InboundMessage) -> None:
         try:
@@ -285,7 +286,7 @@ class XAdapter:
         if not reply.reply_to:
             log.warning("x: a public reply with no post to answer is not sent (conversation %s)", conversation)
             return
-        progress = "sb:x:progress:" + hashlib.sha1(f"{reply.reply_to}\n{reply.text}".encode()).hexdigest()
+        progress = keys.x_progress(hashlib.sha1(f"{reply.reply_to}\n{reply.text}".encode()).hexdigest())
         done = await self.redis.hgetall(progress)
         previous = done.get(b"last", reply.reply_to.encode()).decode()
         posts = thread_posts(reply.text)
@@ -306,12 +307,12 @@ class XAdapter:
                 await self.client.create_direct_message(participant_id=user, text=piece, user_auth=True)
             except tweepy.Forbidden:
                 # The user does not accept DMs from us: kept until they write to us first.
-                await self.redis.rpush(f"sb:x:parked:{user}", json.dumps([reply.text, conversation, sender]))
+                await self.redis.rpush(keys.x_parked(user), json.dumps([reply.text, conversation, sender]))
                 log.info("x: user %s does not accept DMs from the account; the reply waits for their DM", user)
                 return
 
     async def _release_parked(self, user: str) -> None:
         """The user wrote to us: replies parked for them go out now, before the answer."""
-        while raw := await self.redis.lpop(f"sb:x:parked:{user}"):
+        while raw := await self.redis.lpop(keys.x_parked(user)):
             text, conversation, sender = json.loads(raw)
             await self.inbox.outbox.put(OutboundReply(PLATFORM, f"dm:{user}", text), conversation, sender)

@@ -5,6 +5,6 @@ import warnings
 warnings.filterwarnings("ignore", category=DeprecationWarning)
 warnings.filterwarnings("ignore", message=".*deprecated.*")
 
-from bot.cli import main  # noqa: E402
+from bot.tools.cli import main  # noqa: E402
 
 raise SystemExit(main())

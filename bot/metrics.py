@@ -10,7 +10,7 @@ from __future__ import annotations
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from bot.handoff_queue import LANES, HandoffQueue
+from bot.stores.handoff_queue import LANES, HandoffQueue
 
 REGISTRY = CollectorRegistry()
 MESSAGES_IN = Counter("supportbot_messages_in", "Messages accepted from users", ["platform"], registry=REGISTRY)

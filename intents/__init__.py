@@ -1,26 +1,60 @@
-"""What each intent does: the registry from intent name to handler.
+"""What each intent does and what is known about it: the registry from intent name to its
+handler and its facts.
 
 The names are a contract (see `data/INTENTS.md`); adding an intent means adding its training
-data, its answer in every language, and a line here.
+data, its answer in every language, and a line here. The pipeline and the services ask the
+registry (`INTENTS[name].private`, `COMPROMISED`, ...) instead of naming intents themselves.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Optional
+
+from bot.domain.messages import Priority
 from intents import faq, handoffs, tickets
 from intents.base import IntentContext, IntentHandler, Outcome, TicketLookup, TicketView
 
-HANDLERS: dict[str, IntentHandler] = {
-    **{name: faq.answer for name in faq.INTENTS},
-    "account_compromised": handoffs.account_compromised,
-    "complaint": handoffs.complaint,
-    "human_agent": handoffs.human_agent,
-    "ticket_status": tickets.ticket_status,
+
+@dataclass(frozen=True)
+class Intent:
+    """One intent's handler and facts."""
+
+    handler: IntentHandler
+    # A person takes over, in this lane ("talk to a person" and complaints too).
+    lane: Optional[Priority] = None
+    # Answered only in a private chat: the answer shows the user's own account data.
+    private: bool = False
+    # Kept for leads, newest first, in this list (`bot/stores/keys.filed`).
+    filed_as: Optional[str] = None
+    # The user asked for a person: the hand-off notice alone is the reply.
+    asks_for_person: bool = False
+    # Someone else is in the account: the security rules (thresholds, urgent lane) apply.
+    break_in: bool = False
+
+
+def _person(lane: Priority, **facts: bool) -> Intent:
+    return Intent(handoffs.to_person(lane), lane=lane, **facts)
+
+
+INTENTS: dict[str, Intent] = {
+    **{name: Intent(faq.answer) for name in faq.INTENTS},
+    "feedback": Intent(faq.answer, filed_as="feedback-items"),
+    "phishing_report": Intent(faq.answer, filed_as="phishing-reports"),
+    "account_compromised": _person(Priority.URGENT, break_in=True),
+    "complaint": _person(Priority.HIGH),
+    "human_agent": _person(Priority.NORMAL, asks_for_person=True),
+    "ticket_status": Intent(tickets.ticket_status, private=True),
 }
-INTENT_NAMES: tuple[str, ...] = tuple(sorted(HANDLERS))
-# Intents a person must take over (the pipeline leans towards these when unsure).
-HANDOFF_INTENTS: tuple[str, ...] = ("account_compromised", "complaint", "human_agent")
+HANDLERS: dict[str, IntentHandler] = {name: intent.handler for name, intent in INTENTS.items()}
+INTENT_NAMES: tuple[str, ...] = tuple(sorted(INTENTS))
+# Intents a person must take over.
+HANDOFF_INTENTS: tuple[str, ...] = tuple(name for name, intent in INTENTS.items() if intent.lane)
+COMPROMISED: str = next(name for name, intent in INTENTS.items() if intent.break_in)
+PERSON_REQUEST: str = next(name for name, intent in INTENTS.items() if intent.asks_for_person)
+PRIVATE_INTENTS: frozenset[str] = frozenset(name for name, intent in INTENTS.items() if intent.private)
 
 __all__ = [
-    "HANDLERS", "HANDOFF_INTENTS", "INTENT_NAMES", "IntentContext", "IntentHandler", "Outcome", "TicketLookup",
-    "TicketView",
+    "COMPROMISED", "HANDLERS", "HANDOFF_INTENTS", "INTENTS", "INTENT_NAMES", "PERSON_REQUEST", "PRIVATE_INTENTS",
+    "Intent", "IntentContext", "IntentHandler", "Outcome", "TicketLookup", "TicketView",
 ]  # fmt: skip

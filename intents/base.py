@@ -6,8 +6,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Optional
 
-from bot.messages import Action, InboundMessage, Priority
-from bot.texts import Texts
+from bot.domain.messages import Action, InboundMessage, Priority
+from bot.domain.texts import Texts
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.entities import Lexicon, default_lexicon
-from bot.messages import Action
+from bot.domain.entities import Lexicon, default_lexicon
+from bot.domain.messages import Action
 from intents.base import IntentContext, Outcome
 
 INTENTS = (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.messages import Action
+from bot.domain.messages import Action
 from intents.base import IntentContext, Outcome
 
 

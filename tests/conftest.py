@@ -112,7 +112,7 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
 @pytest.fixture(scope="session")
 def model_path() -> Path:
     """The trained model (trained here only when `make test` did not already)."""
-    from bot.nlu import train
+    from bot.nlu.model import train
 
     return train(say=lambda line: print(line, file=sys.stderr))
 
@@ -126,8 +126,8 @@ def config():
 
 @pytest.fixture(scope="session")
 def pipeline(model_path: Path, config):
-    from bot.nlu import NluModel
-    from bot.pipeline import Pipeline
+    from bot.domain.pipeline import Pipeline
+    from bot.nlu.model import NluModel
 
     return Pipeline(config, NluModel.load(model_path))
 

@@ -8,7 +8,7 @@ import asyncio
 
 import pytest
 
-from bot.messages import InboundMessage
+from bot.domain.messages import InboundMessage
 
 
 def decide(pipeline, text: str, hint: str | None = None):

@@ -11,7 +11,7 @@ import redis as redis_sync
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from bot.openapi import OPENAPI
+from bot.web.openapi import OPENAPI
 from tests.conftest import BotProcess
 from tests.test_handoff_e2e import add_agent
 

@@ -270,7 +270,7 @@ def test_markup_in_a_platform_user_name_is_shown_as_text(site, browser):
     queue and the conversation header show them as text."""
     import json as json_module
 
-    from bot.conversations import conversation_id
+    from bot.stores.conversations import conversation_id
 
     session = "browser-username-0001"
     request = urllib.request.Request(f"{site.url}/api/webchat/{session}/messages", method="POST",

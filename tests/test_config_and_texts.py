@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from bot.config import ConfigError, load_config
-from bot.texts import REPLY_KEYS, Texts, answer_ids
+from bot.domain.texts import REPLY_KEYS, Texts, answer_ids
 from intents import INTENT_NAMES
 from tests.conftest import ROOT
 

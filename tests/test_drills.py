@@ -11,7 +11,7 @@ import pytest
 import redis as redis_sync
 import yaml
 
-from bot.messages import InboundMessage
+from bot.domain.messages import InboundMessage
 from tests.conftest import ROOT, BotProcess, RedisServer
 from tests.test_handoff_e2e import add_agent, call
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot import entities
-from bot.entities import extract
+from bot.domain import entities
+from bot.domain.entities import extract
 
 TXID = "0x" + "ab12" * 16
 

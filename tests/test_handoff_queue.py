@@ -9,9 +9,9 @@ from collections import Counter
 import pytest
 from redis.asyncio import BlockingConnectionPool, Redis
 
-from bot.conversations import ConversationStore
-from bot.handoff_queue import HandoffQueue
-from bot.messages import InboundMessage
+from bot.domain.messages import InboundMessage
+from bot.stores.conversations import ConversationStore
+from bot.stores.handoff_queue import HandoffQueue
 
 LANGUAGES = ("en", "zh", "es", "fr", "ru", "ja", "ko", "vi")
 

@@ -11,7 +11,7 @@ import re
 import pytest
 
 from bot.config import load_config
-from bot.helpcenter import HelpCenter
+from bot.domain.helpcenter import HelpCenter
 from tests.test_webchat import say
 
 LANGUAGES = ("en", "zh", "es", "fr", "ru", "ja", "ko", "vi")

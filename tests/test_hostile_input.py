@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mnemonic import Mnemonic
 
-from bot.messages import Decision, InboundMessage
-from bot.pipeline import BadMessage
+from bot.domain.messages import Decision, InboundMessage
+from bot.domain.pipeline import BadMessage
 from tests.conftest import ROOT, BotProcess
 from tests.test_handoff_e2e import add_agent
 

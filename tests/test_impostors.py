@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.impostors import ImpostorCheck
+from bot.domain.impostors import ImpostorCheck
 
 CHECK = ImpostorCheck("ExampleX", ("Maria Chen",))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.language import LanguageDetector
+from bot.domain.language import LanguageDetector
 
 LAUNCH = ("en", "zh", "es", "fr", "ru", "ja", "ko", "vi")
 

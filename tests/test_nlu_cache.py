@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 import time
 
-from bot import nlu
+from bot.nlu import model as nlu
 
 
 def test_a_current_model_is_not_retrained(model_path):
@@ -32,7 +32,7 @@ def test_the_fast_classifier_gives_scikit_learns_numbers(pipeline):
     import numpy as np
     from scipy.sparse import random as sparse_random
 
-    from bot.nlu_components import TfidfLogisticRegressionClassifier
+    from bot.nlu.components import TfidfLogisticRegressionClassifier
 
     graph = pipeline.nlu._agent.processor.graph_runner._instantiated_nodes
     component = next(node._component for node in graph.values()
@@ -57,8 +57,8 @@ def test_the_answer_selector_reuses_the_classifiers_row_only_over_the_same_idf(p
     n-grams alike; a row made over other weights is computed again, never read."""
     from rasa.shared.nlu.training_data.message import Message
 
-    from bot.nlu_answers import AnswerSelector
-    from bot.nlu_components import TFIDF_ROW
+    from bot.nlu.answers import AnswerSelector
+    from bot.nlu.components import TFIDF_ROW
 
     graph = pipeline.nlu._agent.processor.graph_runner._instantiated_nodes
     selector = next(n._component for n in graph.values() if isinstance(n._component, AnswerSelector))

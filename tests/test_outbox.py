@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.messages import OutboundReply
-from bot.outbox import Outbox, stream
+from bot.domain.messages import OutboundReply
+from bot.stores.outbox import Outbox, stream
 from tests.test_handoff_queue import redis  # noqa: F401 (fixture)
 
 

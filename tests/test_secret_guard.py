@@ -8,7 +8,7 @@ import pytest
 import yaml
 from mnemonic import Mnemonic
 
-from bot import secret_guard
+from bot.domain import secret_guard
 from tests.conftest import ROOT
 
 rng = random.Random(7)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from bot.signals import Signals
+from bot.domain.signals import Signals
 from tests.conftest import ROOT
 
 signals = Signals.load()

@@ -9,7 +9,7 @@ import time
 import pytest
 import yaml
 
-from bot.conversations import conversation_id
+from bot.stores.conversations import conversation_id
 from tests.conftest import ROOT, BotProcess, stored_text
 from tests.standins.telegram_api import TelegramStandIn
 from tests.test_handoff_e2e import add_agent, call
@@ -204,7 +204,7 @@ def test_webhook_mode_refuses_a_wrong_secret_and_takes_the_right_one(tmp_path, r
 def test_photos_edits_and_blocked_users(telegram, redis_server):
     import redis as redis_sync
 
-    from bot.conversations import conversation_id
+    from bot.stores.conversations import conversation_id
 
     standin, bot = telegram
     chat, now = 7004, int(time.time())
@@ -280,7 +280,7 @@ def test_a_resolved_ticket_asks_for_a_rating_and_records_it(telegram, redis_serv
 
 def test_long_replies_are_split_at_sentence_ends_within_telegrams_limit():
     from adapters.telegram import MAX_TEXT
-    from bot.text_split import split_text
+    from bot.domain.text_split import split_text
 
     sentence = "Your withdrawal is being processed by the network. "
     text = sentence * 200 + "你的提现正在处理中。" * 300

@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 import time
 
-from bot.agents import AgentStore
 from bot.config import HandoffSettings
-from bot.conversations import ConversationStore
-from bot.handoff_queue import HandoffQueue
-from bot.outbox import Outbox, stream
-from bot.upkeep import escalate_overdue, requeue_vanished
+from bot.services.upkeep import escalate_overdue, requeue_vanished
+from bot.stores.agents import AgentStore
+from bot.stores.conversations import ConversationStore
+from bot.stores.handoff_queue import HandoffQueue
+from bot.stores.outbox import Outbox, stream
 from tests.test_handoff_queue import LANGUAGES, open_conversations, redis  # noqa: F401 (fixture)
 
 
@@ -29,7 +29,7 @@ async def test_a_vanished_agent_loses_the_claim_to_the_head_of_the_lane(redis): 
 
 
 async def test_overdue_conversations_are_escalated_once_and_the_user_told(redis, config):  # noqa: F811
-    from bot.texts import Texts
+    from bot.domain.texts import Texts
     from intents import INTENT_NAMES
 
     texts = Texts.load(config.languages, INTENT_NAMES, config.placeholders)

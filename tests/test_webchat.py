@@ -10,7 +10,7 @@ import pytest
 import redis
 from mnemonic import Mnemonic
 
-from bot.conversations import conversation_id
+from bot.stores.conversations import conversation_id
 from tests.conftest import stored_text
 
 SEED = Mnemonic("english").to_mnemonic(bytes(range(100, 132)))

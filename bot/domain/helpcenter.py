@@ -19,7 +19,7 @@ from pathlib import Path
 import yaml
 
 from bot.config import ROOT
-from bot.nlu import NLU_DATA_DIR
+from bot.nlu.model import NLU_DATA_DIR
 
 HELPCENTER_DIR = ROOT / "data" / "helpcenter"
 # Han, kana, Hangul: scripts written without spaces between words (Korean's spaces separate

@@ -23,7 +23,7 @@ import urllib.request
 from pathlib import Path
 
 from bot.config import ROOT
-from bot.nlu import cached_model
+from bot.nlu.model import cached_model
 
 HELDOUT = ROOT / "tests" / "heldout"
 TARGETS = {"msg_per_s": 300, "p99_ms": 20, "speedup": 1.5, "rss_mib": 1024, "claim_p99_ms": 5}
@@ -123,9 +123,9 @@ async def _claims_bench(redis_url: str, conversations: int = 5000, agents: int =
     `agents` claiming at once until the queue is empty; in a database of its own."""
     from redis.asyncio import BlockingConnectionPool, Redis
 
-    from bot.conversations import ConversationStore
-    from bot.handoff_queue import HandoffQueue
-    from bot.messages import InboundMessage
+    from bot.domain.messages import InboundMessage
+    from bot.stores.conversations import ConversationStore
+    from bot.stores.handoff_queue import HandoffQueue
 
     base = redis_url.rsplit("/", 1)[0]
     pool = BlockingConnectionPool.from_url(f"{base}/15", max_connections=agents + 5)

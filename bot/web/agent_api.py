@@ -20,15 +20,16 @@ from redis.exceptions import RedisError
 
 from adapters.webchat import json_error
 from bot import metrics
-from bot.agents import Agent, AgentStore
 from bot.config import ROOT, Config
-from bot.conversations import ASSIGNED, Conversation, ConversationStore
-from bot.handoff_queue import EVENTS_CHANNEL, HandoffQueue
-from bot.inbox import Inbox
-from bot.messages import Button, OutboundReply
-from bot.openapi import OPENAPI
-from bot.outbox import Outbox
-from bot.reports import build_report, parse_since
+from bot.domain.messages import Button, OutboundReply
+from bot.services.inbox import Inbox
+from bot.stores import keys
+from bot.stores.agents import Agent, AgentStore
+from bot.stores.conversations import ASSIGNED, Conversation, ConversationStore
+from bot.stores.handoff_queue import EVENTS_CHANNEL, HandoffQueue
+from bot.stores.outbox import Outbox
+from bot.tools.reports import build_report, parse_since
+from bot.web.openapi import OPENAPI
 from intents import INTENT_NAMES
 
 log = logging.getLogger(__name__)
@@ -208,7 +209,7 @@ class AgentApi:
         entry = await self.outbox.put(OutboundReply(conv.platform, conv.chat_id, text), conv.id, sender="agent")
         await self.conversations.append(conv.id, f"agent:{agent.name}", text)
         if conv.ticket:  # for the reports' time to first response
-            await self.queue.redis.hsetnx(f"sb:ticket:{conv.ticket}", "first_reply_at", time.time())
+            await self.queue.redis.hsetnx(keys.ticket(conv.ticket), "first_reply_at", time.time())
         return web.json_response({"queued_for_delivery": entry}, status=202)
 
     async def resolve(self, request: web.Request) -> web.Response:
@@ -324,15 +325,15 @@ class AgentApi:
 
     async def feedback_items(self, request: web.Request) -> web.Response:
         """Leads only: suggestions and bug reports users filed, newest first."""
-        return await self._filed(request, "sb:feedback-items", "items")
+        return await self._filed(request, keys.FEEDBACK_ITEMS, "items")
 
     async def phishing_reports(self, request: web.Request) -> web.Response:
         """Leads only: reported scam links and handles, newest first."""
-        return await self._filed(request, "sb:phishing-reports", "reports")
+        return await self._filed(request, keys.PHISHING_REPORTS, "reports")
 
     async def impostors(self, request: web.Request) -> web.Response:
         """Leads only: new members whose names imitate staff, newest first."""
-        return await self._filed(request, "sb:impostors", "impostors")
+        return await self._filed(request, keys.IMPOSTORS, "impostors")
 
     async def _filed(self, request: web.Request, key: str, name: str) -> web.Response:
         if not request[AGENT].is_lead:

@@ -24,11 +24,12 @@ from typing import Optional
 
 from redis.asyncio import Redis
 
-from bot.conversations import ASSIGNED, BOT, QUEUED, RESOLVED, ConversationStore
+from bot.stores import keys
+from bot.stores.conversations import ASSIGNED, BOT, QUEUED, RESOLVED, ConversationStore
 
 LANES = ("urgent", "vip", "high", "normal")
 TICKET_FIRST = 1000
-EVENTS_CHANNEL = "sb:events"
+EVENTS_CHANNEL = keys.EVENTS
 
 # KEYS: none (every key is derived inside; one Redis, no cluster slots to respect).
 # ARGV: cid, lane, language, now, intent
@@ -167,7 +168,7 @@ class HandoffQueue:
 
     async def setup(self) -> None:
         """Ticket numbers start at T-1001."""
-        await self.redis.set("sb:ticket:seq", TICKET_FIRST, nx=True)
+        await self.redis.set(keys.TICKET_SEQ, TICKET_FIRST, nx=True)
 
     async def enqueue(self, cid: str, lane: str, language: str, intent: str) -> tuple[str, bool]:
         """Open a ticket and queue the conversation; (ticket, newly opened). A conversation
@@ -222,7 +223,7 @@ class HandoffQueue:
     async def bump(self, cid: str, lane: str, language: str) -> None:
         """To the head of its lane (an SLA escalation); its age for reports is kept on the
         conversation (`queued_at`)."""
-        key = f"sb:q:{lane}:{language}"
+        key = keys.queue(lane, language)
         head = await self.redis.zrange(key, 0, 0, withscores=True)
         if head and head[0][0].decode() != cid:
             await self.redis.zadd(key, {cid: head[0][1] - 0.001}, xx=True)
@@ -233,7 +234,7 @@ class HandoffQueue:
         for lane in LANES:
             lane_entries = []
             for lang in self.languages:
-                for member, score in await self.redis.zrange(f"sb:q:{lane}:{lang}", 0, -1, withscores=True):
+                for member, score in await self.redis.zrange(keys.queue(lane, lang), 0, -1, withscores=True):
                     lane_entries.append(QueuedEntry(member.decode(), lane, lang, score))
             entries += sorted(lane_entries, key=lambda e: e.queued_at)
         return entries
@@ -242,23 +243,23 @@ class HandoffQueue:
         """1 for next in line, counting the more urgent lanes of the same language."""
         ahead = 0
         for other in LANES[: LANES.index(lane)]:
-            ahead += await self.redis.zcard(f"sb:q:{other}:{language}")
-        rank = await self.redis.zrank(f"sb:q:{lane}:{language}", cid)
+            ahead += await self.redis.zcard(keys.queue(other, language))
+        rank = await self.redis.zrank(keys.queue(lane, language), cid)
         return ahead + (rank if rank is not None else 0) + 1
 
     async def user_tickets(self, platform: str, user_id: str) -> list[Ticket]:
         """The user's own tickets, newest first."""
-        ids = await self.redis.zrevrange(f"sb:user-tickets:{platform}:{user_id}", 0, 9)
+        ids = await self.redis.zrevrange(keys.user_tickets(platform, user_id), 0, 9)
         tickets = []
         for tid in ids:
-            raw = {k.decode(): v.decode() for k, v in (await self.redis.hgetall(f"sb:ticket:{tid.decode()}")).items()}
+            raw = {k.decode(): v.decode() for k, v in (await self.redis.hgetall(keys.ticket(tid.decode()))).items()}
             if raw:
                 tickets.append(Ticket(raw["id"], raw["conversation"], raw["status"], raw.get("lane", ""),
                                       raw.get("intent", ""), float(raw.get("opened_at") or 0)))  # fmt: skip
         return tickets
 
     async def owned_by(self, agent: str) -> list[str]:
-        return sorted(m.decode() for m in await self.redis.smembers(f"sb:agent:{agent}:convs"))
+        return sorted(m.decode() for m in await self.redis.smembers(keys.agent_conversations(agent)))
 
     async def publish(self, kind: str, **fields: object) -> None:
         await self.redis.publish(EVENTS_CHANNEL, json.dumps({"type": kind, "at": time.time(), **fields}))

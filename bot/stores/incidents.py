@@ -17,8 +17,10 @@ from typing import Optional
 
 from redis.asyncio import Redis
 
-INCIDENTS = "sb:incidents"
-SUGGESTIONS = "sb:incident-suggestions"
+from bot.stores import keys
+
+INCIDENTS = keys.INCIDENTS
+SUGGESTIONS = keys.INCIDENT_SUGGESTIONS
 # A spike: at least SPIKE_MIN questions of one intent in SPIKE_WINDOW minutes, and SPIKE_FACTOR
 # times its usual rate over the hour before.
 SPIKE_WINDOW, SPIKE_MIN, SPIKE_FACTOR, BASELINE_MINUTES = 5, 10, 4.0, 60
@@ -96,17 +98,17 @@ class IncidentStore:
         """Count one question of `intent`; a suggestion (intent, count, usual) when its rate
         has just spiked, else None."""
         minute = int(time.time() // 60)
-        key = f"sb:rate:{intent}:{minute}"
+        key = keys.intent_rate(intent, minute)
         this_minute = await self.redis.incr(key)
         await self.redis.expire(key, (BASELINE_MINUTES + SPIKE_WINDOW + 5) * 60)
         if this_minute < SPIKE_MIN // SPIKE_WINDOW:
             return None  # too few this minute for any spike: skip the look back
-        keys = [f"sb:rate:{intent}:{minute - back}" for back in range(SPIKE_WINDOW + BASELINE_MINUTES)]
-        counts = [int(v or 0) for v in await self.redis.mget(keys)]
+        counters = [keys.intent_rate(intent, minute - back) for back in range(SPIKE_WINDOW + BASELINE_MINUTES)]
+        counts = [int(v or 0) for v in await self.redis.mget(counters)]
         recent, usual = sum(counts[:SPIKE_WINDOW]), sum(counts[SPIKE_WINDOW:]) * SPIKE_WINDOW / BASELINE_MINUTES
         if recent < max(SPIKE_MIN, SPIKE_FACTOR * usual) or await self.for_intent(intent):
             return None
-        if not await self.redis.set(f"sb:incident-suggested:{intent}", 1, nx=True, ex=SUGGEST_EVERY_SECONDS):
+        if not await self.redis.set(keys.incident_suggested(intent), 1, nx=True, ex=SUGGEST_EVERY_SECONDS):
             return None
         suggestion = {"at": time.time(), "intent": intent, "count": recent, "minutes": SPIKE_WINDOW,
                       "usual": round(usual, 1)}  # fmt: skip
@@ -119,4 +121,4 @@ class IncidentStore:
 
 
 def _grouped(incident_id: str) -> str:
-    return f"sb:incident:{incident_id}:grouped"
+    return keys.incident_grouped(incident_id)

@@ -16,9 +16,11 @@ from typing import Optional
 
 from redis.asyncio import Redis
 
+from bot.stores import keys
+
 ROLES = ("agent", "lead")
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}$")
-ON_SHIFT_KEY = "sb:agents:seen"
+ON_SHIFT_KEY = keys.AGENTS_SEEN
 
 
 @dataclass(frozen=True)
@@ -52,21 +54,21 @@ class AgentStore:
         if not languages:
             raise ValueError("an agent speaks at least one language")
         token = "sbt_" + secrets.token_urlsafe(32)
-        old = await self.redis.hget(f"sb:agent:{name}", "token_sha256")
+        old = await self.redis.hget(keys.agent(name), "token_sha256")
         async with self.redis.pipeline(transaction=True) as pipe:
             if old:
-                pipe.delete(f"sb:agent-token:{old.decode()}")
-            pipe.hset(f"sb:agent:{name}", mapping={
+                pipe.delete(keys.agent_token(old.decode()))
+            pipe.hset(keys.agent(name), mapping={
                 "name": name, "languages": ",".join(languages), "role": role,
                 "token_sha256": _digest(token), "created_at": time.time(),
             })  # fmt: skip
-            pipe.set(f"sb:agent-token:{_digest(token)}", name)
-            pipe.sadd("sb:agents", name)
+            pipe.set(keys.agent_token(_digest(token)), name)
+            pipe.sadd(keys.AGENTS, name)
             await pipe.execute()
         return token
 
     async def get(self, name: str) -> Optional[Agent]:
-        raw = await self.redis.hgetall(f"sb:agent:{name}")
+        raw = await self.redis.hgetall(keys.agent(name))
         if not raw:
             return None
         data = {k.decode(): v.decode() for k, v in raw.items()}
@@ -76,11 +78,11 @@ class AgentStore:
         """The agent a bearer token belongs to, or None."""
         if not token or len(token) > 200:
             return None
-        name = await self.redis.get(f"sb:agent-token:{_digest(token)}")
+        name = await self.redis.get(keys.agent_token(_digest(token)))
         return await self.get(name.decode()) if name else None
 
     async def all(self) -> list[Agent]:
-        names = sorted(n.decode() for n in await self.redis.smembers("sb:agents"))
+        names = sorted(n.decode() for n in await self.redis.smembers(keys.AGENTS))
         return [a for a in [await self.get(n) for n in names] if a]
 
     async def seen(self, name: str) -> None:

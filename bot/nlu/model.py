@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Optional, Protocol
 
 from bot.config import ROOT
-from bot.entities import SERVICES_FILE
+from bot.domain.entities import SERVICES_FILE
 
 # Before any Rasa import: no telemetry (there is no network to send it to, and no reason to),
 # and TensorFlow's start-up chatter off.
@@ -30,7 +30,7 @@ os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
 
 NLU_DATA_DIR = ROOT / "data" / "nlu"
 NLU_CONFIG = ROOT / "data" / "nlu_config.yml"
-COMPONENTS = (ROOT / "bot" / "nlu_components.py", ROOT / "bot" / "nlu_answers.py")
+COMPONENTS = (ROOT / "bot" / "nlu" / "components.py", ROOT / "bot" / "nlu" / "answers.py")
 MODELS_DIR = Path(os.environ.get("SUPPORTBOT_MODELS_DIR", ROOT / "models"))
 
 log = logging.getLogger(__name__)

@@ -14,8 +14,8 @@ log = logging.getLogger("bot")
 
 
 def _run(args: argparse.Namespace) -> int:
-    from bot.nlu import ModelMissing
-    from bot.server import StartupError, serve
+    from bot.nlu.model import ModelMissing
+    from bot.web.server import StartupError, serve
 
     config = load_config(args.config)
     check_environment(config)  # a missing token stops start-up before the model loads
@@ -30,16 +30,16 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from bot.nlu import train
+    from bot.nlu.model import train
 
     train(force=args.force, say=lambda line: print(line, file=sys.stderr, flush=True))
     return 0
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from bot.nlu import ModelMissing, NluModel, RasaHttpNlu
-    from bot.pipeline import Pipeline
-    from bot.replay import replay
+    from bot.domain.pipeline import Pipeline
+    from bot.nlu.model import ModelMissing, NluModel, RasaHttpNlu
+    from bot.tools.replay import replay
 
     config = load_config(args.config)
     try:
@@ -54,7 +54,7 @@ def _replay(args: argparse.Namespace) -> int:
 def _agents(args: argparse.Namespace) -> int:
     from redis.asyncio import Redis
 
-    from bot.agents import AgentStore
+    from bot.stores.agents import AgentStore
 
     config = load_config(args.config)
 
@@ -86,7 +86,7 @@ def _report(args: argparse.Namespace) -> int:
     from redis.asyncio import Redis
     from redis.exceptions import RedisError
 
-    from bot.reports import build_report, parse_since, summary_text, write_charts
+    from bot.tools.reports import build_report, parse_since, summary_text, write_charts
 
     try:
         since = parse_since(args.since)
@@ -119,9 +119,9 @@ def _check_config(args: argparse.Namespace) -> int:
     Redis, the texts and help-center articles, the trained model."""
     import redis as redis_sync
 
-    from bot.helpcenter import HelpCenter
-    from bot.nlu import ModelMissing, cached_model
-    from bot.texts import Texts
+    from bot.domain.helpcenter import HelpCenter
+    from bot.domain.texts import Texts
+    from bot.nlu.model import ModelMissing, cached_model
     from intents import INTENT_NAMES
 
     config = load_config(args.config)
@@ -146,14 +146,14 @@ def _check_config(args: argparse.Namespace) -> int:
 
 
 def _console(args: argparse.Namespace) -> int:
-    from bot.console import main as console_main
+    from bot.tools.agent_terminal import main as console_main
 
     return console_main(args.url)
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from bot.bench import main as bench_main
-    from bot.nlu import ModelMissing
+    from bot.nlu.model import ModelMissing
+    from bot.tools.bench import main as bench_main
 
     try:
         return bench_main(args)

@@ -17,14 +17,15 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
 from bot import metrics
-from bot.messages import Button, OutboundReply
+from bot.domain.messages import Button, OutboundReply
+from bot.stores import keys
 
 log = logging.getLogger(__name__)
 GROUP = "adapters"
 
 
 def stream(platform: str) -> str:
-    return f"sb:outbox:{platform}"
+    return keys.outbox(platform)
 
 
 def _encode(reply: OutboundReply, conversation: str, sender: str) -> dict:

@@ -15,9 +15,10 @@ from typing import Optional
 
 from redis.asyncio import Redis
 
-from bot.messages import InboundMessage
+from bot.domain.messages import InboundMessage
+from bot.stores import keys
 
-PREFIX = "sb:conv:"
+PREFIX = keys.CONVERSATION_PREFIX
 IDLE_TTL_SECONDS = 90 * 24 * 3600
 TRANSCRIPT_LIMIT = 500  # entries kept per conversation
 

@@ -25,7 +25,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.linear_model import LogisticRegression
 
-from bot.nlu_components import TFIDF_ROW, idf_key, sentence_features, softmax, tfidf_rows
+from bot.nlu.components import TFIDF_ROW, idf_key, sentence_features, softmax, tfidf_rows
 
 # Intents whose questions are ranked for a message: those at least this likely, at most this many.
 MIN_INTENT_PROBABILITY = 0.02

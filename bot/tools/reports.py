@@ -27,6 +27,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from bot.config import Config
+from bot.stores import keys
 
 _DURATION = re.compile(r"^(\d+)([mhdw])$")
 _UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -94,7 +95,7 @@ async def build_report(redis: Redis, config: Config, since_seconds: float, now: 
     tickets = [t for t in await _tickets(redis) if float(t.get("opened_at") or 0) >= start]
     handed_off = {t.get("conversation") for t in tickets}
 
-    async for key in redis.scan_iter(match="sb:conv:*", count=500):
+    async for key in redis.scan_iter(match=f"{keys.CONVERSATION_PREFIX}*", count=500):
         if key.endswith(b":log"):
             continue
         conv = {k.decode(): v.decode() for k, v in (await redis.hgetall(key)).items()}
@@ -122,31 +123,8 @@ async def build_report(redis: Redis, config: Config, since_seconds: float, now: 
             if line.get("action") == "clarify":
                 unanswered[line.get("text", "")] += 1
 
-    for ticket in tickets:
-        platform, language = platform_of.get(ticket.get("conversation", ""), ("?", config.default_language))
-        opened = float(ticket["opened_at"])
-        for name in ("all", f"language:{language}", f"platform:{platform}"):
-            group = groups[name]
-            if ticket.get("first_reply_at"):
-                group.first_response.append(float(ticket["first_reply_at"]) - opened)
-            if ticket.get("resolved_at"):
-                group.resolution.append(float(ticket["resolved_at"]) - opened)
-            lane = ticket.get("lane") or "normal"
-            group.sla_counted += 1
-            claimed = float(ticket.get("claimed_at") or 0)
-            group.sla_kept += bool(claimed) and claimed - opened <= config.handoff.sla_seconds(lane)
-
-    for raw in await redis.lrange("sb:feedback", 0, -1):
-        item = json.loads(raw)
-        if item.get("at", 0) < start:
-            continue
-        for name in ("all", f"language:{item.get('language')}", f"platform:{item.get('platform')}"):
-            group = groups[name]
-            if "rating" in item:
-                group.ratings.append(int(item["rating"]))
-            elif item.get("value") in ("yes", "no"):
-                group.helpful_yes += item["value"] == "yes"
-                group.helpful_no += item["value"] == "no"
+    _count_tickets(groups, tickets, platform_of, config)
+    _count_feedback(groups, [json.loads(raw) for raw in await redis.lrange(keys.FEEDBACK, 0, -1)], start)
 
     def sliced(prefix: str) -> dict:
         return {name.split(":", 1)[1]: groups[name].summary() for name in sorted(groups) if name.startswith(prefix)}
@@ -165,6 +143,38 @@ async def build_report(redis: Redis, config: Config, since_seconds: float, now: 
     }  # fmt: skip
 
 
+def _count_tickets(groups: dict[str, _Group], tickets: list[dict], platform_of: dict[str, tuple[str, str]],
+                   config: Config) -> None:  # fmt: skip
+    """First response, resolution and SLA kept, per slice, from the tickets opened."""
+    for ticket in tickets:
+        platform, language = platform_of.get(ticket.get("conversation", ""), ("?", config.default_language))
+        opened = float(ticket["opened_at"])
+        for name in ("all", f"language:{language}", f"platform:{platform}"):
+            group = groups[name]
+            if ticket.get("first_reply_at"):
+                group.first_response.append(float(ticket["first_reply_at"]) - opened)
+            if ticket.get("resolved_at"):
+                group.resolution.append(float(ticket["resolved_at"]) - opened)
+            lane = ticket.get("lane") or "normal"
+            group.sla_counted += 1
+            claimed = float(ticket.get("claimed_at") or 0)
+            group.sla_kept += bool(claimed) and claimed - opened <= config.handoff.sla_seconds(lane)
+
+
+def _count_feedback(groups: dict[str, _Group], items: list[dict], start: float) -> None:
+    """Ratings and "was this helpful?" answers since `start`, per slice."""
+    for item in items:
+        if item.get("at", 0) < start:
+            continue
+        for name in ("all", f"language:{item.get('language')}", f"platform:{item.get('platform')}"):
+            group = groups[name]
+            if "rating" in item:
+                group.ratings.append(int(item["rating"]))
+            elif item.get("value") in ("yes", "no"):
+                group.helpful_yes += item["value"] == "yes"
+                group.helpful_no += item["value"] == "no"
+
+
 def _count_entities(named: dict[str, Counter], entities: dict) -> None:
     """Coins and networks by value; the ids (TXIDs, orders, tickets) only by how many messages
     named one: their values say nothing across users."""
@@ -179,7 +189,7 @@ def _count_entities(named: dict[str, Counter], entities: dict) -> None:
 
 async def _tickets(redis: Redis) -> list[dict]:
     found = []
-    async for key in redis.scan_iter(match="sb:ticket:T-*", count=500):
+    async for key in redis.scan_iter(match=f"{keys.TICKET_PREFIX}T-*", count=500):
         found.append({k.decode(): v.decode() for k, v in (await redis.hgetall(key)).items()})
     return found
 

@@ -12,16 +12,16 @@ import re
 from dataclasses import replace
 from typing import Optional
 
-from bot import entities, secret_guard
 from bot.config import Config
-from bot.helpcenter import Article, HelpCenter
-from bot.language import Detection, LanguageDetector, base_language, domain_lexicon
-from bot.messages import Action, Button, Decision, InboundMessage, OutboundReply, Priority
-from bot.nlu import NLU_DATA_DIR, NluParser, NluResult
-from bot.secret_guard import GuardResult
-from bot.signals import Signals
-from bot.texts import Texts
-from intents import HANDLERS, HANDOFF_INTENTS, INTENT_NAMES, IntentContext, Outcome, TicketLookup
+from bot.domain import entities, secret_guard
+from bot.domain.helpcenter import Article, HelpCenter
+from bot.domain.language import Detection, LanguageDetector, base_language, domain_lexicon
+from bot.domain.messages import Action, Button, Decision, InboundMessage, OutboundReply, Priority
+from bot.domain.secret_guard import GuardResult
+from bot.domain.signals import Signals
+from bot.domain.texts import Texts
+from bot.nlu.model import NLU_DATA_DIR, NluParser, NluResult
+from intents import COMPROMISED, HANDLERS, HANDOFF_INTENTS, INTENT_NAMES, IntentContext, Outcome, TicketLookup
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
 # "/help <words>" searches the help center directly, on every platform (adapters turn their
@@ -125,19 +125,8 @@ class Pipeline:
 
         named = entities.extract(clean)
         result = await self.nlu.parse(entities.without_ids(clean))
-        intent = self.choose_intent(result, clean)
-        answer_id = None
-        if intent is None:  # unsure: rather than a bare "please rephrase", the closest articles
-            text = self.with_articles(self.texts.reply("clarify", language), self.helpcenter.search(clean, language),
-                                      language)  # fmt: skip
-            outcome = Outcome(Action.CLARIFY, text)
-            intent, confidence = result.intent, result.confidence
-        else:
-            answer_id = self.choose_answer(result, intent)
-            ctx = IntentContext(intent, language, replace(message, text=guarded.redacted_text), self.texts, tickets,
-                                answer_id, named)  # fmt: skip
-            outcome = await HANDLERS[intent](ctx)
-            confidence = result.probability(intent) or result.confidence
+        intent, confidence, answer_id, outcome = await self._act_on(
+            result, clean, language, replace(message, text=guarded.redacted_text), tickets, named)
 
         text = outcome.text
         buttons = buttons_for(outcome.action, self.texts, language)
@@ -180,6 +169,23 @@ class Pipeline:
         text = "\n\n".join(part for part in (decision.reply.text, notice) if part)
         return replace(decision, reply=replace(decision.reply, text=text))
 
+    async def _act_on(
+        self, result: NluResult, clean: str, language: str, message: InboundMessage,
+        tickets: Optional[TicketLookup], named: dict,
+    ) -> tuple[Optional[str], float, Optional[str], Outcome]:  # fmt: skip
+        """The intent acted on, its confidence, the question answered and what its handler did;
+        unsure, a clarifying question with the closest articles instead of a bare "please
+        rephrase". `message` carries the redacted text."""
+        intent = self.choose_intent(result, clean)
+        if intent is None:
+            text = self.with_articles(self.texts.reply("clarify", language), self.helpcenter.search(clean, language),
+                                      language)  # fmt: skip
+            return result.intent, result.confidence, None, Outcome(Action.CLARIFY, text)
+        answer_id = self.choose_answer(result, intent)
+        ctx = IntentContext(intent, language, message, self.texts, tickets, answer_id, named)
+        outcome = await HANDLERS[intent](ctx)
+        return intent, result.probability(intent) or result.confidence, answer_id, outcome
+
     def choose_intent(self, result: NluResult, text: str) -> Optional[str]:
         """The intent to act on, or None to ask the user instead.
 
@@ -196,8 +202,8 @@ class Pipeline:
             return signalled
         if result.intent in HANDOFF_INTENTS and result.confidence >= nlu.handoff_threshold:
             return result.intent
-        if result.probability("account_compromised") >= nlu.compromised_threshold:
-            return "account_compromised"  # a missed break-in costs more than a needless look
+        if result.probability(COMPROMISED) >= nlu.compromised_threshold:
+            return COMPROMISED  # a missed break-in costs more than a needless look
         if result.intent in HANDOFF_INTENTS:
             return None
         confident = (
@@ -211,8 +217,8 @@ class Pipeline:
         """Whether an account-compromise hand-off has earned the urgent lane: a signal in the
         text (a withdrawal, login or trade the user did not make), or the model sure of it at
         `urgent_threshold`. Without either it goes to the high lane, still ahead of the rest."""
-        return (self.signals.intent_for(text) == "account_compromised"
-                or result.probability("account_compromised") >= self.config.nlu.urgent_threshold)  # fmt: skip
+        return (self.signals.intent_for(text) == COMPROMISED
+                or result.probability(COMPROMISED) >= self.config.nlu.urgent_threshold)  # fmt: skip
 
     def choose_answer(self, result: NluResult, intent: str) -> str:
         """Which of the intent's questions to answer: the most likely one when it stands out

@@ -11,8 +11,8 @@ import json
 from collections.abc import Iterator
 from typing import BinaryIO, TextIO
 
-from bot.messages import InboundMessage
-from bot.pipeline import BadMessage, Pipeline
+from bot.domain.messages import InboundMessage
+from bot.domain.pipeline import BadMessage, Pipeline
 
 # A line longer than this is refused before it is parsed (the text limit is far smaller).
 MAX_LINE_BYTES = 4 * 1024 * 1024

@@ -8,13 +8,13 @@ import logging
 import time
 
 from bot import metrics
-from bot.agents import AgentStore
 from bot.config import HandoffSettings
-from bot.conversations import ConversationStore
-from bot.handoff_queue import HandoffQueue
-from bot.messages import OutboundReply
-from bot.outbox import Outbox
-from bot.texts import Texts
+from bot.domain.messages import OutboundReply
+from bot.domain.texts import Texts
+from bot.stores.agents import AgentStore
+from bot.stores.conversations import ConversationStore
+from bot.stores.handoff_queue import HandoffQueue
+from bot.stores.outbox import Outbox
 
 log = logging.getLogger(__name__)
 

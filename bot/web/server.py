@@ -8,25 +8,26 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from aiohttp import web
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from adapters.webchat import WebChat, static_routes
-from bot import console_page
-from bot.agent_api import AgentApi
-from bot.agents import AgentStore
 from bot.config import X_CREDENTIALS, Config, check_environment, idle_credentials
-from bot.conversations import ConversationStore
-from bot.handoff_queue import HandoffQueue
-from bot.inbox import Inbox
+from bot.domain.pipeline import Pipeline
 from bot.metrics import metrics_route
-from bot.nlu import NluModel, NluParser
-from bot.outbox import Outbox
-from bot.pipeline import Pipeline
-from bot.upkeep import escalate_overdue, requeue_vanished
+from bot.nlu.model import NluModel, NluParser
+from bot.services.inbox import Inbox
+from bot.services.upkeep import escalate_overdue, requeue_vanished
+from bot.stores.agents import AgentStore
+from bot.stores.conversations import ConversationStore
+from bot.stores.handoff_queue import HandoffQueue
+from bot.stores.outbox import Outbox
+from bot.web import console_page
+from bot.web.agent_api import AgentApi
 
 log = logging.getLogger(__name__)
 
@@ -65,30 +66,9 @@ async def build_app(config: Config, nlu: NluParser) -> web.Application:
     app.add_routes([web.get("/healthz", healthz), *webchat.routes(), *static_routes(), *api.routes(),
                     *console_page.routes(), metrics_route(queue)])
     consumer = f"{socket.gethostname()}-{os.getpid()}"
-    drains = {"webchat": webchat.deliver}
-    channels = []
-    if "telegram" in enabled:
-        from adapters.telegram import WEBHOOK_PATH, TelegramAdapter
-
-        secret = env.get("TELEGRAM_WEBHOOK_SECRET", "")
-        telegram = TelegramAdapter(inbox, config.telegram, env["TELEGRAM_TOKEN"], secret)
-        if config.telegram.webhook_url:
-            app.router.add_post(WEBHOOK_PATH, telegram.webhook)
-        drains["telegram"] = telegram.deliver
-        channels.append(telegram)
-    if "discord" in enabled:
-        from adapters.discord import DiscordAdapter
-
-        discord_channel = DiscordAdapter(inbox, config.discord, env["DISCORD_TOKEN"])
-        drains["discord"] = discord_channel.deliver
-        channels.append(discord_channel)
-    if "x" in enabled:
-        from adapters.x import XAdapter
-
-        x_credentials = {name: env[name] for name in X_CREDENTIALS}
-        x_channel = XAdapter(inbox, config.x, x_credentials, consumer)
-        drains["x"] = x_channel.deliver
-        channels.append(x_channel)
+    platforms = _platform_channels(config, env, enabled, inbox, app, consumer)
+    drains = {"webchat": webchat.deliver, **{name: channel.deliver for name, channel in platforms}}
+    channels = [channel for _, channel in platforms]
 
     async def background(_: web.Application):
         for channel in channels:
@@ -112,6 +92,30 @@ async def build_app(config: Config, nlu: NluParser) -> web.Application:
 
     app.cleanup_ctx.append(background)
     return app
+
+
+def _platform_channels(config: Config, env: Mapping[str, str], enabled: list[str], inbox: Inbox,
+                       app: web.Application, consumer: str) -> list[tuple[str, Any]]:  # fmt: skip
+    """The platform adapters whose credentials are set, by platform name (the name of their
+    outbox); Telegram's webhook route joins `app` when it is configured."""
+    channels: list[tuple[str, Any]] = []
+    if "telegram" in enabled:
+        from adapters.telegram import WEBHOOK_PATH, TelegramAdapter
+
+        secret = env.get("TELEGRAM_WEBHOOK_SECRET", "")
+        telegram = TelegramAdapter(inbox, config.telegram, env["TELEGRAM_TOKEN"], secret)
+        if config.telegram.webhook_url:
+            app.router.add_post(WEBHOOK_PATH, telegram.webhook)
+        channels.append(("telegram", telegram))
+    if "discord" in enabled:
+        from adapters.discord import DiscordAdapter
+
+        channels.append(("discord", DiscordAdapter(inbox, config.discord, env["DISCORD_TOKEN"])))
+    if "x" in enabled:
+        from adapters.x import XAdapter
+
+        channels.append(("x", XAdapter(inbox, config.x, {name: env[name] for name in X_CREDENTIALS}, consumer)))
+    return channels
 
 
 async def every(seconds: float, what: str, step: Callable[[], Awaitable[object]]) -> None:

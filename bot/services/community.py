@@ -1,0 +1,101 @@
+"""Community and incident work around a message: an incident's status instead of the usual
+answer (and its group told when it is over), and new group members whose names imitate the
+exchange's staff."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import replace
+from typing import Optional
+
+from bot.config import Config
+from bot.domain.impostors import ImpostorCheck
+from bot.domain.language import base_language
+from bot.domain.messages import Action, Decision, InboundMessage, OutboundReply, Priority
+from bot.domain.pipeline import Pipeline
+from bot.stores import keys
+from bot.stores.conversations import Conversation, ConversationStore
+from bot.stores.handoff_queue import HandoffQueue
+from bot.stores.incidents import Incident, IncidentStore
+from bot.stores.outbox import Outbox
+
+log = logging.getLogger(__name__)
+IMPOSTORS = keys.IMPOSTORS
+
+
+class Community:
+    """Incidents and impostors."""
+
+    def __init__(self, config: Config, pipeline: Pipeline, conversations: ConversationStore, queue: HandoffQueue,
+                 outbox: Outbox) -> None:  # fmt: skip
+        self.config = config
+        self.pipeline = pipeline
+        self.conversations = conversations
+        self.queue = queue
+        self.outbox = outbox
+        self.redis = conversations.redis
+        self.incidents = IncidentStore(conversations.redis)
+        self.impostors = ImpostorCheck(config.exchange_name, config.community.protected_names)
+
+    async def incident_for(self, conversation: Conversation, decision: Decision) -> Optional[Incident]:
+        """The incident this message is about: its intent is an incident's topic, or it asks for
+        a person in a conversation that was about one. Never for an urgent case or a secret."""
+        if decision.priority is Priority.URGENT or decision.action is Action.WARN_SECRET:
+            return None
+        incident = await self.incidents.for_intent(decision.intent)
+        if incident is None and decision.priority and conversation.incident:
+            incident = await self.incidents.get(conversation.incident)
+        return incident
+
+    async def during_incident(self, conversation: Conversation, decision: Decision, incident: Incident) -> Decision:
+        """The incident's status instead of the usual answer; a hand-off joins the incident's
+        group (told when it is over) instead of the queue."""
+        text = incident.status_in(decision.language, self.config.default_language)
+        await self.conversations.update(conversation.id, incident=incident.id)
+        if decision.priority:
+            await self.incidents.group(incident, conversation.id)
+            text = f"{text}\n\n{self.pipeline.texts.reply('incident_grouped', decision.language)}"
+        reply = replace(decision.reply, text=text, buttons=()) if decision.reply else None
+        await self.conversations.append(conversation.id, "bot", text, incident=incident.id)
+        log.info("%s %s intent=%s answered by incident %s", conversation.platform, conversation.id, decision.intent,
+                 incident.id)  # fmt: skip
+        return replace(decision, reply=reply, action=Action.ANSWER, priority=None)
+
+    async def member_joined(self, message: InboundMessage) -> Optional[str]:
+        """A new member of a group (`message` names chat, user and name; its text is ignored).
+        When the name imitates the exchange's staff, leads are told (an `impostor_joined`
+        event, and the list at /api/impostors) and the chat is warned; returns the name
+        imitated, or None."""
+        imitated = self.impostors.imitates(message.user_name)
+        if imitated is None:
+            return None
+        report = {"at": time.time(), "platform": message.platform, "chat_id": message.chat_id,
+                  "user_id": message.user_id, "name": message.user_name[:100], "imitates": imitated}  # fmt: skip
+        await self.redis.lpush(IMPOSTORS, json.dumps(report, ensure_ascii=False))
+        await self.redis.ltrim(IMPOSTORS, 0, 9999)
+        await self.queue.publish("impostor_joined", **report)
+        log.warning("%s: a new member of chat %s imitates %r", message.platform, message.chat_id, imitated)
+        if self.config.community.warn_in_chat:
+            language = base_language(message.language_hint) or self.config.default_language
+            language = language if language in self.config.languages else self.config.default_language
+            text = self.pipeline.texts.reply("impostor_warning", language, name=message.user_name[:64])
+            await self.outbox.put(OutboundReply(message.platform, message.chat_id, text))
+        return imitated
+
+    async def end_incident(self, incident_id: str, final: dict[str, str]) -> int:
+        """Resolve an incident: everyone grouped on it hears `final` (per language; a general
+        "resolved" message where it has none). Returns how many were told."""
+        grouped = await self.incidents.resolve(incident_id)
+        for cid in grouped:
+            conv = await self.conversations.get(cid)
+            if conv is None:
+                continue
+            language = conv.language or self.config.default_language
+            text = final.get(language) or final.get(self.config.default_language) \
+                or self.pipeline.texts.reply("incident_over", language)  # fmt: skip
+            await self.outbox.put(OutboundReply(conv.platform, conv.chat_id, text), cid)
+            await self.conversations.append(cid, "bot", text, incident=incident_id)
+            await self.conversations.update(cid, incident="")
+        return len(grouped)

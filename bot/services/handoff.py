@@ -1,0 +1,143 @@
+"""Hand-off to people: the ticket and its lane, the notice of where the user stands in line,
+and account matters moved out of public chats into a private one (a thread, a DM, or a
+one-time link the user follows)."""
+
+from __future__ import annotations
+
+import json
+import math
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+
+from bot.config import Config
+from bot.domain.messages import Action, Decision, InboundMessage, OutboundReply, Priority
+from bot.domain.pipeline import Pipeline
+from bot.stores import keys
+from bot.stores.agents import AgentStore
+from bot.stores.conversations import Conversation, ConversationStore
+from bot.stores.handoff_queue import HandoffQueue
+from bot.stores.outbox import Outbox
+from intents import PERSON_REQUEST, TicketLookup, TicketView
+
+MOVE_TTL_SECONDS = 24 * 3600
+
+
+def ticket_lookup(queue: HandoffQueue, message: InboundMessage) -> TicketLookup:
+    """The user's own tickets, looked up only when an answer needs them."""
+
+    async def tickets() -> list[TicketView]:
+        found = await queue.user_tickets(message.platform, message.user_id)
+        return [TicketView(t.id, t.status) for t in found]
+
+    return tickets
+
+
+class HandOff:
+    """Opens tickets and moves conversations to private chats."""
+
+    def __init__(self, config: Config, pipeline: Pipeline, conversations: ConversationStore, queue: HandoffQueue,
+                 outbox: Outbox, agents: AgentStore) -> None:  # fmt: skip
+        self.config = config
+        self.pipeline = pipeline
+        self.conversations = conversations
+        self.queue = queue
+        self.outbox = outbox
+        self.agents = agents
+        self.redis = conversations.redis
+        # How a conversation leaves a public chat, per platform (adapters register theirs):
+        # an opener starts a private chat itself (a thread, a DM) and returns its chat id and
+        # a link to it, or None when the platform refuses; a link builder turns a one-time
+        # token into a link the user follows (Telegram's t.me/<bot>?start=<token>).
+        self.private_openers: dict[str, Callable[[InboundMessage], Awaitable[tuple[str, str] | None]]] = {}
+        self.private_links: dict[str, Callable[[str], str]] = {}
+
+    def can_move(self, platform: str) -> bool:
+        return platform in self.private_links or platform in self.private_openers
+
+    async def move_to_private(self, message: InboundMessage, conversation: Conversation,
+                               decision: Decision) -> Decision:  # fmt: skip
+        """Account matters never in public: a short public reply pointing to a private chat.
+        Where the platform can open one (a thread, a DM) the conversation continues there at
+        once; otherwise the reply carries a one-time link that `resume_in_private` honours."""
+        token = secrets.token_urlsafe(18)
+        # The key names the user: someone else holding the link finds nothing and spends nothing.
+        await self.redis.set(keys.move(message.platform, message.user_id, token), json.dumps({
+            "platform": message.platform, "user_id": message.user_id, "from": conversation.id,
+            "intent": decision.intent, "priority": decision.priority.value if decision.priority else None,
+            "language": decision.language,
+        }), ex=MOVE_TTL_SECONDS)  # fmt: skip
+        opener = self.private_openers.get(message.platform)
+        opened = await opener(message) if opener else None
+        if opened:
+            chat_id, link = opened
+            private = replace(message, chat_id=chat_id, chat_kind="private", message_id="", reply_to=None)
+            await self.resume_in_private(private, token, reply_inline=False)
+        elif message.platform in self.private_links:
+            link = self.private_links[message.platform](token)
+        else:  # the platform refused a private chat and has no link: the user is asked to write in private
+            link = ""
+        text = self.pipeline.texts.reply("move_to_private", decision.language, link=link).rstrip(" :：\n")
+        reply = replace(decision.reply, text=text, buttons=()) if decision.reply else None
+        return replace(decision, reply=reply, action=Action.HANDOFF)
+
+    async def resume_in_private(
+        self, message: InboundMessage, token: str, reply_inline: bool = True
+    ) -> Decision | None:
+        """The private chat opened from a group's link: the conversation comes along and the
+        hand-off (ticket, queue) happens here. None when the token is unknown, used or not
+        the user's own."""
+        raw = await self.redis.getdel(keys.move(message.platform, message.user_id, token))
+        if raw is None:
+            return None
+        moved = json.loads(raw)
+        conversation = await self.conversations.for_message(message)
+        for line in await self.conversations.transcript(moved["from"]):
+            if line["from"] == "user":
+                await self.conversations.append(conversation.id, "user", line["text"], moved_from=moved["from"])
+        await self.conversations.update(conversation.id, language=moved["language"])
+        if moved["priority"] is None:  # an account question: answered here, in private
+            decision = await self.pipeline.answer_intent(moved["intent"], moved["language"], message,
+                                                         ticket_lookup(self.queue, message))  # fmt: skip
+            await self.conversations.append(conversation.id, "bot", decision.reply_text)
+            if not reply_inline:
+                await self.outbox.put(decision.reply, conversation.id)
+            return decision
+        decision = await self.open_ticket(message, conversation, moved["intent"], Priority(moved["priority"]),
+                                           moved["language"])  # fmt: skip
+        if not reply_inline:
+            await self.outbox.put(decision.reply, conversation.id)
+        return decision
+
+    async def open_ticket(self, message: InboundMessage, conversation: Conversation, intent: str,
+                           priority: Priority, language: str) -> Decision:  # fmt: skip
+        """A hand-off that did not come through the pipeline (a button, a conversation carried
+        over from a group): the reply is the notice alone."""
+        asked = Decision(language, language, intent, 1.0, Action.HANDOFF, priority,
+                         OutboundReply(message.platform, message.chat_id, ""), "")  # fmt: skip
+        decision = await self.hand_off(message, conversation, asked)
+        await self.conversations.append(conversation.id, "bot", decision.reply_text)
+        return decision
+
+    def lane_for(self, message: InboundMessage, priority: Priority) -> str:
+        if priority is Priority.URGENT:
+            return "urgent"
+        if f"{message.platform}:{message.user_id}" in self.config.handoff.vip_users:
+            return "vip"
+        return priority.value
+
+    async def hand_off(self, message: InboundMessage, conversation: Conversation, decision: Decision) -> Decision:
+        lane = self.lane_for(message, decision.priority)
+        language = decision.language
+        ticket, _ = await self.queue.enqueue(conversation.id, lane, language, decision.intent or "")
+        position = await self.queue.position(conversation.id, lane, language)
+        speakers = [a for a in await self.agents.on_shift(self.config.handoff.agent_timeout_seconds)
+                    if language in a.languages]  # fmt: skip
+        minutes = math.ceil(position * self.config.handoff.avg_handle_minutes / max(1, len(speakers)))
+        notice = self.pipeline.texts.reply(
+            "handoff_ticket", language, ticket=ticket, position=position, wait=f"{max(1, minutes)} min"
+        )
+        if decision.intent == PERSON_REQUEST and decision.reply and decision.action is not Action.WARN_SECRET:
+            decision = replace(decision, reply=replace(decision.reply, text=""))  # the notice says it all
+        return replace(self.pipeline.with_handoff_notice(decision, notice), action=Action.HANDOFF
+                       if decision.action is not Action.WARN_SECRET else decision.action)  # fmt: skip

@@ -1,0 +1,199 @@
+"""Where every inbound message enters the core, whatever platform it came from.
+
+Adapters call `Inbox.handle` with a normalized message; the reply comes back inline (the web
+chat) or through the platform's outbox. Replies that come later (an agent's) always take the
+outbox. Adapters decide nothing.
+
+Nothing accepted is lost: a message is written (redacted) to the `sb:inbox` stream before it
+is handled and deleted after. If the process dies in between, `recover_orphans` (any replica)
+finds the entry by its age, handles it again and sends the reply through the outbox. That is
+at-least-once: a crash after the reply and before the delete can answer twice, never zero
+times.
+
+While a person owns a conversation the bot stays silent in it: that is enforced here, not in
+the adapters. The user's messages go to the transcript and to the agents' event stream; only
+a pasted secret still gets the bot's warning.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import asdict, replace
+
+from bot import metrics
+from bot.config import Config
+from bot.domain import secret_guard
+from bot.domain.messages import Action, Decision, InboundMessage, OutboundReply
+from bot.domain.pipeline import BadMessage, Pipeline
+from bot.services.community import Community
+from bot.services.feedback import Feedback
+from bot.services.handoff import HandOff, ticket_lookup
+from bot.stores import keys
+from bot.stores.agents import AgentStore
+from bot.stores.conversations import BOT, RESOLVED, WITH_PEOPLE, Conversation, ConversationStore, conversation_id
+from bot.stores.handoff_queue import HandoffQueue
+from bot.stores.outbox import Outbox
+from intents import INTENTS, PRIVATE_INTENTS
+
+log = logging.getLogger(__name__)
+INBOX_STREAM = keys.INBOX
+
+
+class Inbox:
+    """The facade adapters call: runs the pipeline with the conversation's context and acts on
+    the decision, with the hand-off, feedback and community services."""
+
+    def __init__(
+        self,
+        config: Config,
+        pipeline: Pipeline,
+        conversations: ConversationStore,
+        queue: HandoffQueue,
+        outbox: Outbox,
+        agents: AgentStore,
+    ) -> None:
+        self.config = config
+        self.pipeline = pipeline
+        self.conversations = conversations
+        self.queue = queue
+        self.outbox = outbox
+        self.agents = agents
+        self.redis = conversations.redis
+        self.handoff = HandOff(config, pipeline, conversations, queue, outbox, agents)
+        self.feedback = Feedback(config, pipeline, conversations, outbox, self.handoff)
+        self.community = Community(config, pipeline, conversations, queue, outbox)
+        self.incidents = self.community.incidents
+        # Adapters register how a conversation leaves a public chat on their platform (see HandOff).
+        self.private_openers = self.handoff.private_openers
+        self.private_links = self.handoff.private_links
+        # What adapters call besides `handle`, done by the service that owns it.
+        self.press = self.feedback.press
+        self.member_joined = self.community.member_joined
+        self.end_incident = self.community.end_incident
+        self.resume_in_private = self.handoff.resume_in_private
+
+    async def handle(self, message: InboundMessage, reply_inline: bool = True) -> Decision:
+        """Accept `message` (BadMessage if it cannot be read), decide and act: answer, hand
+        off, or, when a person owns the conversation, pass it to them. With `reply_inline`
+        false the reply goes to the platform's outbox instead of back to the caller."""
+        started = time.perf_counter()
+        self.pipeline.check(message.text)
+        # From here on only the redacted text exists; the guard knows its own markers, so the
+        # pipeline still warns about what was removed.
+        message = replace(message, text=secret_guard.scan(message.text).redacted_text)
+        entry = await self.redis.xadd(INBOX_STREAM, {"message": json.dumps(asdict(message), ensure_ascii=False)})
+        metrics.MESSAGES_IN.labels(message.platform).inc()
+        decision = await self._decide(message)
+        metrics.PIPELINE_SECONDS.observe(time.perf_counter() - started)
+        metrics.DECISIONS.labels(decision.action.value).inc()
+        if not reply_inline and decision.reply:
+            await self.outbox.put(decision.reply, conversation_id(message.conversation_key))
+        await self.redis.xdel(INBOX_STREAM, entry)
+        return decision
+
+    async def recover_orphans(self, older_than_seconds: float) -> int:
+        """Handle accepted messages whose handler died; their replies take the outbox."""
+        cutoff_ms = int((time.time() - older_than_seconds) * 1000)
+        recovered = 0
+        for entry, fields in await self.redis.xrange(INBOX_STREAM, "-", f"{cutoff_ms}-0", count=100):
+            entry = entry.decode()
+            if not await self.redis.set(keys.inbox_lock(entry), 1, nx=True, ex=120):
+                continue  # another replica has it
+            data = json.loads(fields[b"message"])
+            message = InboundMessage(**data)
+            try:
+                decision = await self._decide(message)
+                if decision.reply:
+                    await self.outbox.put(decision.reply, conversation_id(message.conversation_key))
+            except BadMessage:
+                pass
+            await self.redis.xdel(INBOX_STREAM, entry)
+            recovered += 1
+            log.info("recovered accepted message %s of %s", entry, message.platform)
+        return recovered
+
+    async def _decide(self, message: InboundMessage) -> Decision:
+        conversation = await self.conversations.for_message(message)
+        if conversation.state in WITH_PEOPLE:
+            return await self._to_people(message, conversation)
+        if conversation.state == RESOLVED:
+            await self.conversations.update(conversation.id, state=BOT)
+
+        tickets = ticket_lookup(self.queue, message)
+        decision = await self.pipeline.process(message, conversation.language or None, tickets)
+        if decision.action is Action.IGNORE:
+            return decision
+        await self.conversations.update(conversation.id, language=decision.language)
+        await self.conversations.append(
+            conversation.id, "user", decision.redacted_text, intent=decision.intent,
+            confidence=round(decision.confidence, 3), language=decision.language, action=decision.action.value,
+            answer_id=decision.answer_id, entities=decision.entities,
+        )  # fmt: skip
+        filed_as = INTENTS[decision.intent].filed_as if decision.intent in INTENTS else None
+        if filed_as and decision.action is Action.ANSWER:
+            await self.feedback.file(message, conversation, decision, keys.filed(filed_as))
+        if decision.intent and decision.action is not Action.CLARIFY:
+            suggestion = await self.incidents.count(decision.intent)
+            if suggestion:
+                await self.queue.publish("incident_suggested", **suggestion)
+        incident = await self.community.incident_for(conversation, decision)
+        if incident:
+            return await self.community.during_incident(conversation, decision, incident)
+        private = decision.priority or decision.intent in PRIVATE_INTENTS
+        if (
+            private
+            and decision.public
+            and decision.action is not Action.WARN_SECRET
+            and self.handoff.can_move(message.platform)
+        ):
+            decision = await self.handoff.move_to_private(message, conversation, decision)
+        elif decision.priority:
+            decision = await self.handoff.hand_off(message, conversation, decision)
+        if decision.reply:
+            await self.conversations.append(conversation.id, "bot", decision.reply.text)
+        log.info(
+            "%s %s lang=%s intent=%s conf=%.2f action=%s secrets=%s",
+            message.platform, conversation.id, decision.language, decision.intent,
+            decision.confidence, decision.action.value, ",".join(decision.secret_kinds) or "-",
+        )  # fmt: skip
+        return decision
+
+    async def answer_for_user_only(self, message: InboundMessage, intent: str) -> Decision:
+        """The answer to `intent` for a reply only the user sees (Discord's ephemeral reply to
+        /ticket), so account matters may be in it even in a public channel. The
+        conversation is not changed; the reply is returned, never queued."""
+        known = await self.conversations.get(conversation_id(message.conversation_key))
+        previous = (known.language or None) if known else None
+        language = self.pipeline.detector.detect("", message.language_hint, previous).language
+        return await self.pipeline.answer_intent(intent, language, message, ticket_lookup(self.queue, message))
+
+    async def attachment(self, message: InboundMessage, description: str) -> Decision:
+        """A photo, sticker, voice note or file. With a person on the conversation they see
+        that it came (`description`, e.g. "photo file_id=..."); otherwise the user is asked to
+        type the question. `message.text` is ignored."""
+        conversation = await self.conversations.for_message(message)
+        language = self.pipeline.detector.detect("", message.language_hint, conversation.language or None).language
+        if conversation.state in WITH_PEOPLE:
+            await self.conversations.append(conversation.id, "user", f"[{description}]")
+            await self.queue.publish("user_wrote", conversation=conversation.id, agent=conversation.agent or None)
+            return Decision(language, language, None, 0.0, Action.FORWARD, None, None, "")
+        text = self.pipeline.texts.reply("non_text", language)
+        reply = OutboundReply(message.platform, message.chat_id, text, (), message.message_id or None)
+        await self.outbox.put(reply, conversation.id)
+        return Decision(language, language, None, 0.0, Action.ANSWER, None, reply, "")
+
+    async def _to_people(self, message: InboundMessage, conversation: Conversation) -> Decision:
+        """A person owns (or is about to own) the conversation: record the message for them."""
+        guarded, detection = self.pipeline.screen(message, conversation.language or None)
+        await self.conversations.append(conversation.id, "user", guarded.redacted_text, language=detection.language)
+        await self.queue.publish("user_wrote", conversation=conversation.id, agent=conversation.agent or None)
+        reply = None
+        action = Action.FORWARD
+        if guarded.found:
+            text = self.pipeline.warning(guarded.kinds, detection.language, message.chat_kind == "group")
+            reply = OutboundReply(message.platform, message.chat_id, text, (), message.message_id or None)
+            action = Action.WARN_SECRET
+        return Decision(detection.language, detection.detected, None, 0.0, action, None, reply,
+                        guarded.redacted_text, guarded.kinds, public=message.chat_kind == "group")  # fmt: skip

@@ -1,0 +1,2 @@
+"""What lives in Redis: conversations and transcripts, the hand-off queue and its tickets, the
+outbox streams, agents, incidents. Only these modules talk to Redis about them."""

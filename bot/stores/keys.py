@@ -1,0 +1,132 @@
+"""Every Redis key name the bot writes, in one place: what each holds and who owns it.
+
+All keys start with `sb:`. The Lua scripts of `handoff_queue` build the same names inside
+Redis from the prefixes marked "(Lua too)"; `tests/test_keys.py` checks they agree.
+"""
+
+from __future__ import annotations
+
+# -- intake and the hand-off queue ---------------------------------------------------------
+INBOX = "sb:inbox"  # stream: accepted messages not yet handled (services/inbox)
+EVENTS = "sb:events"  # pub/sub channel: queue events for consoles (Lua too)
+TICKET_SEQ = "sb:ticket:seq"  # counter: the last ticket number (Lua too)
+CONVERSATION_PREFIX = "sb:conv:"  # hash per conversation, its transcript beside it (Lua too)
+TICKET_PREFIX = "sb:ticket:"  # hash per ticket (Lua too)
+QUEUE_PREFIX = "sb:q:"  # sorted set per lane and language (Lua too)
+USER_TICKETS_PREFIX = "sb:user-tickets:"  # sorted set of a platform user's tickets (Lua too)
+AGENT_PREFIX = "sb:agent:"  # hash per agent; `<agent>:convs` set of what they own (Lua too)
+
+
+def inbox_lock(entry: str) -> str:
+    """Who recovers an orphaned inbox entry: the replica that sets this first."""
+    return f"{INBOX}:lock:{entry}"
+
+
+def conversation(cid: str) -> str:
+    return f"{CONVERSATION_PREFIX}{cid}"
+
+
+def ticket(tid: str) -> str:
+    return f"{TICKET_PREFIX}{tid}"
+
+
+def queue(lane: str, language: str) -> str:
+    return f"{QUEUE_PREFIX}{lane}:{language}"
+
+
+def user_tickets(platform: str, user_id: str) -> str:
+    return f"{USER_TICKETS_PREFIX}{platform}:{user_id}"
+
+
+def move(platform: str, user_id: str, token: str) -> str:
+    """A one-time link from a group to a private chat; the key names the user it is for."""
+    return f"sb:move:{platform}:{user_id}:{token}"
+
+
+# -- agents --------------------------------------------------------------------------------
+AGENTS = "sb:agents"  # set of agent names
+AGENTS_SEEN = "sb:agents:seen"  # sorted set: agent -> last seen (on shift)
+
+
+def agent(name: str) -> str:
+    return f"{AGENT_PREFIX}{name}"
+
+
+def agent_conversations(name: str) -> str:
+    return f"{AGENT_PREFIX}{name}:convs"
+
+
+def agent_token(digest: str) -> str:
+    """The agent a token's SHA-256 belongs to (tokens themselves are never stored)."""
+    return f"sb:agent-token:{digest}"
+
+
+# -- what leads read -------------------------------------------------------------------------
+FEEDBACK = "sb:feedback"  # list: "was this helpful?" answers and ratings
+
+
+def filed(name: str) -> str:
+    """A list of items kept for leads, newest first (an intent's `filed_as`)."""
+    return f"sb:{name}"
+
+
+FEEDBACK_ITEMS = filed("feedback-items")  # list: suggestions and bug reports
+PHISHING_REPORTS = filed("phishing-reports")  # list: phishing reports with their links and handles
+IMPOSTORS = "sb:impostors"  # list: new group members whose names imitate staff
+INCIDENTS = "sb:incidents"  # hash: incident id -> incident
+INCIDENT_SUGGESTIONS = "sb:incident-suggestions"  # list: spikes a lead may declare an incident for
+
+
+def incident_grouped(incident_id: str) -> str:
+    return f"sb:incident:{incident_id}:grouped"
+
+
+def incident_suggested(intent: str) -> str:
+    """Set while a spike of `intent` was suggested recently: one suggestion per window."""
+    return f"sb:incident-suggested:{intent}"
+
+
+def intent_rate(intent: str, minute: int) -> str:
+    return f"sb:rate:{intent}:{minute}"
+
+
+# -- channels --------------------------------------------------------------------------------
+def outbox(platform: str) -> str:
+    """Stream: the replies waiting for a platform's adapter."""
+    return f"sb:outbox:{platform}"
+
+
+def webchat_session(session: str) -> str:
+    """Stream: one web chat session's lines, both ways."""
+    return f"sb:webchat:{session}"
+
+
+def webchat_rate(scope: str, who: str, minute: int) -> str:
+    """Messages a web chat session or address sent in a minute (`scope`: session or ip)."""
+    return f"sb:rate:webchat:{scope}:{who}:{minute}"
+
+
+DISCORD_THREADS = "sb:discord:threads"  # hash: user -> the private thread opened for them
+X_LEADER = "sb:x:leader"  # the replica that polls X
+
+
+def x_since(what: str) -> str:
+    """The last tweet or DM id read (`what`: mentions or dm)."""
+    return f"sb:x:since:{what}"
+
+
+def x_seen(what: str) -> str:
+    return f"sb:x:seen:{what}"
+
+
+def x_replies(author: str, hour: int) -> str:
+    return f"sb:x:replies:{author}:{hour}"
+
+
+def x_progress(digest: str) -> str:
+    return f"sb:x:progress:{digest}"
+
+
+def x_parked(user: str) -> str:
+    """Replies waiting for a user who does not accept DMs yet."""
+    return f"sb:x:parked:{user}"
