@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from redis.asyncio import Redis
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -209,3 +210,14 @@ def browser():
         ])  # fmt: skip
         yield browser
         browser.close()
+
+
+@pytest.fixture
+async def redis(redis_server):
+    """An asyncio client on a Redis database of its own, emptied before and after each test."""
+    # A database of its own, emptied for each test: the bot process of other modules uses db 0.
+    client = Redis.from_url(redis_server.url.rsplit("/", 1)[0] + "/3")
+    await client.flushdb()
+    yield client
+    await client.flushdb()
+    await client.close()

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, settings
 
 from bot.web.openapi import OPENAPI
 from tests.conftest import BotProcess
-from tests.test_handoff_e2e import add_agent
+from tests.helpers import add_agent
 
 # The event stream never ends: it is tested where it is used (the console, the drills).
 schema = schemathesis.openapi.from_dict(OPENAPI).exclude(path="/api/events")

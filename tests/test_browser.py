@@ -18,7 +18,7 @@ import pytest
 import redis as redis_sync
 
 from tests.conftest import CHROMIUM, ROOT, BotProcess
-from tests.test_handoff_e2e import add_agent
+from tests.helpers import Watched, add_agent
 
 XSS = "<img src=x onerror=alert(1)>"
 SCREENSHOTS = ROOT / "docs" / "screenshots"
@@ -36,20 +36,6 @@ def site(tmp_path_factory, redis_server, model_path):
     yield SimpleNamespace(bot=bot, url=bot.url, redis_url=redis_url, tokens=tokens)
     bot.stop()
 
-
-class Watched:
-    """A page whose dialogs (an injected alert would open one) and CSP violations are recorded."""
-
-    def __init__(self, browser, viewport: dict | None = None) -> None:
-        self.context = browser.new_context(viewport=viewport or {"width": 1366, "height": 800})
-        self.page = self.context.new_page()
-        self.dialogs: list[str] = []
-        self.csp: list[str] = []
-        self.page.on("dialog", lambda dialog: (self.dialogs.append(dialog.message), dialog.dismiss()))
-        self.page.on("console", lambda m: "Content Security Policy" in m.text and self.csp.append(m.text))
-
-    def close(self) -> None:
-        self.context.close()
 
 
 def sign_in(page, url: str, token: str) -> None:

@@ -13,8 +13,8 @@ import redis as redis_sync
 import yaml
 
 from tests.conftest import ROOT, BotProcess
+from tests.helpers import add_agent, call
 from tests.standins.discord_api import NO_THREADS_CHANNEL, PUBLIC_CHANNEL, DiscordStandIn
-from tests.test_handoff_e2e import add_agent, call
 
 TOKEN = "MTEwMDAw.TEST-discord-token.for-the-stand-in"
 

@@ -13,7 +13,7 @@ import yaml
 
 from bot.domain.messages import InboundMessage
 from tests.conftest import ROOT, BotProcess, RedisServer
-from tests.test_handoff_e2e import add_agent, call
+from tests.helpers import add_agent, call
 
 
 def wait_for(predicate, timeout: float = 30, every: float = 0.3):

@@ -17,31 +17,7 @@ import urllib.request
 import pytest
 
 from tests.conftest import ROOT
-
-
-def call(bot, method: str, path: str, body: object = None, token: str | None = None) -> tuple[int, dict]:
-    data = json.dumps(body).encode() if body is not None else None
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    request = urllib.request.Request(bot.url + path, data=data, method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=40) as response:
-            raw = response.read()
-            return response.status, json.loads(raw) if raw else {}
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}")
-
-
-def add_agent(redis_server, name: str, languages: str, role: str = "agent") -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "bot", "agents", "add", name, "--languages", languages, "--role", role],
-        cwd=ROOT, env={**os.environ, "REDIS_URL": redis_server.url}, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    token = done.stdout.strip().splitlines()[-1]
-    assert token.startswith("sbt_")
-    return token
+from tests.helpers import add_agent, call
 
 
 @pytest.fixture(scope="module")

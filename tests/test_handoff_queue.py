@@ -6,37 +6,12 @@ import asyncio
 import time
 from collections import Counter
 
-import pytest
 from redis.asyncio import BlockingConnectionPool, Redis
 
 from bot.domain.messages import InboundMessage
 from bot.stores.conversations import ConversationStore
 from bot.stores.handoff_queue import HandoffQueue
-
-LANGUAGES = ("en", "zh", "es", "fr", "ru", "ja", "ko", "vi")
-
-
-@pytest.fixture
-async def redis(redis_server):
-    # A database of its own, emptied for each test: the bot process of other modules uses db 0.
-    client = Redis.from_url(redis_server.url.rsplit("/", 1)[0] + "/3")
-    await client.flushdb()
-    yield client
-    await client.flushdb()
-    await client.close()
-
-
-async def open_conversations(redis: Redis, count: int, language: str = "en", lane: str = "normal",
-                             prefix: str = "u") -> list[str]:  # fmt: skip
-    store = ConversationStore(redis)
-    queue = HandoffQueue(redis, store, LANGUAGES)
-    await queue.setup()
-    ids = []
-    for i in range(count):
-        conv = await store.for_message(InboundMessage("webchat", f"{prefix}{i}", "private", f"{prefix}{i}", "help"))
-        await queue.enqueue(conv.id, lane, language, "human_agent")
-        ids.append(conv.id)
-    return ids
+from tests.helpers import LANGUAGES, open_conversations
 
 
 async def test_ten_thousand_claims_by_fifty_agents_never_share_or_lose_a_conversation(redis_server):

@@ -12,7 +12,7 @@ import pytest
 
 from bot.config import load_config
 from bot.domain.helpcenter import HelpCenter
-from tests.test_webchat import say
+from tests.helpers import say
 
 LANGUAGES = ("en", "zh", "es", "fr", "ru", "ja", "ko", "vi")
 QUERIES = [

@@ -20,7 +20,7 @@ from mnemonic import Mnemonic
 from bot.domain.messages import Decision, InboundMessage
 from bot.domain.pipeline import BadMessage
 from tests.conftest import ROOT, BotProcess
-from tests.test_handoff_e2e import add_agent
+from tests.helpers import add_agent
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 SEED = Mnemonic("english").to_mnemonic(bytes(range(200, 216)))

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_handoff_e2e import add_agent, call
-from tests.test_webchat import say
+from tests.helpers import add_agent, call, say
 
 STATUS = {
     "en": "Known issue: TRC20 withdrawals are delayed by network congestion. Funds are safe; ETA 2 hours.",

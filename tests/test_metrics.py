@@ -6,8 +6,7 @@ import urllib.request
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.test_handoff_e2e import add_agent, call
-from tests.test_webchat import say
+from tests.helpers import add_agent, call, say
 
 
 def scrape(bot) -> dict[str, list]:

@@ -6,7 +6,6 @@ import asyncio
 
 from bot.domain.messages import OutboundReply
 from bot.stores.outbox import Outbox, stream
-from tests.test_handoff_queue import redis  # noqa: F401 (fixture)
 
 
 async def test_replies_wait_out_an_adapter_outage_and_arrive_once_in_order(redis):  # noqa: F811

@@ -18,11 +18,10 @@ import redis as redis_sync
 import yaml
 
 from tests.conftest import ROOT, BotProcess
+from tests.helpers import X_CREDENTIALS, add_agent, call
 from tests.standins.discord_api import PUBLIC_CHANNEL, DiscordStandIn
 from tests.standins.telegram_api import TelegramStandIn
 from tests.standins.x_api import XStandIn
-from tests.test_handoff_e2e import add_agent, call
-from tests.test_x import CREDENTIALS as X_CREDENTIALS
 
 SECRET = "replica-webhook-secret-value"
 ENV = {"TELEGRAM_TOKEN": "777000:REPLICA-telegram-token", "TELEGRAM_WEBHOOK_SECRET": SECRET,

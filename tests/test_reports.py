@@ -15,7 +15,7 @@ import redis as redis_sync
 from PIL import Image
 
 from tests.conftest import ROOT, BotProcess
-from tests.test_handoff_e2e import add_agent, call
+from tests.helpers import add_agent, call
 
 CHARTS = ("messages_per_day.png", "outcomes_by_language.png", "top_intents.png", "csat.png")
 

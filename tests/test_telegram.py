@@ -11,8 +11,8 @@ import yaml
 
 from bot.stores.conversations import conversation_id
 from tests.conftest import ROOT, BotProcess, stored_text
+from tests.helpers import add_agent, call
 from tests.standins.telegram_api import TelegramStandIn
-from tests.test_handoff_e2e import add_agent, call
 
 GROUP = -1001234567890
 

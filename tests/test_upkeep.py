@@ -12,7 +12,7 @@ from bot.stores.agents import AgentStore
 from bot.stores.conversations import ConversationStore
 from bot.stores.handoff_queue import HandoffQueue
 from bot.stores.outbox import Outbox, stream
-from tests.test_handoff_queue import LANGUAGES, open_conversations, redis  # noqa: F401 (fixture)
+from tests.helpers import LANGUAGES, open_conversations
 
 
 async def test_a_vanished_agent_loses_the_claim_to_the_head_of_the_lane(redis):  # noqa: F811

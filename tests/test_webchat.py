@@ -12,24 +12,10 @@ from mnemonic import Mnemonic
 
 from bot.stores.conversations import conversation_id
 from tests.conftest import stored_text
+from tests.helpers import post, say
 
 SEED = Mnemonic("english").to_mnemonic(bytes(range(100, 132)))
 
-
-def post(bot, session: str, body: bytes, headers: dict | None = None) -> tuple[int, dict]:
-    request = urllib.request.Request(
-        f"{bot.url}/api/webchat/{session}/messages", data=body, method="POST",
-        headers={"Content-Type": "application/json", **(headers or {})},
-    )  # fmt: skip
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
-
-
-def say(bot, session: str, text: str, **headers: str) -> tuple[int, dict]:
-    return post(bot, session, json.dumps({"text": text}).encode(), headers)
 
 
 def test_the_page_is_served_with_a_strict_policy(bot):

@@ -13,7 +13,7 @@ import redis as redis_sync
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.conftest import CHROMIUM, BotProcess
-from tests.test_browser import Watched
+from tests.helpers import Watched
 
 pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM), reason="needs Debian's chromium (make test installs it)")
 

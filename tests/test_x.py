@@ -14,15 +14,9 @@ import yaml
 
 from adapters.x import thread_posts, weighted_length
 from tests.conftest import ROOT, BotProcess, stored_text
+from tests.helpers import X_CREDENTIALS, add_agent, call
 from tests.standins import x_api
 from tests.standins.x_api import BOT_USER_ID, XStandIn
-from tests.test_handoff_e2e import add_agent, call
-
-CREDENTIALS = {
-    "X_BEARER_TOKEN": "AAAA-TEST-bearer-token-for-the-stand-in", "X_API_KEY": "TEST-api-key-0001",
-    "X_API_SECRET": "TEST-api-secret-0001", "X_ACCESS_TOKEN": "1500-TEST-access-token",
-    "X_ACCESS_SECRET": "TEST-access-secret-0001",
-}  # fmt: skip
 
 
 class XBots:
@@ -36,7 +30,7 @@ class XBots:
 
     def start_replica(self) -> BotProcess:
         log = self.workdir / f"bot-{len(self.replicas)}.log"
-        bot = BotProcess(self.redis_url, log, self.workdir / "config.yml", env=CREDENTIALS).start()
+        bot = BotProcess(self.redis_url, log, self.workdir / "config.yml", env=X_CREDENTIALS).start()
         self.replicas.append(bot)
         return bot
 
@@ -75,7 +69,7 @@ def x(tmp_path_factory, redis_server, model_path):
     for bot in list(bots.replicas):
         bots.stop(bot)
     logs = bots.logs()
-    assert not any(value in logs for value in CREDENTIALS.values()), "credentials never reach the logs"
+    assert not any(value in logs for value in X_CREDENTIALS.values()), "credentials never reach the logs"
 
 
 def replies_to(standin: XStandIn, tweet_id: str) -> list[dict]:

@@ -1,0 +1,94 @@
+"""Helpers the test modules share: calling the bot's HTTP APIs, adding agents, writing in the
+web chat, filling the queue, watching a browser page. Fixtures live in `conftest.py`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+
+from redis.asyncio import Redis
+
+from bot.domain.messages import InboundMessage
+from bot.stores.conversations import ConversationStore
+from bot.stores.handoff_queue import HandoffQueue
+from tests.conftest import ROOT
+
+LANGUAGES = ("en", "zh", "es", "fr", "ru", "ja", "ko", "vi")
+X_CREDENTIALS = {
+    "X_BEARER_TOKEN": "AAAA-TEST-bearer-token-for-the-stand-in", "X_API_KEY": "TEST-api-key-0001",
+    "X_API_SECRET": "TEST-api-secret-0001", "X_ACCESS_TOKEN": "1500-TEST-access-token",
+    "X_ACCESS_SECRET": "TEST-access-secret-0001",
+}  # fmt: skip
+
+
+def call(bot, method: str, path: str, body: object = None, token: str | None = None) -> tuple[int, dict]:
+    data = json.dumps(body).encode() if body is not None else None
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(bot.url + path, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=40) as response:
+            raw = response.read()
+            return response.status, json.loads(raw) if raw else {}
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def add_agent(redis_server, name: str, languages: str, role: str = "agent") -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "agents", "add", name, "--languages", languages, "--role", role],
+        cwd=ROOT, env={**os.environ, "REDIS_URL": redis_server.url}, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    token = done.stdout.strip().splitlines()[-1]
+    assert token.startswith("sbt_")
+    return token
+
+
+def post(bot, session: str, body: bytes, headers: dict | None = None) -> tuple[int, dict]:
+    request = urllib.request.Request(
+        f"{bot.url}/api/webchat/{session}/messages", data=body, method="POST",
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )  # fmt: skip
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def say(bot, session: str, text: str, **headers: str) -> tuple[int, dict]:
+    return post(bot, session, json.dumps({"text": text}).encode(), headers)
+
+
+async def open_conversations(redis: Redis, count: int, language: str = "en", lane: str = "normal",
+                             prefix: str = "u") -> list[str]:  # fmt: skip
+    store = ConversationStore(redis)
+    queue = HandoffQueue(redis, store, LANGUAGES)
+    await queue.setup()
+    ids = []
+    for i in range(count):
+        conv = await store.for_message(InboundMessage("webchat", f"{prefix}{i}", "private", f"{prefix}{i}", "help"))
+        await queue.enqueue(conv.id, lane, language, "human_agent")
+        ids.append(conv.id)
+    return ids
+
+
+class Watched:
+    """A page whose dialogs (an injected alert would open one) and CSP violations are recorded."""
+
+    def __init__(self, browser, viewport: dict | None = None) -> None:
+        self.context = browser.new_context(viewport=viewport or {"width": 1366, "height": 800})
+        self.page = self.context.new_page()
+        self.dialogs: list[str] = []
+        self.csp: list[str] = []
+        self.page.on("dialog", lambda dialog: (self.dialogs.append(dialog.message), dialog.dismiss()))
+        self.page.on("console", lambda m: "Content Security Policy" in m.text and self.csp.append(m.text))
+
+    def close(self) -> None:
+        self.context.close()
