@@ -1,0 +1,77 @@
+/* The transcript: one list item per line, with who wrote it, when, and (for the user's lines)
+ * what the bot understood. User text is set with textContent only. */
+
+import { el, els } from "./dom.js";
+import { fmtClock, userLabel } from "./format.js";
+import { state } from "./state.js";
+
+function senderKind(from) {
+  if (from === "user" || from === "bot" || from === "system") return from;
+  return String(from).startsWith("agent:") ? "agent" : "system";
+}
+
+/** One transcript line ({at, from, text, intent, confidence, answer_id, language, entities}). */
+export function lineItem(line) {
+  const kind = senderKind(line.from);
+  const li = el("li", "line from-" + kind);
+  li.dataset.key = line.at + "|" + line.from;
+  const agentName = kind === "agent" ? String(line.from).slice(6) : "";
+  if (kind === "agent" && agentName === state.me.name) li.classList.add("from-me");
+  const who = { user: state.open ? userLabel(state.open) : "User", bot: "Bot", system: "System",
+    agent: agentName === state.me.name ? "You" : agentName }[kind];
+  const meta = el("div", "meta");
+  const time = el("time", "at", fmtClock(line.at));
+  time.dateTime = new Date(line.at * 1000).toISOString();
+  meta.append(el("span", "who", who), time);
+  const bubble = el("div", "bubble");
+  bubble.append(el("div", "text", line.text));
+  li.append(meta, bubble);
+  if (kind === "user") {
+    const tags = understoodTags(line);
+    if (tags.childNodes.length) li.append(tags);
+  }
+  return li;
+}
+
+/** What the bot made of a user's line: intent and confidence, the question, language, entities. */
+function understoodTags(line) {
+  const tags = el("div", "tags");
+  if (line.intent !== undefined || line.confidence !== undefined) {
+    const conf = typeof line.confidence === "number" ? " · " + line.confidence.toFixed(2) : "";
+    tags.append(el("span", "nlu", (line.intent || "unclear") + conf));
+  }
+  // The question asked within the intent ("two_factor_auth/enable" shows "enable").
+  if (line.answer_id && line.answer_id.includes("/")) {
+    tags.append(el("span", "answer-id", line.answer_id.split("/")[1].replace(/_/g, " ")));
+  }
+  if (line.language) tags.append(el("span", "lang", line.language));
+  // What the message names: coin, network, amount, TXID, order and ticket ids.
+  Object.entries(line.entities || {}).forEach(([kind, values]) => {
+    (Array.isArray(values) ? values : []).forEach((value) => {
+      const tag = el("span", "entity", kind.replace("_", " ") + ": " + String(value));
+      tag.dataset.kind = kind;
+      tags.append(tag);
+    });
+  });
+  return tags;
+}
+
+/** Appends only the new lines (so the live region announces just those); re-renders the
+ *  whole list quietly on a switch or when the start no longer matches (trimmed log). */
+export function renderTranscript(lines, switched) {
+  const list = els.transcript;
+  list.querySelectorAll(".pending").forEach((n) => n.remove());
+  const nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
+  const shown = list.children.length;
+  const last = list.lastElementChild;
+  const continues = !switched && shown <= lines.length &&
+    (shown === 0 || (last && last.dataset.key === lines[shown - 1].at + "|" + lines[shown - 1].from));
+  if (continues) {
+    for (let i = shown; i < lines.length; i += 1) list.append(lineItem(lines[i]));
+  } else {
+    list.setAttribute("aria-live", "off");  // do not read a whole transcript aloud on a switch
+    list.replaceChildren(...lines.map(lineItem));
+    setTimeout(() => list.setAttribute("aria-live", "polite"), 0);
+  }
+  if (switched || nearBottom) list.scrollTop = list.scrollHeight;
+}
