@@ -37,6 +37,21 @@ def site(tmp_path_factory, redis_server, model_path):
     bot.stop()
 
 
+class Console(Watched):
+    """A watched console page that also records script errors: uncaught exceptions, and console
+    errors (a module the browser refuses to load or link logs one) other than the API's refusals
+    that tests provoke on purpose (a 401 for a wrong token, a 400 for a bad transfer target)."""
+
+    def __init__(self, browser, viewport: dict | None = None) -> None:
+        super().__init__(browser, viewport)
+        self.errors: list[str] = []
+        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+        self.page.on("console", self._on_console)
+
+    def _on_console(self, message) -> None:
+        if message.type == "error" and "/api/" not in message.location.get("url", ""):
+            self.errors.append(message.text)
+
 
 def sign_in(page, url: str, token: str) -> None:
     page.goto(url + "/console")
@@ -51,7 +66,7 @@ def ask(page, text: str) -> None:
 
 
 def test_a_user_gets_a_person_who_answers_from_the_console_and_then_rates_them(site, browser):
-    user, agent = Watched(browser, {"width": 390, "height": 844}), Watched(browser)
+    user, agent = Watched(browser, {"width": 390, "height": 844}), Console(browser)
     try:
         sign_in(agent.page, site.url, site.tokens["maria"])
         agent.page.wait_for_selector("#queue-empty")
@@ -113,13 +128,14 @@ def test_a_user_gets_a_person_who_answers_from_the_console_and_then_rates_them(s
             time.sleep(0.2)
         assert ratings and ratings[0]["rating"] == 5 and ratings[0]["agent"] == "maria"
         assert not user.dialogs and not agent.dialogs and not user.csp and not agent.csp
+        assert not agent.errors, agent.errors
     finally:
         user.close()
         agent.close()
 
 
 def test_markup_anyone_writes_is_shown_as_text_in_both_pages(site, browser):
-    user, agent = Watched(browser), Watched(browser)
+    user, agent = Watched(browser), Console(browser)
     try:
         user.page.goto(site.url + "/")
         ask(user.page, f"{XSS} necesito hablar con un agente")
@@ -142,13 +158,14 @@ def test_markup_anyone_writes_is_shown_as_text_in_both_pages(site, browser):
         assert agent.page.locator("img").count() == 0 and user.page.locator("img").count() == 0
         time.sleep(0.5)
         assert not user.dialogs and not agent.dialogs, "no injected script ran"
+        assert not agent.errors, agent.errors
     finally:
         user.close()
         agent.close()
 
 
 def test_a_wrong_token_gets_the_sign_in_error(site, browser):
-    agent = Watched(browser)
+    agent = Console(browser)
     try:
         agent.page.goto(site.url + "/console")
         agent.page.fill("#token", "sbt_not-a-real-token")
@@ -157,12 +174,13 @@ def test_a_wrong_token_gets_the_sign_in_error(site, browser):
         error.wait_for(state="visible")
         assert "not accepted" in error.inner_text()
         assert agent.page.locator("#queue li.queue-item").count() == 0
+        assert not agent.errors, agent.errors
     finally:
         agent.close()
 
 
 def test_a_lead_sees_every_agents_load_and_an_agent_does_not(site, browser):
-    lead, agent = Watched(browser), Watched(browser)
+    lead, agent = Console(browser), Console(browser)
     try:
         sign_in(lead.page, site.url, site.tokens["lead"])
         panel = lead.page.locator("#lead-panel")
@@ -170,6 +188,7 @@ def test_a_lead_sees_every_agents_load_and_an_agent_does_not(site, browser):
         lead.page.locator("#agents", has_text="maria").wait_for()
         sign_in(agent.page, site.url, site.tokens["maria"])
         assert agent.page.locator("#lead-panel").is_hidden()
+        assert not lead.errors and not agent.errors, lead.errors + agent.errors
     finally:
         lead.close()
         agent.close()
@@ -183,7 +202,7 @@ def test_both_pages_are_served_with_a_strict_content_security_policy(site):
 
 
 def test_a_lead_sees_the_weeks_report(site, browser):
-    lead, agent = Watched(browser), Watched(browser)
+    lead, agent = Console(browser), Console(browser)
     asked: list[str] = []
     agent.page.on("request", lambda request: "/api/reports" in request.url and asked.append(request.url))
     try:
@@ -220,6 +239,7 @@ def test_a_lead_sees_the_weeks_report(site, browser):
         sign_in(agent.page, site.url, site.tokens["maria"])
         agent.page.wait_for_selector("#queue-count")
         assert not asked, "agents never ask for the report"
+        assert not lead.errors and not agent.errors, lead.errors + agent.errors
     finally:
         lead.close()
         agent.close()
@@ -234,7 +254,7 @@ def test_markup_in_a_transfer_target_is_shown_as_text(site, browser):
                                      data=json_module.dumps({"text": "I need a human please"}).encode(),
                                      headers={"Content-Type": "application/json"})  # fmt: skip
     urllib.request.urlopen(request, timeout=30).read()
-    agent = Watched(browser)
+    agent = Console(browser)
     try:
         sign_in(agent.page, site.url, site.tokens["maria"])
         agent.page.locator("body").press("n")
@@ -247,6 +267,7 @@ def test_markup_in_a_transfer_target_is_shown_as_text(site, browser):
         agent.page.wait_for_function("document.querySelector('#transfer-error').textContent.includes('onerror')")
         assert XSS in error.inner_text()
         assert agent.page.locator("img").count() == 0 and not agent.dialogs and not agent.csp
+        assert not agent.errors, agent.errors
     finally:
         agent.close()
 
@@ -265,7 +286,7 @@ def test_markup_in_a_platform_user_name_is_shown_as_text(site, browser):
     urllib.request.urlopen(request, timeout=30).read()
     cid = conversation_id(f"webchat:{session}:{session}")
     redis_sync.Redis.from_url(site.redis_url).hset(f"sb:conv:{cid}", "user_name", f"{XSS}<b>Kai</b>")
-    agent = Watched(browser)
+    agent = Console(browser)
     try:
         sign_in(agent.page, site.url, site.tokens["maria"])
         item = agent.page.locator(f"li.queue-item[data-id='{cid}']")
@@ -275,5 +296,6 @@ def test_markup_in_a_platform_user_name_is_shown_as_text(site, browser):
         agent.page.wait_for_selector("#conv-user:has-text('onerror')")
         assert XSS in agent.page.locator("#conv-user").inner_text()
         assert agent.page.locator("img, b").count() == 0 and not agent.dialogs and not agent.csp
+        assert not agent.errors, agent.errors
     finally:
         agent.close()
