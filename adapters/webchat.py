@@ -35,6 +35,7 @@ from bot.domain.messages import InboundMessage, OutboundReply
 from bot.domain.pipeline import BadMessage
 from bot.services.inbox import Inbox
 from bot.stores import keys
+from bot.web.responses import json_error
 
 PLATFORM = "webchat"
 STATIC = Path(__file__).with_name("webchat_static")
@@ -42,12 +43,6 @@ SESSION = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 ACTION = re.compile(r"^[A-Za-z0-9:_-]{1,100}$")
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MAX_BODY_BYTES = 64 * 1024
-
-
-def json_error(status: int, code: str, message: str, **extra: object) -> web.Response:
-    """A clear JSON error: a machine-readable code and a sentence for people."""
-    body = {"error": code, "message": message, **extra}
-    return web.json_response(body, status=status)
 
 
 def _reply_json(reply: OutboundReply) -> dict:

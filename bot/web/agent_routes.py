@@ -1,0 +1,265 @@
+"""The agent API's routes for every agent: who am I, the queue, claiming, one's conversations
+(read, reply, resolve, release, transfer), the event stream, canned answers and the active
+incidents.
+
+404 for a conversation that is not the agent's (leads see every one), 409 for an action the
+conversation's state does not allow (a reply to a resolved conversation is refused, never
+silently lost). Who may call what, and how a body is read: `bot/web/api_requests.py`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from pathlib import Path
+
+import yaml
+from aiohttp import web
+
+from bot import metrics
+from bot.config import ROOT, Config
+from bot.domain.messages import Button, OutboundReply
+from bot.services.inbox import Inbox
+from bot.stores import keys
+from bot.stores.agents import AgentStore
+from bot.stores.conversations import ASSIGNED, Conversation, ConversationStore
+from bot.stores.handoff_queue import EVENTS_CHANNEL, HandoffQueue
+from bot.stores.outbox import Outbox
+from bot.web.api_requests import AGENT, json_object
+from bot.web.responses import ApiError
+
+CANNED_DIR = ROOT / "data" / "canned"
+MAX_REPLY_CHARS = 4000
+# Event types every agent sees, whoever they concern (each queue drops what others took).
+EVENTS_FOR_ALL = ("queued", "claimed")
+
+
+def load_canned(languages: tuple[str, ...], directory: Path = CANNED_DIR) -> dict[str, dict[str, str]]:
+    """Canned answers per language (`data/canned/<lang>.yml`), placeholders {ticket}, {name}."""
+    return {lang: yaml.safe_load((directory / f"{lang}.yml").read_text(encoding="utf-8")) for lang in languages}
+
+
+class AgentRoutes:
+    """Routes any agent may call (leads too, and on every conversation)."""
+
+    def __init__(self, config: Config, agents: AgentStore, conversations: ConversationStore, queue: HandoffQueue,
+                 outbox: Outbox, inbox: Inbox) -> None:  # fmt: skip
+        self.config = config
+        self.agents = agents
+        self.conversations = conversations
+        self.queue = queue
+        self.outbox = outbox
+        self.inbox = inbox
+        self.texts = inbox.pipeline.texts
+        self.canned = load_canned(config.languages)
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.get("/api/me", self.me),
+            web.get("/api/queue", self.list_queue),
+            web.post("/api/queue/claim", self.claim),
+            web.get("/api/conversations/{id}", self.conversation),
+            web.post("/api/conversations/{id}/reply", self.reply),
+            web.post("/api/conversations/{id}/resolve", self.resolve),
+            web.post("/api/conversations/{id}/transfer", self.transfer),
+            web.post("/api/conversations/{id}/release", self.release),
+            web.get("/api/events", self.events),
+            web.get("/api/canned", self.canned_answers),
+            web.get("/api/incidents", self.list_incidents),
+        ]
+
+    async def me(self, request: web.Request) -> web.Response:
+        """Who the token belongs to, and the conversations they own now."""
+        agent = request[AGENT]
+        owned = [await self.conversations.get(cid) for cid in await self.queue.owned_by(agent.name)]
+        return web.json_response({
+            "name": agent.name, "languages": list(agent.languages), "role": agent.role,
+            "conversations": [c.public() for c in owned if c is not None],
+        })  # fmt: skip
+
+    async def list_queue(self, request: web.Request) -> web.Response:
+        """The waiting conversations, most urgent first, with why each waits."""
+        now = time.time()
+        items = []
+        for entry in await self.queue.waiting():
+            conv = await self.conversations.get(entry.conversation)
+            if conv is None:
+                continue
+            # What the user said last before joining the queue: why they wait (not their first
+            # question ever, for someone who has talked with the bot before).
+            transcript = await self.conversations.transcript(conv.id)
+            said = [line["text"] for line in transcript
+                    if line["from"] == "user" and line.get("at", 0) <= (conv.queued_at or now) + 1]  # fmt: skip
+            first = said[-1] if said else ""
+            items.append({
+                "id": conv.id, "ticket": conv.ticket, "lane": entry.lane, "language": entry.language,
+                "platform": conv.platform, "intent": conv.intent or None,
+                "waited_seconds": round(now - entry.queued_at, 1), "first_message": first,
+                "sla_seconds": self.config.handoff.sla_seconds(entry.lane), "user_name": conv.user_name,
+            })  # fmt: skip
+        return web.json_response({"queue": items})
+
+    async def claim(self, request: web.Request) -> web.Response:
+        """The next conversation in the agent's languages (and those no one on shift speaks),
+        or the one named by `conversation` (click-to-claim); 204 when nothing waits."""
+        agent = request[AGENT]
+        body = await json_object(request, required=False)
+        languages = body.get("languages")
+        if languages is not None and (
+            not isinstance(languages, list) or not all(isinstance(x, str) for x in languages)
+        ):
+            raise ApiError(400, "bad_request", '"languages" must be a list of language codes')
+        wanted = [lang for lang in (languages or agent.languages) if agent.is_lead or lang in agent.languages]
+        on_shift = await self.agents.on_shift(self.config.handoff.agent_timeout_seconds)
+        spoken = {lang for a in on_shift for lang in a.languages}
+        unspoken = [lang for lang in self.config.languages if lang not in spoken]
+        named = body.get("conversation")
+        if named is not None:  # click-to-claim: that one, if it still waits and is in the agent's languages
+            conv = await self.conversations.get(named) if isinstance(named, str) else None
+            if conv is None or (not agent.is_lead and conv.language not in [*agent.languages, *unspoken]):
+                raise ApiError(404, "not_found", "no such conversation waiting in your languages")
+            if not await self.queue.claim(conv.id, agent.name):
+                raise ApiError(409, "taken", "the conversation is no longer waiting (someone else claimed it)")
+            return await self._claimed(conv.id)
+        cid = await self.queue.claim_next(agent.name, [*wanted, *unspoken])
+        if cid is None:
+            return web.Response(status=204)
+        return await self._claimed(cid)
+
+    async def _claimed(self, cid: str) -> web.Response:
+        conv = await self.conversations.get(cid)
+        if conv and conv.queued_at and conv.claimed_at:
+            metrics.WAIT_SECONDS.labels(conv.lane or "normal").observe(max(0.0, conv.claimed_at - conv.queued_at))
+        return await self._conversation_json(cid)
+
+    async def _owned(self, request: web.Request) -> Conversation:
+        """The conversation in the URL, if the agent may act on it (theirs now or last, or any
+        for a lead); else 404."""
+        agent = request[AGENT]
+        conv = await self.conversations.get(request.match_info["id"])
+        if conv is None or (not agent.is_lead and agent.name not in (conv.agent, conv.last_agent)):
+            raise ApiError(404, "not_found", "no such conversation among yours")
+        return conv
+
+    async def _conversation_json(self, cid: str) -> web.Response:
+        conv = await self.conversations.get(cid)
+        tickets = await self.queue.user_tickets(conv.platform, conv.user_id)
+        return web.json_response({
+            **conv.public(),
+            "transcript": await self.conversations.transcript(cid),
+            "earlier_tickets": [{"id": t.id, "status": t.status, "intent": t.intent, "opened_at": t.opened_at}
+                                for t in tickets if t.id != conv.ticket],
+        })  # fmt: skip
+
+    async def conversation(self, request: web.Request) -> web.Response:
+        """One of the agent's conversations, with its transcript and the user's earlier tickets."""
+        conv = await self._owned(request)
+        return await self._conversation_json(conv.id)
+
+    async def reply(self, request: web.Request) -> web.Response:
+        """{"text": ...} to the user, through their platform's outbox; 409 unless assigned to
+        the agent."""
+        conv = await self._owned(request)
+        agent = request[AGENT]
+        text = (await json_object(request)).get("text")
+        if not isinstance(text, str) or not text.strip():
+            raise ApiError(400, "bad_request", '"text" must be a non-empty string')
+        if len(text) > MAX_REPLY_CHARS:
+            raise ApiError(413, "too_long", f"a reply is at most {MAX_REPLY_CHARS} characters")
+        if conv.state != ASSIGNED or conv.agent != agent.name:
+            raise ApiError(409, "not_yours", f"the conversation is {conv.state}; claim it before replying")
+        entry = await self.outbox.put(OutboundReply(conv.platform, conv.chat_id, text), conv.id, sender="agent")
+        await self.conversations.append(conv.id, f"agent:{agent.name}", text)
+        if conv.ticket:  # for the reports' time to first response
+            await self.queue.redis.hsetnx(keys.ticket(conv.ticket), "first_reply_at", time.time())
+        return web.json_response({"queued_for_delivery": entry}, status=202)
+
+    async def resolve(self, request: web.Request) -> web.Response:
+        """Close the ticket; the user is told and asked for a rating."""
+        conv = await self._close(request, self.queue.resolve)
+        await self._ask_for_rating(conv)
+        return await self._conversation_json(conv.id)
+
+    async def release(self, request: web.Request) -> web.Response:
+        """Hand the conversation back to the bot."""
+        conv = await self._close(request, self.queue.release)
+        return await self._conversation_json(conv.id)
+
+    async def _close(self, request: web.Request, action: Callable[[str, str | None], Awaitable[bool]]) -> Conversation:
+        """`action` (the queue's resolve or release) on the agent's conversation, noted in its
+        transcript with who did it; 409 when the conversation is not assigned."""
+        conv = await self._owned(request)
+        if not await action(conv.id, conv.agent):
+            raise ApiError(409, "not_assigned", f"the conversation is {conv.state}")
+        await self.conversations.append(conv.id, "system", f"{action.__name__} by {request[AGENT].name}")
+        return conv
+
+    async def _ask_for_rating(self, conv: Conversation) -> None:
+        """After a resolved ticket: the user is told, and asked for a 1-5 rating."""
+        language = conv.language if conv.language in self.config.languages else self.config.default_language
+        text = "\n\n".join([self.texts.reply("conversation_resolved", language, ticket=conv.ticket),
+                             self.texts.reply("rate_prompt", language)])  # fmt: skip
+        buttons = tuple(Button("⭐" * n, f"rate:{n}:{conv.ticket}") for n in range(1, 6))
+        await self.outbox.put(OutboundReply(conv.platform, conv.chat_id, text, buttons), conv.id)
+
+    async def transfer(self, request: web.Request) -> web.Response:
+        """{"agent": name} to another agent, or {"queue": true} back to the queue."""
+        conv = await self._owned(request)
+        body = await json_object(request)
+        if body.get("queue") is True:
+            done = await self.queue.requeue(conv.id, conv.agent)
+        elif isinstance(body.get("agent"), str):
+            target = await self.agents.get(body["agent"])
+            if target is None:
+                raise ApiError(400, "bad_request", f"no agent named {body['agent']!r}")
+            done = await self.queue.transfer(conv.id, conv.agent, target.name)
+        else:
+            raise ApiError(400, "bad_request", 'send {"agent": name} or {"queue": true}')
+        if not done:
+            raise ApiError(409, "not_assigned", f"the conversation is {conv.state}")
+        return await self._conversation_json(conv.id)
+
+    async def canned_answers(self, request: web.Request) -> web.Response:
+        """The canned answers in `?language=` (the default language without it)."""
+        language = request.query.get("language", self.config.default_language)
+        if language not in self.canned:
+            raise ApiError(400, "bad_request", f"language must be one of {', '.join(self.canned)}")
+        return web.json_response({"language": language, "canned": self.canned[language]})
+
+    async def list_incidents(self, request: web.Request) -> web.Response:
+        """Active incidents (agents see why the queue is quiet) and the bot's suggestions of
+        one. Declaring and ending them is for leads (`bot/web/lead_routes.py`)."""
+        incidents = self.inbox.incidents
+        return web.json_response({"incidents": [asdict(i) for i in await incidents.listed()],
+                                  "suggestions": await incidents.suggestions()})  # fmt: skip
+
+    async def events(self, request: web.Request) -> web.StreamResponse:
+        """Server-sent events: queued, claimed, user_wrote, resolved, released, transferred,
+        sla_breached. Agents see their own conversations' and the queue's; leads see all."""
+        agent = request[AGENT]
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+        await response.prepare(request)
+        pubsub = self.queue.redis.pubsub()
+        await pubsub.subscribe(EVENTS_CHANNEL)
+        try:
+            await response.write(b": connected\n\n")
+            while True:
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=15)
+                if message is None:
+                    await response.write(b": keep-alive\n\n")
+                    continue
+                event = json.loads(message["data"])
+                # The rest of another agent's conversations stays theirs.
+                if not agent.is_lead and event.get("agent") not in (None, agent.name) and (
+                        event["type"] not in EVENTS_FOR_ALL):  # fmt: skip
+                    continue
+                await response.write(f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode())
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        finally:
+            await pubsub.unsubscribe(EVENTS_CHANNEL)
+            await pubsub.close()
+        return response
