@@ -50,7 +50,9 @@ def _message(text: str, user: str = "p1", group: bool = False, addressed: bool =
     return InboundMessage(PLATFORM, chat, kind, user, text, addressed=addressed, message_id="m1")
 
 
-async def test_a_message_the_bot_will_not_read_is_refused_once_through_the_outbox_when_addressed(desk_and_channels, redis, config):
+async def test_a_message_the_bot_will_not_read_is_refused_once_through_the_outbox_when_addressed(
+    desk_and_channels, redis, config
+):
     front_desk, _ = desk_and_channels
     too_long = "a" * (config.limits.max_message_chars + 1)
     assert await front_desk.take(_message(too_long, group=True, addressed=False)) is None
