@@ -90,7 +90,7 @@ class FrontDesk:
     async def resume_in_private(self, message: InboundMessage, token: str) -> bool:
         """A private chat opened by the one-time link from a group (`token`): the conversation
         comes along and the reply takes the outbox. False when the token is not the user's."""
-        return await self._inbox.handoff.resume_in_private(message, token, reply_inline=False) is not None
+        return await self._inbox.handoff.resume_in_private(message, token) is not None
 
     async def blocked(self, conversation: str, platform: str) -> None:
         """The user blocked the bot: kept on the conversation (the reply is not retried)."""

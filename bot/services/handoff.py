@@ -66,19 +66,17 @@ class HandOff:
         opened = await channel.open_private(message, token) if channel else None
         if opened and opened.chat_id:  # opened at once: the conversation continues there now
             private = replace(message, chat_id=opened.chat_id, chat_kind="private", message_id="", reply_to=None)
-            await self.resume_in_private(private, token, reply_inline=False)
+            await self.resume_in_private(private, token)
         # With no private chat the user is asked to write in private, with no link.
         link = opened.link if opened else ""
         text = self.pipeline.texts.reply("move_to_private", decision.language, link=link).rstrip(" :：\n")
         reply = replace(decision.reply, text=text, buttons=()) if decision.reply else None
         return replace(decision, reply=reply, action=Action.HANDOFF)
 
-    async def resume_in_private(
-        self, message: InboundMessage, token: str, reply_inline: bool = True
-    ) -> Decision | None:
+    async def resume_in_private(self, message: InboundMessage, token: str) -> Decision | None:
         """The private chat opened from a group's link: the conversation comes along and the
-        hand-off (ticket, queue) happens here. None when the token is unknown, used or not
-        the user's own."""
+        hand-off (ticket, queue) happens here; the reply takes the outbox. None when the token
+        is unknown, used or not the user's own."""
         raw = await self.redis.getdel(keys.move(message.platform, message.user_id, token))
         if raw is None:
             return None
@@ -92,13 +90,10 @@ class HandOff:
             decision = await self.pipeline.answer_intent(moved["intent"], moved["language"], message,
                                                          ticket_lookup(self.queue, message))  # fmt: skip
             await self.conversations.append(conversation.id, "bot", decision.reply_text)
-            if not reply_inline:
-                await self.outbox.put(decision.reply, conversation.id)
-            return decision
-        decision = await self.open_ticket(message, conversation, moved["intent"], Priority(moved["priority"]),
-                                           moved["language"])  # fmt: skip
-        if not reply_inline:
-            await self.outbox.put(decision.reply, conversation.id)
+        else:
+            decision = await self.open_ticket(message, conversation, moved["intent"], Priority(moved["priority"]),
+                                              moved["language"])  # fmt: skip
+        await self.outbox.put(decision.reply, conversation.id)
         return decision
 
     async def open_ticket(self, message: InboundMessage, conversation: Conversation, intent: str,
