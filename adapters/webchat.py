@@ -104,7 +104,7 @@ class WebChat:
         response.headers["Retry-After"] = str(wait)
         return response
 
-    def routes(self) -> list[web.RouteDef]:
+    def routes(self) -> list[web.AbstractRouteDef]:
         return [
             web.get("/", self.page),
             web.post("/api/webchat/{session}/messages", self.post_message),
