@@ -8,12 +8,13 @@ Threads; with Manage Messages it also deletes pasted secrets. `discord.shards` >
 AutoShardedClient with that many shards.
 
 In a guild channel the bot acts when mentioned, replied to, or called by `/support`; `/help`
-searches the help center; `/ticket` answers with a reply only the user sees. An escalation
-opens a private thread for the user (a DM where threads are not allowed), where the ticket
-and the agent's replies live.
+searches the help center; `/ticket` answers with a reply only the user sees (the slash
+commands and buttons are in `discord_interactions.py`). An escalation opens a private thread
+for the user (a DM where threads are not allowed), where the ticket and the agent's replies
+live.
 
-This module translates and decides nothing: events become `InboundMessage`s for the inbox,
-outbox replies become messages in the channel, thread or DM the conversation lives in.
+This module translates and decides nothing: events become calls on the front desk, outbox
+replies become messages in the channel, thread or DM the conversation lives in.
 """
 
 from __future__ import annotations
@@ -21,34 +22,32 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable
 
 import discord
 import yarl
-from discord import app_commands
+from aiohttp import web
 
+from adapters.discord_interactions import Interactions
 from adapters.in_order import PerChat
 from bot.config import DiscordSettings
-from bot.domain.messages import Button, Decision, InboundMessage, OutboundReply
-from bot.domain.pipeline import BadMessage
+from bot.domain.messages import InboundMessage, OutboundReply
 from bot.domain.text_split import split_text
-from bot.services.inbox import Inbox
-from bot.stores import keys
+from bot.services.channels import DiscordThreads, PrivateChat
+from bot.services.front_desk import FrontDesk
 
 PLATFORM = "discord"
 MAX_TEXT = 2000
-# Support threads the bot opened (any replica, any restart): messages in them are private.
-THREADS_KEY = keys.DISCORD_THREADS
-# An interaction must be answered within 3 s: slower work is deferred first.
-ANSWER_WITHIN_SECONDS = 2.0
 log = logging.getLogger(__name__)
 
 
 class DiscordAdapter:
     """The Discord channel: receives gateway events, delivers the discord outbox."""
 
-    def __init__(self, inbox: Inbox, settings: DiscordSettings, token: str) -> None:
-        self.inbox = inbox
+    platform = PLATFORM
+
+    def __init__(self, desk: FrontDesk, settings: DiscordSettings, token: str, threads: DiscordThreads) -> None:
+        self.desk = desk
+        self.threads = threads  # the support threads the bot opened: what is said in them is private
         self.settings = settings
         self.token = token
         self.warned: set[str] = set()  # missing permissions already logged
@@ -66,10 +65,7 @@ class DiscordAdapter:
             if settings.shards > 0
             else discord.Client(**options)
         )
-        self.tree = app_commands.CommandTree(self.client)
-        self._commands()
-        self.button_type = self._button_type()
-        self.client.add_dynamic_items(self.button_type)
+        self.interactions = Interactions(desk, self.client, self.chat_kind, PLATFORM, MAX_TEXT)
         self.client.event(self.on_message)
         self.client.event(self.on_member_join)
         self.task: asyncio.Task | None = None
@@ -84,10 +80,9 @@ class DiscordAdapter:
             log.warning("discord: not ready after 30 s; carrying on while it connects")
         if self.settings.sync_commands:
             try:
-                await self.tree.sync()
+                await self.interactions.tree.sync()
             except discord.HTTPException as exc:
                 log.warning("discord: could not register slash commands (%s)", exc.status)
-        self.inbox.private_openers[PLATFORM] = self.open_private
         log.info("discord: signed in as %s", self.client.user)
 
     async def _connect(self) -> None:
@@ -102,6 +97,9 @@ class DiscordAdapter:
         if self.task:
             await asyncio.gather(self.task, return_exceptions=True)
 
+    def routes(self) -> list[web.AbstractRouteDef]:
+        return []  # everything comes through the gateway
+
     # -- inbound ---------------------------------------------------------------------------
 
     async def chat_kind(self, channel: object) -> str:
@@ -109,7 +107,7 @@ class DiscordAdapter:
         if isinstance(channel, discord.DMChannel):
             return "private"
         # Any non-DM channel: after a restart a thread may not be in discord.py's cache yet.
-        if await self.inbox.redis.sismember(THREADS_KEY, str(getattr(channel, "id", ""))):
+        if await self.threads.contains(str(getattr(channel, "id", ""))):
             return "private"
         return "group"
 
@@ -138,17 +136,10 @@ class DiscordAdapter:
         if not normalized.text and message.attachments:
             if normalized.addressed:
                 files = ", ".join(f"{a.content_type or 'file'} {a.url}" for a in message.attachments)
-                await self.inbox.attachment(normalized, files)
+                await self.desk.attachment(normalized, files)
             return
-        try:
-            decision = await self.inbox.handle(normalized, reply_inline=False)
-        except BadMessage as exc:
-            if normalized.addressed:
-                text = self.inbox.pipeline.error_reply(exc)
-                reply = OutboundReply(PLATFORM, normalized.chat_id, text, (), normalized.message_id)
-                await self.inbox.outbox.put(reply)
-            return
-        if decision.delete_original:
+        decision = await self.desk.take(normalized)
+        if decision and decision.delete_original:
             await self.delete_if_allowed(message)
 
     async def on_member_join(self, member: discord.Member) -> None:
@@ -156,7 +147,7 @@ class DiscordAdapter:
         server's system channel (leads are told either way)."""
         channel = member.guild.system_channel
         names = " ".join(dict.fromkeys(n for n in (member.global_name, member.name, member.nick) if n))
-        await self.inbox.member_joined(InboundMessage(
+        await self.desk.member_joined(InboundMessage(
             platform=PLATFORM, chat_id=str(channel.id if channel else member.guild.id), chat_kind="group",
             user_id=str(member.id), user_name=names, text="", language_hint=str(member.guild.preferred_locale),
         ))  # fmt: skip
@@ -176,92 +167,12 @@ class DiscordAdapter:
         except discord.HTTPException as exc:
             log.warning("discord: could not delete a message with a secret (%s)", exc.status)
 
-    def _commands(self) -> None:
-        @self.tree.command(name="support", description="Ask support a question")
-        @app_commands.describe(question="What do you need help with?")
-        async def support(interaction: discord.Interaction, question: str) -> None:
-            message = await self.from_interaction(interaction, question)
-            await self.respond(interaction, lambda: self.inbox.handle(message, reply_inline=True))
-
-        @self.tree.command(name="help", description="Search the help center")
-        @app_commands.describe(words="What to look for, e.g. withdrawal fees")
-        async def help_search(interaction: discord.Interaction, words: str) -> None:
-            message = await self.from_interaction(interaction, f"/help {words}")
-            await self.respond(interaction, lambda: self.inbox.handle(message, reply_inline=True))
-
-        @self.tree.command(name="ticket", description="The status of your support tickets (only you see it)")
-        async def ticket(interaction: discord.Interaction) -> None:
-            message = await self.from_interaction(interaction, "")
-            await self.respond(interaction, lambda: self.inbox.answer_for_user_only(message, "ticket_status"),
-                               only_user=True)  # fmt: skip
-
-    async def from_interaction(self, interaction: discord.Interaction, text: str) -> InboundMessage:
-        """A slash command or button press as a message; its locale is the language hint."""
-        return InboundMessage(
-            platform=PLATFORM, chat_id=str(interaction.channel_id), chat_kind=await self.chat_kind(interaction.channel),
-            user_id=str(interaction.user.id), user_name=interaction.user.display_name, text=text,
-            language_hint=str(interaction.locale),
-        )  # fmt: skip
-
-    async def respond(self, interaction: discord.Interaction, work: Callable[[], Awaitable[Decision]],
-                      only_user: bool = False) -> None:  # fmt: skip
-        """Answer a slash command with the decision's reply: at once when the work is quick,
-        else deferred first (Discord drops interactions not acknowledged within 3 s). A
-        warning about a pasted secret is shown to the user alone."""
-        task = asyncio.ensure_future(work())
-        deferred = False
-        try:
-            decision = await asyncio.wait_for(asyncio.shield(task), ANSWER_WITHIN_SECONDS)
-        except asyncio.TimeoutError:
-            await interaction.response.defer(thinking=True, ephemeral=only_user)
-            deferred = True
-        try:
-            decision = await task
-        except BadMessage as exc:
-            text, view, only_user = self.inbox.pipeline.error_reply(exc, str(interaction.locale)), None, True
-        else:
-            text = decision.reply_text or "\u2026"
-            view = self.view(decision.reply.buttons) if decision.reply and decision.reply.buttons else None
-            only_user = only_user or bool(decision.secret_kinds)
-        extra = {"view": view} if view else {}
-        if deferred:
-            await interaction.followup.send(split_text(text, MAX_TEXT)[0], ephemeral=only_user, **extra)
-        else:
-            await interaction.response.send_message(split_text(text, MAX_TEXT)[0], ephemeral=only_user, **extra)
-
-    def _button_type(self) -> type:
-        """Buttons under the bot's replies carry their action in the custom id ("sb:<action>"),
-        so a press is understood by any replica, after any restart."""
-        adapter = self
-
-        class ActionButton(discord.ui.DynamicItem[discord.ui.Button], template=r"sb:(?P<action>[\w:-]{1,90})"):
-            def __init__(self, label: str, action: str) -> None:
-                super().__init__(discord.ui.Button(label=label[:80], custom_id=f"sb:{action}"))
-                self.action = action
-
-            @classmethod
-            async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
-                                     match: re.Match[str]) -> ActionButton:  # fmt: skip
-                return cls(item.label or "", match["action"])
-
-            async def callback(self, interaction: discord.Interaction) -> None:
-                await interaction.response.defer()  # acknowledged at once; any reply takes the outbox
-                await adapter.inbox.press(await adapter.from_interaction(interaction, ""), self.action)
-
-        return ActionButton
-
-    def view(self, buttons: tuple[Button, ...]) -> discord.ui.View:
-        view = discord.ui.View(timeout=None)
-        for button in buttons:
-            view.add_item(self.button_type(button.label, button.action))
-        view.stop()  # presses are handled by the dynamic item, not by this object kept in memory
-        return view
-
     # -- private chats -----------------------------------------------------------------------
 
-    async def open_private(self, message: InboundMessage) -> tuple[str, str] | None:
+    async def open_private(self, message: InboundMessage, token: str) -> PrivateChat | None:
         """A private thread for the user in the channel they wrote in, or a DM where the bot
-        may not open threads; (chat id, mention of it) or None when neither works."""
+        may not open threads (the conversation moves there at once, `token` is not needed);
+        None when neither works."""
         channel = self.client.get_channel(int(message.chat_id))
         if isinstance(channel, discord.TextChannel):
             allowed = channel.permissions_for(channel.guild.me)
@@ -272,9 +183,9 @@ class DiscordAdapter:
                         type=discord.ChannelType.private_thread, invitable=False,
                         auto_archive_duration=self.settings.thread_archive_minutes,
                     )  # fmt: skip
-                    await self.inbox.redis.sadd(THREADS_KEY, str(thread.id))
+                    await self.threads.add(str(thread.id))
                     await thread.add_user(discord.Object(int(message.user_id)))
-                    return str(thread.id), thread.mention
+                    return PrivateChat(thread.mention, str(thread.id))
                 except discord.Forbidden:
                     self.missing_permission(f"Create Private Threads in #{channel}")
             else:
@@ -284,7 +195,7 @@ class DiscordAdapter:
         except discord.HTTPException as exc:
             log.warning("discord: could not open a DM either (%s)", exc.status)
             return None
-        return str(dm.id), f"https://discord.com/channels/@me/{dm.id}"
+        return PrivateChat(f"https://discord.com/channels/@me/{dm.id}", str(dm.id))
 
     def missing_permission(self, what: str) -> None:
         """Log once what to grant; never retry what Discord forbids."""
@@ -307,13 +218,12 @@ class DiscordAdapter:
             if reply.reply_to and index == 0:
                 reference = discord.MessageReference(message_id=int(reply.reply_to), channel_id=int(reply.chat_id),
                                                      fail_if_not_exists=False)  # fmt: skip
-            extra = {"view": self.view(reply.buttons)} if last and reply.buttons else {}
+            extra = {"view": self.interactions.view(reply.buttons)} if last and reply.buttons else {}
             try:
                 await channel.send(piece, reference=reference, allowed_mentions=mentions, **extra)
             except discord.Forbidden:
                 self.missing_permission(f"Send Messages (and Send Messages in Threads) in channel {reply.chat_id}")
-                if conversation:
-                    await self.inbox.conversations.update(conversation, undeliverable=PLATFORM)
+                await self.desk.undeliverable(conversation, PLATFORM)
                 return
             except discord.NotFound:
                 log.warning("discord: channel %s is gone; the reply is dropped", reply.chat_id)

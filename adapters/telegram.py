@@ -8,8 +8,8 @@ Privacy mode (BotFather's /setprivacy): with it on, Telegram shows the bot in gr
 addresses it (mentions, replies to it, commands); with it off, or with the bot as an admin, it
 sees every message, and can warn about (and delete) pasted secrets.
 
-This module translates and decides nothing: updates become `InboundMessage`s for the inbox,
-outbox replies become `sendMessage` calls.
+This module translates and decides nothing: updates become calls on the front desk, outbox
+replies become `sendMessage` calls.
 """
 
 from __future__ import annotations
@@ -34,9 +34,9 @@ from telegram.ext import (
 from adapters.in_order import PerChat
 from bot.config import TelegramSettings
 from bot.domain.messages import InboundMessage, OutboundReply
-from bot.domain.pipeline import BadMessage
 from bot.domain.text_split import split_text
-from bot.services.inbox import Inbox
+from bot.services.channels import PrivateChat
+from bot.services.front_desk import FrontDesk
 
 PLATFORM = "telegram"
 MAX_TEXT = 4096
@@ -47,8 +47,10 @@ log = logging.getLogger(__name__)
 class TelegramAdapter:
     """The Telegram channel: receives updates, delivers the telegram outbox."""
 
-    def __init__(self, inbox: Inbox, settings: TelegramSettings, token: str, webhook_secret: str = "") -> None:
-        self.inbox = inbox
+    platform = PLATFORM
+
+    def __init__(self, desk: FrontDesk, settings: TelegramSettings, token: str, webhook_secret: str = "") -> None:
+        self.desk = desk
         self.settings = settings
         self.webhook_secret = webhook_secret
         self.in_order = PerChat()
@@ -72,15 +74,21 @@ class TelegramAdapter:
             await self.app.bot.set_webhook(self.settings.webhook_url, secret_token=self.webhook_secret)
         else:
             await self.app.updater.start_polling(poll_interval=self.settings.poll_interval_seconds, timeout=10)
-        username = self.app.bot.username
-        self.inbox.private_links[PLATFORM] = lambda token: f"https://t.me/{username}?start={token}"
-        log.info("telegram: signed in as @%s", username)
+        log.info("telegram: signed in as @%s", self.app.bot.username)
 
     async def stop(self) -> None:
         if self.app.updater and self.app.updater.running:
             await self.app.updater.stop()
         await self.app.stop()
         await self.app.shutdown()
+
+    def routes(self) -> list[web.AbstractRouteDef]:
+        """Webhook mode's endpoint, when `telegram.webhook_url` is set."""
+        return [web.post(WEBHOOK_PATH, self.webhook)] if self.settings.webhook_url else []
+
+    async def open_private(self, message: InboundMessage, token: str) -> PrivateChat:
+        """A bot cannot start a private chat: the link opens one with the token as /start's."""
+        return PrivateChat(f"https://t.me/{self.app.bot.username}?start={token}")
 
     async def webhook(self, request: web.Request) -> web.Response:
         """Webhook mode's endpoint: checks Telegram's secret header before anything else."""
@@ -135,14 +143,8 @@ class TelegramAdapter:
         await self.in_order.run(message.chat_id, lambda: self._handle(update, message))
 
     async def _handle(self, update: Update, message: InboundMessage) -> None:
-        try:
-            decision = await self.inbox.handle(message, reply_inline=False)
-        except BadMessage as exc:
-            if message.addressed:
-                text = self.inbox.pipeline.error_reply(exc, message.language_hint)
-                await self.inbox.outbox.put(OutboundReply(PLATFORM, message.chat_id, text, (), message.message_id))
-            return
-        if decision.delete_original:
+        decision = await self.desk.take(message)
+        if decision and decision.delete_original:
             await self.delete_if_allowed(update.message)
 
     async def delete_if_allowed(self, message: Message) -> None:
@@ -169,13 +171,13 @@ class TelegramAdapter:
             user_id=str(user.id), user_name=user.full_name, text="", language_hint=user.language_code,
         )  # fmt: skip
         await query.answer()
-        await self.inbox.press(pressed, query.data or "")
+        await self.desk.press(pressed, query.data or "")
 
     async def on_start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """`/start`: greets; `/start <token>` (the link from a group) carries a conversation over."""
         if update.message and update.message.chat.type == "private" and context.args:
             message = self.normalize(update.message)
-            if await self.inbox.resume_in_private(message, context.args[0], reply_inline=False):
+            if await self.desk.resume_in_private(message, context.args[0]):
                 return
         await self.on_text(update, context)
 
@@ -188,7 +190,7 @@ class TelegramAdapter:
             if member.id == self.app.bot.id:
                 continue
             name = member.full_name + (f" (@{member.username})" if member.username else "")
-            await self.inbox.member_joined(InboundMessage(
+            await self.desk.member_joined(InboundMessage(
                 platform=PLATFORM, chat_id=str(message.chat.id), chat_kind="group", user_id=str(member.id),
                 user_name=name, text="", language_hint=member.language_code,
             ))  # fmt: skip
@@ -207,7 +209,7 @@ class TelegramAdapter:
             attachment = attachment[-1] if attachment else None  # photos come in sizes: the largest
         kind = type(attachment).__name__.lower().replace("photosize", "photo") if attachment is not None else "file"
         file_id = getattr(attachment, "file_id", "")
-        await self.inbox.attachment(normalized, f"{kind} file_id={file_id}" if file_id else kind)
+        await self.desk.attachment(normalized, f"{kind} file_id={file_id}" if file_id else kind)
 
     async def deliver(self, reply: OutboundReply, conversation: str, sender: str) -> None:
         """Send one outbox reply: split to Telegram's length, as a reply to the user's message,
@@ -232,8 +234,7 @@ class TelegramAdapter:
                     await asyncio.sleep(float(wait))
                 except Forbidden:
                     log.warning("telegram: chat %s blocked the bot; the reply is dropped", reply.chat_id)
-                    if conversation:
-                        await self.inbox.conversations.update(conversation, blocked="telegram")
+                    await self.desk.blocked(conversation, PLATFORM)
                     return
                 except TelegramError as exc:
                     log.warning("telegram: send failed (%s)", type(exc).__name__)

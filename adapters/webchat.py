@@ -7,7 +7,7 @@
 Each session's messages (the user's as stored, redacted, and the replies) live in a Redis
 stream (`sb:webchat:<session>`); the cursor is a stream id. The bot's answers are written
 there at once; an agent's replies reach it through the web chat's outbox, which `deliver`
-drains. It only translates: HTTP into an `InboundMessage`, replies into JSON.
+drains. It only translates: HTTP into calls on the front desk, replies into JSON.
 
 Order: one session's messages are handled one after another (a user who types fast is
 answered in order, each reply right after its question in the stream). A reply to a message
@@ -27,14 +27,12 @@ import time
 from pathlib import Path
 
 from aiohttp import web
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from adapters.in_order import PerChat
+from bot.config import WebSettings
 from bot.domain.messages import InboundMessage, OutboundReply
-from bot.domain.pipeline import BadMessage
-from bot.services.inbox import Inbox
-from bot.stores import keys
+from bot.services.channels import STORE_OUTAGE, WebChatSessions
+from bot.services.front_desk import RATE_LIMITED, FrontDesk, Refusal
 from bot.web.responses import json_error
 
 PLATFORM = "webchat"
@@ -55,25 +53,32 @@ def _language_hint(request: web.Request) -> str | None:
     return first or None
 
 
-_UNAVAILABLE = BadMessage("unavailable", "will_answer_shortly", "the store is unavailable")
-_RATE_LIMITED = BadMessage("rate_limited", "error_rate_limited", "too many messages")
-SESSION_TTL_SECONDS = 7 * 24 * 3600
-SESSION_MAX_MESSAGES = 500
 MAX_WAIT_SECONDS = 25
+# The HTTP status of a refused message, by the refusal's code (any other: 400).
+REFUSAL_STATUS = {"too_long": 413, "rate_limited": 429, "unavailable": 503}
 
 
-def session_stream(session: str) -> str:
-    return keys.webchat_session(session)
+def _refused(refusal: Refusal, message: str | None = None) -> web.Response:
+    status = REFUSAL_STATUS.get(refusal.code, 400)
+    return json_error(status, refusal.code, message or refusal.reason, reply=refusal.reply)
 
 
 class WebChat:
-    """Routes of the web chat channel."""
+    """The web chat channel: its page and API, and the delivery of its outbox into sessions."""
 
-    def __init__(self, inbox: Inbox, redis: Redis) -> None:
-        self.inbox = inbox
-        self.redis = redis
-        self.settings = inbox.config.web
+    platform = PLATFORM
+
+    def __init__(self, desk: FrontDesk, settings: WebSettings, sessions: WebChatSessions) -> None:
+        self.desk = desk
+        self.settings = settings
+        self.sessions = sessions  # each session's lines, and how many it sent this minute
         self.in_order = PerChat()
+
+    async def start(self) -> None:
+        """Nothing to connect: the page and API are served with the bot's HTTP server."""
+
+    async def stop(self) -> None:
+        """Nothing to disconnect."""
 
     def client_address(self, request: web.Request) -> str:
         if self.settings.trust_forwarded_for and request.headers.get("X-Forwarded-For"):
@@ -82,49 +87,30 @@ class WebChat:
 
     async def too_fast(self, request: web.Request, session: str) -> web.Response | None:
         """A 429 when the session or the client's address is over its messages a minute."""
-        minute = int(time.time() // 60)
-        limits = ((keys.webchat_rate("session", session, minute), self.settings.rate_per_session_minute),
-                (keys.webchat_rate("ip", self.client_address(request), minute), self.settings.rate_per_ip_minute))
-        try:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for key, _ in limits:
-                    pipe.incr(key)
-                    pipe.expire(key, 120)
-                counts = (await pipe.execute())[::2]
-        except (RedisError, ConnectionError):
+        counts = await self.sessions.count_sends(session, self.client_address(request), int(time.time() // 60))
+        if counts is None:
             return None  # during an outage the message is refused anyway, with "we'll answer shortly"
-        if all(count <= limit for count, (_, limit) in zip(counts, limits, strict=True)):
+        by_session, by_address = counts
+        if by_session <= self.settings.rate_per_session_minute and by_address <= self.settings.rate_per_ip_minute:
             return None
         wait = 60 - int(time.time()) % 60
-        reply = self.inbox.pipeline.error_reply(_RATE_LIMITED, _language_hint(request))
-        response = json_error(429, "rate_limited", f"too many messages; try again in {wait} s", reply=reply)
+        refusal = self.desk.refusal(RATE_LIMITED, _language_hint(request))
+        response = _refused(refusal, f"too many messages; try again in {wait} s")
         response.headers["Retry-After"] = str(wait)
         return response
 
-    def routes(self) -> list[web.RouteDef]:
+    def routes(self) -> list[web.AbstractRouteDef]:
         return [
             web.get("/", self.page),
             web.post("/api/webchat/{session}/messages", self.post_message),
             web.get("/api/webchat/{session}/messages", self.get_messages),
             web.post("/api/webchat/{session}/press", self.press),
+            web.static("/webchat", STATIC),
         ]
-
-    async def _append(self, session: str, sender: str, reply: OutboundReply, **extra: str) -> str:
-        fields = {"from": sender, "text": reply.text,
-                  "buttons": json.dumps([[b.label, b.action] for b in reply.buttons]), **extra}  # fmt: skip
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.xadd(session_stream(session), fields, maxlen=SESSION_MAX_MESSAGES, approximate=True)
-            pipe.expire(session_stream(session), SESSION_TTL_SECONDS)
-            entry, _ = await pipe.execute()
-        return entry.decode()
 
     async def deliver(self, reply: OutboundReply, conversation: str, sender: str) -> None:
         """The outbox's delivery for this platform: a later reply into the session."""
-        await self._append(reply.chat_id, sender, reply)
-
-    async def _cursor(self, session: str) -> str:
-        last = await self.redis.xrevrange(session_stream(session), count=1)
-        return last[0][0].decode() if last else "0-0"
+        await self.sessions.append(reply.chat_id, sender, reply)
 
     async def get_messages(self, request: web.Request) -> web.Response:
         session = request.match_info["session"]
@@ -137,17 +123,10 @@ class WebChat:
             wait = min(MAX_WAIT_SECONDS, max(0.0, float(request.query.get("wait", "0"))))
         except ValueError:
             return json_error(400, "bad_wait", "wait is a number of seconds")
-        key = session_stream(session)
-        if wait:
-            found = await self.redis.xread({key: after}, count=100, block=int(wait * 1000))
-            entries = found[0][1] if found else []
-        else:
-            entries = await self.redis.xrange(key, min=f"({after}", count=100)
         messages = []
-        for entry_id, fields in entries:
-            data = {k.decode(): v.decode() for k, v in fields.items()}
+        for entry_id, data in await self.sessions.lines_after(session, after, wait):
             messages.append({
-                "id": entry_id.decode(), "from": data["from"], "text": data["text"],
+                "id": entry_id, "from": data["from"], "text": data["text"],
                 "buttons": [{"label": label, "action": action} for label, action in json.loads(data["buttons"])],
                 **{name: data[name] for name in ("reply_to", "client_id") if name in data},
             })  # fmt: skip
@@ -182,27 +161,20 @@ class WebChat:
             text=body["text"], addressed=True, language_hint=_language_hint(request),
         )  # fmt: skip
         # One session's messages one after another: its stream reads question, answer, question...
-        return await self.in_order.run(session, lambda: self._answer(request, message, body["text"], client_id))
+        return await self.in_order.run(session, lambda: self._answer(message, body["text"], client_id))
 
-    async def _answer(self, request: web.Request, message: InboundMessage, text: str,
-                      client_id: str | None) -> web.Response:  # fmt: skip
+    async def _answer(self, message: InboundMessage, text: str, client_id: str | None) -> web.Response:
         session = message.chat_id
-        try:
-            decision = await self.inbox.handle(message)
-        except (RedisError, ConnectionError):
-            # Not accepted: the page keeps the text and sends it again.
-            reply = self.inbox.pipeline.error_reply(_UNAVAILABLE, _language_hint(request))
-            return json_error(503, "unavailable", "the bot cannot take messages this moment", reply=reply)
-        except BadMessage as exc:
-            reply = self.inbox.pipeline.error_reply(exc, _language_hint(request))
-            return json_error(400 if exc.code != "too_long" else 413, exc.code, str(exc), reply=reply)
+        decision = await self.desk.answer(message)
+        if isinstance(decision, Refusal):  # when unavailable, the page keeps the text and sends it again
+            return _refused(decision)
         # The session's history keeps the user's words as stored: redacted.
         said = OutboundReply(PLATFORM, session, decision.redacted_text or text)
         mine = {"client_id": client_id} if client_id else {}
-        cursor = said_id = await self._append(session, "user", said, **mine)
+        cursor = said_id = await self.sessions.append(session, "user", said, **mine)
         replies = []
         if decision.reply:
-            cursor = await self._append(session, "bot", decision.reply, reply_to=said_id)
+            cursor = await self.sessions.append(session, "bot", decision.reply, reply_to=said_id)
             replies.append({**_reply_json(decision.reply), "id": cursor, "reply_to": said_id})
         body = {"replies": replies, "language": decision.language, "action": decision.action.value, "cursor": cursor,
                 "message": {"id": said_id, "text": said.text, **mine}}  # fmt: skip
@@ -227,8 +199,8 @@ class WebChat:
         message = InboundMessage(platform=PLATFORM, chat_id=session, chat_kind="private", user_id=session, text="",
                                  language_hint=_language_hint(request))  # fmt: skip
         try:
-            await self.inbox.press(message, action)
-        except (RedisError, ConnectionError):
+            await self.desk.press(message, action)
+        except STORE_OUTAGE:
             return json_error(503, "unavailable", "the bot cannot take this press this moment; try again")
         return web.json_response({"ok": True}, status=202)
 
@@ -239,6 +211,3 @@ _PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
 }
 
-
-def static_routes() -> list[web.AbstractRouteDef]:
-    return [web.static("/webchat", STATIC)]

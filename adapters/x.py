@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import logging
 import re
 import time
@@ -27,15 +26,14 @@ from typing import Any
 import aiohttp
 import tweepy
 import yarl
-from redis.exceptions import RedisError
+from aiohttp import web
 from tweepy.asynchronous import AsyncClient
 
 from bot.config import XSettings
 from bot.domain.messages import InboundMessage, OutboundReply
-from bot.domain.pipeline import BadMessage
 from bot.domain.text_split import split_text
-from bot.services.inbox import Inbox
-from bot.stores import keys
+from bot.services.channels import STORE_OUTAGE, PrivateChat, XState
+from bot.services.front_desk import FrontDesk
 
 PLATFORM = "x"
 MAX_WEIGHT = 280
@@ -47,15 +45,6 @@ LIGHT_RANGES = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
 URL_WEIGHT = 23
 NO_LANGUAGE = {"und", "zxx", "qme", "qht", "qam", "qct", "art"}
 TWEET_FIELDS = ["lang", "author_id", "conversation_id", "referenced_tweets", "in_reply_to_user_id", "created_at"]
-SEEN_SECONDS = 30 * 24 * 3600
-# Renew the leader lock only if we hold it; take it if nobody does.
-LEAD = """
-local holder = redis.call('GET', KEYS[1])
-if holder == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
-if not holder then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
-return 0
-"""
-RESIGN = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
 log = logging.getLogger(__name__)
 
 
@@ -120,9 +109,12 @@ class PatientClient(AsyncClient):
 class XAdapter:
     """The X channel: polls mentions and DMs (as the leader), delivers the x outbox."""
 
-    def __init__(self, inbox: Inbox, settings: XSettings, credentials: dict[str, str], consumer: str) -> None:
-        self.inbox = inbox
-        self.redis = inbox.redis
+    platform = PLATFORM
+
+    def __init__(self, desk: FrontDesk, settings: XSettings, credentials: dict[str, str], consumer: str,
+                 state: XState) -> None:  # fmt: skip
+        self.desk = desk
+        self.state = state  # the leader lock, what was read and answered, parked DMs
         self.settings = settings
         self.consumer = consumer
         self.client = PatientClient(
@@ -141,7 +133,6 @@ class XAdapter:
         self.client.session = session if base.origin() == X_API else RedirectedSession(session, str(base))
         me = (await self.client.get_me(user_auth=True))["data"]
         self.me = str(me["id"])
-        self.inbox.private_openers[PLATFORM] = self.open_private
         self.task = asyncio.create_task(self.poll_forever())
         log.info("x: signed in as @%s", me["username"])
 
@@ -149,27 +140,25 @@ class XAdapter:
         if self.task:
             self.task.cancel()
             await asyncio.gather(self.task, return_exceptions=True)
-        try:
-            await self.redis.eval(RESIGN, 1, keys.X_LEADER, self.consumer)
-        except RedisError:
-            pass
+        await self.state.resign(self.consumer)
         if self.client.session:
             await self.client.session.close()
 
+    def routes(self) -> list[web.AbstractRouteDef]:
+        return []  # X is polled
     # -- polling ---------------------------------------------------------------------------
 
     async def poll_forever(self) -> None:
         while True:
             try:
-                if await self.redis.eval(LEAD, 1, keys.X_LEADER, self.consumer,
-                                         int(self.settings.leader_lock_seconds * 1000)):  # fmt: skip
+                if await self.state.lead(self.consumer, self.settings.leader_lock_seconds):
                     await self.poll_mentions()
                     await self.poll_dms()
             except (tweepy.Unauthorized, tweepy.Forbidden) as exc:
                 self.explain(exc)
             except (tweepy.TwitterServerError, aiohttp.ClientError, asyncio.TimeoutError) as exc:
                 log.warning("x: polling failed (%s); trying again", type(exc).__name__)
-            except (RedisError, OSError):
+            except STORE_OUTAGE:
                 log.warning("x: Redis unavailable; polling paused")
             await asyncio.sleep(self.settings.poll_interval_seconds)
 
@@ -183,11 +172,10 @@ class XAdapter:
             self.warned.add(what)
             log.error("x: %s %s", exc.response.status if exc.response is not None else "", what)
 
-    async def _fetch(self, key: str, call: Any, id_of: Any) -> list[dict]:
-        """Everything newer than the stored mark, oldest first, across pages. On the very first
+    async def _fetch(self, feed: str, call: Any, id_of: Any) -> list[dict]:
+        """Everything newer than the feed's mark, oldest first, across pages. On the very first
         poll only the current newest id is recorded: what was there before the bot is history."""
-        since = await self.redis.get(key)
-        since = since.decode() if since else None
+        since = await self.state.last_read(feed)
         found, users, token = [], {}, None
         while True:
             page = await call(since if since and since != "0" else None, token)
@@ -201,7 +189,7 @@ class XAdapter:
                 break
         found.sort(key=lambda item: int(id_of(item)))
         if since is None:
-            await self.redis.set(key, id_of(found[-1]) if found else "0")
+            await self.state.mark_read(feed, id_of(found[-1]) if found else "0")
             return []
         for item in found:
             item["_author"] = users.get(str(item.get("author_id") or item.get("sender_id")), {})
@@ -214,10 +202,10 @@ class XAdapter:
                 expansions=["author_id"], user_fields=["username", "name"],
             )  # fmt: skip
 
-        for tweet in await self._fetch(keys.x_since("mentions"), page, lambda t: str(t["id"])):
-            if await self._first_time(f"mention:{tweet['id']}") and self._answerable(tweet):
+        for tweet in await self._fetch("mentions", page, lambda t: str(t["id"])):
+            if await self.state.first_time(f"mention:{tweet['id']}") and self._answerable(tweet):
                 await self.take_mention(tweet)
-            await self.redis.set(keys.x_since("mentions"), str(tweet["id"]))
+            await self.state.mark_read("mentions", str(tweet["id"]))
 
     def _answerable(self, tweet: dict) -> bool:
         """The loop guard: never our own posts, retweets, or users configured as bots."""
@@ -225,14 +213,9 @@ class XAdapter:
         kinds = {ref.get("type") for ref in tweet.get("referenced_tweets") or []}
         return author != self.me and "retweeted" not in kinds and author not in self.settings.ignore_users
 
-    async def _first_time(self, what: str) -> bool:
-        return bool(await self.redis.set(keys.x_seen(what), 1, nx=True, ex=SEEN_SECONDS))
-
     async def take_mention(self, tweet: dict) -> None:
         author = str(tweet["author_id"])
-        hour = int(time.time() // 3600)
-        count = await self.redis.incr(keys.x_replies(author, hour))
-        await self.redis.expire(keys.x_replies(author, hour), 3600)
+        count = await self.state.count_mention(author, int(time.time() // 3600))
         if count > self.settings.max_replies_per_user_hour:
             log.info("x: user %s passed %s mentions this hour; not answering (loop guard)", author, count - 1)
             return
@@ -243,7 +226,7 @@ class XAdapter:
             user_name="@" + tweet["_author"].get("username", author), text=text, message_id=str(tweet["id"]),
             language_hint=None if lang in NO_LANGUAGE else lang,
         )  # fmt: skip
-        await self._handle(message)
+        await self.desk.take(message)
 
     async def poll_dms(self) -> None:
         async def page(since: str | None, token: str | None) -> dict:
@@ -252,26 +235,19 @@ class XAdapter:
                 dm_event_fields=["id", "text", "sender_id", "dm_conversation_id", "created_at", "event_type"],
             )  # fmt: skip
 
-        for event in await self._fetch(keys.x_since("dm"), page, lambda e: str(e["id"])):
+        for event in await self._fetch("dm", page, lambda e: str(e["id"])):
             sender = str(event.get("sender_id", ""))
-            if sender != self.me and await self._first_time(f"dm:{event['id']}"):
+            if sender != self.me and await self.state.first_time(f"dm:{event['id']}"):
                 await self._release_parked(sender)
                 message = InboundMessage(PLATFORM, f"dm:{sender}", "private", sender, event.get("text", ""),
                                          message_id=str(event["id"]))  # fmt: skip
-                await self._handle(message)
-            await self.redis.set(keys.x_since("dm"), str(event["id"]))
+                await self.desk.take(message)
+            await self.state.mark_read("dm", str(event["id"]))
 
-    async def _handle(self, message: InboundMessage) -> None:
-        try:
-            await self.inbox.handle(message, reply_inline=False)
-        except BadMessage as exc:
-            text = self.inbox.pipeline.error_reply(exc, message.language_hint)
-            await self.inbox.outbox.put(OutboundReply(PLATFORM, message.chat_id, text, (), message.message_id))
-
-    async def open_private(self, message: InboundMessage) -> tuple[str, str]:
-        """The user's DM with the account; the link opens it for users who do not accept DMs
-        from accounts they don't follow."""
-        return f"dm:{message.user_id}", f"https://x.com/messages/compose?recipient_id={self.me}"
+    async def open_private(self, message: InboundMessage, token: str) -> PrivateChat:
+        """The user's DM with the account, at once; the link opens it for users who do not
+        accept DMs from accounts they don't follow."""
+        return PrivateChat(f"https://x.com/messages/compose?recipient_id={self.me}", f"dm:{message.user_id}")
 
     # -- outbound ----------------------------------------------------------------------------
 
@@ -286,11 +262,11 @@ class XAdapter:
         if not reply.reply_to:
             log.warning("x: a public reply with no post to answer is not sent (conversation %s)", conversation)
             return
-        progress = keys.x_progress(hashlib.sha1(f"{reply.reply_to}\n{reply.text}".encode()).hexdigest())
-        done = await self.redis.hgetall(progress)
-        previous = done.get(b"last", reply.reply_to.encode()).decode()
+        digest = hashlib.sha1(f"{reply.reply_to}\n{reply.text}".encode()).hexdigest()
+        done, last = await self.state.thread_progress(digest)
+        previous = last or reply.reply_to
         posts = thread_posts(reply.text)
-        for index in range(int(done.get(b"count", 0)), len(posts)):
+        for index in range(done, len(posts)):
             try:
                 posted = await self.client.create_tweet(text=posts[index], in_reply_to_tweet_id=previous,
                                                         user_auth=True)  # fmt: skip
@@ -298,8 +274,7 @@ class XAdapter:
                 self.explain(exc)
                 return
             previous = str(posted["data"]["id"])
-            await self.redis.hset(progress, mapping={"count": index + 1, "last": previous})
-            await self.redis.expire(progress, 24 * 3600)
+            await self.state.record_post(digest, index + 1, previous)
 
     async def _send_dm(self, user: str, reply: OutboundReply, conversation: str, sender: str) -> None:
         for piece in split_text(reply.text, MAX_DM_CHARS):
@@ -307,12 +282,12 @@ class XAdapter:
                 await self.client.create_direct_message(participant_id=user, text=piece, user_auth=True)
             except tweepy.Forbidden:
                 # The user does not accept DMs from us: kept until they write to us first.
-                await self.redis.rpush(keys.x_parked(user), json.dumps([reply.text, conversation, sender]))
+                await self.state.park(user, reply.text, conversation, sender)
                 log.info("x: user %s does not accept DMs from the account; the reply waits for their DM", user)
                 return
 
     async def _release_parked(self, user: str) -> None:
         """The user wrote to us: replies parked for them go out now, before the answer."""
-        while raw := await self.redis.lpop(keys.x_parked(user)):
-            text, conversation, sender = json.loads(raw)
-            await self.inbox.outbox.put(OutboundReply(PLATFORM, f"dm:{user}", text), conversation, sender)
+        while parked := await self.state.unpark(user):
+            text, conversation, sender = parked
+            await self.desk.deliver_later(OutboundReply(PLATFORM, f"dm:{user}", text), conversation, sender)

@@ -11,10 +11,8 @@ import pytest
 from bot.domain.messages import Action, InboundMessage
 from bot.services.inbox import Inbox
 from bot.stores import keys
-from bot.stores.agents import AgentStore
-from bot.stores.conversations import QUEUED, ConversationStore, conversation_id
-from bot.stores.handoff_queue import HandoffQueue
-from bot.stores.outbox import Outbox
+from bot.stores.conversations import QUEUED, conversation_id
+from bot.stores.holder import Stores
 from tests.helpers import LANGUAGES
 
 SEED = "abandon ability able about above absent absorb abstract absurd abuse access accident"
@@ -22,10 +20,7 @@ SEED = "abandon ability able about above absent absorb abstract absurd abuse acc
 
 @pytest.fixture
 async def inbox(redis, pipeline, config):
-    conversations = ConversationStore(redis)
-    queue = HandoffQueue(redis, conversations, LANGUAGES)
-    await queue.setup()
-    return Inbox(config, pipeline, conversations, queue, Outbox(redis), AgentStore(redis))
+    return Inbox(config, pipeline, await Stores.open(redis, LANGUAGES))
 
 
 def _message(text: str, user: str = "u1") -> InboundMessage:

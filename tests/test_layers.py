@@ -1,5 +1,6 @@
 """The layers' imports run one way (README, "Layout"): tools and web -> services -> stores,
-domain and nlu; nothing in the core imports an adapter or a platform library."""
+domain and nlu; nothing in the core imports an adapter or a platform library, and adapters
+reach the core only through the channel port and the front desk."""
 
 from __future__ import annotations
 
@@ -17,7 +18,13 @@ FORBIDDEN = {
     "bot/stores": ("bot.services", "bot.web", "bot.tools", "adapters", *PLATFORM_LIBRARIES),
     "intents": ("bot.services", "bot.web", "bot.tools", "bot.stores", "adapters", *PLATFORM_LIBRARIES),
     "bot/services": ("bot.web", "bot.tools", "adapters", *PLATFORM_LIBRARIES),
+    "bot/web": ("adapters", *PLATFORM_LIBRARIES),
+    # Adapters hold no Redis client and no store: their state comes from the composition root.
+    "adapters": ("bot.stores", "bot.tools", "bot.nlu", "redis"),
 }
+# What adapters may use of the services: the channel port and the front desk.
+SERVICES_FOR_ADAPTERS = ("bot.services.channels", "bot.services.front_desk")
+COMPOSITION_ROOT = "bot/tools/cli.py"
 
 
 def _imports(path) -> set[str]:
@@ -31,12 +38,25 @@ def _imports(path) -> set[str]:
     return found
 
 
+def _crossings(folder: str, forbidden: tuple[str, ...]) -> list[tuple[str, str]]:
+    return [
+        (str(path.relative_to(ROOT)), name)
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        for name in sorted(_imports(path))
+        if any(name == bad or name.startswith(f"{bad}.") for bad in forbidden)
+    ]
+
+
 @pytest.mark.parametrize("layer", sorted(FORBIDDEN))
 def test_a_layer_imports_nothing_above_it(layer):
-    crossing = [
-        (str(path.relative_to(ROOT)), name)
-        for path in sorted((ROOT / layer).rglob("*.py"))
-        for name in sorted(_imports(path))
-        if any(name == bad or name.startswith(f"{bad}.") for bad in FORBIDDEN[layer])
-    ]
+    assert _crossings(layer, FORBIDDEN[layer]) == []
+
+
+def test_adapters_use_of_the_services_is_the_port_and_the_front_desk():
+    assert [(path, name) for path, name in _crossings("adapters", ("bot.services",))
+            if name not in SERVICES_FOR_ADAPTERS] == []  # fmt: skip
+
+
+def test_only_the_composition_root_imports_the_adapters():
+    crossing = [c for c in _crossings("bot", ("adapters",)) if c[0] != COMPOSITION_ROOT]
     assert crossing == []

@@ -1,4 +1,5 @@
-"""The services that orchestrate a message around the pipeline. `inbox` is the facade the
-adapters call (accept, decide, pass to a person); it acts through `handoff` (tickets, lanes,
-private moves), `feedback` (buttons, ratings, filed reports) and `community` (incidents,
-impostors). `upkeep` holds the sweeps that run every few seconds."""
+"""The services that orchestrate a message around the pipeline. `front_desk` is the facade
+channels call, and `channels` the port they implement; behind the desk, `inbox` accepts and
+decides, acting through `handoff` (tickets, lanes, private moves), `feedback` (buttons,
+ratings, filed reports) and `community` (incidents, impostors). `upkeep` holds the sweeps that
+run every few seconds."""

@@ -16,10 +16,9 @@ from bot.domain.language import base_language
 from bot.domain.messages import Action, Decision, InboundMessage, OutboundReply, Priority
 from bot.domain.pipeline import Pipeline
 from bot.stores import keys
-from bot.stores.conversations import Conversation, ConversationStore
-from bot.stores.handoff_queue import HandoffQueue
-from bot.stores.incidents import Incident, IncidentStore
-from bot.stores.outbox import Outbox
+from bot.stores.conversations import Conversation
+from bot.stores.holder import Stores
+from bot.stores.incidents import Incident
 
 log = logging.getLogger(__name__)
 IMPOSTORS = keys.IMPOSTORS
@@ -28,15 +27,14 @@ IMPOSTORS = keys.IMPOSTORS
 class Community:
     """Incidents and impostors."""
 
-    def __init__(self, config: Config, pipeline: Pipeline, conversations: ConversationStore, queue: HandoffQueue,
-                 outbox: Outbox) -> None:  # fmt: skip
+    def __init__(self, config: Config, pipeline: Pipeline, stores: Stores) -> None:
         self.config = config
         self.pipeline = pipeline
-        self.conversations = conversations
-        self.queue = queue
-        self.outbox = outbox
-        self.redis = conversations.redis
-        self.incidents = IncidentStore(conversations.redis)
+        self.conversations = stores.conversations
+        self.queue = stores.queue
+        self.outbox = stores.outbox
+        self.redis = stores.redis
+        self.incidents = stores.incidents
         self.impostors = ImpostorCheck(config.exchange_name, config.community.protected_names)
 
     async def incident_for(self, conversation: Conversation, decision: Decision) -> Optional[Incident]:

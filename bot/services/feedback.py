@@ -13,8 +13,8 @@ from bot.domain.messages import Action, Decision, InboundMessage, OutboundReply,
 from bot.domain.pipeline import Pipeline, buttons_for
 from bot.services.handoff import HandOff
 from bot.stores import keys
-from bot.stores.conversations import WITH_PEOPLE, Conversation, ConversationStore
-from bot.stores.outbox import Outbox
+from bot.stores.conversations import WITH_PEOPLE, Conversation
+from bot.stores.holder import Stores
 from intents import PERSON_REQUEST
 
 FEEDBACK_LIST = keys.FEEDBACK
@@ -25,14 +25,13 @@ _HANDLE = re.compile(r"(?<![\w.])@\w{3,32}")
 class Feedback:
     """Buttons, ratings and filed reports."""
 
-    def __init__(self, config: Config, pipeline: Pipeline, conversations: ConversationStore, outbox: Outbox,
-                 handoff: HandOff) -> None:  # fmt: skip
+    def __init__(self, config: Config, pipeline: Pipeline, stores: Stores, handoff: HandOff) -> None:
         self.config = config
         self.pipeline = pipeline
-        self.conversations = conversations
-        self.outbox = outbox
+        self.conversations = stores.conversations
+        self.outbox = stores.outbox
         self.handoff = handoff
-        self.redis = conversations.redis
+        self.redis = stores.redis
 
     async def press(self, message: InboundMessage, action: str) -> Decision | None:
         """A button under one of the bot's replies: "helpful:yes"/"helpful:no" are recorded

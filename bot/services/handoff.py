@@ -7,17 +7,16 @@ from __future__ import annotations
 import json
 import math
 import secrets
-from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 from bot.config import Config
 from bot.domain.messages import Action, Decision, InboundMessage, OutboundReply, Priority
 from bot.domain.pipeline import Pipeline
+from bot.services.channels import Channels
 from bot.stores import keys
-from bot.stores.agents import AgentStore
-from bot.stores.conversations import Conversation, ConversationStore
+from bot.stores.conversations import Conversation
 from bot.stores.handoff_queue import HandoffQueue
-from bot.stores.outbox import Outbox
+from bot.stores.holder import Stores
 from intents import PERSON_REQUEST, TicketLookup, TicketView
 
 MOVE_TTL_SECONDS = 24 * 3600
@@ -36,24 +35,20 @@ def ticket_lookup(queue: HandoffQueue, message: InboundMessage) -> TicketLookup:
 class HandOff:
     """Opens tickets and moves conversations to private chats."""
 
-    def __init__(self, config: Config, pipeline: Pipeline, conversations: ConversationStore, queue: HandoffQueue,
-                 outbox: Outbox, agents: AgentStore) -> None:  # fmt: skip
+    def __init__(self, config: Config, pipeline: Pipeline, stores: Stores, channels: Channels) -> None:
         self.config = config
         self.pipeline = pipeline
-        self.conversations = conversations
-        self.queue = queue
-        self.outbox = outbox
-        self.agents = agents
-        self.redis = conversations.redis
-        # How a conversation leaves a public chat, per platform (adapters register theirs):
-        # an opener starts a private chat itself (a thread, a DM) and returns its chat id and
-        # a link to it, or None when the platform refuses; a link builder turns a one-time
-        # token into a link the user follows (Telegram's t.me/<bot>?start=<token>).
-        self.private_openers: dict[str, Callable[[InboundMessage], Awaitable[tuple[str, str] | None]]] = {}
-        self.private_links: dict[str, Callable[[str], str]] = {}
+        self.conversations = stores.conversations
+        self.queue = stores.queue
+        self.outbox = stores.outbox
+        self.agents = stores.agents
+        self.redis = stores.redis
+        # How a conversation leaves a public chat: asked of the platform's channel (a thread, a
+        # DM, or a link carrying a one-time token).
+        self.channels = channels
 
     def can_move(self, platform: str) -> bool:
-        return platform in self.private_links or platform in self.private_openers
+        return self.channels.private_chats(platform) is not None
 
     async def move_to_private(self, message: InboundMessage, conversation: Conversation,
                                decision: Decision) -> Decision:  # fmt: skip
@@ -67,26 +62,21 @@ class HandOff:
             "intent": decision.intent, "priority": decision.priority.value if decision.priority else None,
             "language": decision.language,
         }), ex=MOVE_TTL_SECONDS)  # fmt: skip
-        opener = self.private_openers.get(message.platform)
-        opened = await opener(message) if opener else None
-        if opened:
-            chat_id, link = opened
-            private = replace(message, chat_id=chat_id, chat_kind="private", message_id="", reply_to=None)
-            await self.resume_in_private(private, token, reply_inline=False)
-        elif message.platform in self.private_links:
-            link = self.private_links[message.platform](token)
-        else:  # the platform refused a private chat and has no link: the user is asked to write in private
-            link = ""
+        channel = self.channels.private_chats(message.platform)
+        opened = await channel.open_private(message, token) if channel else None
+        if opened and opened.chat_id:  # opened at once: the conversation continues there now
+            private = replace(message, chat_id=opened.chat_id, chat_kind="private", message_id="", reply_to=None)
+            await self.resume_in_private(private, token)
+        # With no private chat the user is asked to write in private, with no link.
+        link = opened.link if opened else ""
         text = self.pipeline.texts.reply("move_to_private", decision.language, link=link).rstrip(" :：\n")
         reply = replace(decision.reply, text=text, buttons=()) if decision.reply else None
         return replace(decision, reply=reply, action=Action.HANDOFF)
 
-    async def resume_in_private(
-        self, message: InboundMessage, token: str, reply_inline: bool = True
-    ) -> Decision | None:
+    async def resume_in_private(self, message: InboundMessage, token: str) -> Decision | None:
         """The private chat opened from a group's link: the conversation comes along and the
-        hand-off (ticket, queue) happens here. None when the token is unknown, used or not
-        the user's own."""
+        hand-off (ticket, queue) happens here; the reply takes the outbox. None when the token
+        is unknown, used or not the user's own."""
         raw = await self.redis.getdel(keys.move(message.platform, message.user_id, token))
         if raw is None:
             return None
@@ -100,13 +90,10 @@ class HandOff:
             decision = await self.pipeline.answer_intent(moved["intent"], moved["language"], message,
                                                          ticket_lookup(self.queue, message))  # fmt: skip
             await self.conversations.append(conversation.id, "bot", decision.reply_text)
-            if not reply_inline:
-                await self.outbox.put(decision.reply, conversation.id)
-            return decision
-        decision = await self.open_ticket(message, conversation, moved["intent"], Priority(moved["priority"]),
-                                           moved["language"])  # fmt: skip
-        if not reply_inline:
-            await self.outbox.put(decision.reply, conversation.id)
+        else:
+            decision = await self.open_ticket(message, conversation, moved["intent"], Priority(moved["priority"]),
+                                              moved["language"])  # fmt: skip
+        await self.outbox.put(decision.reply, conversation.id)
         return decision
 
     async def open_ticket(self, message: InboundMessage, conversation: Conversation, intent: str,

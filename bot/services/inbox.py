@@ -1,8 +1,8 @@
 """Where every inbound message enters the core, whatever platform it came from.
 
-Adapters call `Inbox.handle` with a normalized message; the reply comes back inline (the web
-chat) or through the platform's outbox. Replies that come later (an agent's) always take the
-outbox. Adapters decide nothing.
+Channels reach it through the front desk (`front_desk.py`) with a normalized message; the reply
+comes back inline (the web chat, a slash command) or through the platform's outbox. Replies that
+come later (an agent's) always take the outbox. Channels decide nothing.
 
 Nothing accepted is lost: a message is written (redacted) to the `sb:inbox` stream before it
 is handled and deleted after. If the process dies in between, `recover_orphans` (any replica)
@@ -27,14 +27,13 @@ from bot.config import Config
 from bot.domain import secret_guard
 from bot.domain.messages import Action, Decision, InboundMessage, OutboundReply
 from bot.domain.pipeline import BadMessage, Pipeline
+from bot.services.channels import Channels
 from bot.services.community import Community
 from bot.services.feedback import Feedback
 from bot.services.handoff import HandOff, ticket_lookup
 from bot.stores import keys
-from bot.stores.agents import AgentStore
-from bot.stores.conversations import BOT, RESOLVED, WITH_PEOPLE, Conversation, ConversationStore, conversation_id
-from bot.stores.handoff_queue import HandoffQueue
-from bot.stores.outbox import Outbox
+from bot.stores.conversations import BOT, RESOLVED, WITH_PEOPLE, Conversation, conversation_id
+from bot.stores.holder import Stores
 from intents import INTENTS, PRIVATE_INTENTS
 
 log = logging.getLogger(__name__)
@@ -42,37 +41,22 @@ INBOX_STREAM = keys.INBOX
 
 
 class Inbox:
-    """The facade adapters call: runs the pipeline with the conversation's context and acts on
-    the decision, with the hand-off, feedback and community services."""
+    """Runs the pipeline with the conversation's context and acts on the decision, with the
+    hand-off, feedback and community services. The web layer uses `pipeline`, `incidents` and
+    `end_incident`; channels go through the front desk."""
 
-    def __init__(
-        self,
-        config: Config,
-        pipeline: Pipeline,
-        conversations: ConversationStore,
-        queue: HandoffQueue,
-        outbox: Outbox,
-        agents: AgentStore,
-    ) -> None:
+    def __init__(self, config: Config, pipeline: Pipeline, stores: Stores, channels: Channels | None = None) -> None:
         self.config = config
         self.pipeline = pipeline
-        self.conversations = conversations
-        self.queue = queue
-        self.outbox = outbox
-        self.agents = agents
-        self.redis = conversations.redis
-        self.handoff = HandOff(config, pipeline, conversations, queue, outbox, agents)
-        self.feedback = Feedback(config, pipeline, conversations, outbox, self.handoff)
-        self.community = Community(config, pipeline, conversations, queue, outbox)
-        self.incidents = self.community.incidents
-        # Adapters register how a conversation leaves a public chat on their platform (see HandOff).
-        self.private_openers = self.handoff.private_openers
-        self.private_links = self.handoff.private_links
-        # What adapters call besides `handle`, done by the service that owns it.
-        self.press = self.feedback.press
-        self.member_joined = self.community.member_joined
+        self.conversations = stores.conversations
+        self.queue = stores.queue
+        self.outbox = stores.outbox
+        self.redis = stores.redis
+        self.incidents = stores.incidents
+        self.handoff = HandOff(config, pipeline, stores, channels if channels is not None else Channels())
+        self.feedback = Feedback(config, pipeline, stores, self.handoff)
+        self.community = Community(config, pipeline, stores)
         self.end_incident = self.community.end_incident
-        self.resume_in_private = self.handoff.resume_in_private
 
     async def handle(self, message: InboundMessage, reply_inline: bool = True) -> Decision:
         """Accept `message` (BadMessage if it cannot be read), decide and act: answer, hand

@@ -1,2 +1,3 @@
 """What lives in Redis: conversations and transcripts, the hand-off queue and its tickets, the
-outbox streams, agents, incidents. Only these modules talk to Redis about them."""
+outbox streams, agents, incidents, and what the channels keep (`channel_state`). Only these
+modules talk to Redis about them."""

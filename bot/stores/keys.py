@@ -106,7 +106,7 @@ def webchat_rate(scope: str, who: str, minute: int) -> str:
     return f"sb:rate:webchat:{scope}:{who}:{minute}"
 
 
-DISCORD_THREADS = "sb:discord:threads"  # hash: user -> the private thread opened for them
+DISCORD_THREADS = "sb:discord:threads"  # set: the private support threads the bot opened
 X_LEADER = "sb:x:leader"  # the replica that polls X
 
 

@@ -14,13 +14,15 @@ log = logging.getLogger("bot")
 
 
 def _run(args: argparse.Namespace) -> int:
+    """The composition root: the server gets the table of channels from `adapters`."""
+    from adapters import CHANNELS
     from bot.nlu.model import ModelMissing
     from bot.web.server import StartupError, serve
 
     config = load_config(args.config)
     check_environment(config)  # a missing token stops start-up before the model loads
     try:
-        asyncio.run(serve(config, args.port, args.host))
+        asyncio.run(serve(config, CHANNELS, args.port, args.host))
     except (ModelMissing, StartupError, ConfigError) as exc:
         log.error("%s", exc)
         return 2

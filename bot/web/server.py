@@ -1,5 +1,6 @@
-"""`python -m bot run`: the bot process. Loads the model once, connects to Redis, serves the
-web chat (always on) and starts every platform adapter whose token is in the environment."""
+"""`python -m bot run`: the bot process. Loads the model once, connects to Redis, and builds
+its channels from the table the command line hands over (`adapters.CHANNELS`): the web chat
+(always on) and every platform whose token is in the environment."""
 
 from __future__ import annotations
 
@@ -9,23 +10,20 @@ import os
 import socket
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
 
 from aiohttp import web
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from adapters.webchat import WebChat, static_routes
-from bot.config import X_CREDENTIALS, Config, check_environment, idle_credentials
+from bot.config import PLATFORM_SECRETS, Config, check_environment, idle_credentials
 from bot.domain.pipeline import Pipeline
 from bot.metrics import metrics_route
 from bot.nlu.model import NluModel, NluParser
+from bot.services.channels import ChannelBuilder, ChannelKit, Channels, ChannelState
+from bot.services.front_desk import FrontDesk
 from bot.services.inbox import Inbox
 from bot.services.upkeep import escalate_overdue, requeue_vanished
-from bot.stores.agents import AgentStore
-from bot.stores.conversations import ConversationStore
-from bot.stores.handoff_queue import HandoffQueue
-from bot.stores.outbox import Outbox
+from bot.stores.holder import Stores
 from bot.web import console_page
 from bot.web.agent_api import AgentApi
 
@@ -40,9 +38,10 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
-async def build_app(config: Config, nlu: NluParser) -> web.Application:
+async def build_app(config: Config, nlu: NluParser, channel_table: Mapping[str, ChannelBuilder]) -> web.Application:
     """The aiohttp application with every channel's routes, connected to Redis, with the
-    background work (outbox drains, the vanished-agent sweep) tied to its life."""
+    background work (outbox drains, the vanished-agent sweep) tied to its life.
+    `channel_table` says how each platform's channel is built."""
     env = os.environ
     enabled = check_environment(config, env)  # before anything starts: a missing token stops it here
     for name in idle_credentials(config, env):
@@ -54,68 +53,52 @@ async def build_app(config: Config, nlu: NluParser) -> web.Application:
         raise StartupError(
             f"Redis at REDIS_URL is not reachable ({type(exc).__name__}): start one or fix REDIS_URL"
         ) from None
-    conversations = ConversationStore(redis)
-    queue = HandoffQueue(redis, conversations, config.languages)
-    await queue.setup()
-    agents = AgentStore(redis)
-    outbox = Outbox(redis)
-    inbox = Inbox(config, Pipeline(config, nlu), conversations, queue, outbox, agents)
-    webchat = WebChat(inbox, redis)
-    api = AgentApi(config, agents, conversations, queue, outbox, inbox)
-    app = web.Application(client_max_size=1024 * 1024, middlewares=[api.middleware])
-    app.add_routes([web.get("/healthz", healthz), *webchat.routes(), *static_routes(), *api.routes(),
-                    *console_page.routes(), metrics_route(queue)])
+    stores = await Stores.open(redis, config.languages)
+    channels = Channels()
+    inbox = Inbox(config, Pipeline(config, nlu), stores, channels)
     consumer = f"{socket.gethostname()}-{os.getpid()}"
-    platforms = _platform_channels(config, env, enabled, inbox, app, consumer)
-    drains = {"webchat": webchat.deliver, **{name: channel.deliver for name, channel in platforms}}
-    channels = [channel for _, channel in platforms]
+    kit = ChannelKit(FrontDesk(inbox), config, env, consumer, ChannelState.on(redis))
+    missing = [platform for platform in enabled if platform not in channel_table]
+    if missing:
+        raise StartupError(f"{', '.join(missing)} is enabled, but no channel is built for it")
+    # A channel that needs no credentials (the web chat) is always on; the others when enabled.
+    for platform, build in channel_table.items():
+        if platform not in PLATFORM_SECRETS or platform in enabled:
+            channels.add(build(kit))
+    api = AgentApi(config, stores.agents, stores.conversations, stores.queue, stores.outbox, inbox)
+    app = web.Application(client_max_size=1024 * 1024, middlewares=[api.middleware])
+    app.add_routes([web.get("/healthz", healthz), *(route for channel in channels for route in channel.routes()),
+                    *api.routes(), *console_page.routes(), metrics_route(stores.queue)])  # fmt: skip
+    app.cleanup_ctx.append(_background(config, stores, inbox, channels, consumer))
+    return app
+
+
+def _background(config: Config, stores: Stores, inbox: Inbox, channels: Channels, consumer: str) -> Callable:
+    """The work tied to the application's life: channels started and stopped, each platform's
+    outbox drained into its channel, the sweeps of the queue and of the inbox."""
 
     async def background(_: web.Application):
         for channel in channels:
             await channel.start()
         tasks = [
-            *(asyncio.create_task(outbox.drain(platform, consumer, deliver)) for platform, deliver in drains.items()),
+            *(asyncio.create_task(stores.outbox.drain(channel.platform, consumer, channel.deliver))
+              for channel in channels),
             asyncio.create_task(every(5, "vanished agents", lambda: requeue_vanished(
-                agents, queue, config.handoff.agent_timeout_seconds))),
+                stores.agents, stores.queue, config.handoff.agent_timeout_seconds))),
             asyncio.create_task(every(5, "SLA", lambda: escalate_overdue(
-                queue, conversations, outbox, inbox.pipeline.texts, config.handoff))),
+                stores.queue, stores.conversations, stores.outbox, inbox.pipeline.texts, config.handoff))),
             asyncio.create_task(every(min(5.0, config.limits.redelivery_seconds / 2), "inbox recovery",
                                       lambda: inbox.recover_orphans(config.limits.redelivery_seconds))),
-        ]
+        ]  # fmt: skip
         yield
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         for channel in channels:
             await channel.stop()
-        await redis.close()
+        await stores.redis.close()
 
-    app.cleanup_ctx.append(background)
-    return app
-
-
-def _platform_channels(config: Config, env: Mapping[str, str], enabled: list[str], inbox: Inbox,
-                       app: web.Application, consumer: str) -> list[tuple[str, Any]]:  # fmt: skip
-    """The platform adapters whose credentials are set, by platform name (the name of their
-    outbox); Telegram's webhook route joins `app` when it is configured."""
-    channels: list[tuple[str, Any]] = []
-    if "telegram" in enabled:
-        from adapters.telegram import WEBHOOK_PATH, TelegramAdapter
-
-        secret = env.get("TELEGRAM_WEBHOOK_SECRET", "")
-        telegram = TelegramAdapter(inbox, config.telegram, env["TELEGRAM_TOKEN"], secret)
-        if config.telegram.webhook_url:
-            app.router.add_post(WEBHOOK_PATH, telegram.webhook)
-        channels.append(("telegram", telegram))
-    if "discord" in enabled:
-        from adapters.discord import DiscordAdapter
-
-        channels.append(("discord", DiscordAdapter(inbox, config.discord, env["DISCORD_TOKEN"])))
-    if "x" in enabled:
-        from adapters.x import XAdapter
-
-        channels.append(("x", XAdapter(inbox, config.x, {name: env[name] for name in X_CREDENTIALS}, consumer)))
-    return channels
+    return background
 
 
 async def every(seconds: float, what: str, step: Callable[[], Awaitable[object]]) -> None:
@@ -128,11 +111,12 @@ async def every(seconds: float, what: str, step: Callable[[], Awaitable[object]]
         await asyncio.sleep(seconds)
 
 
-async def serve(config: Config, port: int | None = None, host: str | None = None) -> None:
-    """Run until cancelled."""
+async def serve(config: Config, channel_table: Mapping[str, ChannelBuilder], port: int | None = None,
+                host: str | None = None) -> None:  # fmt: skip
+    """Run until cancelled, with the channels `channel_table` builds."""
     started = time.monotonic()
     nlu = NluModel.load()
-    app = await build_app(config, nlu)
+    app = await build_app(config, nlu, channel_table)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     host, port = host or config.web.host, port or config.web.port

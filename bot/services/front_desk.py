@@ -1,0 +1,108 @@
+"""The front desk: the one facade channels call, and the one place their replies are made.
+
+A channel (`adapters/`) turns its platform's updates into `InboundMessage`s and calls the method
+named after what happened: a message (`take` when the reply may come later, through the
+outbox; `answer` when the channel answers at once, in the response), a button press, an
+attachment, a new group member, a private chat resumed by its link, a user who blocked the bot.
+Every reply is composed here or in the services behind it, the refusal of a message the bot
+will not read included, and queued in the platform's outbox (or returned, by `answer`).
+Channels never compose a reply, and never see a store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.domain.messages import Decision, InboundMessage, OutboundReply
+from bot.domain.pipeline import BadMessage
+from bot.services.channels import STORE_OUTAGE
+from bot.services.inbox import Inbox
+
+# Refusals a channel meets before the pipeline does: too many messages, the store down.
+RATE_LIMITED = BadMessage("rate_limited", "error_rate_limited", "too many messages")
+UNAVAILABLE = BadMessage("unavailable", "will_answer_shortly", "the bot cannot take messages this moment")
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A message the bot would not take: why (`code`, and `reason` for people) and what the
+    user reads (`reply`, in their language)."""
+
+    code: str
+    reason: str
+    reply: str
+
+
+class FrontDesk:
+    """What channels call; see the module's docstring."""
+
+    def __init__(self, inbox: Inbox) -> None:
+        self._inbox = inbox
+        self._pipeline = inbox.pipeline
+        self._outbox = inbox.outbox
+        self._conversations = inbox.conversations
+
+    async def take(self, message: InboundMessage) -> Decision | None:
+        """A message whose reply takes the outbox. One the bot will not read gets its refusal
+        there too, when it was addressed to the bot; None then."""
+        try:
+            return await self._inbox.handle(message, reply_inline=False)
+        except BadMessage as exc:
+            if message.addressed:
+                text = self.refusal(exc, message.language_hint).reply
+                await self._outbox.put(OutboundReply(message.platform, message.chat_id, text, (),
+                                                     message.message_id or None))  # fmt: skip
+            return None
+
+    async def answer(self, message: InboundMessage) -> Decision | Refusal:
+        """A message answered at once: the decision, its reply in it, or the refusal of a
+        message the bot will not read or cannot take this moment (the store is down)."""
+        try:
+            return await self._inbox.handle(message)
+        except BadMessage as exc:
+            return self.refusal(exc, message.language_hint)
+        except STORE_OUTAGE:
+            return self.refusal(UNAVAILABLE, message.language_hint)
+
+    def refusal(self, error: BadMessage, language_hint: str | None) -> Refusal:
+        """The refusal for `error` (a pipeline's, or `RATE_LIMITED`), in the user's language."""
+        return Refusal(error.code, str(error), self._pipeline.error_reply(error, language_hint))
+
+    async def answer_for_user_only(self, message: InboundMessage, intent: str) -> Decision:
+        """The answer to `intent` for a reply only the user sees (Discord's /ticket): account
+        matters may be in it. Returned, never queued; the conversation is not changed."""
+        return await self._inbox.answer_for_user_only(message, intent)
+
+    async def press(self, message: InboundMessage, action: str) -> Decision | None:
+        """A button under one of the bot's replies (`message` says who pressed where); what
+        follows takes the outbox."""
+        return await self._inbox.feedback.press(message, action)
+
+    async def attachment(self, message: InboundMessage, description: str) -> Decision:
+        """A photo, sticker, voice note or file (`description`: its kind and where to find it):
+        shown to the person on the conversation, or the user is asked to type."""
+        return await self._inbox.attachment(message, description)
+
+    async def member_joined(self, message: InboundMessage) -> str | None:
+        """A new member of a group; the name they imitate, if they imitate staff."""
+        return await self._inbox.community.member_joined(message)
+
+    async def resume_in_private(self, message: InboundMessage, token: str) -> bool:
+        """A private chat opened by the one-time link from a group (`token`): the conversation
+        comes along and the reply takes the outbox. False when the token is not the user's."""
+        return await self._inbox.handoff.resume_in_private(message, token) is not None
+
+    async def blocked(self, conversation: str, platform: str) -> None:
+        """The user blocked the bot: kept on the conversation (the reply is not retried)."""
+        if conversation:
+            await self._conversations.update(conversation, blocked=platform)
+
+    async def undeliverable(self, conversation: str, platform: str) -> None:
+        """The platform refuses the bot's messages in the conversation's chat (a permission)."""
+        if conversation:
+            await self._conversations.update(conversation, undeliverable=platform)
+
+    async def deliver_later(self, reply: OutboundReply, conversation: str, sender: str) -> None:
+        """A reply the platform would not take before (X parks DMs until the user writes to
+        us), back in the outbox."""
+        await self._outbox.put(reply, conversation, sender)

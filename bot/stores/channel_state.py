@@ -1,0 +1,161 @@
+"""What the channels keep in Redis between messages: the web chat's session lines and send
+counts, the private threads the bot opened on Discord, and X's polling marks (the leader lock,
+what was read, what was answered, replies parked until a user accepts DMs).
+
+Adapters never hold a Redis client: the composition root hands each the store it needs from
+`ChannelState` (see `bot/services/front_desk.py`, `ChannelKit`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from bot.domain.messages import OutboundReply
+from bot.stores import keys
+
+SESSION_TTL_SECONDS = 7 * 24 * 3600
+SESSION_MAX_MESSAGES = 500
+X_SEEN_SECONDS = 30 * 24 * 3600
+X_PROGRESS_SECONDS = 24 * 3600
+# Renew the leader lock only if we hold it; take it if nobody does.
+LEAD = """
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
+if not holder then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
+return 0
+"""
+RESIGN = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
+
+
+class WebChatSessions:
+    """Each web chat session's lines, both ways, as a stream whose ids are the page's cursor."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+
+    async def append(self, session: str, sender: str, reply: OutboundReply, **extra: str) -> str:
+        """One line (`sender`: user, bot or agent); returns its id."""
+        stream = keys.webchat_session(session)
+        fields = {"from": sender, "text": reply.text,
+                  "buttons": json.dumps([[b.label, b.action] for b in reply.buttons]), **extra}  # fmt: skip
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.xadd(stream, fields, maxlen=SESSION_MAX_MESSAGES, approximate=True)
+            pipe.expire(stream, SESSION_TTL_SECONDS)
+            entry, _ = await pipe.execute()
+        return entry.decode()
+
+    async def lines_after(self, session: str, after: str, wait_seconds: float) -> list[tuple[str, dict[str, str]]]:
+        """Up to 100 lines after the cursor `after`, waiting up to `wait_seconds` for one."""
+        stream = keys.webchat_session(session)
+        if wait_seconds:
+            found = await self.redis.xread({stream: after}, count=100, block=int(wait_seconds * 1000))
+            entries = found[0][1] if found else []
+        else:
+            entries = await self.redis.xrange(stream, min=f"({after}", count=100)
+        return [(entry.decode(), {k.decode(): v.decode() for k, v in fields.items()}) for entry, fields in entries]
+
+    async def count_sends(self, session: str, address: str, minute: int) -> tuple[int, int] | None:
+        """This minute's messages of the session and of the address, this one included; None
+        while Redis is down (the message is refused then anyway, with "we'll answer shortly")."""
+        counters = (keys.webchat_rate("session", session, minute), keys.webchat_rate("ip", address, minute))
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for key in counters:
+                    pipe.incr(key)
+                    pipe.expire(key, 120)
+                by_session, _, by_address, _ = await pipe.execute()
+        except (RedisError, ConnectionError):
+            return None
+        return by_session, by_address
+
+
+class DiscordThreads:
+    """The private support threads the bot opened (any replica, any restart): what is said in
+    them is private."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+
+    async def add(self, thread_id: str) -> None:
+        await self.redis.sadd(keys.DISCORD_THREADS, thread_id)
+
+    async def contains(self, channel_id: str) -> bool:
+        return bool(await self.redis.sismember(keys.DISCORD_THREADS, channel_id))
+
+
+class XState:
+    """X's polling marks and delivery progress, shared by the replicas."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+
+    async def lead(self, consumer: str, seconds: float) -> bool:
+        """Take or renew the leader lock (one replica polls); False while another holds it."""
+        return bool(await self.redis.eval(LEAD, 1, keys.X_LEADER, consumer, int(seconds * 1000)))
+
+    async def resign(self, consumer: str) -> None:
+        """Give the lock up if we hold it; with Redis down it simply expires."""
+        try:
+            await self.redis.eval(RESIGN, 1, keys.X_LEADER, consumer)
+        except RedisError:
+            pass
+
+    async def last_read(self, feed: str) -> str | None:
+        """The id of the last mention or DM read (`feed`: mentions or dm); None before the
+        first poll, "0" when there was nothing then."""
+        since = await self.redis.get(keys.x_since(feed))
+        return since.decode() if since else None
+
+    async def mark_read(self, feed: str, item_id: str) -> None:
+        await self.redis.set(keys.x_since(feed), item_id)
+
+    async def first_time(self, what: str) -> bool:
+        """Claims a mention or DM once, for a month: a second claim is False."""
+        return bool(await self.redis.set(keys.x_seen(what), 1, nx=True, ex=X_SEEN_SECONDS))
+
+    async def count_mention(self, author: str, hour: int) -> int:
+        """The author's mentions answered in this hour, this one included."""
+        key = keys.x_replies(author, hour)
+        count = await self.redis.incr(key)
+        await self.redis.expire(key, 3600)
+        return int(count)
+
+    async def thread_progress(self, digest: str) -> tuple[int, str | None]:
+        """How many posts of a reply's thread were made, and the last one's id."""
+        done = await self.redis.hgetall(keys.x_progress(digest))
+        last = done.get(b"last")
+        return int(done.get(b"count", 0)), last.decode() if last else None
+
+    async def record_post(self, digest: str, count: int, last: str) -> None:
+        await self.redis.hset(keys.x_progress(digest), mapping={"count": count, "last": last})
+        await self.redis.expire(keys.x_progress(digest), X_PROGRESS_SECONDS)
+
+    async def park(self, user: str, text: str, conversation: str, sender: str) -> None:
+        """A DM the user does not accept yet: kept until they write to us."""
+        await self.redis.rpush(keys.x_parked(user), json.dumps([text, conversation, sender]))
+
+    async def unpark(self, user: str) -> tuple[str, str, str] | None:
+        """The oldest DM parked for `user` (text, conversation, sender), taken out; None when
+        none is left."""
+        raw = await self.redis.lpop(keys.x_parked(user))
+        if raw is None:
+            return None
+        text, conversation, sender = json.loads(raw)
+        return text, conversation, sender
+
+
+@dataclass(frozen=True)
+class ChannelState:
+    """The channels' stores, opened on one Redis connection."""
+
+    webchat: WebChatSessions
+    discord_threads: DiscordThreads
+    x: XState
+
+    @classmethod
+    def on(cls, redis: Redis) -> ChannelState:
+        return cls(WebChatSessions(redis), DiscordThreads(redis), XState(redis))
