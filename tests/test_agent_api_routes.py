@@ -29,8 +29,8 @@ class TokenAgents:
 
 
 def _api(config) -> AgentApi:
-    inbox = SimpleNamespace(pipeline=SimpleNamespace(texts=None))
-    return AgentApi(config, TokenAgents(), None, None, None, inbox)
+    inbox = SimpleNamespace(pipeline=SimpleNamespace(texts=None), replies=None)
+    return AgentApi(config, TokenAgents(), None, None, inbox)
 
 
 def _operations(routes: list[web.RouteDef]) -> set[tuple[str, str]]:

@@ -60,3 +60,18 @@ def test_adapters_use_of_the_services_is_the_port_and_the_front_desk():
 def test_only_the_composition_root_imports_the_adapters():
     crossing = [c for c in _crossings("bot", ("adapters",)) if c[0] != COMPOSITION_ROOT]
     assert crossing == []
+
+
+def _redis_uses(path) -> list[str]:
+    """Where a module imports redis or reaches for a `.redis` attribute (a store's client)."""
+    found = [f"import {name}" for name in sorted(_imports(path)) if name == "redis" or name.startswith("redis.")]
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found += [f"line {node.lineno}: .redis" for node in ast.walk(tree)
+              if isinstance(node, ast.Attribute) and node.attr == "redis"]  # fmt: skip
+    return found
+
+
+def test_services_reach_redis_only_through_stores():
+    """What a service keeps in Redis is a store's method, its key named in keys.py."""
+    uses = {str(path.relative_to(ROOT)): _redis_uses(path) for path in sorted((ROOT / "bot/services").rglob("*.py"))}
+    assert {path: found for path, found in uses.items() if found} == {}

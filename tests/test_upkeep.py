@@ -7,6 +7,7 @@ import json
 import time
 
 from bot.config import HandoffSettings
+from bot.services.replies import Replies
 from bot.services.upkeep import escalate_overdue, requeue_vanished
 from bot.stores.agents import AgentStore
 from bot.stores.conversations import ConversationStore
@@ -41,8 +42,9 @@ async def test_overdue_conversations_are_escalated_once_and_the_user_told(redis,
     events = redis.pubsub()
     await events.subscribe("sb:events")
     settings = HandoffSettings()
-    assert await escalate_overdue(queue, conversations, Outbox(redis), texts, settings) == [late]
-    assert await escalate_overdue(queue, conversations, Outbox(redis), texts, settings) == [], "only once"
+    replies = Replies(texts, Outbox(redis), conversations)
+    assert await escalate_overdue(queue, conversations, replies, settings) == [late]
+    assert await escalate_overdue(queue, conversations, replies, settings) == [], "only once"
     assert (await queue.waiting())[0].conversation == late
     sent = await redis.xrange(stream("webchat"))
     assert len(sent) == 1

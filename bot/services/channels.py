@@ -18,13 +18,12 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from redis.exceptions import RedisError
-
 from bot.config import Config
 from bot.domain.messages import InboundMessage, OutboundReply
 
 # The stores a channel may be handed, named here so that channels import the port, never a store.
 from bot.stores.channel_state import ChannelState, DiscordThreads, WebChatSessions, XState
+from bot.stores.holder import STORE_OUTAGE
 
 if TYPE_CHECKING:
     from aiohttp.web import AbstractRouteDef
@@ -34,8 +33,8 @@ if TYPE_CHECKING:
 __all__ = ["STORE_OUTAGE", "Channel", "ChannelBuilder", "ChannelKit", "ChannelState", "Channels", "DiscordThreads",
            "OpensPrivateChats", "PrivateChat", "WebChatSessions", "XState"]  # fmt: skip
 
-# What a store outage raises: a channel that polls pauses and tries again, a request is refused.
-STORE_OUTAGE: tuple[type[Exception], ...] = (RedisError, OSError)
+# STORE_OUTAGE (from the stores): what a store outage raises; a channel that polls pauses and
+# tries again, a request is refused.
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,6 @@ exchange's staff."""
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import replace
@@ -13,28 +12,28 @@ from typing import Optional
 from bot.config import Config
 from bot.domain.impostors import ImpostorCheck
 from bot.domain.language import base_language
-from bot.domain.messages import Action, Decision, InboundMessage, OutboundReply, Priority
+from bot.domain.messages import Action, Decision, InboundMessage, Priority
 from bot.domain.pipeline import Pipeline
+from bot.services.replies import Replies
 from bot.stores import keys
 from bot.stores.conversations import Conversation
 from bot.stores.holder import Stores
 from bot.stores.incidents import Incident
 
 log = logging.getLogger(__name__)
-IMPOSTORS = keys.IMPOSTORS
 
 
 class Community:
     """Incidents and impostors."""
 
-    def __init__(self, config: Config, pipeline: Pipeline, stores: Stores) -> None:
+    def __init__(self, config: Config, pipeline: Pipeline, stores: Stores, replies: Replies) -> None:
         self.config = config
         self.pipeline = pipeline
         self.conversations = stores.conversations
         self.queue = stores.queue
-        self.outbox = stores.outbox
-        self.redis = stores.redis
+        self.lead_lists = stores.lead_lists
         self.incidents = stores.incidents
+        self.replies = replies
         self.impostors = ImpostorCheck(config.exchange_name, config.community.protected_names)
 
     async def incident_for(self, conversation: Conversation, decision: Decision) -> Optional[Incident]:
@@ -54,7 +53,7 @@ class Community:
         await self.conversations.update(conversation.id, incident=incident.id)
         if decision.priority:
             await self.incidents.group(incident, conversation.id)
-            text = f"{text}\n\n{self.pipeline.texts.reply('incident_grouped', decision.language)}"
+            text = f"{text}\n\n{self.replies.text('incident_grouped', decision.language)}"
         reply = replace(decision.reply, text=text, buttons=()) if decision.reply else None
         await self.conversations.append(conversation.id, "bot", text, incident=incident.id)
         log.info("%s %s intent=%s answered by incident %s", conversation.platform, conversation.id, decision.intent,
@@ -71,15 +70,14 @@ class Community:
             return None
         report = {"at": time.time(), "platform": message.platform, "chat_id": message.chat_id,
                   "user_id": message.user_id, "name": message.user_name[:100], "imitates": imitated}  # fmt: skip
-        await self.redis.lpush(IMPOSTORS, json.dumps(report, ensure_ascii=False))
-        await self.redis.ltrim(IMPOSTORS, 0, 9999)
+        await self.lead_lists.file(keys.IMPOSTORS, report)
         await self.queue.publish("impostor_joined", **report)
         log.warning("%s: a new member of chat %s imitates %r", message.platform, message.chat_id, imitated)
         if self.config.community.warn_in_chat:
             language = base_language(message.language_hint) or self.config.default_language
             language = language if language in self.config.languages else self.config.default_language
-            text = self.pipeline.texts.reply("impostor_warning", language, name=message.user_name[:64])
-            await self.outbox.put(OutboundReply(message.platform, message.chat_id, text))
+            text = self.replies.text("impostor_warning", language, name=message.user_name[:64])
+            await self.replies.answer(message, text, quote=False)
         return imitated
 
     async def end_incident(self, incident_id: str, final: dict[str, str]) -> int:
@@ -92,8 +90,7 @@ class Community:
                 continue
             language = conv.language or self.config.default_language
             text = final.get(language) or final.get(self.config.default_language) \
-                or self.pipeline.texts.reply("incident_over", language)  # fmt: skip
-            await self.outbox.put(OutboundReply(conv.platform, conv.chat_id, text), cid)
-            await self.conversations.append(cid, "bot", text, incident=incident_id)
+                or self.replies.text("incident_over", language)  # fmt: skip
+            await self.replies.tell(conv, text, record=True, incident=incident_id)
             await self.conversations.update(cid, incident="")
         return len(grouped)

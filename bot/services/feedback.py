@@ -4,20 +4,19 @@ phishing reports kept for leads."""
 
 from __future__ import annotations
 
-import json
 import re
 import time
 
 from bot.config import Config
-from bot.domain.messages import Action, Decision, InboundMessage, OutboundReply, Priority
+from bot.domain.messages import Action, Decision, InboundMessage, Priority
 from bot.domain.pipeline import Pipeline, buttons_for
 from bot.services.handoff import HandOff
+from bot.services.replies import Replies, answering
 from bot.stores import keys
 from bot.stores.conversations import WITH_PEOPLE, Conversation
 from bot.stores.holder import Stores
 from intents import PERSON_REQUEST
 
-FEEDBACK_LIST = keys.FEEDBACK
 _LINK = re.compile(r"(?:https?://|www\.)\S+|(?<![@\w.-])[\w-]+(?:\.[\w-]+)*\.(?:com|net|org|io|app|xyz|top|site|online|co|me)\b\S*")
 _HANDLE = re.compile(r"(?<![\w.])@\w{3,32}")
 
@@ -25,13 +24,14 @@ _HANDLE = re.compile(r"(?<![\w.])@\w{3,32}")
 class Feedback:
     """Buttons, ratings and filed reports."""
 
-    def __init__(self, config: Config, pipeline: Pipeline, stores: Stores, handoff: HandOff) -> None:
+    def __init__(self, config: Config, pipeline: Pipeline, stores: Stores, replies: Replies, handoff: HandOff) -> None:
         self.config = config
         self.pipeline = pipeline
         self.conversations = stores.conversations
-        self.outbox = stores.outbox
+        self.queue = stores.queue
+        self.lead_lists = stores.lead_lists
+        self.replies = replies
         self.handoff = handoff
-        self.redis = stores.redis
 
     async def press(self, message: InboundMessage, action: str) -> Decision | None:
         """A button under one of the bot's replies: "helpful:yes"/"helpful:no" are recorded
@@ -46,42 +46,39 @@ class Feedback:
             await self.conversations.append(conversation.id, "user", f"[{action}]")
             if action == "helpful:yes":
                 return None
-            text = self.pipeline.texts.reply("clarify", language)
             buttons = buttons_for(Action.CLARIFY, self.pipeline.texts, language)
-            reply = OutboundReply(message.platform, message.chat_id, text, buttons)
-            await self.outbox.put(reply, conversation.id)
+            reply = await self.replies.answer(message, self.replies.text("clarify", language), buttons,
+                                              conversation.id, quote=False)  # fmt: skip
             return Decision(language, language, None, 0.0, Action.CLARIFY, None, reply, "")
         rating = re.fullmatch(r"rate:([1-5]):(T-\d+)", action)
         if rating:
-            ticket = await self.redis.hgetall(keys.ticket(rating.group(2)))
-            if not ticket or ticket.get(b"conversation", b"").decode() != conversation.id:
+            if await self.queue.ticket_conversation(rating.group(2)) != conversation.id:
                 return None  # not this user's ticket
             await self.record_feedback(message, conversation, language, ticket=rating.group(2),
                                         rating=int(rating.group(1)), agent=conversation.last_agent or None)  # fmt: skip
-            await self.redis.hset(keys.ticket(rating.group(2)), "rating", rating.group(1))
-            thanks = self.pipeline.texts.reply("thanks_for_rating", language)
-            reply = OutboundReply(message.platform, message.chat_id, thanks)
-            await self.outbox.put(reply, conversation.id)
+            await self.queue.rate(rating.group(2), int(rating.group(1)))
+            thanks = self.replies.text("thanks_for_rating", language)
+            reply = await self.replies.answer(message, thanks, conversation=conversation.id, quote=False)
             return Decision(language, language, None, 0.0, Action.ANSWER, None, reply, "")
         if action == "handoff" and conversation.state not in WITH_PEOPLE:
             if message.chat_kind == "group" and self.handoff.can_move(message.platform):  # the agent talks in private
                 asked = Decision(language, language, PERSON_REQUEST, 1.0, Action.HANDOFF, Priority.NORMAL,
-                                 OutboundReply(message.platform, message.chat_id, ""), "", public=True)  # fmt: skip
+                                 answering(message, "", quote=False), "", public=True)  # fmt: skip
                 decision = await self.handoff.move_to_private(message, conversation, asked)
             else:
                 decision = await self.handoff.open_ticket(message, conversation, PERSON_REQUEST, Priority.NORMAL,
                                                           language)  # fmt: skip
-            await self.outbox.put(decision.reply, conversation.id)
+            await self.replies.send(decision.reply, conversation.id)
             return decision
         return None
 
     async def record_feedback(self, message: InboundMessage, conversation: Conversation, language: str,
                                **fields: object) -> None:  # fmt: skip
         """One "was this helpful?" answer or rating, for the reports."""
-        await self.redis.rpush(FEEDBACK_LIST, json.dumps({
+        await self.lead_lists.add_feedback({
             "at": time.time(), "conversation": conversation.id, "platform": message.platform, "language": language,
             **fields,
-        }))  # fmt: skip
+        })  # fmt: skip
 
     async def file(self, message: InboundMessage, conversation: Conversation, decision: Decision,
                     key: str) -> None:  # fmt: skip
@@ -92,5 +89,4 @@ class Feedback:
         if key == keys.PHISHING_REPORTS:  # the links and handles it names, for the takedown
             item["links"] = _LINK.findall(decision.redacted_text)
             item["handles"] = _HANDLE.findall(decision.redacted_text)
-        await self.redis.lpush(key, json.dumps(item, ensure_ascii=False))
-        await self.redis.ltrim(key, 0, 9999)
+        await self.lead_lists.file(key, item)

@@ -4,8 +4,8 @@ A channel (`adapters/`) turns its platform's updates into `InboundMessage`s and 
 named after what happened: a message (`take` when the reply may come later, through the
 outbox; `answer` when the channel answers at once, in the response), a button press, an
 attachment, a new group member, a private chat resumed by its link, a user who blocked the bot.
-Every reply is composed here or in the services behind it, the refusal of a message the bot
-will not read included, and queued in the platform's outbox (or returned, by `answer`).
+Every reply is composed behind it (`replies.py`), the refusal of a message the bot will not
+read included, and queued in the platform's outbox (or returned, by `answer`).
 Channels never compose a reply, and never see a store.
 """
 
@@ -39,7 +39,7 @@ class FrontDesk:
     def __init__(self, inbox: Inbox) -> None:
         self._inbox = inbox
         self._pipeline = inbox.pipeline
-        self._outbox = inbox.outbox
+        self._replies = inbox.replies
         self._conversations = inbox.conversations
 
     async def take(self, message: InboundMessage) -> Decision | None:
@@ -49,9 +49,7 @@ class FrontDesk:
             return await self._inbox.handle(message, reply_inline=False)
         except BadMessage as exc:
             if message.addressed:
-                text = self.refusal(exc, message.language_hint).reply
-                await self._outbox.put(OutboundReply(message.platform, message.chat_id, text, (),
-                                                     message.message_id or None))  # fmt: skip
+                await self._replies.answer(message, self.refusal(exc, message.language_hint).reply)
             return None
 
     async def answer(self, message: InboundMessage) -> Decision | Refusal:
@@ -105,4 +103,4 @@ class FrontDesk:
     async def deliver_later(self, reply: OutboundReply, conversation: str, sender: str) -> None:
         """A reply the platform would not take before (X parks DMs until the user writes to
         us), back in the outbox."""
-        await self._outbox.put(reply, conversation, sender)
+        await self._replies.send(reply, conversation, sender)

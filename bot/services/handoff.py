@@ -4,22 +4,18 @@ one-time link the user follows)."""
 
 from __future__ import annotations
 
-import json
 import math
-import secrets
 from dataclasses import replace
 
 from bot.config import Config
-from bot.domain.messages import Action, Decision, InboundMessage, OutboundReply, Priority
+from bot.domain.messages import Action, Decision, InboundMessage, Priority
 from bot.domain.pipeline import Pipeline
 from bot.services.channels import Channels
-from bot.stores import keys
+from bot.services.replies import Replies, answering
 from bot.stores.conversations import Conversation
 from bot.stores.handoff_queue import HandoffQueue
 from bot.stores.holder import Stores
 from intents import PERSON_REQUEST, TicketLookup, TicketView
-
-MOVE_TTL_SECONDS = 24 * 3600
 
 
 def ticket_lookup(queue: HandoffQueue, message: InboundMessage) -> TicketLookup:
@@ -35,14 +31,15 @@ def ticket_lookup(queue: HandoffQueue, message: InboundMessage) -> TicketLookup:
 class HandOff:
     """Opens tickets and moves conversations to private chats."""
 
-    def __init__(self, config: Config, pipeline: Pipeline, stores: Stores, channels: Channels) -> None:
+    def __init__(self, config: Config, pipeline: Pipeline, stores: Stores, replies: Replies,
+                 channels: Channels) -> None:  # fmt: skip
         self.config = config
         self.pipeline = pipeline
         self.conversations = stores.conversations
         self.queue = stores.queue
-        self.outbox = stores.outbox
         self.agents = stores.agents
-        self.redis = stores.redis
+        self.moves = stores.moves
+        self.replies = replies
         # How a conversation leaves a public chat: asked of the platform's channel (a thread, a
         # DM, or a link carrying a one-time token).
         self.channels = channels
@@ -55,13 +52,11 @@ class HandOff:
         """Account matters never in public: a short public reply pointing to a private chat.
         Where the platform can open one (a thread, a DM) the conversation continues there at
         once; otherwise the reply carries a one-time link that `resume_in_private` honours."""
-        token = secrets.token_urlsafe(18)
-        # The key names the user: someone else holding the link finds nothing and spends nothing.
-        await self.redis.set(keys.move(message.platform, message.user_id, token), json.dumps({
+        token = await self.moves.issue(message.platform, message.user_id, {
             "platform": message.platform, "user_id": message.user_id, "from": conversation.id,
             "intent": decision.intent, "priority": decision.priority.value if decision.priority else None,
             "language": decision.language,
-        }), ex=MOVE_TTL_SECONDS)  # fmt: skip
+        })  # fmt: skip
         channel = self.channels.private_chats(message.platform)
         opened = await channel.open_private(message, token) if channel else None
         if opened and opened.chat_id:  # opened at once: the conversation continues there now
@@ -69,7 +64,7 @@ class HandOff:
             await self.resume_in_private(private, token)
         # With no private chat the user is asked to write in private, with no link.
         link = opened.link if opened else ""
-        text = self.pipeline.texts.reply("move_to_private", decision.language, link=link).rstrip(" :：\n")
+        text = self.replies.text("move_to_private", decision.language, link=link).rstrip(" :：\n")
         reply = replace(decision.reply, text=text, buttons=()) if decision.reply else None
         return replace(decision, reply=reply, action=Action.HANDOFF)
 
@@ -77,10 +72,9 @@ class HandOff:
         """The private chat opened from a group's link: the conversation comes along and the
         hand-off (ticket, queue) happens here; the reply takes the outbox. None when the token
         is unknown, used or not the user's own."""
-        raw = await self.redis.getdel(keys.move(message.platform, message.user_id, token))
-        if raw is None:
+        moved = await self.moves.spend(message.platform, message.user_id, token)
+        if moved is None:
             return None
-        moved = json.loads(raw)
         conversation = await self.conversations.for_message(message)
         for line in await self.conversations.transcript(moved["from"]):
             if line["from"] == "user":
@@ -93,7 +87,7 @@ class HandOff:
         else:
             decision = await self.open_ticket(message, conversation, moved["intent"], Priority(moved["priority"]),
                                               moved["language"])  # fmt: skip
-        await self.outbox.put(decision.reply, conversation.id)
+        await self.replies.send(decision.reply, conversation.id)
         return decision
 
     async def open_ticket(self, message: InboundMessage, conversation: Conversation, intent: str,
@@ -101,7 +95,7 @@ class HandOff:
         """A hand-off that did not come through the pipeline (a button, a conversation carried
         over from a group): the reply is the notice alone."""
         asked = Decision(language, language, intent, 1.0, Action.HANDOFF, priority,
-                         OutboundReply(message.platform, message.chat_id, ""), "")  # fmt: skip
+                         answering(message, "", quote=False), "")  # fmt: skip
         decision = await self.hand_off(message, conversation, asked)
         await self.conversations.append(conversation.id, "bot", decision.reply_text)
         return decision
@@ -121,7 +115,7 @@ class HandOff:
         speakers = [a for a in await self.agents.on_shift(self.config.handoff.agent_timeout_seconds)
                     if language in a.languages]  # fmt: skip
         minutes = math.ceil(position * self.config.handoff.avg_handle_minutes / max(1, len(speakers)))
-        notice = self.pipeline.texts.reply(
+        notice = self.replies.text(
             "handoff_ticket", language, ticket=ticket, position=position, wait=f"{max(1, minutes)} min"
         )
         if decision.intent == PERSON_REQUEST and decision.reply and decision.action is not Action.WARN_SECRET:

@@ -17,27 +17,26 @@ a pasted secret still gets the bot's warning.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
-from dataclasses import asdict, replace
+from dataclasses import replace
 
 from bot import metrics
 from bot.config import Config
 from bot.domain import secret_guard
-from bot.domain.messages import Action, Decision, InboundMessage, OutboundReply
+from bot.domain.messages import Action, Decision, InboundMessage
 from bot.domain.pipeline import BadMessage, Pipeline
 from bot.services.channels import Channels
 from bot.services.community import Community
 from bot.services.feedback import Feedback
 from bot.services.handoff import HandOff, ticket_lookup
+from bot.services.replies import Replies, answering
 from bot.stores import keys
 from bot.stores.conversations import BOT, RESOLVED, WITH_PEOPLE, Conversation, conversation_id
 from bot.stores.holder import Stores
 from intents import INTENTS, PRIVATE_INTENTS
 
 log = logging.getLogger(__name__)
-INBOX_STREAM = keys.INBOX
 
 
 class Inbox:
@@ -50,12 +49,12 @@ class Inbox:
         self.pipeline = pipeline
         self.conversations = stores.conversations
         self.queue = stores.queue
-        self.outbox = stores.outbox
-        self.redis = stores.redis
+        self.intake = stores.intake
         self.incidents = stores.incidents
-        self.handoff = HandOff(config, pipeline, stores, channels if channels is not None else Channels())
-        self.feedback = Feedback(config, pipeline, stores, self.handoff)
-        self.community = Community(config, pipeline, stores)
+        self.replies = Replies(pipeline.texts, stores.outbox, stores.conversations)
+        self.handoff = HandOff(config, pipeline, stores, self.replies, channels if channels is not None else Channels())
+        self.feedback = Feedback(config, pipeline, stores, self.replies, self.handoff)
+        self.community = Community(config, pipeline, stores, self.replies)
         self.end_incident = self.community.end_incident
 
     async def handle(self, message: InboundMessage, reply_inline: bool = True) -> Decision:
@@ -67,33 +66,29 @@ class Inbox:
         # From here on only the redacted text exists; the guard knows its own markers, so the
         # pipeline still warns about what was removed.
         message = replace(message, text=secret_guard.scan(message.text).redacted_text)
-        entry = await self.redis.xadd(INBOX_STREAM, {"message": json.dumps(asdict(message), ensure_ascii=False)})
+        entry = await self.intake.accept(message)
         metrics.MESSAGES_IN.labels(message.platform).inc()
         decision = await self._decide(message)
         metrics.PIPELINE_SECONDS.observe(time.perf_counter() - started)
         metrics.DECISIONS.labels(decision.action.value).inc()
         if not reply_inline and decision.reply:
-            await self.outbox.put(decision.reply, conversation_id(message.conversation_key))
-        await self.redis.xdel(INBOX_STREAM, entry)
+            await self.replies.send(decision.reply, conversation_id(message.conversation_key))
+        await self.intake.done(entry)
         return decision
 
     async def recover_orphans(self, older_than_seconds: float) -> int:
         """Handle accepted messages whose handler died; their replies take the outbox."""
-        cutoff_ms = int((time.time() - older_than_seconds) * 1000)
         recovered = 0
-        for entry, fields in await self.redis.xrange(INBOX_STREAM, "-", f"{cutoff_ms}-0", count=100):
-            entry = entry.decode()
-            if not await self.redis.set(keys.inbox_lock(entry), 1, nx=True, ex=120):
+        for entry, message in await self.intake.older_than(older_than_seconds):
+            if not await self.intake.take_over(entry):
                 continue  # another replica has it
-            data = json.loads(fields[b"message"])
-            message = InboundMessage(**data)
             try:
                 decision = await self._decide(message)
                 if decision.reply:
-                    await self.outbox.put(decision.reply, conversation_id(message.conversation_key))
+                    await self.replies.send(decision.reply, conversation_id(message.conversation_key))
             except BadMessage:
                 pass
-            await self.redis.xdel(INBOX_STREAM, entry)
+            await self.intake.done(entry)
             recovered += 1
             log.info("recovered accepted message %s of %s", entry, message.platform)
         return recovered
@@ -163,9 +158,8 @@ class Inbox:
             await self.conversations.append(conversation.id, "user", f"[{description}]")
             await self.queue.publish("user_wrote", conversation=conversation.id, agent=conversation.agent or None)
             return Decision(language, language, None, 0.0, Action.FORWARD, None, None, "")
-        text = self.pipeline.texts.reply("non_text", language)
-        reply = OutboundReply(message.platform, message.chat_id, text, (), message.message_id or None)
-        await self.outbox.put(reply, conversation.id)
+        text = self.replies.text("non_text", language)
+        reply = await self.replies.answer(message, text, conversation=conversation.id)
         return Decision(language, language, None, 0.0, Action.ANSWER, None, reply, "")
 
     async def _to_people(self, message: InboundMessage, conversation: Conversation) -> Decision:
@@ -177,7 +171,7 @@ class Inbox:
         action = Action.FORWARD
         if guarded.found:
             text = self.pipeline.warning(guarded.kinds, detection.language, message.chat_kind == "group")
-            reply = OutboundReply(message.platform, message.chat_id, text, (), message.message_id or None)
+            reply = answering(message, text)
             action = Action.WARN_SECRET
         return Decision(detection.language, detection.detected, None, 0.0, action, None, reply,
                         guarded.redacted_text, guarded.kinds, public=message.chat_kind == "group")  # fmt: skip

@@ -9,12 +9,10 @@ import time
 
 from bot import metrics
 from bot.config import HandoffSettings
-from bot.domain.messages import OutboundReply
-from bot.domain.texts import Texts
+from bot.services.replies import Replies
 from bot.stores.agents import AgentStore
 from bot.stores.conversations import ConversationStore
 from bot.stores.handoff_queue import HandoffQueue
-from bot.stores.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +30,7 @@ async def requeue_vanished(agents: AgentStore, queue: HandoffQueue, timeout_seco
 
 
 async def escalate_overdue(
-    queue: HandoffQueue, conversations: ConversationStore, outbox: Outbox, texts: Texts, settings: HandoffSettings
+    queue: HandoffQueue, conversations: ConversationStore, replies: Replies, settings: HandoffSettings
 ) -> list[str]:
     """Every queued conversation past its lane's pickup target, once: bumped to the head of
     its lane, leads told (`sla_breached` event), the user told they are still in line."""
@@ -42,14 +40,13 @@ async def escalate_overdue(
         if now - entry.queued_at < settings.sla_seconds(entry.lane):
             continue
         conv = await conversations.get(entry.conversation)
-        if conv is None or not await queue.redis.hsetnx(conversations.key(conv.id), "sla_breached_at", now):
+        if conv is None or not await conversations.mark_sla_breached(conv.id, now):
             continue  # escalated before (or by another replica just now)
         await queue.bump(conv.id, entry.lane, entry.language)
         metrics.SLA_BREACHES.labels(entry.lane).inc()
         await queue.publish("sla_breached", conversation=conv.id, ticket=conv.ticket, lane=entry.lane,
                             language=entry.language, waited_seconds=round(now - entry.queued_at))  # fmt: skip
-        text = texts.reply("still_in_line", conv.language or entry.language, ticket=conv.ticket)
-        await outbox.put(OutboundReply(conv.platform, conv.chat_id, text), conv.id)
-        await conversations.append(conv.id, "bot", text)
+        text = replies.text("still_in_line", conv.language or entry.language, ticket=conv.ticket)
+        await replies.tell(conv, text, record=True)
         escalated.append(conv.id)
     return escalated

@@ -120,6 +120,11 @@ class ConversationStore:
         values = {k: str(v) for k, v in fields.items()}
         await self.redis.hset(self.key(cid), mapping={**values, "updated_at": time.time()})
 
+    async def mark_sla_breached(self, cid: str, at: float) -> bool:
+        """Note that the conversation waited past its lane's pickup target; False when that was
+        noted before (the mark is cleared when it is queued again)."""
+        return bool(await self.redis.hsetnx(self.key(cid), "sla_breached_at", at))
+
     async def append(self, cid: str, sender: str, text: str, **details: object) -> None:
         """Add a (redacted) line to the transcript: sender is "user", "bot", "agent:<name>" or
         "system"."""

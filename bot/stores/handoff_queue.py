@@ -258,6 +258,19 @@ class HandoffQueue:
                                       raw.get("intent", ""), float(raw.get("opened_at") or 0)))  # fmt: skip
         return tickets
 
+    async def ticket_conversation(self, tid: str) -> str:
+        """The conversation the ticket `tid` was opened for; "" for no such ticket."""
+        raw = await self.redis.hget(keys.ticket(tid), "conversation")
+        return raw.decode() if raw else ""
+
+    async def rate(self, tid: str, rating: int) -> None:
+        """The user's rating (1-5) of how the ticket was handled."""
+        await self.redis.hset(keys.ticket(tid), "rating", str(rating))
+
+    async def note_first_reply(self, tid: str, at: float) -> None:
+        """When a person first replied on the ticket (kept once, for the reports)."""
+        await self.redis.hsetnx(keys.ticket(tid), "first_reply_at", at)
+
     async def owned_by(self, agent: str) -> list[str]:
         return sorted(m.decode() for m in await self.redis.smembers(keys.agent_conversations(agent)))
 

@@ -1,5 +1,6 @@
 """The stores the services share, opened together on one Redis connection: one holder handed
-to each service instead of each constructor listing them."""
+to each service instead of each constructor listing them, and what a store raises when Redis
+is out of reach."""
 
 from __future__ import annotations
 
@@ -7,25 +8,34 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from bot.stores.agents import AgentStore
 from bot.stores.conversations import ConversationStore
 from bot.stores.handoff_queue import HandoffQueue
 from bot.stores.incidents import IncidentStore
+from bot.stores.intake import IntakeStream
+from bot.stores.lead_lists import LeadLists
+from bot.stores.move_tokens import MoveTokens
 from bot.stores.outbox import Outbox
+
+# What a store outage raises: a channel that polls pauses and tries again, a request is refused.
+STORE_OUTAGE: tuple[type[Exception], ...] = (RedisError, OSError)
 
 
 @dataclass(frozen=True)
 class Stores:
-    """Conversations, the hand-off queue, the outbox, agents and incidents; `redis` for the
-    few records the services keep themselves (the inbox stream, feedback, move tokens)."""
+    """Conversations, the hand-off queue, the outbox, agents, incidents, the intake stream, the
+    leads' lists and the tokens of private moves. The services reach Redis only through these."""
 
-    redis: Redis
     conversations: ConversationStore
     queue: HandoffQueue
     outbox: Outbox
     agents: AgentStore
     incidents: IncidentStore
+    intake: IntakeStream
+    lead_lists: LeadLists
+    moves: MoveTokens
 
     @classmethod
     async def open(cls, redis: Redis, languages: Iterable[str]) -> Stores:
@@ -33,4 +43,5 @@ class Stores:
         conversations = ConversationStore(redis)
         queue = HandoffQueue(redis, conversations, languages)
         await queue.setup()
-        return cls(redis, conversations, queue, Outbox(redis), AgentStore(redis), IncidentStore(redis))
+        return cls(conversations, queue, Outbox(redis), AgentStore(redis), IncidentStore(redis), IntakeStream(redis),
+                   LeadLists(redis), MoveTokens(redis))  # fmt: skip

@@ -12,7 +12,6 @@ from bot.services.inbox import Inbox
 from bot.stores.agents import AgentStore
 from bot.stores.conversations import ConversationStore
 from bot.stores.handoff_queue import HandoffQueue
-from bot.stores.outbox import Outbox
 from bot.web.agent_routes import AgentRoutes
 from bot.web.api_requests import OPEN_DOCUMENT, api_middleware
 from bot.web.lead_routes import LeadRoutes
@@ -28,8 +27,8 @@ class AgentApi:
     """The agent API: `routes()` for the app, `middleware` among its middlewares."""
 
     def __init__(self, config: Config, agents: AgentStore, conversations: ConversationStore, queue: HandoffQueue,
-                 outbox: Outbox, inbox: Inbox) -> None:  # fmt: skip
-        self.agent_routes = AgentRoutes(config, agents, conversations, queue, outbox, inbox)
+                 inbox: Inbox) -> None:  # fmt: skip
+        self.agent_routes = AgentRoutes(config, agents, conversations, queue, inbox)
         self.lead_routes = LeadRoutes(config, agents, queue, inbox)
         self.middleware = api_middleware(agents)
 

@@ -21,13 +21,11 @@ from aiohttp import web
 
 from bot import metrics
 from bot.config import ROOT, Config
-from bot.domain.messages import Button, OutboundReply
+from bot.domain.messages import Button
 from bot.services.inbox import Inbox
-from bot.stores import keys
 from bot.stores.agents import AgentStore
 from bot.stores.conversations import ASSIGNED, Conversation, ConversationStore
 from bot.stores.handoff_queue import EVENTS_CHANNEL, HandoffQueue
-from bot.stores.outbox import Outbox
 from bot.web.api_requests import AGENT, json_object
 from bot.web.responses import ApiError
 
@@ -46,14 +44,13 @@ class AgentRoutes:
     """Routes any agent may call (leads too, and on every conversation)."""
 
     def __init__(self, config: Config, agents: AgentStore, conversations: ConversationStore, queue: HandoffQueue,
-                 outbox: Outbox, inbox: Inbox) -> None:  # fmt: skip
+                 inbox: Inbox) -> None:  # fmt: skip
         self.config = config
         self.agents = agents
         self.conversations = conversations
         self.queue = queue
-        self.outbox = outbox
         self.inbox = inbox
-        self.texts = inbox.pipeline.texts
+        self.replies = inbox.replies
         self.canned = load_canned(config.languages)
 
     def routes(self) -> list[web.RouteDef]:
@@ -171,10 +168,9 @@ class AgentRoutes:
             raise ApiError(413, "too_long", f"a reply is at most {MAX_REPLY_CHARS} characters")
         if conv.state != ASSIGNED or conv.agent != agent.name:
             raise ApiError(409, "not_yours", f"the conversation is {conv.state}; claim it before replying")
-        entry = await self.outbox.put(OutboundReply(conv.platform, conv.chat_id, text), conv.id, sender="agent")
-        await self.conversations.append(conv.id, f"agent:{agent.name}", text)
+        entry = await self.replies.tell(conv, text, sender=f"agent:{agent.name}", record=True)
         if conv.ticket:  # for the reports' time to first response
-            await self.queue.redis.hsetnx(keys.ticket(conv.ticket), "first_reply_at", time.time())
+            await self.queue.note_first_reply(conv.ticket, time.time())
         return web.json_response({"queued_for_delivery": entry}, status=202)
 
     async def resolve(self, request: web.Request) -> web.Response:
@@ -200,10 +196,10 @@ class AgentRoutes:
     async def _ask_for_rating(self, conv: Conversation) -> None:
         """After a resolved ticket: the user is told, and asked for a 1-5 rating."""
         language = conv.language if conv.language in self.config.languages else self.config.default_language
-        text = "\n\n".join([self.texts.reply("conversation_resolved", language, ticket=conv.ticket),
-                             self.texts.reply("rate_prompt", language)])  # fmt: skip
+        text = "\n\n".join([self.replies.text("conversation_resolved", language, ticket=conv.ticket),
+                             self.replies.text("rate_prompt", language)])  # fmt: skip
         buttons = tuple(Button("⭐" * n, f"rate:{n}:{conv.ticket}") for n in range(1, 6))
-        await self.outbox.put(OutboundReply(conv.platform, conv.chat_id, text, buttons), conv.id)
+        await self.replies.tell(conv, text, buttons)
 
     async def transfer(self, request: web.Request) -> web.Response:
         """{"agent": name} to another agent, or {"queue": true} back to the queue."""

@@ -65,15 +65,16 @@ async def build_app(config: Config, nlu: NluParser, channel_table: Mapping[str, 
     for platform, build in channel_table.items():
         if platform not in PLATFORM_SECRETS or platform in enabled:
             channels.add(build(kit))
-    api = AgentApi(config, stores.agents, stores.conversations, stores.queue, stores.outbox, inbox)
+    api = AgentApi(config, stores.agents, stores.conversations, stores.queue, inbox)
     app = web.Application(client_max_size=1024 * 1024, middlewares=[api.middleware])
     app.add_routes([web.get("/healthz", healthz), *(route for channel in channels for route in channel.routes()),
                     *api.routes(), *console_page.routes(), metrics_route(stores.queue)])  # fmt: skip
-    app.cleanup_ctx.append(_background(config, stores, inbox, channels, consumer))
+    app.cleanup_ctx.append(_background(config, redis, stores, inbox, channels, consumer))
     return app
 
 
-def _background(config: Config, stores: Stores, inbox: Inbox, channels: Channels, consumer: str) -> Callable:
+def _background(config: Config, redis: Redis, stores: Stores, inbox: Inbox, channels: Channels,
+                consumer: str) -> Callable:  # fmt: skip
     """The work tied to the application's life: channels started and stopped, each platform's
     outbox drained into its channel, the sweeps of the queue and of the inbox."""
 
@@ -86,7 +87,7 @@ def _background(config: Config, stores: Stores, inbox: Inbox, channels: Channels
             asyncio.create_task(every(5, "vanished agents", lambda: requeue_vanished(
                 stores.agents, stores.queue, config.handoff.agent_timeout_seconds))),
             asyncio.create_task(every(5, "SLA", lambda: escalate_overdue(
-                stores.queue, stores.conversations, stores.outbox, inbox.pipeline.texts, config.handoff))),
+                stores.queue, stores.conversations, inbox.replies, config.handoff))),
             asyncio.create_task(every(min(5.0, config.limits.redelivery_seconds / 2), "inbox recovery",
                                       lambda: inbox.recover_orphans(config.limits.redelivery_seconds))),
         ]  # fmt: skip
@@ -96,7 +97,7 @@ def _background(config: Config, stores: Stores, inbox: Inbox, channels: Channels
         await asyncio.gather(*tasks, return_exceptions=True)
         for channel in channels:
             await channel.stop()
-        await stores.redis.close()
+        await redis.close()
 
     return background
 
