@@ -14,7 +14,7 @@ FILED_KEPT = 10_000  # entries kept per filed list
 
 
 class LeadLists:
-    """Appends to the leads' lists and reads them back."""
+    """Appends to the leads' lists (the lead routes and the reports read them)."""
 
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
@@ -27,7 +27,3 @@ class LeadLists:
         """`item` at the head of the filed list `key` (`keys.filed(...)`, `keys.IMPOSTORS`)."""
         await self.redis.lpush(key, json.dumps(item, ensure_ascii=False))
         await self.redis.ltrim(key, 0, FILED_KEPT - 1)
-
-    async def newest(self, key: str, limit: int) -> list[dict]:
-        """The newest `limit` items of the filed list `key`."""
-        return [json.loads(raw) for raw in await self.redis.lrange(key, 0, limit - 1)]
