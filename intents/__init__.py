@@ -31,14 +31,19 @@ class Intent:
     asks_for_person: bool = False
     # Someone else is in the account: the security rules (thresholds, urgent lane) apply.
     break_in: bool = False
+    # About an account's sign-in ("sign-in") or its owner's identity ("identity"): asked about
+    # another company's account ("my Steam 2FA"), the question is that company's.
+    account_matter: str = ""
 
 
 def _person(lane: Priority, **facts: bool) -> Intent:
     return Intent(handoffs.to_person(lane), lane=lane, **facts)
 
 
+_ACCOUNT_MATTERS = {"password_reset": "sign-in", "two_factor_auth": "sign-in", "account_locked": "sign-in",
+                    "account_registration": "sign-in", "kyc_verification": "identity"}  # fmt: skip
 INTENTS: dict[str, Intent] = {
-    **{name: Intent(faq.answer) for name in faq.INTENTS},
+    **{name: Intent(faq.answer, account_matter=_ACCOUNT_MATTERS.get(name, "")) for name in faq.INTENTS},
     "feedback": Intent(faq.answer, filed_as="feedback-items"),
     "phishing_report": Intent(faq.answer, filed_as="phishing-reports"),
     "account_compromised": _person(Priority.URGENT, break_in=True),
@@ -53,8 +58,11 @@ HANDOFF_INTENTS: tuple[str, ...] = tuple(name for name, intent in INTENTS.items(
 COMPROMISED: str = next(name for name, intent in INTENTS.items() if intent.break_in)
 PERSON_REQUEST: str = next(name for name, intent in INTENTS.items() if intent.asks_for_person)
 PRIVATE_INTENTS: frozenset[str] = frozenset(name for name, intent in INTENTS.items() if intent.private)
+# The answer for a question about another company's account.
+OTHER_COMPANY = ("out_of_scope", "out_of_scope/other_exchange")
 
 __all__ = [
-    "COMPROMISED", "HANDLERS", "HANDOFF_INTENTS", "INTENTS", "INTENT_NAMES", "PERSON_REQUEST", "PRIVATE_INTENTS",
+    "COMPROMISED", "HANDLERS", "HANDOFF_INTENTS", "INTENTS", "INTENT_NAMES", "OTHER_COMPANY", "PERSON_REQUEST",
+    "PRIVATE_INTENTS",
     "Intent", "IntentContext", "IntentHandler", "Outcome", "TicketLookup", "TicketView",
 ]  # fmt: skip

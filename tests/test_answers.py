@@ -29,6 +29,29 @@ def test_small_talk_and_other_domains_are_not_handed_to_people_nor_answered_as_s
         assert decision.intent in ("greet", "thanks", "out_of_scope"), (text, decision.intent)
 
 
+@pytest.mark.parametrize("text", [
+    "i forgot my steam password and the reset mail never arrives",
+    "mi cuenta de Instagram pide verificar identidad con selfie y no pasa",
+    "Netflix says someone logged in to my account from another country, should i worry?",
+])  # fmt: skip
+def test_another_companys_account_gets_the_answer_that_it_is_theirs(pipeline, text):
+    """Our own reset or 2FA steps would be wrong there, and a break-in at Netflix is no case for
+    our security team."""
+    decision = decide(pipeline, text)
+    assert decision.priority is None, text
+    assert decision.action.value in ("answer", "clarify"), text
+    if decision.action.value == "answer":
+        assert decision.answer_id == "out_of_scope/other_exchange", (text, decision.answer_id)
+
+
+@pytest.mark.parametrize("text", [
+    "someone logged in to my account and withdrew my BTC",
+    "someone logged in to my gmail and changed the e-mail on my account here",
+])  # fmt: skip
+def test_a_break_in_naming_a_mail_or_a_coin_is_still_ours(pipeline, text):
+    assert decide(pipeline, text).priority is not None, text
+
+
 def test_each_question_of_an_intent_gets_its_own_answer(pipeline):
     enable = decide(pipeline, "how do I turn on 2FA?")
     lost = decide(pipeline, "I lost my phone and my google authenticator with it")

@@ -25,6 +25,7 @@ DEV = ROOT / "tests" / "dev"
 LANGUAGES = ("en", "zh", "es", "fr", "ru", "ja", "ko", "vi")
 HARMLESS = {"greet", "thanks", "out_of_scope"}  # answering unrelated text with these is right
 SETS = ("unrelated", "handoff", "support", "short")
+HANDS = ("first", "second", "third")  # who wrote a dev line (`hand`; the first hand has none)
 
 
 def _rows(name: str, lang: str) -> list[dict]:
@@ -61,10 +62,11 @@ def _reaches_a_person(out: dict) -> bool:
     return out["priority"] is not None
 
 
-def _stats(dev: list) -> dict[str, Counter]:
+def _stats(dev: list, by: str = "language") -> dict[str, Counter]:
+    """Counts per language (or per `hand` that wrote the line), and over all as `all`."""
     stats: dict[str, Counter] = defaultdict(Counter)
     for name, lang, row, out in dev:
-        s = stats[lang]
+        s = stats[lang if by == "language" else row.get("hand", "first")]
         if name == "unrelated":
             s["u"] += 1
             s["u_handoff"] += _reaches_a_person(out)
@@ -98,7 +100,7 @@ def _pct(s: Counter, part: str, whole: str) -> str:
     return f"{100 * s[part] / s[whole]:.1f}%" if s[whole] else "-"
 
 
-def _table(stats: dict[str, Counter]) -> str:
+def _table(stats: dict[str, Counter], dev_rows: list | None = None) -> str:
     head = ("lang", "unrel", "handoff", "urgent", "wrong", "urgent-n", "reached", "urgent", "support", "intent",
             "answer", "wrong", "entities", "short", "lang", "en-hint")  # fmt: skip
     lines = ["", "Dev sets (text not written by the training data's authors; never trained on):",
@@ -111,6 +113,15 @@ def _table(stats: dict[str, Counter]) -> str:
                  _pct(s, "q_wrong", "q_answers"), _pct(s, "e_found", "e"), s["s"], _pct(s, "s_ok", "s"),
                  _pct(s, "sh_ok", "sh"))  # fmt: skip
         lines.append(" ".join(f"{c:>9}" for c in cells))
+    hands = _stats(dev_rows, by="hand") if dev_rows else {}
+    if hands:
+        lines.append("By the hand that wrote the lines (each later hand wrote blind: its lines were measured "
+                     "before anything was tuned to them, then added here):")
+        for hand in sorted(set(hands) - {"all"}, key=HANDS.index):
+            h = hands[hand]
+            cells = (hand, h["u"], _pct(h, "u_handoff", "u"), _pct(h, "u_urgent", "u"), _pct(h, "u_wrong", "u"),
+                     h["h"], _pct(h, "h_ok", "h"), _pct(h, "c_urgent", "c"))  # fmt: skip
+            lines.append(" ".join(f"{c:>9}" for c in cells))
     lines.append("unrel: handoff/urgent/wrong on unrelated text. urgent-n: compromise reports, requests for "
                  "a person and complaints written in panic; reached: handed to a person; urgent: compromise "
                  "reports in the urgent lane. support: intent right, the specific answer right, wrong answers / "
@@ -121,18 +132,18 @@ def _table(stats: dict[str, Counter]) -> str:
 
 # The targets of issue 14 on text we did not write, and where we stand. A target not met yet
 # is held at its current level, so that no change slips back unnoticed.
-TARGETS = {"u_handoff": 0.03, "u_urgent": 0.003, "s_ok": 0.97}
-NOT_YET = {"u_wrong": (0.01, 0.02), "h_ok": (1.0, 0.96), "c_urgent": (1.0, 0.94)}
+TARGETS = {"u_handoff": 0.03, "s_ok": 0.97}
+NOT_YET = {"u_urgent": (0.003, 0.0034), "u_wrong": (0.01, 0.012), "h_ok": (1.0, 0.99), "c_urgent": (1.0, 0.98)}
 
 
 def test_dev_table(dev, capsys):
     stats = _stats(dev)
     with capsys.disabled():
-        print(_table(stats))
+        print(_table(stats, dev))
     total = stats["all"]
     assert total["u"] >= 100 * len(LANGUAGES) and total["s"] >= 100 * len(LANGUAGES)
     assert total["u_handoff"] / total["u"] <= TARGETS["u_handoff"], "unrelated text handed to a person"
-    assert total["u_urgent"] / total["u"] <= TARGETS["u_urgent"], "unrelated text in the urgent lane"
+    assert total["u_urgent"] / total["u"] <= NOT_YET["u_urgent"][1], "unrelated text in the urgent lane"
     assert total["u_wrong"] / total["u"] <= NOT_YET["u_wrong"][1], "unrelated text answered as a support question"
     assert total["s_ok"] / total["s"] >= TARGETS["s_ok"], "short phrases: language"
     for lang in LANGUAGES:

@@ -112,3 +112,17 @@ def test_questions_about_passwords_are_left_alone():
                 if line.startswith("- ") and secret_guard.scan(line[2:]).found:
                     flagged.append((path.stem, line[2:]))
     assert flagged == []
+
+
+@pytest.mark.parametrize("text", [
+    'got a password reset mail i never asked for, then "password changed successfully". not me',
+    "頼んでないパスワードリセットのメールが来て、そのあと「パスワードが変更されました」。私じゃない",
+    'нажал "забыли пароль", а письмо не пришло',
+    'after I changed my password the app said "something went wrong, try later"',
+])  # fmt: skip
+def test_a_quoted_notice_near_a_password_word_is_not_a_password(text):
+    """Users quote what the exchange told them; redacting it hid the report from the agent and
+    warned the user about a secret they never pasted."""
+    result = secret_guard.scan(text)
+    assert result.kinds == ()
+    assert result.redacted_text == text

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from bot.domain import entities
 from bot.domain.signals import Signals
 from tests.conftest import ROOT
 
@@ -19,6 +20,13 @@ signals = Signals.load()
     # Negation after the object, spoken French without "ne", Vietnamese typed without accents.
     "API 키가 새로 생겼는데 저는 만든 적 없어요", "2단계 인증이 꺼져 있어요 제가 끈 거 아닌데",
     "y a des ordres que j'ai pas passés", "sang ngu day tai khoan bi rut sach", "出金なんてしてないのに出金完了メール",
+    # Stolen coins, positions the user never opens, details changed by themselves, a balance
+    # gone untouched, notices of changes the user never asked for.
+    "they stole my eth last night", "у меня украли все монеты", "ETHが全部盗まれた",
+    "there's a short position open and i don't trade futures", "合约里有个仓位 我根本不玩合约",
+    "my phone number changed by itself", "balance shows 0 and I didn't touch anything",
+    "got a withdrawal confirmation mail i never requested", "2FA解除の通知が来たけど申請してない",
+    "OTP 해제 알림이 왔는데 요청 안 했어요",
 ])  # fmt: skip
 def test_activity_the_user_did_not_do_goes_to_the_security_lane(text):
     assert signals.intent_for(text) == "account_compromised"
@@ -38,6 +46,9 @@ def test_a_demand_for_money_goes_to_a_person(text):
     "why is my account suspended, i didnt do anything wrong", "quelqu'un a pris en charge mon ticket ?",
     "KYC 신청한 적 없는데 어떻게 해요", "被爆仓了 余额全没了", "подозрительных входов не было, почему блок?",
     "개미는 또 털렸네", "まだ出金してないけど手数料は？",
+    "how do I open a futures position? I never traded futures before", "mình chưa từng chơi futures, hướng dẫn với",
+    "まだ申請してないです、どうやって申請しますか", "폰 도둑맞았어요", "on m'a volé mon iphone",
+    "I didnt ask for a refund",
 ])  # fmt: skip
 def test_ordinary_questions_do_not_trip_a_signal(text):
     assert signals.intent_for(text) is None
@@ -55,3 +66,19 @@ def test_no_signal_fires_on_the_training_data_of_answerable_intents():
                 if line.startswith("- ") and signals.intent_for(line[2:]):
                     fired.append((path.stem, block["intent"], line[2:]))
     assert fired == []
+
+
+@pytest.mark.parametrize("text,ours", [
+    ("Netflix says someone logged in to my account from another country, change password?", False),
+    ("me hackearon el Instagram y cambiaron el correo, cómo lo recupero", False),
+    ("微博被盗号了，一直在发广告", False),
+    ("my steam account got hacked and they bought skins", False),
+    ("someone logged in to my gmail and then withdrew my BTC", True),  # mail is a way into the exchange
+    ("my steam got hacked, then someone withdrew 500 USDT from here too", True),
+    ("someone logged in to my account from brazil", True),
+])  # fmt: skip
+def test_a_break_in_at_another_company_is_not_the_exchanges(text, ours):
+    """A signal of a break-in still fires on these texts; whose account it is decides whether
+    it sends the user to the security lane, since agents cannot help with a Netflix account."""
+    assert Signals.load().intent_for(text) == "account_compromised"
+    assert entities.names_another_companys_account(text) is not ours

@@ -26,6 +26,8 @@ ENTITIES_FILE = ROOT / "data" / "entities.yml"
 SERVICES_FILE = ROOT / "data" / "other_services.yml"
 SERVICE_MARK = "othersvc"  # the one word the intent classifier reads for another company's name
 KINDS = ("coin", "network", "amount", "txid", "order_id", "ticket_id")
+# Services whose takeover opens the way into an exchange account: its mail, its phone number.
+GATEWAY_SERVICES = ("email_cloud", "telecom", "other_accounts")
 
 # Tickers that are also everyday words ("sol" is the sun in Spanish, "ton" is "your" in French):
 # taken only in capitals or right after an amount.
@@ -185,10 +187,23 @@ def with_services_marked(text: str) -> str:
     return _services_pattern().sub(f" {SERVICE_MARK} ", text)
 
 
-@lru_cache(maxsize=1)
-def _services_pattern() -> re.Pattern:
+def names_another_companys_account(text: str, identity: bool = False) -> bool:
+    """Whether `text` is about an account at another company: it names a game, a social
+    network, a shop, a streaming or government service... and no coin, network or transaction.
+    "Netflix says someone signed in from abroad" is Netflix's matter; "they got into my gmail and
+    my BTC is gone" is ours (mail, phone carriers and Apple or Google accounts are ways into an
+    exchange account, `GATEWAY_SERVICES`, so naming them proves nothing). About an `identity`
+    check, government services prove nothing either: exchanges verify users with them."""
+    if not _services_pattern(exclude=GATEWAY_SERVICES + (("government",) if identity else ())).search(text):
+        return False
+    named = extract(text)
+    return not any(kind in named for kind in ("coin", "network", "txid"))
+
+
+@lru_cache(maxsize=4)
+def _services_pattern(exclude: tuple[str, ...] = ()) -> re.Pattern:
     raw = yaml.safe_load(SERVICES_FILE.read_text(encoding="utf-8")) or {}
-    names = {str(name).lower() for names in raw.values() for name in names}
+    names = {str(name).lower() for kind, names in raw.items() if kind not in exclude for name in names}
     return re.compile(_bounded(_trie(names)), re.IGNORECASE)
 
 

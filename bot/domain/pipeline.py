@@ -21,7 +21,17 @@ from bot.domain.secret_guard import GuardResult
 from bot.domain.signals import Signals
 from bot.domain.texts import Texts
 from bot.nlu.model import NLU_DATA_DIR, NluParser, NluResult
-from intents import COMPROMISED, HANDLERS, HANDOFF_INTENTS, INTENT_NAMES, IntentContext, Outcome, TicketLookup
+from intents import (
+    COMPROMISED,
+    HANDLERS,
+    HANDOFF_INTENTS,
+    INTENT_NAMES,
+    INTENTS,
+    OTHER_COMPANY,
+    IntentContext,
+    Outcome,
+    TicketLookup,
+)
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
 # "/help <words>" searches the help center directly, on every platform (adapters turn their
@@ -182,6 +192,8 @@ class Pipeline:
                                       language)  # fmt: skip
             return result.intent, result.confidence, None, Outcome(Action.CLARIFY, text)
         answer_id = self.choose_answer(result, intent)
+        if self.about_another_company(intent, clean):
+            intent, answer_id = OTHER_COMPANY
         ctx = IntentContext(intent, language, message, self.texts, tickets, answer_id, named)
         outcome = await HANDLERS[intent](ctx)
         return intent, result.probability(intent) or result.confidence, answer_id, outcome
@@ -197,7 +209,7 @@ class Pipeline:
         "talk to a person" button, so one tap still reaches a person. Measured on text we did
         not write, calling a person on any hint handed a quarter of small talk to agents."""
         nlu = self.config.nlu
-        signalled = self.signals.intent_for(text)
+        signalled = self.signal_for(text)
         if signalled:
             return signalled
         if result.intent in HANDOFF_INTENTS and result.confidence >= nlu.handoff_threshold:
@@ -217,8 +229,24 @@ class Pipeline:
         """Whether an account-compromise hand-off has earned the urgent lane: a signal in the
         text (a withdrawal, login or trade the user did not make), or the model sure of it at
         `urgent_threshold`. Without either it goes to the high lane, still ahead of the rest."""
-        return (self.signals.intent_for(text) == COMPROMISED
+        return (self.signal_for(text) == COMPROMISED
                 or result.probability(COMPROMISED) >= self.config.nlu.urgent_threshold)  # fmt: skip
+
+    def signal_for(self, text: str) -> Optional[str]:
+        """The intent a signal in the text calls for (`data/signals.yml`), except a break-in
+        into another company's account ("my Instagram was hacked"): that is for the model
+        to read, which has learnt such reports as another company's matter."""
+        signalled = self.signals.intent_for(text)
+        if signalled == COMPROMISED and entities.names_another_companys_account(text):
+            return None
+        return signalled
+
+    def about_another_company(self, intent: str, text: str) -> bool:
+        """Whether a question about an account's sign-in or identity is about another
+        company's account ("my Instagram reset mail never comes", "Steam 2FA after I lost my
+        phone"): we answer that it is that company's to solve, not with our own steps."""
+        matter = INTENTS[intent].account_matter
+        return bool(matter) and entities.names_another_companys_account(text, identity=matter == "identity")
 
     def choose_answer(self, result: NluResult, intent: str) -> str:
         """Which of the intent's questions to answer: the most likely one when it stands out

@@ -83,6 +83,7 @@ _QUOTED = re.compile(r"[\"`“«「]([^\"`”»」\n]{4,64})[\"`”»」]")
 _URL_OR_EMAIL = re.compile(r"://|^www\.|@[\w-]+\.\w|\.(?:com|net|org|io)\b", re.IGNORECASE)
 _WORDS_AFTER = 5  # "mi contraseña de la cuenta es X": a few words may stand between
 _WORDS_BEFORE = 3  # "tried X as my pass"
+_QUOTE_GAP = 12  # 'password is "two words"', 'password changed to "two words"'
 
 @dataclass(frozen=True)
 class GuardResult:
@@ -240,9 +241,20 @@ def _password_spans(text: str) -> list[tuple[int, int]]:
             if _looks_like_password(token.group()) and not token.group().isalpha():
                 spans.append(token.span())
         quoted = _QUOTED.search(text, after, after + 100)
-        if quoted:
+        if quoted and _quotes_a_password(quoted, after):
             spans.append(quoted.span(1))
     return spans
+
+
+def _quotes_a_password(quoted: re.Match, keyword_end: int) -> bool:
+    """Whether quoted text after a password word is the password: not a quoted notice that
+    names passwords itself ("password changed successfully", 「パスワードが変更されました」), and
+    words with spaces only right after the password word (`password "correct horse"`), not
+    later in the sentence."""
+    inside = quoted.group(1)
+    if _PASSWORD_WORDS.search(inside):
+        return False
+    return not re.search(r"\S\s+\S", inside) or quoted.start() - keyword_end <= _QUOTE_GAP
 
 
 _DETECTORS = (

@@ -143,9 +143,15 @@ class TfidfLogisticRegressionClassifier(LogisticRegressionClassifier):
         """The same numbers as `self.clf.predict_proba(X)` (sublinear TF-IDF, l2 norm, then a
         multinomial softmax), without scikit-learn's per-call validation, which cost more
         than the arithmetic on one message."""
+        return self._probabilities(self._tfidf(X))
+
+    def _tfidf(self, X: csr_matrix) -> csr_matrix:
         if not hasattr(self, "_weights"):
             self._fast_predict()
-        return softmax(tfidf_rows(X, self._idf, self.config["sublinear_tf"]) @ self._weights + self._intercept)
+        return tfidf_rows(X, self._idf, self.config["sublinear_tf"])
+
+    def _probabilities(self, rows: csr_matrix) -> np.ndarray:
+        return softmax(rows @ self._weights + self._intercept)
 
     def _idf_key(self) -> str:
         if not hasattr(self, "_key"):
@@ -158,10 +164,8 @@ class TfidfLogisticRegressionClassifier(LogisticRegressionClassifier):
     def process(self, messages: list[Message]) -> list[Message]:
         """Rank the intents of each message (Rasa's output shape), and leave each message's
         TF-IDF row on it (`TFIDF_ROW`, not in the output) for the answer selector."""
-        if not hasattr(self, "_weights"):
-            self._fast_predict()
-        rows = tfidf_rows(self._create_X(messages), self._idf, self.config["sublinear_tf"])
-        probabilities = softmax(rows @ self._weights + self._intercept)
+        rows = self._tfidf(self._create_X(messages))
+        probabilities = self._probabilities(rows)
         classes = self.clf.classes_
         limit = self.config[RANKING_LENGTH]
         key = self._idf_key()
