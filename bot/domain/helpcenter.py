@@ -103,8 +103,14 @@ class HelpCenter:
         `min_score` (a search the user asked for takes weaker matches than an offer)."""
         if language not in self._index:
             return []
+        found = self._scored(set(terms(query)) - self.common.get(language, frozenset()), language, min_score)
+        if not found:  # the topic's own word can be common in a language's data ("出金が届かない")
+            found = self._scored(set(terms(query)), language, min_score)
+        return [doc for score, _, doc in found[:limit] if score >= MIN_SHARE_OF_BEST * found[0][0]]
+
+    def _scored(self, wanted: set[str], language: str, min_score: float) -> list[tuple[float, str, Article]]:
+        """BM25 of each article for the `wanted` terms, best first, those at `min_score` or more."""
         docs, counts, frequency, average = self._index[language]
-        wanted = set(terms(query)) - self.common.get(language, frozenset())
         scored = []
         for doc, count in zip(docs, counts, strict=True):
             length = sum(count.values())
@@ -116,7 +122,7 @@ class HelpCenter:
             if score >= min_score:
                 scored.append((score, doc.slug, doc))
         scored.sort(key=lambda s: (-s[0], s[1]))
-        return [doc for score, _, doc in scored[:limit] if score >= MIN_SHARE_OF_BEST * scored[0][0]]
+        return scored
 
 
 def common_terms(nlu_dir: Path) -> dict[str, frozenset[str]]:
