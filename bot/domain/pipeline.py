@@ -98,13 +98,15 @@ class Pipeline:
         message: InboundMessage,
         previous_language: Optional[str] = None,
         tickets: Optional[TicketLookup] = None,
+        guarded: Optional[GuardResult] = None,
     ) -> Decision:
         """Decide what to do with `message`; BadMessage if it cannot be read. A hand-off's
         reply lacks the notice of where the user stands in line: the caller adds it with
         `with_handoff_notice` once the ticket is open. `tickets` looks up the user's own
-        tickets (none in `replay`)."""
+        tickets (none in `replay`); `guarded` is the guard's result when the caller has
+        already scanned the text (see `screen`)."""
         self.check(message.text)
-        guarded, detection = self.screen(message, previous_language)
+        guarded, detection = self.screen(message, previous_language, guarded)
         clean = _without_markers(guarded.redacted_text)
         language = detection.language
 
@@ -165,9 +167,14 @@ class Pipeline:
         listed = "\n".join(f"• {a.title}: {a.url}" for a in articles)
         return "\n\n".join(part for part in (text, f"{self.texts.reply('articles_intro', language)}\n{listed}") if part)
 
-    def screen(self, message: InboundMessage, previous_language: Optional[str] = None) -> tuple[GuardResult, Detection]:
-        """The first two steps alone: the secret guard, then the language of what is left."""
-        guarded = secret_guard.scan(message.text)
+    def screen(
+        self, message: InboundMessage, previous_language: Optional[str] = None, guarded: Optional[GuardResult] = None
+    ) -> tuple[GuardResult, Detection]:
+        """The first two steps alone: the secret guard, then the language of what is left.
+        A caller that scanned the text already (the inbox redacts before it stores) passes its
+        `guarded` result: scanning the redacted text again gives the same result, for the
+        guard knows its own markers, and costs as much as the first scan."""
+        guarded = guarded or secret_guard.scan(message.text)
         clean = _without_markers(guarded.redacted_text)
         detection = self.detector.detect(clean or guarded.redacted_text, message.language_hint, previous_language)
         return guarded, detection

@@ -20,12 +20,14 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import replace
+from typing import Optional
 
 from bot import metrics
 from bot.config import Config
 from bot.domain import secret_guard
 from bot.domain.messages import Action, Decision, InboundMessage
 from bot.domain.pipeline import BadMessage, Pipeline
+from bot.domain.secret_guard import GuardResult
 from bot.services.channels import Channels
 from bot.services.community import Community
 from bot.services.feedback import Feedback
@@ -65,10 +67,11 @@ class Inbox:
         self.pipeline.check(message.text)
         # From here on only the redacted text exists; the guard knows its own markers, so the
         # pipeline still warns about what was removed.
-        message = replace(message, text=secret_guard.scan(message.text).redacted_text)
+        guarded = secret_guard.scan(message.text)
+        message = replace(message, text=guarded.redacted_text)
         entry = await self.intake.accept(message)
         metrics.MESSAGES_IN.labels(message.platform).inc()
-        decision = await self._decide(message)
+        decision = await self._decide(message, guarded)
         metrics.PIPELINE_SECONDS.observe(time.perf_counter() - started)
         metrics.DECISIONS.labels(decision.action.value).inc()
         if not reply_inline and decision.reply:
@@ -93,15 +96,16 @@ class Inbox:
             log.info("recovered accepted message %s of %s", entry, message.platform)
         return recovered
 
-    async def _decide(self, message: InboundMessage) -> Decision:
+    async def _decide(self, message: InboundMessage, guarded: Optional[GuardResult] = None) -> Decision:
+        """`guarded`: the guard's result for the text, when `handle` has scanned it already."""
         conversation = await self.conversations.for_message(message)
         if conversation.state in WITH_PEOPLE:
-            return await self._to_people(message, conversation)
+            return await self._to_people(message, conversation, guarded)
         if conversation.state == RESOLVED:
             await self.conversations.update(conversation.id, state=BOT)
 
         tickets = ticket_lookup(self.queue, message)
-        decision = await self.pipeline.process(message, conversation.language or None, tickets)
+        decision = await self.pipeline.process(message, conversation.language or None, tickets, guarded)
         if decision.action is Action.IGNORE:
             return decision
         await self.conversations.update(conversation.id, language=decision.language)
@@ -162,9 +166,10 @@ class Inbox:
         reply = await self.replies.answer(message, text, conversation=conversation.id)
         return Decision(language, language, None, 0.0, Action.ANSWER, None, reply, "")
 
-    async def _to_people(self, message: InboundMessage, conversation: Conversation) -> Decision:
+    async def _to_people(self, message: InboundMessage, conversation: Conversation,
+                         guarded: Optional[GuardResult] = None) -> Decision:  # fmt: skip
         """A person owns (or is about to own) the conversation: record the message for them."""
-        guarded, detection = self.pipeline.screen(message, conversation.language or None)
+        guarded, detection = self.pipeline.screen(message, conversation.language or None, guarded)
         await self.conversations.append(conversation.id, "user", guarded.redacted_text, language=detection.language)
         await self.queue.publish("user_wrote", conversation=conversation.id, agent=conversation.agent or None)
         reply = None
