@@ -30,7 +30,7 @@ from aiohttp import web
 
 from adapters.in_order import PerChat
 from bot.config import WebSettings
-from bot.domain.messages import InboundMessage, OutboundReply
+from bot.domain.messages import Action, Decision, InboundMessage, OutboundReply
 from bot.services.channels import STORE_OUTAGE, WebChatSessions
 from bot.services.front_desk import RATE_LIMITED, FrontDesk, Refusal
 from bot.web.responses import json_error
@@ -109,8 +109,10 @@ class WebChat:
         ]
 
     async def deliver(self, reply: OutboundReply, conversation: str, sender: str) -> None:
-        """The outbox's delivery for this platform: a later reply into the session."""
-        await self.sessions.append(reply.chat_id, sender, reply)
+        """The outbox's delivery for this platform: a later reply into the session. One that
+        answers a message of the page (recovered after a crash) names its client id."""
+        answers = {"answers": reply.reply_to} if reply.reply_to else {}
+        await self.sessions.append(reply.chat_id, sender, reply, **answers)
 
     async def get_messages(self, request: web.Request) -> web.Response:
         session = request.match_info["session"]
@@ -128,7 +130,7 @@ class WebChat:
             messages.append({
                 "id": entry_id, "from": data["from"], "text": data["text"],
                 "buttons": [{"label": label, "action": action} for label, action in json.loads(data["buttons"])],
-                **{name: data[name] for name in ("reply_to", "client_id") if name in data},
+                **{name: data[name] for name in ("reply_to", "client_id", "answers") if name in data},
             })  # fmt: skip
         cursor = messages[-1]["id"] if messages else after
         return web.json_response({"messages": messages, "cursor": cursor})
@@ -156,28 +158,40 @@ class WebChat:
             return json_error(400, "bad_json", 'the body must be a JSON object like {"text": "..."}')
         client_id = body.get("client_id")
         client_id = client_id if isinstance(client_id, str) and CLIENT_ID.match(client_id) else None
+        # The page's client id is the message's idempotency key: a resend is answered once.
         message = InboundMessage(
             platform=PLATFORM, chat_id=session, chat_kind="private", user_id=session,
-            text=body["text"], addressed=True, language_hint=_language_hint(request),
+            text=body["text"], addressed=True, language_hint=_language_hint(request), message_id=client_id or "",
         )  # fmt: skip
         # One session's messages one after another: its stream reads question, answer, question...
         return await self.in_order.run(session, lambda: self._answer(message, body["text"], client_id))
 
     async def _answer(self, message: InboundMessage, text: str, client_id: str | None) -> web.Response:
         session = message.chat_id
-        decision = await self.desk.answer(message)
-        if isinstance(decision, Refusal):  # when unavailable, the page keeps the text and sends it again
-            return _refused(decision)
-        # The session's history keeps the user's words as stored: redacted.
-        said = OutboundReply(PLATFORM, session, decision.redacted_text or text)
         mine = {"client_id": client_id} if client_id else {}
-        cursor = said_id = await self.sessions.append(session, "user", said, **mine)
+        lines: dict[str, str] = {}
+
+        async def record(decision: Decision) -> None:
+            """The user's line (as stored: redacted), then the reply, once per client id."""
+            said = OutboundReply(PLATFORM, session, decision.redacted_text or text)
+            lines["said"] = lines["cursor"] = await self.sessions.append(session, "user", said, **mine)
+            if decision.reply:
+                lines["reply"] = await self.sessions.append(session, "bot", decision.reply, once=message.once_key,
+                                                            reply_to=lines["said"])  # fmt: skip
+                lines["cursor"] = lines["reply"] or lines["cursor"]
+
+        decision = await self.desk.answer(message, record)
+        if isinstance(decision, Refusal):  # nothing was taken: the page keeps the text and sends it again
+            return _refused(decision)
+        if decision.action is Action.DUPLICATE:  # taken before: its lines come (or came) by GET
+            return web.json_response({"replies": [], "action": decision.action.value, "duplicate": True,
+                                      "message": {**mine}})  # fmt: skip
         replies = []
-        if decision.reply:
-            cursor = await self.sessions.append(session, "bot", decision.reply, reply_to=said_id)
-            replies.append({**_reply_json(decision.reply), "id": cursor, "reply_to": said_id})
-        body = {"replies": replies, "language": decision.language, "action": decision.action.value, "cursor": cursor,
-                "message": {"id": said_id, "text": said.text, **mine}}  # fmt: skip
+        if decision.reply and lines.get("reply"):
+            replies.append({**_reply_json(decision.reply), "id": lines["reply"], "reply_to": lines["said"]})
+        said = {"id": lines["said"], "text": decision.redacted_text or text, **mine}
+        body = {"replies": replies, "language": decision.language, "action": decision.action.value,
+                "cursor": lines["cursor"], "message": said}  # fmt: skip
         return web.json_response(body)
 
     async def press(self, request: web.Request) -> web.Response:

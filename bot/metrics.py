@@ -16,6 +16,8 @@ REGISTRY = CollectorRegistry()
 MESSAGES_IN = Counter("supportbot_messages_in", "Messages accepted from users", ["platform"], registry=REGISTRY)
 MESSAGES_OUT = Counter("supportbot_messages_out", "Replies delivered to users", ["platform", "sender"],
                        registry=REGISTRY)  # fmt: skip
+DUPLICATES = Counter("supportbot_duplicates", "Messages taken before (a platform's redelivery, a page's resend): "
+                     "not handled again", ["platform"], registry=REGISTRY)
 DECISIONS = Counter("supportbot_decisions", "What the bot did with a message", ["action"], registry=REGISTRY)
 PIPELINE_SECONDS = Histogram("supportbot_pipeline_seconds", "Time from accepting a message to the decision",
                              buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),

@@ -68,10 +68,11 @@ def stored_text(redis_url: str) -> dict[str, str]:
 class RedisServer:
     """A real redis-server on a free loopback port, with its data in a temporary folder."""
 
-    def __init__(self, workdir: Path, appendonly: bool = False) -> None:
+    def __init__(self, workdir: Path, appendonly: bool = False, appendfsync: str = "everysec") -> None:
         self.port = free_port()
         self.workdir = workdir
         self.appendonly = appendonly
+        self.appendfsync = appendfsync
         self.process: subprocess.Popen | None = None
 
     @property
@@ -84,7 +85,7 @@ class RedisServer:
             pytest.fail("redis-server is not installed: run `make test` (scripts/ensure-redis installs it)")
         args = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.workdir), "--save", ""]
         if self.appendonly:
-            args += ["--appendonly", "yes", "--appendfsync", "everysec"]
+            args += ["--appendonly", "yes", "--appendfsync", self.appendfsync]
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:

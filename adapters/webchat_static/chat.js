@@ -6,7 +6,10 @@
 // and a reload shows the conversation in the same order.
 // The user's own lines show at once, pending, below the rest, and are sent one at a time in
 // the order typed; each carries a client id, so whichever of its POST and GET comes first
-// confirms the pending line (it is never drawn twice).
+// confirms the pending line (it is never drawn twice). The client id is also the message's
+// idempotency key: when the bot cannot take a message (a 503, a lost connection) the page
+// says so, keeps the line and sends it again with the same id, so it is answered once even
+// when the first try was taken after all; that answer shows under its question.
 (function () {
   "use strict";
   var key = "supportbot-session";
@@ -24,6 +27,7 @@
   var loaded = false; // the first request fetches the history at once; later ones wait for news
   var shown = {}; // stream id -> its line on the page
   var pending = {}; // client id -> the user's line sent (or waiting to be) but not yet confirmed
+  var mine = {}; // client id -> the user's line on the page, confirmed or not
   var queue = []; // the user's lines waiting to be sent, oldest first; one POST at a time
   var sending = false;
   var local = 0; // orders lines only this page has (pending, failed, errors) among themselves
@@ -104,11 +108,11 @@
   // One message of the history: the user's own (confirming a pending line), the bot's, an agent's.
   function show(message) {
     if (shown[message.id]) return;
-    var item = message.from === "user" && message.client_id ? pending[message.client_id] : null;
+    var item = message.from === "user" && message.client_id ? mine[message.client_id] : null;
     if (item) {
       delete pending[message.client_id];
       item.querySelector(".text").textContent = message.text; // as stored: redacted
-      item.classList.remove("pending", "failed");
+      item.classList.remove("pending", "failed", "retrying");
     } else if (message.from === "user") {
       item = line("user", message.text);
     } else {
@@ -116,16 +120,51 @@
       buttons(item, message.buttons);
     }
     shown[message.id] = item;
-    put(item, placeOf(message));
+    var question = message.answers ? mine[message.answers] : null;
+    if (question && pending[message.answers]) {
+      // A late answer (the bot recovered the message after a crash): its question goes right
+      // before it, where the history would have had it.
+      delete pending[message.answers];
+      question.classList.remove("pending", "failed", "retrying");
+      put(question, placeOf(message).slice(0, 4).concat([-1]));
+    }
+    put(item, question ? placeOf(message).slice(0, 4).concat([0]) : placeOf(message));
   }
 
-  function failed(job, text, accepted) {
-    if (!pending[job.id]) return; // the history already has it
-    if (!accepted) delete pending[job.id];
+  // A message the bot will not take as it is (too long, too many): it was not kept; its
+  // text goes back into the box to edit or send again.
+  function refused(job, text) {
+    delete pending[job.id];
+    delete mine[job.id];
     job.item.classList.remove("pending");
     job.item.classList.add("failed");
     put(job.item, here());
+    if (!input.value) input.value = job.text;
     note(text);
+  }
+
+  // A message the bot could not take this moment: the line stays, says so, and is sent
+  // again (same client id) after a pause; the lines typed after it wait their turn.
+  function retry(job, text, seconds) {
+    job.tries = (job.tries || 0) + 1;
+    job.item.classList.add("retrying");
+    if (!job.notice) {
+      job.notice = line("error", "");
+      put(job.notice, here());
+    }
+    job.notice.querySelector(".text").textContent = text;
+    var delay = seconds ? seconds * 1000 : Math.min(1000 * Math.pow(2, job.tries - 1), 15000);
+    setTimeout(function () {
+      queue.unshift(job);
+      sending = false;
+      next();
+    }, delay);
+  }
+
+  function settled(job) {
+    if (job.notice && job.notice.parentNode) job.notice.parentNode.removeChild(job.notice);
+    job.notice = null;
+    job.item.classList.remove("retrying");
   }
 
   // The user's lines go one at a time, in the order typed: the server answers them in turn.
@@ -138,24 +177,36 @@
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ text: job.text, client_id: job.id }),
     })
-      .then(function (r) { return r.json(); })
-      .then(function (body) {
-        if (body.error) {
-          failed(job, body.reply || body.message, false);
-          return;
+      .then(function (r) {
+        return r.json().then(function (body) { return { status: r.status, body: body, wait: r.headers.get("Retry-After") }; });
+      })
+      .then(function (answer) {
+        var body = answer.body;
+        if (answer.status === 503 || answer.status === 429) {
+          retry(job, body.reply || body.message, Number(answer.wait) || 0);
+          return true;
         }
+        settled(job);
+        if (body.error) {
+          refused(job, body.reply || body.message);
+          return false;
+        }
+        if (body.duplicate) return false; // taken by an earlier try: its lines come by GET
         show({ id: body.message.id, from: "user", text: body.message.text, client_id: job.id });
         body.replies.forEach(function (reply) {
           show({ id: reply.id, from: "bot", text: reply.text, buttons: reply.buttons,
                  reply_to: reply.reply_to || body.message.id });
         });
+        return false;
       })
       .catch(function () {
-        if (!pending[job.id]) return;
-        input.value = input.value || job.text; // nothing was accepted: the text is kept to send again
-        failed(job, "Connection problem: your message was not sent. Please try again.", true);
+        // No answer (the connection, or the server fell over): it may or may not have been
+        // taken; the same client id makes sending it again safe.
+        retry(job, "Connection problem: your message is not confirmed yet. Sending it again…", 0);
+        return true;
       })
-      .then(function () {
+      .then(function (waiting) {
+        if (waiting) return; // `retry` sends it again, then the rest
         sending = false;
         next();
       });
@@ -163,7 +214,7 @@
 
   function send(text) {
     var job = { id: randomId(), text: text, item: line("user pending", text) };
-    pending[job.id] = job.item;
+    pending[job.id] = mine[job.id] = job.item;
     put(job.item, LAST.concat([++local]));
     queue.push(job);
     next();

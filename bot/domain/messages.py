@@ -23,6 +23,7 @@ class Action(str, Enum):
     WARN_SECRET = "warn_secret"
     IGNORE = "ignore"
     FORWARD = "forward"  # a person owns the conversation: the message goes to them, the bot is silent
+    DUPLICATE = "duplicate"  # the same platform message again (a retry, a redelivery): nothing is done twice
 
 
 class Priority(str, Enum):
@@ -53,6 +54,13 @@ class InboundMessage:
     def conversation_key(self) -> str:
         """One conversation per user per chat: two users in one group are two conversations."""
         return f"{self.platform}:{self.chat_id}:{self.user_id}"
+
+    @property
+    def once_key(self) -> str:
+        """The message's idempotency key: the platform's own id for it (Telegram's message id in
+        its chat, Discord's message id, the tweet or DM event id, the web chat page's client
+        id); empty when the platform gave none. A message with a key is handled and answered once."""
+        return f"{self.platform}:{self.chat_id}:{self.message_id}" if self.message_id else ""
 
 
 @dataclass(frozen=True)
@@ -92,6 +100,11 @@ class Decision:
     # where it has none), and what the message names ({"coin": ["USDT"], "network": ["TRC20"]}).
     answer_id: Optional[str] = None
     entities: dict[str, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def duplicate(cls, redacted_text: str) -> Decision:
+        """A message taken before (the same platform id): nothing is done or said again."""
+        return cls("", "", None, 0.0, Action.DUPLICATE, None, None, redacted_text)
 
     @property
     def delete_original(self) -> bool:

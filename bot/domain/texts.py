@@ -19,7 +19,7 @@ DATA_DIR = ROOT / "data"
 REPLY_KEYS = (
     "clarify", "handoff", "handoff_ticket", "still_in_line",
     "secret_mnemonic", "secret_private_key", "secret_api_secret", "secret_password", "secret_delete_request",
-    "error_empty", "error_too_long", "error_unreadable", "will_answer_shortly", "non_text",
+    "error_empty", "error_too_long", "error_unreadable", "error_unavailable", "non_text",
     "helpful_prompt", "button_helpful_yes", "button_helpful_no", "button_human",
     "rate_prompt", "thanks_for_rating", "ticket_none", "ticket_line",
     "status_queued", "status_assigned", "status_resolved",

@@ -36,15 +36,18 @@ class Feedback:
     async def press(self, message: InboundMessage, action: str) -> Decision | None:
         """A button under one of the bot's replies: "helpful:yes"/"helpful:no" are recorded
         (a no offers a person), "handoff" hands the conversation to a person. `message`
-        carries who pressed where; its text is ignored. The reply, if any, takes the outbox."""
+        carries who pressed where; its text is ignored. The reply, if any, takes the outbox.
+        While people have the conversation the press is recorded and the bot says nothing: an
+        old button must not make it talk over the agent."""
         conversation = await self.conversations.for_message(message)
         language = conversation.language or self.config.default_language
+        with_people = conversation.state in WITH_PEOPLE
         if action in ("helpful:yes", "helpful:no"):
             await self.record_feedback(message, conversation, language, intent=conversation.intent or None,
                                         value=action.split(":")[1])  # fmt: skip
             await self.conversations.update(conversation.id, last_feedback=action)
             await self.conversations.append(conversation.id, "user", f"[{action}]")
-            if action == "helpful:yes":
+            if action == "helpful:yes" or with_people:
                 return None
             buttons = buttons_for(Action.CLARIFY, self.pipeline.texts, language)
             reply = await self.replies.answer(message, self.replies.text("clarify", language), buttons,
@@ -57,10 +60,12 @@ class Feedback:
             await self.record_feedback(message, conversation, language, ticket=rating.group(2),
                                         rating=int(rating.group(1)), agent=conversation.last_agent or None)  # fmt: skip
             await self.queue.rate(rating.group(2), int(rating.group(1)))
+            if with_people:
+                return None
             thanks = self.replies.text("thanks_for_rating", language)
             reply = await self.replies.answer(message, thanks, conversation=conversation.id, quote=False)
             return Decision(language, language, None, 0.0, Action.ANSWER, None, reply, "")
-        if action == "handoff" and conversation.state not in WITH_PEOPLE:
+        if action == "handoff" and not with_people:
             if message.chat_kind == "group" and self.handoff.can_move(message.platform):  # the agent talks in private
                 asked = Decision(language, language, PERSON_REQUEST, 1.0, Action.HANDOFF, Priority.NORMAL,
                                  answering(message, "", quote=False), "", public=True)  # fmt: skip

@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from bot.domain.messages import Decision, InboundMessage, OutboundReply
 from bot.domain.pipeline import BadMessage
 from bot.services.channels import STORE_OUTAGE
-from bot.services.inbox import Inbox
+from bot.services.inbox import Inbox, Recorder
 
 # Refusals a channel meets before the pipeline does: too many messages, the store down.
 RATE_LIMITED = BadMessage("rate_limited", "error_rate_limited", "too many messages")
-UNAVAILABLE = BadMessage("unavailable", "will_answer_shortly", "the bot cannot take messages this moment")
+UNAVAILABLE = BadMessage("unavailable", "error_unavailable",
+                         "the bot cannot take messages this moment: this one was not taken; send it again")
 
 
 @dataclass(frozen=True)
@@ -52,11 +53,12 @@ class FrontDesk:
                 await self._replies.answer(message, self.refusal(exc, message.language_hint).reply)
             return None
 
-    async def answer(self, message: InboundMessage) -> Decision | Refusal:
+    async def answer(self, message: InboundMessage, record: Recorder | None = None) -> Decision | Refusal:
         """A message answered at once: the decision, its reply in it, or the refusal of a
-        message the bot will not read or cannot take this moment (the store is down)."""
+        message the bot will not read or cannot take this moment (the store is down). A
+        channel that keeps the answer itself passes `record` (see `Inbox.handle`)."""
         try:
-            return await self._inbox.handle(message)
+            return await self._inbox.handle(message, record=record)
         except BadMessage as exc:
             return self.refusal(exc, message.language_hint)
         except STORE_OUTAGE:

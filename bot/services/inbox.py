@@ -6,9 +6,10 @@ come later (an agent's) always take the outbox. Channels decide nothing.
 
 Nothing accepted is lost: a message is written (redacted) to the `sb:inbox` stream before it
 is handled and deleted after. If the process dies in between, `recover_orphans` (any replica)
-finds the entry by its age, handles it again and sends the reply through the outbox. That is
-at-least-once: a crash after the reply and before the delete can answer twice, never zero
-times.
+finds the entry by its age, handles it again and sends the reply through the outbox. A message
+with an idempotency key (the platform's id for it) is answered exactly once: accepted once
+(a redelivery or a resend is a `DUPLICATE`), and its reply is queued or recorded once, in the
+same step that marks it answered (see `bot/stores/intake.py`).
 
 While a person owns a conversation the bot stays silent in it: that is enforced here, not in
 the adapters. The user's messages go to the transcript and to the agents' event stream; only
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Optional
 
@@ -39,6 +41,8 @@ from bot.stores.holder import Stores
 from intents import INTENTS, PRIVATE_INTENTS
 
 log = logging.getLogger(__name__)
+# What a channel that keeps the answer itself does with the decision (see `Inbox.handle`).
+Recorder = Callable[[Decision], Awaitable[None]]
 
 
 class Inbox:
@@ -59,10 +63,14 @@ class Inbox:
         self.community = Community(config, pipeline, stores, self.replies)
         self.end_incident = self.community.end_incident
 
-    async def handle(self, message: InboundMessage, reply_inline: bool = True) -> Decision:
+    async def handle(self, message: InboundMessage, reply_inline: bool = True,
+                     record: Optional[Recorder] = None) -> Decision:  # fmt: skip
         """Accept `message` (BadMessage if it cannot be read), decide and act: answer, hand
         off, or, when a person owns the conversation, pass it to them. With `reply_inline`
-        false the reply goes to the platform's outbox instead of back to the caller."""
+        false the reply goes to the platform's outbox instead of back to the caller. A channel
+        that keeps the answer itself (the web chat's session) passes `record`, called with the
+        decision before the message counts as handled; it records the reply once (by the
+        message's key). A message taken before (same key) gives a `DUPLICATE` decision."""
         started = time.perf_counter()
         self.pipeline.check(message.text)
         # From here on only the redacted text exists; the guard knows its own markers, so the
@@ -70,12 +78,21 @@ class Inbox:
         guarded = secret_guard.scan(message.text)
         message = replace(message, text=guarded.redacted_text)
         entry = await self.intake.accept(message)
+        if entry is None:
+            metrics.DUPLICATES.labels(message.platform).inc()
+            return Decision.duplicate(message.text)
         metrics.MESSAGES_IN.labels(message.platform).inc()
         decision = await self._decide(message, guarded)
         metrics.PIPELINE_SECONDS.observe(time.perf_counter() - started)
         metrics.DECISIONS.labels(decision.action.value).inc()
-        if not reply_inline and decision.reply:
-            await self.replies.send(decision.reply, conversation_id(message.conversation_key))
+        if not reply_inline:
+            if decision.reply:
+                conversation = conversation_id(message.conversation_key)
+                await self.replies.send(decision.reply, conversation, once=message.once_key)
+        elif record is not None:
+            await record(decision)
+        elif decision.reply and not await self.intake.claim_reply(message.once_key):
+            decision = replace(decision, reply=None)  # a recovery answered it meanwhile
         await self.intake.done(entry)
         return decision
 
@@ -85,10 +102,14 @@ class Inbox:
         for entry, message in await self.intake.older_than(older_than_seconds):
             if not await self.intake.take_over(entry):
                 continue  # another replica has it
+            if await self.intake.replied(message.once_key):
+                await self.intake.done(entry)  # answered before its handler died: nothing more to do
+                continue
             try:
                 decision = await self._decide(message)
                 if decision.reply:
-                    await self.replies.send(decision.reply, conversation_id(message.conversation_key))
+                    await self.replies.send(decision.reply, conversation_id(message.conversation_key),
+                                            once=message.once_key)
             except BadMessage:
                 pass
             await self.intake.done(entry)

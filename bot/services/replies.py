@@ -43,11 +43,13 @@ class Replies:
         return self._texts.reply(key, language, **values)
 
     async def send(self, reply: OutboundReply, conversation: str = "", sender: str = "bot", record: bool = False,
-                   **details: object) -> str:  # fmt: skip
+                   once: str = "", **details: object) -> str:  # fmt: skip
         """Queue `reply` in its platform's outbox; the outbox entry's id. `sender` is "bot",
         "agent" or "agent:<name>" (the outbox keeps "bot" or "agent"). With `record` the line
-        also goes to the conversation's transcript as `sender` said it, with `details`."""
-        entry = await self._outbox.put(reply, conversation, sender.split(":", 1)[0])
+        also goes to the conversation's transcript as `sender` said it, with `details`. With
+        `once`, the idempotency key of the message it answers, it is queued only if that
+        message was not answered yet ("" returned otherwise)."""
+        entry = await self._outbox.put(reply, conversation, sender.split(":", 1)[0], once)
         if record:
             await self._conversations.append(conversation, sender, reply.text, **details)
         return entry

@@ -16,6 +16,7 @@ from redis.exceptions import RedisError
 
 from bot.domain.messages import OutboundReply
 from bot.stores import keys
+from bot.stores.intake import ONCE_SECONDS
 
 SESSION_TTL_SECONDS = 7 * 24 * 3600
 SESSION_MAX_MESSAGES = 500
@@ -28,6 +29,15 @@ if holder == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
 if not holder then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
 return 0
 """
+# A web chat line that answers a keyed message, once. KEYS: the session's stream, the mark.
+# ARGV: the mark's life, the stream's length and life, then the line's fields and values.
+APPEND_ONCE = """
+if redis.call('GET', KEYS[2]) == 'replied' then return false end
+redis.call('SET', KEYS[2], 'replied', 'EX', ARGV[1])
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 4))
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return id
+"""
 RESIGN = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
 
 
@@ -36,12 +46,20 @@ class WebChatSessions:
 
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
+        self._append_once = redis.register_script(APPEND_ONCE)
 
-    async def append(self, session: str, sender: str, reply: OutboundReply, **extra: str) -> str:
-        """One line (`sender`: user, bot or agent); returns its id."""
+    async def append(self, session: str, sender: str, reply: OutboundReply, once: str = "", **extra: str) -> str:
+        """One line (`sender`: user, bot or agent); returns its id. With `once`, the
+        idempotency key of the message it answers, the line is added only if that message was
+        not answered yet (see `bot/stores/intake.py`); "" otherwise."""
         stream = keys.webchat_session(session)
         fields = {"from": sender, "text": reply.text,
                   "buttons": json.dumps([[b.label, b.action] for b in reply.buttons]), **extra}  # fmt: skip
+        if once:
+            pairs = [item for pair in fields.items() for item in pair]
+            args = [ONCE_SECONDS, SESSION_MAX_MESSAGES, SESSION_TTL_SECONDS, *pairs]
+            entry = await self._append_once(keys=[stream, keys.once(once)], args=args)
+            return entry.decode() if entry else ""
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.xadd(stream, fields, maxlen=SESSION_MAX_MESSAGES, approximate=True)
             pipe.expire(stream, SESSION_TTL_SECONDS)

@@ -1,6 +1,13 @@
 """The intake stream, `sb:inbox`: every accepted message, redacted, from the moment it is
 accepted until it was handled. What is still there after a while had a handler that died;
-one replica takes each such entry (a short lock) and handles it again."""
+one replica takes each such entry (a short lock) and handles it again.
+
+Exactly once: a message with an idempotency key (`InboundMessage.once_key`: the platform's
+own id) is accepted once. Its mark (`keys.once`) reads "accepted" from then on and "replied"
+once its reply was queued or recorded, in the same step as the reply (`Outbox.put`,
+`WebChatSessions.append`). A platform's redelivery, the page's resend after a lost response
+and a recovery after a crash therefore neither handle it twice nor answer it twice.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +21,21 @@ from bot.domain.messages import InboundMessage
 from bot.stores import keys
 
 RECOVERY_LOCK_SECONDS = 120
+# How long a message's mark is kept: longer than any platform retries or a page resends
+# (Telegram retries a webhook for minutes; a page resends until it gets an answer).
+ONCE_SECONDS = 6 * 3600
+REPLIED = "replied"
+# KEYS: the inbox, the message's mark ("" without a key). ARGV: the message, the mark's life.
+ACCEPT = """
+if KEYS[2] ~= '' and not redis.call('SET', KEYS[2], 'accepted', 'NX', 'EX', ARGV[2]) then return false end
+return redis.call('XADD', KEYS[1], '*', 'message', ARGV[1])
+"""
+# Claim the right to reply to a message: once. KEYS: the mark. ARGV: the mark's life.
+CLAIM = """
+if redis.call('GET', KEYS[1]) == 'replied' then return 0 end
+redis.call('SET', KEYS[1], 'replied', 'EX', ARGV[1])
+return 1
+"""
 
 
 class IntakeStream:
@@ -21,11 +43,29 @@ class IntakeStream:
 
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
+        self._accept = redis.register_script(ACCEPT)
+        self._claim = redis.register_script(CLAIM)
 
-    async def accept(self, message: InboundMessage) -> str:
-        """Keep `message` (already redacted) until `done`; the entry's id."""
-        entry = await self.redis.xadd(keys.INBOX, {"message": json.dumps(asdict(message), ensure_ascii=False)})
+    async def accept(self, message: InboundMessage) -> str | None:
+        """Keep `message` (already redacted) until `done`; the entry's id, or None when a
+        message with the same idempotency key was accepted before (do nothing again)."""
+        mark = keys.once(message.once_key) if message.once_key else ""
+        body = json.dumps(asdict(message), ensure_ascii=False)
+        entry = await self._accept(keys=[keys.INBOX, mark], args=[body, ONCE_SECONDS])
+        if entry is None:
+            return None
         return entry.decode() if isinstance(entry, bytes) else entry
+
+    async def claim_reply(self, once_key: str) -> bool:
+        """True the first time the reply to the message keyed `once_key` is about to be given
+        (a reply returned to the caller, not queued); False when it was given already."""
+        if not once_key:
+            return True
+        return bool(await self._claim(keys=[keys.once(once_key)], args=[ONCE_SECONDS]))
+
+    async def replied(self, once_key: str) -> bool:
+        """Whether the message keyed `once_key` was answered already."""
+        return bool(once_key) and await self.redis.get(keys.once(once_key)) == REPLIED.encode()
 
     async def done(self, entry: str) -> None:
         """The message of `entry` was handled."""

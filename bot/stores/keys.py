@@ -22,6 +22,11 @@ def inbox_lock(entry: str) -> str:
     return f"{INBOX}:lock:{entry}"
 
 
+def once(message_key: str) -> str:
+    """A message's idempotency mark (`InboundMessage.once_key`): "accepted", then "replied"."""
+    return f"sb:once:{message_key}"
+
+
 def conversation(cid: str) -> str:
     return f"{CONVERSATION_PREFIX}{cid}"
 

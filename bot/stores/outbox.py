@@ -19,6 +19,15 @@ from redis.exceptions import RedisError, ResponseError
 from bot import metrics
 from bot.domain.messages import Button, OutboundReply
 from bot.stores import keys
+from bot.stores.intake import ONCE_SECONDS
+
+# The reply to a keyed message is queued once (see intake.py). KEYS: the stream, the
+# message's mark. ARGV: the mark's life, then the entry's fields and values.
+PUT_ONCE = """
+if redis.call('GET', KEYS[2]) == 'replied' then return false end
+redis.call('SET', KEYS[2], 'replied', 'EX', ARGV[1])
+return redis.call('XADD', KEYS[1], '*', unpack(ARGV, 2))
+"""
 
 log = logging.getLogger(__name__)
 GROUP = "adapters"
@@ -48,10 +57,20 @@ class Outbox:
 
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
+        self._put_once = redis.register_script(PUT_ONCE)
 
-    async def put(self, reply: OutboundReply, conversation: str = "", sender: str = "bot") -> str:
-        """Queue `reply` for its platform; `sender` is "bot" or "agent"."""
-        entry = await self.redis.xadd(stream(reply.platform), _encode(reply, conversation, sender))
+    async def put(self, reply: OutboundReply, conversation: str = "", sender: str = "bot", once: str = "") -> str:
+        """Queue `reply` for its platform; `sender` is "bot" or "agent". With `once` (the
+        idempotency key of the message it answers) only the first reply to that message is
+        queued; a later one is dropped and "" returned."""
+        fields = _encode(reply, conversation, sender)
+        if once:
+            pairs = [item for pair in fields.items() for item in pair]
+            entry = await self._put_once(keys=[stream(reply.platform), keys.once(once)], args=[ONCE_SECONDS, *pairs])
+            if entry is None:
+                return ""
+        else:
+            entry = await self.redis.xadd(stream(reply.platform), fields)
         return entry.decode() if isinstance(entry, bytes) else entry
 
     async def pending(self, platform: str) -> int:
@@ -80,8 +99,10 @@ class Outbox:
                 metrics.ADAPTER_ERRORS.labels(platform).inc()
                 return False
             metrics.MESSAGES_OUT.labels(platform, sender).inc()
-            await self.redis.xack(name, GROUP, entry_id)
-            await self.redis.xdel(name, entry_id)
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.xack(name, GROUP, entry_id)
+                pipe.xdel(name, entry_id)
+                await pipe.execute()
         return True
 
     async def drain(
