@@ -60,9 +60,13 @@ PERSON_REQUEST: str = next(name for name, intent in INTENTS.items() if intent.as
 PRIVATE_INTENTS: frozenset[str] = frozenset(name for name, intent in INTENTS.items() if intent.private)
 # The answer for a question about another company's account.
 OTHER_COMPANY = ("out_of_scope", "out_of_scope/other_exchange")
+# Where a message that names a ticket and says little else goes (see `Pipeline.about_a_ticket`),
+# and the intents that name no support topic (small talk, and the ticket question itself).
+TICKET_STATUS = "ticket_status"
+NO_TOPIC: frozenset[str] = frozenset({"greet", "thanks", "out_of_scope", TICKET_STATUS})
 
 __all__ = [
     "COMPROMISED", "HANDLERS", "HANDOFF_INTENTS", "INTENTS", "INTENT_NAMES", "OTHER_COMPANY", "PERSON_REQUEST",
-    "PRIVATE_INTENTS",
+    "PRIVATE_INTENTS", "TICKET_STATUS", "NO_TOPIC",
     "Intent", "IntentContext", "IntentHandler", "Outcome", "TicketLookup", "TicketView",
 ]  # fmt: skip

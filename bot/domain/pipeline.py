@@ -27,12 +27,16 @@ from intents import (
     HANDOFF_INTENTS,
     INTENT_NAMES,
     INTENTS,
+    NO_TOPIC,
     OTHER_COMPANY,
+    TICKET_STATUS,
     IntentContext,
     Outcome,
     TicketLookup,
 )
 
+# Below this the model recognises no topic in a text (its best guess is as good as none).
+TOPIC_UNSEEN = 0.3
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
 # "/help <words>" searches the help center directly, on every platform (adapters turn their
 # own help command into this text).
@@ -193,7 +197,7 @@ class Pipeline:
         """The intent acted on, its confidence, the question answered and what its handler did;
         unsure, a clarifying question with the closest articles instead of a bare "please
         rephrase". `message` carries the redacted text."""
-        intent = self.choose_intent(result, clean)
+        intent = self.choose_intent(result, clean) or self.about_a_ticket(result, named)
         if intent is None:
             text = self.with_articles(self.texts.reply("clarify", language), self.helpcenter.search(clean, language),
                                       language)  # fmt: skip
@@ -231,6 +235,17 @@ class Pipeline:
             and result.confidence - result.runner_up >= nlu.margin_threshold
         )
         return result.intent if confident else None
+
+    @staticmethod
+    def about_a_ticket(result: NluResult, named: dict) -> Optional[str]:
+        """ticket_status for a message that names a ticket and no support topic besides
+        ("follow up on case 40217", "チケット番号556677の進み具合は？"). The model reads the text
+        without its ids, so that "my deposit is missing (ref 900200)" stays a deposit
+        question, and is left with "follow up on": small talk, or nothing it recognises."""
+        if not named.get("ticket_id"):
+            return None
+        lost = result.confidence < TOPIC_UNSEEN
+        return TICKET_STATUS if result.intent in NO_TOPIC or lost else None
 
     def urgent_evidence(self, result: NluResult, text: str) -> bool:
         """Whether an account-compromise hand-off has earned the urgent lane: a signal in the
