@@ -7,11 +7,14 @@ export REDIS_URL ?= redis://127.0.0.1:6379/0
 
 .PHONY: run test bench train install redis chromium lint clean
 
+# One install for every target: the runtime pins and the development ones (tests, ruff,
+# hadolint, playwright), which requirements-dev.lock includes. The image installs only the
+# runtime pins (Dockerfile).
 install: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.lock
+$(VENV)/.installed: requirements.lock requirements-dev.lock
 	@test -x $(PY) || $(PYTHON310) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -r requirements.lock
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.lock
 	@touch $@
 
 train: install
@@ -26,8 +29,7 @@ chromium:
 run: install train redis
 	$(PY) -m bot run
 
-test: install train redis chromium
-	$(VENV)/bin/ruff check .
+test: install lint train redis chromium
 	$(PY) -m pytest
 
 bench: install train redis
@@ -37,6 +39,7 @@ bench: install train redis
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/hadolint Dockerfile
 
 clean:
 	rm -rf $(VENV) models .pytest_cache
