@@ -9,7 +9,7 @@ also reaches streamed responses such as the event stream and aiohttp's own 404s)
 
 from __future__ import annotations
 
-from aiohttp import web
+from aiohttp import web, web_response
 
 SERVER_NAME = "supportbot"
 API_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
@@ -20,3 +20,11 @@ async def set_response_headers(request: web.Request, response: web.StreamRespons
     response.headers["Server"] = SERVER_NAME
     if request.path.startswith("/api/"):
         response.headers.update(API_HEADERS)
+
+
+def install_response_headers(app: web.Application) -> None:
+    """Every response of `app` gets the headers above."""
+    app.on_response_prepare.append(set_response_headers)
+    # aiohttp answers a request it cannot parse (400) without routing it, so without the signal;
+    # that answer's Server header is this module-level default (checked by tests/test_api_hardening.py).
+    web_response.SERVER_SOFTWARE = SERVER_NAME

@@ -26,7 +26,7 @@ from bot.services.upkeep import escalate_overdue, requeue_vanished
 from bot.stores.holder import Stores
 from bot.web import console_page
 from bot.web.agent_api import AgentApi
-from bot.web.headers import set_response_headers
+from bot.web.headers import install_response_headers
 from bot.web.health import health_routes
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ async def build_app(config: Config, nlu: NluParser, channel_table: Mapping[str, 
             channels.add(build(kit))
     api = AgentApi(config, stores.agents, stores.conversations, stores.queue, inbox)
     app = web.Application(client_max_size=1024 * 1024, middlewares=[api.middleware])
-    app.on_response_prepare.append(set_response_headers)
+    install_response_headers(app)
     app.add_routes([*health_routes(redis, nlu), *(route for channel in channels for route in channel.routes()),
                     *api.routes(), *console_page.routes(), metrics_route(stores.queue)])  # fmt: skip
     app.cleanup_ctx.append(_background(config, redis, stores, inbox, channels, consumer))
