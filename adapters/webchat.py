@@ -152,7 +152,8 @@ class WebChat:
             return json_error(413, "too_large", f"the body is over {MAX_BODY_BYTES} bytes")
         try:
             body = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
+        # ValueError: not UTF-8, not JSON, a 4,300-digit number; RecursionError: `[` x 30,000
+        except (ValueError, RecursionError):
             return json_error(400, "bad_json", 'the body must be a JSON object like {"text": "..."}')
         if not isinstance(body, dict) or not isinstance(body.get("text"), str):
             return json_error(400, "bad_json", 'the body must be a JSON object like {"text": "..."}')
@@ -202,7 +203,8 @@ class WebChat:
             return json_error(400, "bad_session", "the session id must be 8-64 letters, digits, '-' or '_'")
         try:
             body = json.loads((await request.content.read(4096)).decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
+        # ValueError: not UTF-8, not JSON, a 4,300-digit number; RecursionError: `[` x 2,000
+        except (ValueError, RecursionError):
             body = None
         limited = await self.too_fast(request, session)
         if limited is not None:  # (a Response is falsy: it is an empty mapping)

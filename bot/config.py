@@ -49,6 +49,8 @@ class HandoffSettings:
     avg_handle_minutes: float = 4.0
     # An agent with no sign of life for this long loses their conversations to the queue.
     agent_timeout_seconds: int = 90
+    # Days an agent's token works after it is issued (`agents add/rotate` may say otherwise); 0: no end.
+    agent_token_days: int = 90
     # Pickup targets per lane; past them a conversation is escalated.
     sla_urgent_seconds: int = 60
     sla_vip_seconds: int = 120

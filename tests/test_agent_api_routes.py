@@ -1,6 +1,6 @@
-"""The agent API's route table in-process, without Redis or the model: what it serves is what
-the OpenAPI document describes, and every lead route refuses an agent before it reads
-anything."""
+"""The agent API's route table in-process, without the model (and Redis only for counting
+refused tokens): what it serves is what the OpenAPI document describes, and every lead route
+refuses an agent before it reads anything."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.stores.agents import Agent
+from bot.stores.agents import Agent, SignInFailures
 from bot.web.agent_api import AgentApi
 from bot.web.lead_routes import LeadRoutes
 from bot.web.openapi import OPENAPI
@@ -19,7 +19,10 @@ TOKENS = {"agent-token": Agent("ana", ("en",), "agent"), "lead-token": Agent("le
 
 
 class TokenAgents:
-    """An agent store that knows two tokens and nothing else."""
+    """An agent store that knows two tokens and nothing else (refused ones counted in `redis`)."""
+
+    def __init__(self, redis=None) -> None:
+        self.failures = SignInFailures(redis)
 
     async def authenticate(self, token: str) -> Agent | None:
         return TOKENS.get(token)
@@ -28,9 +31,9 @@ class TokenAgents:
         pass
 
 
-def _api(config) -> AgentApi:
+def _api(config, redis=None) -> AgentApi:
     inbox = SimpleNamespace(pipeline=SimpleNamespace(texts=None), replies=None)
-    return AgentApi(config, TokenAgents(), None, None, inbox)
+    return AgentApi(config, TokenAgents(redis), None, None, inbox)
 
 
 def _operations(routes: list[web.RouteDef]) -> set[tuple[str, str]]:
@@ -51,9 +54,9 @@ def test_agent_and_lead_routes_do_not_overlap(config):
 
 
 @pytest.fixture
-async def client(config):
+async def client(config, redis):
     # Only the guard may answer: the stores are missing, and a handler that ran would fail.
-    api = _api(config)
+    api = _api(config, redis)
     api.lead_routes = LeadRoutes(config, None, None, None)
     app = web.Application(middlewares=[api.middleware])
     app.add_routes(api.routes())

@@ -1,7 +1,13 @@
-"""Support agents: who they are, what they speak, what their role allows, who is on shift.
+"""Support agents: who they are, what they speak, what their role allows, who is on shift, and
+the tokens they call the API with.
 
-A token is shown once, when the agent is added; Redis keeps only its SHA-256. Roles: `agent`
-(the queue and their own conversations) and `lead` (everything, plus reports).
+A token is shown once, when it is issued (`add`, `rotate`); Redis keeps only its SHA-256 (the
+tokens are 32 random bytes: a plain hash is enough, there is nothing to guess from it). A token
+may expire (`expires_in_days` when issued) and a lead may revoke it. Roles: `agent` (the queue
+and their own conversations) and `lead` (everything, plus reports).
+
+`SignInFailures` counts refused tokens per client address, so that guessing is throttled on
+every replica alike.
 """
 
 from __future__ import annotations
@@ -16,11 +22,17 @@ from typing import Optional
 
 from redis.asyncio import Redis
 
+from bot.domain.hidden_characters import refuse_hidden_characters
 from bot.stores import keys
 
 ROLES = ("agent", "lead")
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}$")
+LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 ON_SHIFT_KEY = keys.AGENTS_SEEN
+DAY_SECONDS = 86400
+# Refused tokens from one address before it must wait (429), and the window they count in.
+MAX_FAILED_SIGNINS = 10
+FAILURE_WINDOW_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -28,6 +40,7 @@ class Agent:
     name: str
     languages: tuple[str, ...]
     role: str
+    token_expires_at: Optional[float] = None  # None: the token does not expire (or was revoked)
 
     @property
     def is_lead(self) -> bool:
@@ -38,48 +51,96 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _languages(languages: Iterable[str]) -> tuple[str, ...]:
+    """The agent's language codes, or ValueError saying what is wrong with them."""
+    codes = tuple(dict.fromkeys(lang.strip() for lang in languages if lang.strip()))
+    if not codes:
+        raise ValueError("an agent speaks at least one language")
+    for code in codes:
+        refuse_hidden_characters(code, "a language")
+        if not LANGUAGE.match(code):
+            raise ValueError(f"{code!r} is not a language code (like en, zh or pt-BR)")
+    return codes
+
+
+def _agent(data: dict[str, str]) -> Agent:
+    expires = float(data.get("token_expires_at") or 0) or None
+    return Agent(data["name"], tuple(data["languages"].split(",")), data["role"], expires)
+
+
 class AgentStore:
     """Agents in Redis: `sb:agent:<name>` and a token-hash index."""
 
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
+        self.failures = SignInFailures(redis)
 
-    async def add(self, name: str, languages: Iterable[str], role: str = "agent") -> str:
-        """Create or re-key an agent; returns the new token (the only time it is seen)."""
+    async def add(self, name: str, languages: Iterable[str], role: str = "agent",
+                  expires_in_days: Optional[float] = None) -> str:  # fmt: skip
+        """Create or re-key an agent; returns the new token (the only time it is seen), which
+        expires after `expires_in_days` when given."""
         if not NAME.match(name):
             raise ValueError("an agent name is 1-32 lowercase letters, digits, '.', '_' or '-'")
         if role not in ROLES:
             raise ValueError(f"role must be one of {', '.join(ROLES)}")
-        languages = tuple(dict.fromkeys(lang.strip() for lang in languages if lang.strip()))
-        if not languages:
-            raise ValueError("an agent speaks at least one language")
+        record = {"name": name, "languages": ",".join(_languages(languages)), "role": role, "created_at": time.time()}
+        return await self._issue(name, record, expires_in_days)
+
+    async def rotate(self, name: str, expires_in_days: Optional[float] = None) -> Optional[str]:
+        """A new token for an existing agent (the old one stops working at once); None when
+        there is no such agent."""
+        if not NAME.match(name) or await self._record(name) is None:
+            return None
+        return await self._issue(name, {}, expires_in_days)
+
+    async def revoke(self, name: str) -> bool:
+        """The agent's token stops working (the agent stays, to be given a new one); False
+        when there is no such agent or it holds no token."""
+        record = await self._record(name) if NAME.match(name) else None
+        if not record or not record.get("token_sha256"):
+            return False
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(keys.agent_token(record["token_sha256"]))
+            pipe.hdel(keys.agent(name), "token_sha256", "token_expires_at")
+            await pipe.execute()
+        return True
+
+    async def _issue(self, name: str, record: dict, expires_in_days: Optional[float]) -> str:
+        """A new token for `name` (its record updated with `record`); the old one is dropped."""
         token = "sbt_" + secrets.token_urlsafe(32)
+        ttl = int(expires_in_days * DAY_SECONDS) if expires_in_days and expires_in_days > 0 else None
         old = await self.redis.hget(keys.agent(name), "token_sha256")
         async with self.redis.pipeline(transaction=True) as pipe:
             if old:
                 pipe.delete(keys.agent_token(old.decode()))
-            pipe.hset(keys.agent(name), mapping={
-                "name": name, "languages": ",".join(languages), "role": role,
-                "token_sha256": _digest(token), "created_at": time.time(),
-            })  # fmt: skip
-            pipe.set(keys.agent_token(_digest(token)), name)
+            pipe.hset(keys.agent(name), mapping={**record, "token_sha256": _digest(token),
+                                                 "token_expires_at": time.time() + ttl if ttl else ""})  # fmt: skip
+            pipe.set(keys.agent_token(_digest(token)), name, ex=ttl)  # Redis drops an expired token's index
             pipe.sadd(keys.AGENTS, name)
             await pipe.execute()
         return token
 
-    async def get(self, name: str) -> Optional[Agent]:
+    async def _record(self, name: str) -> Optional[dict[str, str]]:
         raw = await self.redis.hgetall(keys.agent(name))
-        if not raw:
-            return None
-        data = {k.decode(): v.decode() for k, v in raw.items()}
-        return Agent(data["name"], tuple(data["languages"].split(",")), data["role"])
+        return {k.decode(): v.decode() for k, v in raw.items()} if raw else None
+
+    async def get(self, name: str) -> Optional[Agent]:
+        record = await self._record(name)
+        return _agent(record) if record else None
 
     async def authenticate(self, token: str) -> Optional[Agent]:
-        """The agent a bearer token belongs to, or None."""
+        """The agent a bearer token belongs to, or None (unknown, replaced, revoked or expired)."""
         if not token or len(token) > 200:
             return None
-        name = await self.redis.get(keys.agent_token(_digest(token)))
-        return await self.get(name.decode()) if name else None
+        digest = _digest(token)
+        name = await self.redis.get(keys.agent_token(digest))
+        record = await self._record(name.decode()) if name else None
+        if record is None or record.get("token_sha256") != digest:
+            return None
+        agent = _agent(record)
+        if agent.token_expires_at is not None and agent.token_expires_at <= time.time():
+            return None
+        return agent
 
     async def all(self) -> list[Agent]:
         names = sorted(n.decode() for n in await self.redis.smembers(keys.AGENTS))
@@ -98,3 +159,35 @@ class AgentStore:
         """Agents whose last sign of life is older than `within_seconds`."""
         until = time.time() - within_seconds
         return [n.decode() for n in await self.redis.zrangebyscore(ON_SHIFT_KEY, "-inf", until)]
+
+
+class SignInFailures:
+    """Refused tokens per client address, in Redis so that every replica counts the same: after
+    `limit` in a window of `window_seconds` (which starts with the first), the address waits
+    until the window ends."""
+
+    def __init__(self, redis: Redis, limit: int = MAX_FAILED_SIGNINS,
+                 window_seconds: int = FAILURE_WINDOW_SECONDS) -> None:  # fmt: skip
+        self.redis = redis
+        self.limit = limit
+        self.window_seconds = window_seconds
+
+    async def blocked_for(self, address: str) -> int:
+        """Seconds until `address` may present a token again; 0 when it may now."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.get(keys.signin_failures(address[:100]))
+            pipe.ttl(keys.signin_failures(address[:100]))
+            count, ttl = await pipe.execute()
+        if count is None or int(count) < self.limit:
+            return 0
+        return ttl if ttl > 0 else self.window_seconds
+
+    async def note(self, address: str) -> tuple[int, int]:
+        """Count one refused token from `address`: (refused in this window, seconds left in it)."""
+        key = keys.signin_failures(address[:100])
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(key, 0, ex=self.window_seconds, nx=True)
+            pipe.incr(key)
+            pipe.ttl(key)
+            _, count, ttl = await pipe.execute()
+        return count, ttl if ttl > 0 else self.window_seconds

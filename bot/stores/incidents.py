@@ -17,6 +17,7 @@ from typing import Optional
 
 from redis.asyncio import Redis
 
+from bot.domain.hidden_characters import refuse_hidden_characters
 from bot.stores import keys
 
 INCIDENTS = keys.INCIDENTS
@@ -25,6 +26,15 @@ SUGGESTIONS = keys.INCIDENT_SUGGESTIONS
 # times its usual rate over the hour before.
 SPIKE_WINDOW, SPIKE_MIN, SPIKE_FACTOR, BASELINE_MINUTES = 5, 10, 4.0, 60
 SUGGEST_EVERY_SECONDS = 1800
+# What a status message may hold of the control characters: line breaks and tabs.
+TEXT_LAYOUT = "\n\r\t"
+
+
+def check_texts(texts: dict[str, str], what: str) -> None:
+    """Raise ValueError when a message users will be sent (`what`: "status", "final") hides
+    control or bidi characters: a lead's paste must not reorder what thousands read."""
+    for language, text in texts.items():
+        refuse_hidden_characters(text, f"{what} ({language})", allowed=TEXT_LAYOUT)
 
 
 @dataclass
@@ -52,6 +62,7 @@ class IncidentStore:
 
     async def declare(self, intents: list[str], status: dict[str, str], lead: str,
                       expires_in_minutes: Optional[float] = None) -> Incident:  # fmt: skip
+        check_texts(status, "status")
         now = time.time()
         incident = Incident(f"I-{secrets.token_hex(4)}", intents, status, lead, now,
                             now + expires_in_minutes * 60 if expires_in_minutes else None)  # fmt: skip

@@ -66,6 +66,12 @@ def agent_token(digest: str) -> str:
     return f"sb:agent-token:{digest}"
 
 
+def signin_failures(address: str) -> str:
+    """Counter: agent-API calls from a client address with a token that was refused, in the
+    window that began with the first of them (expires with the window)."""
+    return f"sb:signin-failures:{address}"
+
+
 # -- what leads read -------------------------------------------------------------------------
 FEEDBACK = "sb:feedback"  # list: "was this helpful?" answers and ratings
 

@@ -1,4 +1,4 @@
-"""The command line: `python -m bot run | train | replay | bench`."""
+"""The command line: `python -m bot run | train | replay | agents | report | check-config | agent | bench`."""
 
 from __future__ import annotations
 
@@ -6,11 +6,24 @@ import argparse
 import asyncio
 import logging
 import sys
+import time
+from typing import TYPE_CHECKING
 
 from bot.config import ConfigError, check_environment, idle_credentials, load_config
 from bot.logs import setup_logging
 
+if TYPE_CHECKING:
+    from bot.stores.agents import AgentStore
+
 log = logging.getLogger("bot")
+
+
+def _days(text: str) -> float:
+    """--expires-in-days: a number of days from 0 (no end) to 3650."""
+    days = float(text)
+    if not 0 <= days <= 3650:
+        raise argparse.ArgumentTypeError("from 0 (no end) to 3650 days")
+    return days
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -59,27 +72,48 @@ def _agents(args: argparse.Namespace) -> int:
     from bot.stores.agents import AgentStore
 
     config = load_config(args.config)
+    days = getattr(args, "expires_in_days", None)
+    days = config.handoff.agent_token_days if days is None else days
 
     async def run() -> int:
         redis = Redis.from_url(config.redis_url)
         try:
-            store = AgentStore(redis)
-            if args.agents_command == "add":
-                try:
-                    token = await store.add(args.name, args.languages.split(","), args.role)
-                except ValueError as exc:
-                    log.error("%s", exc)
-                    return 2
-                print(f"agent {args.name} ({args.role}, {args.languages}); token, shown only now:")
-                print(token)
-            else:
-                for agent in await store.all():
-                    print(f"{agent.name}\t{agent.role}\t{','.join(agent.languages)}")
-            return 0
+            return await _agents_command(AgentStore(redis), args, days if days > 0 else None)
         finally:
             await redis.close()
 
     return asyncio.run(run())
+
+
+async def _agents_command(store: AgentStore, args: argparse.Namespace, days: float | None) -> int:
+    """`agents add | rotate | revoke | list` on the agent store; the exit status."""
+    until = f"expires in {days:g} days" if days else "does not expire"
+    if args.agents_command == "add":
+        try:
+            token = await store.add(args.name, args.languages.split(","), args.role, days)
+        except ValueError as exc:
+            log.error("%s", exc)
+            return 2
+        print(f"agent {args.name} ({args.role}, {args.languages}); token ({until}), shown only now:")
+        print(token)
+    elif args.agents_command == "rotate":
+        token = await store.rotate(args.name, days)
+        if token is None:
+            log.error("no agent named %r (agents add creates one)", args.name)
+            return 2
+        print(f"agent {args.name}: new token ({until}; the old one no longer works), shown only now:")
+        print(token)
+    elif args.agents_command == "revoke":
+        if not await store.revoke(args.name):
+            log.error("no agent named %r holding a token", args.name)
+            return 2
+        print(f"agent {args.name}: token revoked (agents rotate gives a new one)")
+    else:
+        for agent in await store.all():
+            expires = agent.token_expires_at
+            expiry = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(expires)) if expires else "-"
+            print(f"{agent.name}\t{agent.role}\t{','.join(agent.languages)}\t{expiry}")
+    return 0
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -191,7 +225,14 @@ def main(argv: list[str] | None = None) -> int:
     add.add_argument("name")
     add.add_argument("--languages", required=True, help="comma-separated, e.g. en,zh")
     add.add_argument("--role", choices=("agent", "lead"), default="agent")
-    agents_sub.add_parser("list", help="list agents")
+    rotate = agents_sub.add_parser("rotate", help="a new token for an agent (the old one stops working); printed once")
+    rotate.add_argument("name")
+    revoke = agents_sub.add_parser("revoke", help="stop an agent's token from working")
+    revoke.add_argument("name")
+    for command in (add, rotate):
+        command.add_argument("--expires-in-days", type=_days, default=None,
+                             help="the token works this many days (0: no end; default: handoff.agent_token_days)")
+    agents_sub.add_parser("list", help="list agents (name, role, languages, token expiry)")
     agents.set_defaults(func=_agents)
 
     check = sub.add_parser("check-config", help="check config.yml, the environment and Redis without starting")

@@ -30,7 +30,7 @@ class AgentApi:
                  inbox: Inbox) -> None:  # fmt: skip
         self.agent_routes = AgentRoutes(config, agents, conversations, queue, inbox)
         self.lead_routes = LeadRoutes(config, agents, queue, inbox)
-        self.middleware = api_middleware(agents)
+        self.middleware = api_middleware(agents, config.web.trust_forwarded_for)
 
     def routes(self) -> list[web.RouteDef]:
         return [web.get(OPEN_DOCUMENT, openapi), *self.agent_routes.routes(), *self.lead_routes.routes()]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
@@ -23,7 +24,7 @@ from bot import metrics
 from bot.config import ROOT, Config
 from bot.domain.messages import Button
 from bot.services.inbox import Inbox
-from bot.stores.agents import AgentStore
+from bot.stores.agents import Agent, AgentStore
 from bot.stores.conversations import ASSIGNED, Conversation, ConversationStore
 from bot.stores.handoff_queue import EVENTS_CHANNEL, HandoffQueue
 from bot.web.api_requests import AGENT, json_object
@@ -33,6 +34,25 @@ CANNED_DIR = ROOT / "data" / "canned"
 MAX_REPLY_CHARS = 4000
 # Event types every agent sees, whoever they concern (each queue drops what others took).
 EVENTS_FOR_ALL = ("queued", "claimed")
+# Event types only leads see: escalations, suggested incidents, impostors (their lists are leads').
+EVENTS_FOR_LEADS = ("sla_breached", "incident_suggested", "impostor_joined")
+# The shape of `conversation_id`: anything else names no conversation (and may name another
+# kind of key, such as a transcript, which Redis would refuse to read as one).
+CONVERSATION_ID = re.compile(r"^c[0-9a-f]{12}$")
+
+
+def is_conversation_id(text: object) -> bool:
+    return isinstance(text, str) and bool(CONVERSATION_ID.match(text))
+
+
+def visible_to(agent: Agent, event: dict) -> bool:
+    """Whether `agent` is shown `event`: leads see all; agents neither the leads' events nor the
+    rest of another agent's conversations."""
+    if agent.is_lead:
+        return True
+    if event.get("type") in EVENTS_FOR_LEADS:
+        return False
+    return event.get("agent") in (None, agent.name) or event.get("type") in EVENTS_FOR_ALL
 
 
 def load_canned(languages: tuple[str, ...], directory: Path = CANNED_DIR) -> dict[str, dict[str, str]]:
@@ -115,7 +135,7 @@ class AgentRoutes:
         unspoken = [lang for lang in self.config.languages if lang not in spoken]
         named = body.get("conversation")
         if named is not None:  # click-to-claim: that one, if it still waits and is in the agent's languages
-            conv = await self.conversations.get(named) if isinstance(named, str) else None
+            conv = await self.conversations.get(named) if is_conversation_id(named) else None
             if conv is None or (not agent.is_lead and conv.language not in [*agent.languages, *unspoken]):
                 raise ApiError(404, "not_found", "no such conversation waiting in your languages")
             if not await self.queue.claim(conv.id, agent.name):
@@ -136,7 +156,8 @@ class AgentRoutes:
         """The conversation in the URL, if the agent may act on it (theirs now or last, or any
         for a lead); else 404."""
         agent = request[AGENT]
-        conv = await self.conversations.get(request.match_info["id"])
+        cid = request.match_info["id"]
+        conv = await self.conversations.get(cid) if is_conversation_id(cid) else None
         if conv is None or (not agent.is_lead and agent.name not in (conv.agent, conv.last_agent)):
             raise ApiError(404, "not_found", "no such conversation among yours")
         return conv
@@ -234,7 +255,8 @@ class AgentRoutes:
 
     async def events(self, request: web.Request) -> web.StreamResponse:
         """Server-sent events: queued, claimed, user_wrote, resolved, released, transferred,
-        sla_breached. Agents see their own conversations' and the queue's; leads see all."""
+        sla_breached, incidents, impostors. Agents see their own conversations' and the queue's
+        (`visible_to`); leads see all."""
         agent = request[AGENT]
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         await response.prepare(request)
@@ -248,9 +270,7 @@ class AgentRoutes:
                     await response.write(b": keep-alive\n\n")
                     continue
                 event = json.loads(message["data"])
-                # The rest of another agent's conversations stays theirs.
-                if not agent.is_lead and event.get("agent") not in (None, agent.name) and (
-                        event["type"] not in EVENTS_FOR_ALL):  # fmt: skip
+                if not visible_to(agent, event):
                     continue
                 await response.write(f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode())
         except (ConnectionResetError, asyncio.CancelledError):

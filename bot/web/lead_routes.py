@@ -1,5 +1,6 @@
-"""The agent API's routes for leads: the agents and their load, declaring and ending
-incidents, the reports, and what users filed (feedback, phishing reports, impostors).
+"""The agent API's routes for leads: the agents and their load, revoking and rotating their
+tokens, declaring and ending incidents, the reports, and what users filed (feedback, phishing
+reports, impostors).
 
 Each route is marked `@lead_only` with the sentence an agent is refused with (403). Listing
 the active incidents is every agent's (`bot/web/agent_routes.py`).
@@ -17,6 +18,7 @@ from bot.services.inbox import Inbox
 from bot.stores import keys
 from bot.stores.agents import AgentStore
 from bot.stores.handoff_queue import HandoffQueue
+from bot.stores.incidents import check_texts
 from bot.tools.reports import build_report, parse_since
 from bot.web.api_requests import AGENT, json_object, lead_only
 from bot.web.responses import ApiError
@@ -37,6 +39,8 @@ class LeadRoutes:
     def routes(self) -> list[web.RouteDef]:
         return [
             web.get("/api/agents", self.list_agents),
+            web.post("/api/agents/{name}/revoke", self.revoke_token),
+            web.post("/api/agents/{name}/rotate", self.rotate_token),
             web.post("/api/incidents", self.declare_incident),
             web.delete("/api/incidents/{id}", self.end_incident),
             web.get("/api/reports", self.reports),
@@ -51,9 +55,31 @@ class LeadRoutes:
         on_shift = {a.name for a in await self.agents.on_shift(self.config.handoff.agent_timeout_seconds)}
         return web.json_response({"agents": [
             {"name": a.name, "languages": list(a.languages), "role": a.role, "on_shift": a.name in on_shift,
-             "conversations": len(await self.queue.owned_by(a.name))}
+             "conversations": len(await self.queue.owned_by(a.name)), "token_expires_at": a.token_expires_at}
             for a in await self.agents.all()
         ]})  # fmt: skip
+
+    @lead_only("only leads revoke tokens")
+    async def revoke_token(self, request: web.Request) -> web.Response:
+        """The agent's token stops working at once (`rotate` gives them a new one)."""
+        name = request.match_info["name"]
+        if not await self.agents.revoke(name):
+            raise ApiError(404, "not_found", "no such agent holding a token")
+        return web.json_response({"revoked": name})
+
+    @lead_only("only leads rotate tokens")
+    async def rotate_token(self, request: web.Request) -> web.Response:
+        """A new token for the agent, shown only in this response; the old one stops working.
+        {"expires_in_days": n} (0: no end; without it, handoff.agent_token_days)."""
+        days = (await json_object(request, required=False)).get("expires_in_days", self.config.handoff.agent_token_days)
+        if not isinstance(days, (int, float)) or isinstance(days, bool) or not 0 <= days <= 3650:
+            raise ApiError(400, "bad_request", '"expires_in_days" must be a number of days from 0 (no end) to 3650')
+        name = request.match_info["name"]
+        token = await self.agents.rotate(name, days or None)
+        if token is None:
+            raise ApiError(404, "not_found", "no such agent")
+        agent = await self.agents.get(name)
+        return web.json_response({"name": name, "token": token, "token_expires_at": agent and agent.token_expires_at})
 
     @lead_only("only leads declare incidents")
     async def declare_incident(self, request: web.Request) -> web.Response:
@@ -68,6 +94,7 @@ class LeadRoutes:
             raise ApiError(400, "bad_request", '"status" must map languages (e.g. "en") to the status message')
         if expires is not None and (not isinstance(expires, (int, float)) or isinstance(expires, bool) or expires <= 0):
             raise ApiError(400, "bad_request", '"expires_in_minutes" must be a positive number')
+        _check_texts(status, "status")
         incident = await self.inbox.incidents.declare(intents, status, request[AGENT].name, expires)
         await self.queue.publish("incident_declared", incident=incident.id, intents=intents)
         return web.json_response(asdict(incident), status=201)
@@ -78,6 +105,7 @@ class LeadRoutes:
         final = (await json_object(request, required=False)).get("final", {})
         if not isinstance(final, dict) or not all(isinstance(v, str) for v in final.values()):
             raise ApiError(400, "bad_request", '"final" must map languages to a message')
+        _check_texts(final, "final")
         incident = request.match_info["id"]
         if await self.inbox.incidents.get(incident) is None:
             raise ApiError(404, "not_found", "no such active incident")
@@ -116,3 +144,11 @@ class LeadRoutes:
         except ValueError:
             raise ApiError(400, "bad_request", "limit is a number") from None
         return web.json_response({name: [json.loads(x) for x in await self.queue.redis.lrange(key, 0, limit - 1)]})
+
+
+def _check_texts(texts: dict[str, str], what: str) -> None:
+    """400 when a message for users hides control or bidi characters."""
+    try:
+        check_texts(texts, what)
+    except ValueError as exc:
+        raise ApiError(400, "bad_request", str(exc)) from None

@@ -13,6 +13,8 @@ def _op(summary: str, responses: dict, body: dict | None = None, params: list | 
     }}  # fmt: skip
     if auth:
         op["responses"]["401"] = {"description": "no valid token", "content": {"application/json": {"schema": _ERROR}}}
+        op["responses"]["429"] = {"description": "too many refused tokens from this address (see Retry-After)",
+                                  "content": {"application/json": {"schema": _ERROR}}}  # fmt: skip
     else:
         op["security"] = []
     if body:
@@ -23,6 +25,7 @@ def _op(summary: str, responses: dict, body: dict | None = None, params: list | 
 
 
 _ID = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]
+_NAME = [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}]
 _CONV = {"$ref": "#/components/schemas/Conversation"}
 _OBJ = {"type": "object"}
 
@@ -110,6 +113,21 @@ OPENAPI = {
         },
         "/api/agents": {
             "get": _op("agents and their load (leads)", {"200": ("agents", _OBJ), "403": ("not a lead", _ERROR)})
+        },
+        "/api/agents/{name}/revoke": {
+            "post": _op("stop an agent's token from working (leads)",
+                        {"200": ("revoked", _OBJ), "403": ("not a lead", _ERROR),
+                         "404": ("no such agent holding a token", _ERROR)}, params=_NAME)  # fmt: skip
+        },
+        "/api/agents/{name}/rotate": {
+            "post": _op(
+                "a new token for an agent, shown only in this answer; the old one stops working (leads)",
+                {"200": ("the new token and when it expires", _OBJ), "400": ("bad expiry", _ERROR),
+                 "403": ("not a lead", _ERROR), "404": ("no such agent", _ERROR)},
+                body={"type": "object", "properties": {
+                    "expires_in_days": {"type": "number", "minimum": 0, "maximum": 3650}}},
+                params=_NAME,
+            )
         },
         "/api/incidents": {
             "get": _op("active incidents and suggested ones", {"200": ("incidents", _OBJ)}),

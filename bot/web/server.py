@@ -26,16 +26,14 @@ from bot.services.upkeep import escalate_overdue, requeue_vanished
 from bot.stores.holder import Stores
 from bot.web import console_page
 from bot.web.agent_api import AgentApi
+from bot.web.headers import install_response_headers
+from bot.web.health import health_routes
 
 log = logging.getLogger(__name__)
 
 
 class StartupError(RuntimeError):
     """The bot cannot start; the message says what to fix."""
-
-
-async def healthz(request: web.Request) -> web.Response:
-    return web.json_response({"ok": True})
 
 
 async def build_app(config: Config, nlu: NluParser, channel_table: Mapping[str, ChannelBuilder]) -> web.Application:
@@ -67,7 +65,8 @@ async def build_app(config: Config, nlu: NluParser, channel_table: Mapping[str, 
             channels.add(build(kit))
     api = AgentApi(config, stores.agents, stores.conversations, stores.queue, inbox)
     app = web.Application(client_max_size=1024 * 1024, middlewares=[api.middleware])
-    app.add_routes([web.get("/healthz", healthz), *(route for channel in channels for route in channel.routes()),
+    install_response_headers(app)
+    app.add_routes([*health_routes(redis, nlu), *(route for channel in channels for route in channel.routes()),
                     *api.routes(), *console_page.routes(), metrics_route(stores.queue)])  # fmt: skip
     app.cleanup_ctx.append(_background(config, redis, stores, inbox, channels, consumer))
     return app
