@@ -176,6 +176,7 @@ class WebChat:
         if decision.reply:
             cursor = await self.sessions.append(session, "bot", decision.reply, reply_to=said_id)
             replies.append({**_reply_json(decision.reply), "id": cursor, "reply_to": said_id})
+        await self.sessions.replicated()  # the answer outlives a failover once the user has it
         body = {"replies": replies, "language": decision.language, "action": decision.action.value, "cursor": cursor,
                 "message": {"id": said_id, "text": said.text, **mine}}  # fmt: skip
         return web.json_response(body)

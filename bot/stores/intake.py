@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 
 from bot.domain.messages import InboundMessage
 from bot.stores import keys
+from bot.stores.durability import replicated
 
 RECOVERY_LOCK_SECONDS = 120
 
@@ -25,6 +26,7 @@ class IntakeStream:
     async def accept(self, message: InboundMessage) -> str:
         """Keep `message` (already redacted) until `done`; the entry's id."""
         entry = await self.redis.xadd(keys.INBOX, {"message": json.dumps(asdict(message), ensure_ascii=False)})
+        await replicated(self.redis)  # accepted means on a replica too: a failover keeps it
         return entry.decode() if isinstance(entry, bytes) else entry
 
     async def done(self, entry: str) -> None:

@@ -19,6 +19,7 @@ from redis.exceptions import RedisError, ResponseError
 from bot import metrics
 from bot.domain.messages import Button, OutboundReply
 from bot.stores import keys
+from bot.stores.durability import replicated
 
 log = logging.getLogger(__name__)
 GROUP = "adapters"
@@ -52,6 +53,7 @@ class Outbox:
     async def put(self, reply: OutboundReply, conversation: str = "", sender: str = "bot") -> str:
         """Queue `reply` for its platform; `sender` is "bot" or "agent"."""
         entry = await self.redis.xadd(stream(reply.platform), _encode(reply, conversation, sender))
+        await replicated(self.redis)  # a reply the agent saw sent survives a failover
         return entry.decode() if isinstance(entry, bytes) else entry
 
     async def pending(self, platform: str) -> int:
