@@ -111,6 +111,11 @@ class SentinelCluster:
                 continue
         raise RuntimeError("no sentinel answers")
 
+    def replica_port(self) -> int:
+        """A replica's port (before a failover: the one replica)."""
+        master = self.master_port()
+        return next(port for port, process in self.servers.items() if port != master and process.poll() is None)
+
     def kill_master(self) -> int:
         """`kill -9` the master; its port."""
         port = self.master_port()
@@ -122,6 +127,16 @@ class SentinelCluster:
         """Start the killed server again, empty, as an operator would; the sentinels make it a
         replica of the new master."""
         self._server(port)
+
+    def until_master_has_a_replica(self, timeout: float = 30) -> bool:
+        """True once the master (the promoted one, after a failover) streams to a replica."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            info = redis_sync.Redis(port=self.master_port()).info("replication")
+            if any(isinstance(v, dict) and v.get("state") == "online" for v in info.values()):
+                return True
+            time.sleep(0.2)
+        return False
 
     def stop(self) -> None:
         for process in [*self.sentinels.values(), *self.servers.values()]:
@@ -206,6 +221,9 @@ def outage_seconds(attempts: list[tuple[float, bool]], after: float) -> float | 
     return round(back[0] - refused[0], 2) if back else None
 
 
+TIMEOUTS = "supportbot_replica_wait_timeouts_total"
+
+
 async def _metric(http: aiohttp.ClientSession, bot_url: str, name: str) -> float:
     async with http.get(f"{bot_url}/metrics") as response:
         text = await response.text()
@@ -216,41 +234,53 @@ def _p50_ms(seconds: list[float]) -> float | None:
     return round(statistics.median(seconds) * 1000, 1) if seconds else None
 
 
+async def _flood(http: aiohttp.ClientSession, bot_url: str, cluster: SentinelCluster, names: list[str],
+                 rate: float, seconds: float, kill_at: float) -> tuple[Flood, dict[str, float]]:  # fmt: skip
+    """`rate` messages a second for `seconds` over the sessions `names`, the master killed at
+    `kill_at`; once service is back the killed server is started again (empty), as an operator
+    would, and the sentinels make it the new master's replica. What was seen, and when."""
+    flood = Flood()
+    killed: dict[str, float] = {}
+    tasks = []
+    for n in range(int(rate * seconds)):
+        if "at" not in killed and flood.now() >= kill_at:
+            killed["port"], killed["at"] = cluster.kill_master(), flood.now()
+        elif "at" in killed and "restarted" not in killed and outage_seconds(flood.attempts, killed["at"]):
+            cluster.restart(int(killed["port"]))
+            killed["restarted"] = flood.now()
+        tasks.append(asyncio.create_task(send_until_accepted(
+            http, bot_url, flood, names[n % len(names)], QUESTIONS[n % len(QUESTIONS)], f"m{n:05d}", 60)))
+        await asyncio.sleep(max(0.0, (n + 1) / rate - flood.now()))
+    await asyncio.gather(*tasks)
+    return flood, killed
+
+
 async def flood_and_kill(bot_url: str, cluster: SentinelCluster, rate: float = 20, seconds: float = 20,
                          kill_at: float = 6, sessions: int = 40) -> dict:  # fmt: skip
-    """The drill; its figures. Once service is back the killed server is started again (empty),
-    as an operator would, and the sentinels make it the new master's replica."""
-    flood = Flood()
+    """The drill; its figures."""
     names = [new_session(n) for n in range(sessions)]
-    killed: dict[str, float] = {}
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
-        timeouts_before = await _metric(http, bot_url, "supportbot_replica_wait_timeouts_total")
-        tasks = []
-        for n in range(int(rate * seconds)):
-            if "at" not in killed and flood.now() >= kill_at:
-                killed["port"], killed["at"] = cluster.kill_master(), flood.now()
-            elif "at" in killed and "restarted" not in killed and outage_seconds(flood.attempts, killed["at"]):
-                cluster.restart(killed["port"])
-                killed["restarted"] = flood.now()
-            tasks.append(asyncio.create_task(send_until_accepted(
-                http, bot_url, flood, names[n % sessions], QUESTIONS[n % len(QUESTIONS)], f"m{n:05d}", 60)))
-            await asyncio.sleep(max(0.0, (n + 1) / rate - flood.now()))
-        await asyncio.gather(*tasks)
-        back = outage_seconds(flood.attempts, killed["at"])
-        timeouts = await _metric(http, bot_url, "supportbot_replica_wait_timeouts_total") - timeouts_before
+        timeouts_before = await _metric(http, bot_url, TIMEOUTS)
+        flood, killed = await _flood(http, bot_url, cluster, names, rate, seconds, kill_at)
+        timeouts = await _metric(http, bot_url, TIMEOUTS) - timeouts_before
+        # With the old server back as a replica, acknowledgements wait for it again (no timeouts).
+        replica_back = await asyncio.to_thread(cluster.until_master_has_a_replica)
+        for n in range(5):
+            await send_until_accepted(http, bot_url, flood, names[n], QUESTIONS[0], f"after-{n}", 30)
+        timeouts_once_back = await _metric(http, bot_url, TIMEOUTS) - timeouts - timeouts_before
         found: set[str] = set()
         for name in names:
             found |= await session_lines(http, bot_url, name)
     lost = sorted(cid for cid, (_, _, ids) in flood.acknowledged.items() if not set(ids) <= found)
-    before_kill = [seconds for t, seconds in flood.latencies if t < killed["at"]]
-    with_replica_again = [seconds for t, seconds in flood.latencies if t > killed.get("restarted", 1e9) + 5]
     return {
-        "messages": int(rate * seconds), "acknowledged": len(flood.acknowledged), "lost": len(lost),
+        "messages": int(rate * seconds), "acknowledged": sum(1 for cid in flood.acknowledged if cid[0] == "m"),
+        "lost": len(lost),
         "lost_ids": lost, "never_acknowledged": flood.unacknowledged,
         "refused_attempts": sum(1 for _, ok in flood.attempts if not ok),
-        "killed_at_s": round(killed["at"], 2), "seconds_without_service": back,
-        "replica_wait_timeouts": int(timeouts), "old_master_rejoined_at_s": round(killed.get("restarted", 0), 2),
-        "p50_ms_before_kill": _p50_ms(before_kill), "p50_ms_after_old_master_rejoined": _p50_ms(with_replica_again),
+        "killed_at_s": round(killed["at"], 2), "seconds_without_service": outage_seconds(flood.attempts, killed["at"]),
+        "old_master_restarted_at_s": round(killed.get("restarted", 0), 2), "replica_wait_timeouts": int(timeouts),
+        "replica_back": replica_back, "replica_wait_timeouts_once_back": int(timeouts_once_back),
+        "p50_ms_before_kill": _p50_ms([seconds for t, seconds in flood.latencies if t < killed["at"]]),
     }  # fmt: skip
 
 
