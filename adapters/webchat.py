@@ -190,6 +190,7 @@ class WebChat:
         replies = []
         if decision.reply and lines.get("reply"):
             replies.append({**_reply_json(decision.reply), "id": lines["reply"], "reply_to": lines["said"]})
+        await self.sessions.replicated()  # the answer outlives a failover once the user has it
         said = {"id": lines["said"], "text": decision.redacted_text or text, **mine}
         body = {"replies": replies, "language": decision.language, "action": decision.action.value,
                 "cursor": lines["cursor"], "message": said}  # fmt: skip

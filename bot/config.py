@@ -1,13 +1,14 @@
 """The bot's configuration: `config.yml` plus the environment.
 
 Every setting has one name and one default here. Secrets never live in the file: platform
-tokens and `REDIS_URL` come from the environment only.
+tokens and where Redis is (`REDIS_URL`, or Redis Sentinel's `REDIS_SENTINELS` and
+`REDIS_MASTER_NAME`) come from the environment only.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = ROOT / "config.yml"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+DEFAULT_MASTER_NAME = "mymaster"
 # X needs all five (an app's bearer token and a user's OAuth 1.0a keys).
 X_CREDENTIALS = ("X_BEARER_TOKEN", "X_API_KEY", "X_API_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_SECRET")
 
@@ -134,6 +136,15 @@ class WebSettings:
 
 
 @dataclass(frozen=True)
+class RedisSettings:
+    # A write that acknowledges a user's message or an agent's reply waits (WAIT) until this
+    # many replicas have it, at most `replica_wait_ms`; 0 turns the wait off. Unset: 1 with
+    # Redis Sentinel, 0 without (see `load_config`).
+    wait_replicas: int = 0
+    replica_wait_ms: int = 500
+
+
+@dataclass(frozen=True)
 class Config:
     exchange_name: str = "ExampleX"
     links: dict[str, str] = field(default_factory=dict)
@@ -148,6 +159,11 @@ class Config:
     x: XSettings = XSettings()
     community: CommunitySettings = CommunitySettings()
     redis_url: str = DEFAULT_REDIS_URL
+    redis: RedisSettings = RedisSettings()
+    # Redis Sentinel: (host, port) of each sentinel, and the name they monitor the master by.
+    # When set, the bot asks them where the master is (and follows a failover); no REDIS_URL.
+    redis_sentinels: tuple[tuple[str, int], ...] = ()
+    redis_master_name: str = DEFAULT_MASTER_NAME
 
     @property
     def placeholders(self) -> dict[str, str]:
@@ -223,7 +239,7 @@ def load_config(path: Path | str | None = None, env: dict[str, str] | None = Non
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
     known = {"exchange", "languages", "default_language", "nlu", "limits", "web", "handoff", "telegram", "discord", "x",
-             "community"}
+             "community", "redis"}
     unknown = set(raw) - known
     if unknown:
         raise ConfigError(f"{sorted(unknown)[0]}: unknown key (known: {', '.join(sorted(known))})")
@@ -242,6 +258,12 @@ def load_config(path: Path | str | None = None, env: dict[str, str] | None = Non
     if default_language not in languages:
         raise ConfigError(f"default_language: {default_language!r} is not one of languages {languages}")
 
+    sentinels = parse_sentinels(env.get("REDIS_SENTINELS", ""))
+    redis = _section(raw, "redis", RedisSettings, "")
+    if redis.wait_replicas < 0 or redis.replica_wait_ms < 1:
+        raise ConfigError("redis: wait_replicas must be 0 or more and replica_wait_ms 1 or more")
+    if sentinels and "wait_replicas" not in (raw.get("redis") or {}):
+        redis = replace(redis, wait_replicas=1)  # a failover must not lose what users were told we have
     return Config(
         exchange_name=exchange.get("name", Config.exchange_name),
         links=dict(links),
@@ -256,4 +278,18 @@ def load_config(path: Path | str | None = None, env: dict[str, str] | None = Non
         x=_section(raw, "x", XSettings, ""),
         community=_section(raw, "community", CommunitySettings, ""),
         redis_url=env.get("REDIS_URL", DEFAULT_REDIS_URL),
+        redis=redis,
+        redis_sentinels=sentinels,
+        redis_master_name=env.get("REDIS_MASTER_NAME") or DEFAULT_MASTER_NAME,
     )
+
+
+def parse_sentinels(text: str) -> tuple[tuple[str, int], ...]:
+    """`REDIS_SENTINELS`, "host:port,host:port,...", as (host, port) pairs; "" for none."""
+    sentinels = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        host, _, port = item.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ConfigError(f"REDIS_SENTINELS: {item!r} is not host:port (e.g. 10.0.0.5:26379,10.0.0.6:26379)")
+        sentinels.append((host, int(port)))
+    return tuple(sentinels)

@@ -16,6 +16,7 @@ from redis.exceptions import RedisError
 
 from bot.domain.messages import OutboundReply
 from bot.stores import keys
+from bot.stores.durability import replicated
 from bot.stores.intake import ONCE_SECONDS
 
 SESSION_TTL_SECONDS = 7 * 24 * 3600
@@ -65,6 +66,11 @@ class WebChatSessions:
             pipe.expire(stream, SESSION_TTL_SECONDS)
             entry, _ = await pipe.execute()
         return entry.decode()
+
+    async def replicated(self) -> bool:
+        """Wait until a replica has the lines appended so far (`durability`): the web chat's
+        answer is acknowledged only then, since the message's intake entry is already gone."""
+        return await replicated(self.redis)
 
     async def lines_after(self, session: str, after: str, wait_seconds: float) -> list[tuple[str, dict[str, str]]]:
         """Up to 100 lines after the cursor `after`, waiting up to `wait_seconds` for one."""

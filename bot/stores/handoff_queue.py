@@ -26,6 +26,7 @@ from redis.asyncio import Redis
 
 from bot.stores import keys
 from bot.stores.conversations import ASSIGNED, BOT, QUEUED, RESOLVED, ConversationStore
+from bot.stores.durability import replicated
 
 LANES = ("urgent", "vip", "high", "normal")
 TICKET_FIRST = 1000
@@ -176,6 +177,7 @@ class HandoffQueue:
         if lane not in LANES:
             raise ValueError(f"unknown lane {lane!r}")
         ticket, opened = await self._enqueue(args=[cid, lane, language, time.time(), intent])
+        await replicated(self.redis)  # the ticket the user is told survives a failover
         ticket = ticket.decode() if isinstance(ticket, bytes) else ticket
         if opened:
             await self.publish("queued", conversation=cid, ticket=ticket, lane=lane, language=language)

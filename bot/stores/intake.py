@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 
 from bot.domain.messages import InboundMessage
 from bot.stores import keys
+from bot.stores.durability import replicated
 
 RECOVERY_LOCK_SECONDS = 120
 # How long a message's mark is kept: longer than any platform retries or a page resends
@@ -54,6 +55,7 @@ class IntakeStream:
         entry = await self._accept(keys=[keys.INBOX, mark], args=[body, ONCE_SECONDS])
         if entry is None:
             return None
+        await replicated(self.redis)  # accepted means on a replica too: a failover keeps it
         return entry.decode() if isinstance(entry, bytes) else entry
 
     async def claim_reply(self, once_key: str) -> bool:

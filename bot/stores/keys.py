@@ -9,6 +9,8 @@ from __future__ import annotations
 # -- intake and the hand-off queue ---------------------------------------------------------
 INBOX = "sb:inbox"  # stream: accepted messages not yet handled (services/inbox)
 EVENTS = "sb:events"  # pub/sub channel: queue events for consoles (Lua too)
+# pub/sub channel nobody reads: a publish there marks the replication stream (stores/durability)
+REPLICATION_MARK = "sb:replication-mark"
 TICKET_SEQ = "sb:ticket:seq"  # counter: the last ticket number (Lua too)
 CONVERSATION_PREFIX = "sb:conv:"  # hash per conversation, its transcript beside it (Lua too)
 TICKET_PREFIX = "sb:ticket:"  # hash per ticket (Lua too)

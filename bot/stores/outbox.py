@@ -19,6 +19,7 @@ from redis.exceptions import RedisError, ResponseError
 from bot import metrics
 from bot.domain.messages import Button, OutboundReply
 from bot.stores import keys
+from bot.stores.durability import replicated
 from bot.stores.intake import ONCE_SECONDS
 
 # The reply to a keyed message is queued once (see intake.py). KEYS: the stream, the
@@ -71,6 +72,7 @@ class Outbox:
                 return ""
         else:
             entry = await self.redis.xadd(stream(reply.platform), fields)
+        await replicated(self.redis)  # a reply the agent saw sent survives a failover
         return entry.decode() if isinstance(entry, bytes) else entry
 
     async def pending(self, platform: str) -> int:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 import time
 from typing import TYPE_CHECKING
 
-from bot.config import ConfigError, check_environment, idle_credentials, load_config
+from bot.config import Config, ConfigError, check_environment, idle_credentials, load_config
 from bot.logs import setup_logging
 
 if TYPE_CHECKING:
@@ -67,16 +68,15 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def _agents(args: argparse.Namespace) -> int:
-    from redis.asyncio import Redis
-
     from bot.stores.agents import AgentStore
+    from bot.stores.connection import connect
 
     config = load_config(args.config)
     days = getattr(args, "expires_in_days", None)
     days = config.handoff.agent_token_days if days is None else days
 
     async def run() -> int:
-        redis = Redis.from_url(config.redis_url)
+        redis = connect(config, os.environ)
         try:
             return await _agents_command(AgentStore(redis), args, days if days > 0 else None)
         finally:
@@ -119,9 +119,9 @@ async def _agents_command(store: AgentStore, args: argparse.Namespace, days: flo
 def _report(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from redis.asyncio import Redis
     from redis.exceptions import RedisError
 
+    from bot.stores.connection import connect, describe
     from bot.tools.reports import build_report, parse_since, summary_text, write_charts
 
     try:
@@ -132,7 +132,7 @@ def _report(args: argparse.Namespace) -> int:
     config = load_config(args.config)
 
     async def run() -> dict:
-        redis = Redis.from_url(config.redis_url)
+        redis = connect(config, os.environ)
         try:
             return await build_report(redis, config, since)
         finally:
@@ -141,7 +141,7 @@ def _report(args: argparse.Namespace) -> int:
     try:
         report = asyncio.run(run())
     except (RedisError, OSError) as exc:
-        log.error("Redis at REDIS_URL is not reachable (%s)", type(exc).__name__)
+        log.error("%s is not reachable (%s)", describe(config), type(exc).__name__)
         return 1
     print(summary_text(report))
     if args.out:
@@ -153,11 +153,12 @@ def _report(args: argparse.Namespace) -> int:
 def _check_config(args: argparse.Namespace) -> int:
     """Everything `run` checks before it serves, without serving: the file, the environment,
     Redis, the texts and help-center articles, the trained model."""
-    import redis as redis_sync
+    from redis.exceptions import RedisError
 
     from bot.domain.helpcenter import HelpCenter
     from bot.domain.texts import Texts
     from bot.nlu.model import ModelMissing, cached_model
+    from bot.stores.connection import describe
     from intents import INTENT_NAMES
 
     config = load_config(args.config)
@@ -165,9 +166,9 @@ def _check_config(args: argparse.Namespace) -> int:
     for name in idle_credentials(config):
         print(f"note: {name} credentials are in the environment but {name}.enabled is false")
     try:
-        redis_sync.Redis.from_url(config.redis_url, socket_connect_timeout=3).ping()
-    except (redis_sync.RedisError, OSError) as exc:
-        log.error("Redis at REDIS_URL is not reachable (%s): start one or fix REDIS_URL", type(exc).__name__)
+        asyncio.run(_ping(config))
+    except (RedisError, OSError) as exc:
+        log.error("%s is not reachable (%s): start it or fix the environment", describe(config), type(exc).__name__)
         return 2
     Texts.load(config.languages, INTENT_NAMES, config.placeholders)
     articles = HelpCenter.load(config.placeholders).articles
@@ -179,6 +180,17 @@ def _check_config(args: argparse.Namespace) -> int:
     print(f"configuration OK: platforms {', '.join(['webchat', *enabled])}; Redis answers; "
           f"{len(config.languages)} languages; {len(articles)} help-center articles; model {model.name}")  # fmt: skip
     return 0
+
+
+async def _ping(config: Config) -> None:
+    """Ask the bot's Redis (the master, with sentinels) for a PONG; raises when it cannot."""
+    from bot.stores.connection import connect
+
+    redis = connect(config, os.environ)
+    try:
+        await redis.ping()
+    finally:
+        await redis.close()
 
 
 def _console(args: argparse.Namespace) -> int:

@@ -23,6 +23,7 @@ from bot.services.channels import ChannelBuilder, ChannelKit, Channels, ChannelS
 from bot.services.front_desk import FrontDesk
 from bot.services.inbox import Inbox
 from bot.services.upkeep import escalate_overdue, requeue_vanished
+from bot.stores.connection import connect, describe
 from bot.stores.holder import Stores
 from bot.web import console_page
 from bot.web.agent_api import AgentApi
@@ -44,12 +45,12 @@ async def build_app(config: Config, nlu: NluParser, channel_table: Mapping[str, 
     enabled = check_environment(config, env)  # before anything starts: a missing token stops it here
     for name in idle_credentials(config, env):
         log.warning("%s credentials are in the environment but %s.enabled is false: %s stays off", name, name, name)
-    redis = Redis.from_url(config.redis_url)
+    redis = connect(config, env)
     try:
         await redis.ping()
     except (RedisError, OSError) as exc:
         raise StartupError(
-            f"Redis at REDIS_URL is not reachable ({type(exc).__name__}): start one or fix REDIS_URL"
+            f"{describe(config)} is not reachable ({type(exc).__name__}): start it or fix the environment"
         ) from None
     stores = await Stores.open(redis, config.languages)
     channels = Channels()

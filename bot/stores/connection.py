@@ -1,0 +1,50 @@
+"""The one place the bot makes its Redis client: from `REDIS_URL`, or, with Redis Sentinel
+configured (`REDIS_SENTINELS`), through the sentinels, which name the master again after a
+failover.
+
+A Sentinel client asks the sentinels for the master's address whenever it opens a connection;
+when the master dies its connections fail (a store outage: the web chat answers 503 and the
+page sends again, the outbox drain retries) until the sentinels have promoted a replica, and
+the next connection goes there. A connection to a demoted master (READONLY) is dropped too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from redis.asyncio import Redis
+from redis.asyncio.sentinel import Sentinel
+
+from bot.config import Config
+from bot.stores import durability
+
+# Seconds to open a connection; sentinels answer small questions, so their replies are timed too.
+CONNECT_TIMEOUT_SECONDS = 3.0
+SENTINEL_TIMEOUT_SECONDS = 1.0
+
+
+def connect(config: Config, env: Mapping[str, str]) -> Redis:
+    """The bot's Redis client (connections open on first use), with the replicas its
+    acknowledging writes wait for (`durability`). Passwords come from the environment:
+    `REDIS_PASSWORD` for the master (with sentinels; REDIS_URL carries its own) and
+    `REDIS_SENTINEL_PASSWORD` for the sentinels."""
+    if config.redis_sentinels:
+        sentinel_options: dict = {"socket_timeout": SENTINEL_TIMEOUT_SECONDS,
+                                  "socket_connect_timeout": SENTINEL_TIMEOUT_SECONDS}  # fmt: skip
+        if env.get("REDIS_SENTINEL_PASSWORD"):
+            sentinel_options["password"] = env["REDIS_SENTINEL_PASSWORD"]
+        sentinel = Sentinel(list(config.redis_sentinels), sentinel_kwargs=sentinel_options)
+        redis = sentinel.master_for(config.redis_master_name, socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
+                                    password=env.get("REDIS_PASSWORD") or None)  # fmt: skip
+    else:
+        redis = Redis.from_url(config.redis_url, socket_connect_timeout=CONNECT_TIMEOUT_SECONDS)
+    durability.require(redis, config.redis.wait_replicas, config.redis.replica_wait_ms)
+    return redis
+
+
+def describe(config: Config) -> str:
+    """Where the bot looks for Redis, for an error message (no password)."""
+    if config.redis_sentinels:
+        where = ",".join(f"{host}:{port}" for host, port in config.redis_sentinels)
+        return f"the master {config.redis_master_name!r} of REDIS_SENTINELS ({where})"
+    return "Redis at REDIS_URL"
