@@ -8,7 +8,8 @@ expires when it dies. The last mention and DM handled are kept in Redis (`since_
 each one is claimed once by id before it is handled, so a restart or a change of leader
 neither misses a mention nor answers one twice.
 
-Public answers go in the thread, cut into numbered posts within X's weighted 280; account
+Public answers go in the thread, addressed to the user's @handle (X refuses a text the account
+posted recently: `adapters/x_posts.py`), cut into numbered posts within X's weighted 280; account
 matters move to a DM (sent where the user accepts DMs from the account, else parked until the
 user writes to us through the link in the public reply). tweepy itself waits out 429s until
 `x-rate-limit-reset`.
@@ -27,8 +28,18 @@ import aiohttp
 import tweepy
 import yarl
 from aiohttp import web
-from tweepy.asynchronous import AsyncClient
 
+from adapters.x_client import X_API, PatientClient, RedirectedSession
+from adapters.x_posts import (
+    ADDRESSING_WEIGHT,
+    DUPLICATE,
+    PERMISSION,
+    addressed,
+    refusal,
+    thread_posts,
+    time_marked,
+    what_x_said,
+)
 from bot.config import XSettings
 from bot.domain.messages import InboundMessage, OutboundReply
 from bot.domain.text_split import split_text
@@ -36,74 +47,13 @@ from bot.services.channels import STORE_OUTAGE, PrivateChat, XState
 from bot.services.front_desk import FrontDesk
 
 PLATFORM = "x"
-MAX_WEIGHT = 280
 MAX_DM_CHARS = 10_000
-URL = re.compile(r"https?://\S+")
-X_API = yarl.URL("https://api.twitter.com")
-# twitter-text v3: these code points weigh 1, every other weighs 2; a URL weighs 23.
-LIGHT_RANGES = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
-URL_WEIGHT = 23
+HANDLES_KEPT = 10_000  # users' @handles remembered from their mentions (the oldest forgotten first)
+FIX_PERMISSION = ("give the app 'Read and write and Direct message' permission (and a plan that includes "
+                  "these endpoints), then regenerate the access token")  # fmt: skip
 NO_LANGUAGE = {"und", "zxx", "qme", "qht", "qam", "qct", "art"}
 TWEET_FIELDS = ["lang", "author_id", "conversation_id", "referenced_tweets", "in_reply_to_user_id", "created_at"]
 log = logging.getLogger(__name__)
-
-
-def weighted_length(text: str) -> int:
-    """The length X counts against its 280 limit."""
-    total, position = 0, 0
-    for match in URL.finditer(text):
-        total += _weigh(text[position : match.start()]) + URL_WEIGHT
-        position = match.end()
-    return total + _weigh(text[position:])
-
-
-def _weigh(text: str) -> int:
-    return sum(1 if any(low <= ord(c) <= high for low, high in LIGHT_RANGES) else 2 for c in text)
-
-
-def thread_posts(text: str) -> list[str]:
-    """`text` as one post, or as a numbered thread ("... 1/3") of posts within 280 weighted."""
-    pieces = split_text(text, MAX_WEIGHT, weighted_length)
-    if len(pieces) <= 1:
-        return pieces
-    pieces = split_text(text, MAX_WEIGHT - weighted_length(" 99/99"), weighted_length)
-    return [f"{piece} {number}/{len(pieces)}" for number, piece in enumerate(pieces, 1)]
-
-
-class RedirectedSession:
-    """tweepy has X's host built in: this session sends its requests to `base_url` instead (a
-    proxy, or the tests' stand-in), path and signed query kept byte for byte. tweepy signs
-    before it calls `request`, on the original URL."""
-
-    def __init__(self, session: aiohttp.ClientSession, base_url: str) -> None:
-        self.session = session
-        self.base = yarl.URL(base_url)
-
-    def request(self, method: str, url: str | yarl.URL, **kwargs: Any) -> Any:
-        original = url if isinstance(url, yarl.URL) else yarl.URL(url)
-        if original.origin() == X_API:
-            url = yarl.URL.build(scheme=self.base.scheme, host=self.base.host, port=self.base.port,
-                                 path=original.raw_path, query_string=original.raw_query_string,
-                                 encoded=True)  # fmt: skip
-        return self.session.request(method, url, **kwargs)
-
-    async def close(self) -> None:
-        await self.session.close()
-
-
-class PatientClient(AsyncClient):
-    """tweepy's AsyncClient, waiting out 429s itself: tweepy's own wait retries OAuth 1.0a
-    requests without their query and fails (tweepy 4.17)."""
-
-    async def request(self, method: str, route: str, params: dict | None = None, json: dict | None = None,
-                      user_auth: bool = False) -> Any:  # fmt: skip
-        while True:
-            try:
-                return await super().request(method, route, params=params, json=json, user_auth=user_auth)
-            except tweepy.TooManyRequests as exc:
-                wait = max((exc.reset_time or 0) - time.time(), 0) + 1
-                log.info("x: rate limited on %s, going on in %.0f s", route, wait)
-                await asyncio.sleep(wait)
 
 
 class XAdapter:
@@ -125,6 +75,7 @@ class XAdapter:
         self.me = ""
         self.task: asyncio.Task | None = None
         self.warned: set[str] = set()
+        self.handles: dict[str, str] = {}  # user id -> username, from the mentions read
 
     async def start(self) -> None:
         """Sign in (bad credentials stop start-up) and start polling."""
@@ -165,9 +116,7 @@ class XAdapter:
     def explain(self, exc: tweepy.HTTPException) -> None:
         """A 401/403: logged once with what to fix; polling goes on trying."""
         what = ("the X_* credentials are wrong or revoked: regenerate them in the developer portal"
-                if isinstance(exc, tweepy.Unauthorized) else
-                "the app lacks access: give it 'Read and write and Direct message' permission "
-                "(and a plan that includes these endpoints), then regenerate the access token")  # fmt: skip
+                if isinstance(exc, tweepy.Unauthorized) else f"the app lacks access: {FIX_PERMISSION}")  # fmt: skip
         if what not in self.warned:
             self.warned.add(what)
             log.error("x: %s %s", exc.response.status if exc.response is not None else "", what)
@@ -219,6 +168,7 @@ class XAdapter:
         if count > self.settings.max_replies_per_user_hour:
             log.info("x: user %s passed %s mentions this hour; not answering (loop guard)", author, count - 1)
             return
+        self._remember_handle(author, tweet["_author"].get("username"))
         text = re.sub(r"^(\s*@\w+)+", "", tweet.get("text", "")).strip()
         lang = tweet.get("lang")
         message = InboundMessage(
@@ -265,22 +215,60 @@ class XAdapter:
         digest = hashlib.sha1(f"{reply.reply_to}\n{reply.text}".encode()).hexdigest()
         done, last = await self.state.thread_progress(digest)
         previous = last or reply.reply_to
-        posts = thread_posts(reply.text)
+        handle = await self._handle(user)
+        posts = thread_posts(reply.text, reserve=ADDRESSING_WEIGHT)
         for index in range(done, len(posts)):
-            try:
-                posted = await self.client.create_tweet(text=posts[index], in_reply_to_tweet_id=previous,
-                                                        user_auth=True)  # fmt: skip
-            except tweepy.Forbidden as exc:  # duplicate, deleted post, or no write access: never retried
-                self.explain(exc)
-                return
-            previous = str(posted["data"]["id"])
+            posted = await self._post(addressed(handle, posts[index]), previous, reply.reply_to)
+            if posted is None:
+                return  # refused for good (logged): the rest of the thread would hang from nothing
+            previous = posted
             await self.state.record_post(digest, index + 1, previous)
+
+    async def _post(self, text: str, reply_to: str, about: str) -> str | None:
+        """One post in reply to `reply_to`: its id, or None when X refused it for good. A text
+        X calls a duplicate is sent once more, time-marked; only once, whatever X says then.
+        Any other 403 is final. `about` is the user's post, for the log."""
+        for attempt in range(2):
+            try:
+                posted = await self.client.create_tweet(text=text, in_reply_to_tweet_id=reply_to, user_auth=True)
+                return str(posted["data"]["id"])
+            except tweepy.Forbidden as exc:
+                cause = refusal(exc)
+                if cause != DUPLICATE or attempt:
+                    hint = f": {FIX_PERMISSION}" if cause == PERMISSION else ""
+                    log.error("x: reply to post %s not sent: %s%s (X said: %s)", about, cause, hint, what_x_said(exc))
+                    return None
+                log.info("x: reply to post %s refused as %s; sending it once more, time-marked", about, cause)
+                text = time_marked(text)
+        return None
+
+    def _remember_handle(self, user: str, username: str | None) -> None:
+        if username:
+            self.handles.pop(user, None)
+            self.handles[user] = username
+            if len(self.handles) > HANDLES_KEPT:
+                self.handles.pop(next(iter(self.handles)))
+
+    async def _handle(self, user: str) -> str:
+        """The user's @handle: from the mention we read, else asked of X (another replica read
+        it, or this one restarted); "" when X does not say (the reply then goes without it)."""
+        if user not in self.handles:
+            try:
+                found = await self.client.get_user(id=user, user_auth=True)
+            except (tweepy.HTTPException, aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                log.info("x: could not look up user %s's handle (%s)", user, type(exc).__name__)
+                return ""
+            self._remember_handle(user, (found.get("data") or {}).get("username"))
+        return "@" + self.handles[user] if user in self.handles else ""
 
     async def _send_dm(self, user: str, reply: OutboundReply, conversation: str, sender: str) -> None:
         for piece in split_text(reply.text, MAX_DM_CHARS):
             try:
                 await self.client.create_direct_message(participant_id=user, text=piece, user_auth=True)
-            except tweepy.Forbidden:
+            except tweepy.Forbidden as exc:
+                if refusal(exc) == PERMISSION:  # the app may not send DMs at all: parking would not help
+                    log.error("x: DM to user %s not sent: %s: %s", user, PERMISSION, FIX_PERMISSION)
+                    return
                 # The user does not accept DMs from us: kept until they write to us first.
                 await self.state.park(user, reply.text, conversation, sender)
                 log.info("x: user %s does not accept DMs from the account; the reply waits for their DM", user)

@@ -12,7 +12,7 @@ import pytest
 import redis as redis_sync
 import yaml
 
-from adapters.x import thread_posts, weighted_length
+from adapters.x_posts import thread_posts, weighted_length
 from tests.conftest import ROOT, BotProcess, stored_text
 from tests.helpers import X_CREDENTIALS, add_agent, call
 from tests.standins import x_api
@@ -279,3 +279,129 @@ def test_arbitrary_mentions_and_dms_never_break_the_poller(x):
     tweet = standin.mention("@ExampleX what are the trading fees", user_id="1600000000000000803")
     assert wait_replies(standin, tweet), "still answering"
     assert x.logs().count("Traceback") == tracebacks
+
+
+def test_refusals_are_told_apart_from_x_own_error_bodies():
+    import tweepy
+
+    from adapters.x_posts import DUPLICATE, OTHER, PERMISSION, refusal
+
+    def forbidden(body: dict) -> tweepy.Forbidden:
+        return tweepy.Forbidden(SimpleNamespace(status=403, reason="Forbidden"), response_json=body)
+
+    problem = {"type": "about:blank", "title": "Forbidden", "status": 403}
+    assert refusal(forbidden({**problem, "detail": x_api.DUPLICATE})) == DUPLICATE
+    assert refusal(forbidden({**problem, "detail": "Your client app is not configured with the appropriate "
+                              "oauth1 app permissions for this endpoint."})) == PERMISSION  # fmt: skip
+    assert refusal(forbidden({**problem, "detail": "You currently have access to a subset of X API V2 endpoints",
+                              "errors": [{"message": "You currently have access to a subset of X API V2 "
+                                          "endpoints", "code": 453}]})) == PERMISSION  # fmt: skip
+    assert refusal(forbidden({**problem, "detail": "You attempted to reply to a Tweet that is deleted or not "
+                              "visible to you."})) == OTHER  # fmt: skip
+
+
+def test_an_addressed_and_time_marked_thread_stays_within_280():
+    from adapters.x_posts import ADDRESSING_WEIGHT, addressed, time_marked
+
+    handle = "@" + "h" * 15  # the longest X allows
+    for text in ("Withdrawals on TRC20 are delayed by network congestion. " * 12, "提现需要审核。" * 60, "a" * 280):
+        for post in thread_posts(text, reserve=ADDRESSING_WEIGHT):
+            assert weighted_length(time_marked(addressed(handle, post))) <= 280
+
+
+# -- X refuses a text the account posted recently (issue 16, defect 10) ------------------------
+
+
+def refused(standin: XStandIn, tweet_id: str) -> list[str]:
+    """The texts X refused (403) as replies to `tweet_id`, in order."""
+    return [params.get("text", "") for method, path, params in list(standin.calls)
+            if method == "POST:403" and path == "/2/tweets"
+            and (params.get("reply") or {}).get("in_reply_to_tweet_id") == tweet_id]  # fmt: skip
+
+
+def wait_refused(standin: XStandIn, tweet_id: str, count: int = 1, timeout: float = 30) -> list[str]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and len(refused(standin, tweet_id)) < count:
+        time.sleep(0.1)
+    return refused(standin, tweet_id)
+
+
+def log_lines_about(x: XBots, tweet_id: str) -> str:
+    return "\n".join(line for line in x.logs().splitlines() if tweet_id in line)
+
+
+def test_two_users_asking_the_same_question_both_get_the_answer_in_public(x):
+    standin = x.standin
+    question = "@ExampleX how can I change the email on my account"
+    first = standin.mention(question, user_id="1600000000000000901")
+    assert wait_replies(standin, first), "the first user is answered"
+    second = standin.mention(question, user_id="1600000000000000902")
+    assert wait_replies(standin, second), "the second user is answered too, though the answer is the same"
+    one, two = replies_to(standin, first)[0]["text"], replies_to(standin, second)[0]["text"]
+    assert one.startswith("@user000901 ") and two.startswith("@user000902 "), "each reply names its user"
+    assert one.removeprefix("@user000901 ") == two.removeprefix("@user000902 "), "the same answer"
+
+
+def test_the_same_user_asking_again_is_answered_again_with_a_time_mark(x):
+    standin = x.standin
+    question = "@ExampleX how do I change my phone number"
+    first = standin.mention(question, user_id="1600000000000000903")
+    assert wait_replies(standin, first)
+    earlier = replies_to(standin, first)[0]["text"]
+    again = standin.mention(question, user_id="1600000000000000903")
+    posts = wait_replies(standin, again)
+    assert posts, "answered again"
+    assert refused(standin, again) == [earlier], "X refused the same text once"
+    mark = re.compile(r" · \d\d:\d\d:\d\d UTC(?= \d+/\d+$|$)")  # before a thread's number, if any
+    assert mark.search(posts[0]["text"]) and mark.sub("", posts[0]["text"]) == earlier, posts[0]["text"]
+    about = log_lines_about(x, again)
+    assert "duplicate content" in about and "permission" not in about
+
+
+def test_two_users_with_an_account_matter_both_get_the_private_pointer(x):
+    standin = x.standin
+    text = "@ExampleX someone logged into my account, I need a person to look at it"
+    tweets = [standin.mention(text, user_id=user) for user in ("1600000000000000911", "1600000000000000912")]
+    for tweet in tweets:
+        posts = wait_replies(standin, tweet)
+        assert posts, "both users are pointed to the private chat"
+        assert f"recipient_id={BOT_USER_ID}" in posts[0]["text"] and "T-" not in posts[0]["text"]
+
+
+def test_a_reply_x_keeps_refusing_as_duplicate_is_tried_twice_then_dropped(x):
+    standin = x.standin
+    standin.all_posts_duplicate = True
+    try:
+        tweet = standin.mention("@ExampleX what is the minimum deposit", user_id="1600000000000000921")
+        assert len(wait_refused(standin, tweet, count=2)) == 2
+        polled(standin, len(standin.calls))
+        polled(standin, len(standin.calls))
+        time.sleep(1)
+        assert len(refused(standin, tweet)) == 2, "never more than one retry"
+    finally:
+        standin.all_posts_duplicate = False
+    assert not replies_to(standin, tweet)
+    about = log_lines_about(x, tweet)
+    assert "not sent: duplicate content" in about
+
+
+def test_a_read_only_app_is_final_and_logged_as_missing_permission(x):
+    standin = x.standin
+    standin.read_only_app = True
+    try:
+        tweet = standin.mention("@ExampleX what is the minimum withdrawal", user_id="1600000000000000931")
+        assert wait_refused(standin, tweet)
+        polled(standin, len(standin.calls))
+        polled(standin, len(standin.calls))
+        time.sleep(1)
+        assert len(refused(standin, tweet)) == 1, "a permission refusal is not retried"
+    finally:
+        standin.read_only_app = False
+    polled(standin, len(standin.calls))
+    time.sleep(1)
+    assert not replies_to(standin, tweet), "final: not sent later either"
+    about = log_lines_about(x, tweet)
+    assert "missing write permission" in about and "duplicate" not in about
+    logs = x.logs()
+    assert not any(value in logs for value in X_CREDENTIALS.values()), "no token in the logs"
+    assert "oauth_signature" not in logs and "Authorization" not in logs

@@ -1,8 +1,9 @@
 """A stand-in for X's API v2 on 127.0.0.1, for running the real tweepy (Client and AsyncClient) against.
 
-Serves what the bot uses: `GET /2/users/me`, `GET /2/users/:id/mentions`, `POST /2/tweets`,
+Serves what the bot uses: `GET /2/users/me`, `GET /2/users/:id`, `GET /2/users/:id/mentions`, `POST /2/tweets`,
 `POST /2/dm_conversations/with/:participant_id/messages` and `GET /2/dm_events`, answered the way X answers
-(field selection, expansions, pagination tokens, problem-style error bodies, x-rate-limit-* headers).
+(field selection, expansions, pagination tokens, problem-style error bodies, x-rate-limit-* headers), and
+refusing what X refuses: a post whose text the account already posted within `duplicate_window_seconds`.
 
 tweepy has `https://api.twitter.com` as a literal, so the client's session must hand requests to `base_url`:
 a wrapper whose `request(method, url, **kwargs)` swaps scheme, host and port of both `str` and (already
@@ -30,8 +31,11 @@ BOT_USERNAME = "ExampleX"
 
 # Route keys for rate_limit(), with the 15-minute limits announced in x-rate-limit-limit (announced only:
 # nothing is enforced unless rate_limit() asks for it).
-LIMITS = {"me": 75, "mentions": 450, "tweets": 200, "dm_send": 200, "dm_events": 300}
+LIMITS = {"me": 75, "user": 900, "mentions": 450, "tweets": 200, "dm_send": 200, "dm_events": 300}
 WINDOW = 15 * 60
+# X does not publish how long it remembers a text as duplicate; an hour outlasts any test run.
+DUPLICATE_WINDOW = 60 * 60
+DUPLICATE = "You are not allowed to create a Tweet with duplicate content."
 
 TWEET_FIELDS = {
     "article", "attachments", "author_id", "card_uri", "community_id", "context_annotations", "conversation_id",
@@ -138,9 +142,12 @@ class XStandIn:
         self.dm_forbidden: set[str] = set()  # users who do not accept DMs from the bot: 403
         self.auth_failure: int | None = None  # 401 (bad credentials) or 403 (app lacks access): every request
         self.app_only_bearer = True  # a Bearer token is app-only: user-context endpoints answer 403 to it
-        self.reject_duplicates = False  # X refuses a post whose text repeats one of the account's (403)
+        self.duplicate_window_seconds: float = DUPLICATE_WINDOW  # a text repeated within it: 403, as X does
+        self.all_posts_duplicate = False  # every post refused as duplicate (a refusal that persists)
+        self.read_only_app = False  # the app has Read permission only: posts and DMs answer 403
         self._tweets: dict[str, dict] = {}
         self._posts: list[dict] = []
+        self._posted_at: list[tuple[float, str]] = []  # (time, text) of every post, for the duplicate check
         self._dm_events: list[dict] = []
         self._dms_sent: list[dict] = []
         self._users: dict[str, dict] = {BOT_USER_ID: {"id": BOT_USER_ID, "name": "ExampleX", "username": BOT_USERNAME}}
@@ -209,6 +216,8 @@ class XStandIn:
     def _route(self, method: str, path: str) -> tuple[str | None, Callable, tuple]:
         if method == "GET" and path == "/2/users/me":
             return "me", self._get_me, ()
+        if method == "GET" and (match := re.fullmatch(r"/2/users/(\d+)", path)):
+            return "user", self._get_user, (match.group(1),)
         if method == "GET" and (match := re.fullmatch(r"/2/users/([^/]+)/mentions", path)):
             return "mentions", self._get_mentions, (match.group(1),)
         if method == "POST" and path == "/2/tweets":
@@ -250,6 +259,13 @@ class XStandIn:
                 "authentication types are [OAuth 1.0a User Context, OAuth 2.0 User Context].",
                 "https://api.twitter.com/2/problems/unsupported-authentication",
             )
+        if self.read_only_app and route in ("tweets", "dm_send"):
+            return 403, _problem(
+                403,
+                "Forbidden",
+                "Your client app is not configured with the appropriate oauth1 app permissions for this endpoint.",
+                "https://api.twitter.com/2/problems/oauth1-permissions",
+            )
         if route is not None and self._rate_limited.get(route, 0) > 0:
             self._rate_limited[route] -= 1
             return 429, _problem(429, "Too Many Requests", "Too Many Requests")
@@ -282,6 +298,17 @@ class XStandIn:
         self._allowed(params, {"expansions", "tweet.fields", "user.fields"})
         self._fields(params, "user.fields", USER_FIELDS)
         return 200, {"data": dict(self._users[BOT_USER_ID])}
+
+    def _get_user(self, params: dict, user_id: str) -> tuple[int, dict]:
+        self._allowed(params, {"expansions", "tweet.fields", "user.fields"})
+        fields = self._fields(params, "user.fields", USER_FIELDS)
+        if user_id not in self._users:
+            return 200, {"errors": [{
+                "value": user_id, "detail": f"Could not find user with id: [{user_id}].", "title": "Not Found Error",
+                "resource_type": "user", "parameter": "id", "resource_id": user_id,
+                "type": "https://api.twitter.com/2/problems/resource-not-found",
+            }]}  # fmt: skip
+        return 200, {"data": self._render_user(user_id, fields)}
 
     def _get_mentions(self, params: dict, user_id: str) -> tuple[int, dict]:
         if not user_id.isdigit():
@@ -335,8 +362,8 @@ class XStandIn:
                 "Your Tweet text is too long. For more information on how Twitter determines text length see "
                 "https://github.com/twitter/twitter-text.",
             )
-        if self.reject_duplicates and any(p["text"] == text for p in self._posts):
-            return 403, _problem(403, "Forbidden", "You are not allowed to create a Tweet with duplicate content.")
+        if self._duplicate(text):
+            return 403, _problem(403, "Forbidden", DUPLICATE)
         reply_to = (params.get("reply") or {}).get("in_reply_to_tweet_id")
         if reply_to is not None and str(reply_to) not in self._tweets:
             return 403, _problem(
@@ -345,7 +372,13 @@ class XStandIn:
         tweet = self._new_tweet(text, BOT_USER_ID, "en", reply_to=None if reply_to is None else str(reply_to))
         tweet["_mentions_bot"] = bool(_MENTIONS_BOT.search(text))
         self._posts.append({"id": tweet["id"], "text": text, "in_reply_to_tweet_id": tweet["_reply_to"]})
+        self._posted_at.append((time.monotonic(), text))
         return 201, {"data": {"id": tweet["id"], "text": text, "edit_history_tweet_ids": [tweet["id"]]}}
+
+    def _duplicate(self, text: str) -> bool:
+        """X refuses a text the account posted recently, a reply to another post included."""
+        since = time.monotonic() - self.duplicate_window_seconds
+        return self.all_posts_duplicate or any(at >= since and posted == text for at, posted in self._posted_at)
 
     def _send_dm_to_conversation(self, params: dict, conversation_id: str) -> tuple[int, dict]:
         members = conversation_id.split("-")
@@ -624,7 +657,7 @@ class XStandIn:
         self,
         text: str,
         user_id: str = "1600000000000000001",
-        username: str = "ana",
+        username: str | None = None,
         lang: str = "en",
         *,
         reply_to: str | None = None,
@@ -632,11 +665,13 @@ class XStandIn:
         author_is_bot: bool = False,
     ) -> str:
         """A new post mentioning the bot (the text as given), in its mentions timeline; returns the post's id.
+        Every user has their own username (`user` and the id's last 6 digits unless given), as on X.
         A retweet's text is 'RT @<original author>: <text>' unless the text already starts with 'RT @'."""
         with self._lock:
             if author_is_bot:
                 user_id, username = BOT_USER_ID, BOT_USERNAME
             else:
+                username = username or f"user{user_id[-6:]}"
                 self._users[user_id] = {"id": user_id, "name": username.capitalize(), "username": username}
             if retweet_of is not None and not text.startswith("RT @"):
                 original = self._tweets.get(retweet_of)
@@ -678,7 +713,7 @@ class XStandIn:
             time.sleep(0.05)
 
     def rate_limit(self, endpoint: str, times: int = 1, reset_in: float = 2) -> None:
-        """The next `times` requests to `endpoint` ("me", "mentions", "tweets", "dm_send", "dm_events") answer
+        """The next `times` requests to `endpoint` ("me", "user", "mentions", "tweets", "dm_send", "dm_events") answer
         429, announcing x-rate-limit-reset = now + reset_in (epoch seconds, rounded up)."""
         if endpoint not in LIMITS:
             raise ValueError(f"unknown endpoint {endpoint!r}: one of {', '.join(LIMITS)}")
