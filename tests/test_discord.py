@@ -62,6 +62,18 @@ def test_chatter_is_ignored_and_a_mention_answered_in_french_as_a_reply(discord_
     assert len(standin.sent(PUBLIC_CHANNEL)) == 1
 
 
+def test_a_message_replayed_by_the_gateway_is_answered_once(discord_bot):
+    """After a resume Discord replays events the bot may have handled: one answer per message."""
+    standin, _, _ = discord_bot
+    asked = standin.push_message(PUBLIC_CHANNEL, "how long does a withdrawal take?", mention_bot=True,
+                                 user_id=1400000000000000021)  # fmt: skip
+    first = standin.wait_sent(PUBLIC_CHANNEL)
+    standin.redeliver(asked)
+    time.sleep(2)
+    answers = [m for m in standin.sent(PUBLIC_CHANNEL) if int(m["message_reference"]["message_id"]) == asked]
+    assert len(first) >= 1 and len(answers) == 1
+
+
 def test_a_reply_to_the_bot_is_answered_without_a_mention(discord_bot):
     standin, _, _ = discord_bot
     before = len(standin.sent(PUBLIC_CHANNEL))

@@ -500,6 +500,13 @@ class DiscordStandIn:
         self._dispatch_from_thread("MESSAGE_CREATE", message, GUILD_ID if guild else None)
         return message_id
 
+    def redeliver(self, message_id: int) -> None:
+        """The same MESSAGE_CREATE again, as Discord replays events after a gateway resume."""
+        with self._lock:
+            message = self._messages[int(message_id)]
+        guild = not self._is_dm(int(message["channel_id"]))
+        self._dispatch_from_thread("MESSAGE_CREATE", message, GUILD_ID if guild else None)
+
     def push_member_join(self, user_id: int, username: str, global_name: str | None = None) -> None:
         """A new member joins the guild: GUILD_MEMBER_ADD (the client must have the members intent)."""
         with self._lock:
