@@ -24,6 +24,7 @@ HEX = "hex"  # the alphabet of a hex key's halves; the others are BIP-39 wordlis
 MAX_MNEMONIC_WORDS = 24
 MIN_PART_WORDS = 4  # shorter runs end ordinary messages too often ("real person please", "good morning team")
 MIN_PART_HEX = 16
+_SEAM_CHARS = 600  # 23 words of a wordlist (8 letters at most) with numbering fit in this
 _END = re.compile(r"[\s.,!?;:)\]。！？]*")
 
 
@@ -123,13 +124,16 @@ def endings(original: str, redacted: str) -> tuple[CarryMark, ...]:
     """What a message ends with that may be the first half of a secret: for each wordlist
     (and hex) its longest run at the end. Read on the original text, so that a phrase the
     guard redacted whole (12 words, then 6 more) still counts, as redacted."""
+    words = seam_words(original, at_end=True)
+    found = {alphabet: fragment(original, alphabet, at_end=True, words=words)
+             for alphabet in (*secret_guard.wordlists(), HEX)}  # fmt: skip
+    units = {alphabet: f.units for alphabet, f in found.items()
+             if f is not None and _min_part(alphabet) <= f.units < _max_units(alphabet)}  # fmt: skip
+    if not units:
+        return ()
     tail_redacted = redacted.rstrip().endswith((marker(MNEMONIC), marker(PRIVATE_KEY)))
     tx, key = secret_guard.mentions_a_transaction(redacted), secret_guard.names_a_private_key(redacted)
-    marks = []
-    for alphabet in (*secret_guard.wordlists(), HEX):
-        found = fragment(original, alphabet, at_end=True)
-        if found is not None and _min_part(alphabet) <= found.units < _max_units(alphabet):
-            marks.append(CarryMark(alphabet, found.units, 1, tail_redacted, tx, key))
+    marks = [CarryMark(alphabet, count, 1, tail_redacted, tx, key) for alphabet, count in units.items()]
     return tuple(sorted(marks, key=lambda mark: -mark.units))
 
 
@@ -160,22 +164,40 @@ def _normal(text: str) -> str:
     return " ".join(word for _, _, word in secret_guard.word_spans(text.lower()))
 
 
-def fragment(text: str, alphabet: str, at_end: bool) -> Optional[Fragment]:
-    """The run of `alphabet` that ends (`at_end`) or begins `text`."""
+def fragment(text: str, alphabet: str, at_end: bool,
+             words: Optional[list[secret_guard.WordSpan]] = None) -> Optional[Fragment]:  # fmt: skip
+    """The run of `alphabet` that ends (`at_end`) or begins `text` (`words`: its word spans,
+    when the caller has them)."""
     if alphabet == HEX:
         return _hex_fragment(text, at_end)
     wordlist = secret_guard.wordlists().get(alphabet)
     if wordlist is None:
         return None
-    words = secret_guard.word_spans(text)
-    runs = secret_guard.wordlist_runs(text, words, wordlist)
-    if not runs:
+    words = seam_words(text, at_end) if words is None else words
+    run: list[int] = []  # walked from the seam inwards: most messages stop at the first word
+    for i in reversed(range(len(words))) if at_end else range(len(words)):
+        if words[i][2] not in wordlist:
+            break
+        if run and not secret_guard.is_word_gap(text[words[min(i, run[-1])][1] : words[max(i, run[-1])][0]]):
+            break
+        run.append(i)
+    if not run:
         return None
-    first, last, spaced = runs[-1] if at_end else runs[0]
+    first, last = min(run), max(run)
+    spaced = all(words[i][1] != words[i + 1][0] for i in range(first, last))
     if alphabet in secret_guard.HAN_WORDLISTS and not spaced:
         return None  # unspaced Han characters are ordinary Chinese
-    start, end = words[first][0], words[last][1]
-    return _at_seam(text, start, end, last - first + 1, at_end)
+    return _at_seam(text, words[first][0], words[last][1], last - first + 1, at_end)
+
+
+def seam_words(text: str, at_end: bool) -> list[secret_guard.WordSpan]:
+    """The word spans of the end (or start) of `text` alone: a half is at most 23 words, and
+    folding every word of a long message for them would cost more than the guard's scan."""
+    if len(text) <= _SEAM_CHARS:
+        return secret_guard.word_spans(text)
+    offset = len(text) - _SEAM_CHARS if at_end else 0
+    window = text[offset:] if at_end else text[:_SEAM_CHARS]
+    return [(start + offset, end + offset, word) for start, end, word in secret_guard.word_spans(window)]
 
 
 def _hex_fragment(text: str, at_end: bool) -> Optional[Fragment]:
