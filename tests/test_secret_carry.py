@@ -82,9 +82,10 @@ async def test_what_is_kept_between_the_halves_names_no_word(inbox, redis):
     assert 0 < await redis.ttl(keys.secret_marks(conversation_id("webchat:chat-u3:u3"))) <= 300
 
 
-async def test_a_message_sent_twice_is_not_taken_for_a_split_phrase(inbox):
-    """Six words of the English wordlist, repeated by an impatient user: no halves of a seed."""
-    twice = "can two people share one account"
+@pytest.mark.parametrize("twice", ["can two people share one account", "3f2a9c0d4b1e8a7f6c5d4e3b2a1f0e9d"])
+async def test_a_message_sent_twice_is_not_taken_for_a_split_secret(inbox, twice):
+    """Six words of the English wordlist, or an id of 32 hex digits, repeated by an impatient
+    user: no halves of a secret (those are never the same)."""
     await inbox.handle(_message(twice, user="u4"))
     again = await inbox.handle(_message(twice, user="u4"))
     assert again.action is not Action.WARN_SECRET

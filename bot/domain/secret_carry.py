@@ -157,11 +157,15 @@ def repeats(texts: list[str], mark: CarryMark, lead: str) -> bool:
     if not texts:
         return False
     earlier = fragment(texts[-1], mark.alphabet, at_end=True)
-    return earlier is not None and _normal(texts[-1][earlier.start : earlier.end]) == _normal(lead)
+    if earlier is None:
+        return False
+    return _normal(texts[-1][earlier.start : earlier.end], mark.alphabet) == _normal(lead, mark.alphabet)
 
 
-def _normal(text: str) -> str:
-    return " ".join(word for _, _, word in secret_guard.word_spans(text.lower()))
+def _normal(text: str, alphabet: str) -> str:
+    if alphabet == HEX:
+        return re.sub(r"[^0-9a-f]", "", text.lower().removeprefix("0x"))
+    return " ".join(word for _, _, word in secret_guard.word_spans(text))
 
 
 def fragment(text: str, alphabet: str, at_end: bool,

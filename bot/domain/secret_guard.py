@@ -5,6 +5,9 @@ It errs on the side of redacting: a redacted harmless string costs nothing, a st
 phrase costs a user their funds. The one deliberate exception is a 64-hex string that the
 message calls a transaction (tx hash, txid, 交易哈希 ...): deposit questions need those, and
 they are public on chain anyway.
+
+Passwords are found by `secret_passwords.py`; a secret pasted in two messages, which no
+single scan can see, by `secret_carry.py` with the conversation's help.
 """
 
 from __future__ import annotations
