@@ -126,3 +126,56 @@ def test_a_quoted_notice_near_a_password_word_is_not_a_password(text):
     result = secret_guard.scan(text)
     assert result.kinds == ()
     assert result.redacted_text == text
+
+
+@pytest.mark.parametrize("separator,size", [(" ", 8), ("\n", 8), (":", 2), (" ", 4), ("-", 16)])
+def test_a_hex_key_written_in_groups_is_removed(separator, size):
+    key = rng.randbytes(32).hex()
+    grouped = separator.join(key[i : i + size] for i in range(0, 64, size))
+    result = secret_guard.scan(f"my wallet key is {grouped} is that safe?")
+    assert result.kinds == ("private_key",)
+    assert result.redacted_text == "my wallet key is [private_key removed] is that safe?"
+
+
+def test_a_txid_written_in_groups_stays():
+    txid = rng.randbytes(32).hex()
+    text = f"tx hash {' '.join(txid[i : i + 8] for i in range(0, 64, 8))} not credited"
+    assert secret_guard.scan(text).redacted_text == text
+
+
+@pytest.mark.parametrize("text,password", [
+    ("my password is hunter", "hunter"),
+    ("My password is Sunshine.", "Sunshine"),
+    ("the password is dragon, why does login fail", "dragon"),
+    ("mi contraseña es perro", "perro"),
+    ("mon mot de passe est soleil", "soleil"),
+    ("пароль это qwerty", "qwerty"),
+    ("密码是hunter", "hunter"),
+    ("비밀번호는 hunter 이에요", "hunter"),
+])  # fmt: skip
+def test_a_password_of_letters_alone_after_password_is_is_removed(text, password):
+    result = secret_guard.scan(text)
+    assert result.kinds == ("password",)
+    assert password not in result.redacted_text
+
+
+@pytest.mark.parametrize("text", [
+    "Q0a01x03: how do I reset my password",
+    "order A1B2C3D4E5: password reset mail never came",
+    "X7Y8Z9 and I forgot my password",
+    "my password is wrong",
+    "my password is not working",
+    "my password is expired, what now",
+    "the password is too long for the form",
+    "my password is correct but it says invalid",
+    "Your password is incorrect",
+    "is my password safe?",
+    "mi contraseña es incorrecta",
+    "mon mot de passe est faux",
+    "my password is stolen, please help",
+    "can I pass KYC with a passport from 2019",
+])  # fmt: skip
+def test_ordinary_sentences_about_passwords_are_not_redacted(text):
+    result = secret_guard.scan(text)
+    assert result.kinds == ()
+    assert result.redacted_text == text

@@ -180,7 +180,9 @@ class Pipeline:
         guard knows its own markers, and costs as much as the first scan."""
         guarded = guarded or secret_guard.scan(message.text)
         clean = _without_markers(guarded.redacted_text)
-        detection = self.detector.detect(clean or guarded.redacted_text, message.language_hint, previous_language)
+        # A message that was nothing but a secret: its marker's English words say nothing of the
+        # user's language (the platform's hint and the conversation's do).
+        detection = self.detector.detect(clean, message.language_hint, previous_language)
         return guarded, detection
 
     def with_handoff_notice(self, decision: Decision, notice: str) -> Decision:

@@ -5,6 +5,9 @@ It errs on the side of redacting: a redacted harmless string costs nothing, a st
 phrase costs a user their funds. The one deliberate exception is a 64-hex string that the
 message calls a transaction (tx hash, txid, 交易哈希 ...): deposit questions need those, and
 they are public on chain anyway.
+
+Passwords are found by `secret_passwords.py`; a secret pasted in two messages, which no
+single scan can see, by `secret_carry.py` with the conversation's help.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from functools import cache
 
 from mnemonic import Mnemonic
 
+from bot.domain.secret_passwords import password_spans
+
 MNEMONIC = "mnemonic"
 PRIVATE_KEY = "private_key"
 API_SECRET = "api_secret"
@@ -25,7 +30,7 @@ KINDS = (MNEMONIC, PRIVATE_KEY, API_SECRET, PASSWORD)
 
 MIN_MNEMONIC_WORDS = 12
 _MNEMONIC_LENGTHS = (24, 21, 18, 15, 12)
-_HAN_WORDLISTS = ("chinese_simplified", "chinese_traditional")
+HAN_WORDLISTS = ("chinese_simplified", "chinese_traditional")
 
 # What may stand between two words of a pasted phrase: spaces, commas, numbering ("1." "2)").
 _WORD_GAP = re.compile(r"[\s,，、;；.。·:：|/()\[\]#\-–—\d]{0,8}")
@@ -40,6 +45,10 @@ _SEED_WORDS = re.compile(
 )
 
 _HEX64 = re.compile(r"(?<![0-9A-Za-z])(?:0x)?[0-9a-fA-F]{64}(?![0-9A-Za-z])")
+# A key written in groups ("a1b2c3d4 e5f6a7b8 ...", "a1:b2:c3 ..."): hex groups one short gap apart.
+_HEX_GROUP = re.compile(r"(?<![0-9A-Za-z])(?:0x)?([0-9a-fA-F]{2,63})(?![0-9A-Za-z])")
+_HEX_GROUP_GAP = re.compile(r"[ \t\n:,\-]{1,3}")
+KEY_HEX_DIGITS = 64
 _TX_WORDS = re.compile(
     r"\btx|txid|txn|hash|transac|транзакц|хеш|хэш|交易|哈希|トランザクション|ハッシュ|트랜잭션|해시|giao d[iị]ch|"
     r"\bm[aã] gd",
@@ -69,21 +78,6 @@ _API_SECRET = re.compile(
 # address is mixed-case and this long (Monero's 95 characters are kept apart).
 _LONG_TOKEN = re.compile(r"(?<![0-9A-Za-z])[A-Za-z0-9]{48,}(?![0-9A-Za-z])")
 
-_PASSWORD_WORDS = re.compile(
-    r"\bpass(?:word|wd|code)?s?\b|\bpwd\b|\bpw\b|\bcontrase[ñn]as?\b|\bclave\b|\bmot\s+de\s+passe\b|\bmdp\b|"
-    r"\bпарол[ьяюе]м?|\bпасс?\b|\bпасс?ворд|密码|密碼|\bmm(?=\s*[是:：])|パスワード|パス(?!ポート)|비밀\s*번호|비번|암호|"
-    r"\bm[aậ]t\s*kh[aẩ]u\b|\bmk\b|\bsenha\b",
-    re.IGNORECASE,
-)
-# A password is one run of characters that are not spaces, CJK text or sentence punctuation.
-_PW_TOKEN = re.compile(r"[^\s,，。、:：=→>\"'`“”«»「」()\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]{4,64}")
-_EXPLICIT_SEPARATOR = re.compile(r"[^\n]{0,30}?[:：=→]")
-# Not the apostrophe: French and English put it inside words (m'envoie, d'erreur, don't).
-_QUOTED = re.compile(r"[\"`“«「]([^\"`”»」\n]{4,64})[\"`”»」]")
-_URL_OR_EMAIL = re.compile(r"://|^www\.|@[\w-]+\.\w|\.(?:com|net|org|io)\b", re.IGNORECASE)
-_WORDS_AFTER = 5  # "mi contraseña de la cuenta es X": a few words may stand between
-_WORDS_BEFORE = 3  # "tried X as my pass"
-_QUOTE_GAP = 12  # 'password is "two words"', 'password changed to "two words"'
 
 @dataclass(frozen=True)
 class GuardResult:
@@ -111,15 +105,20 @@ def _fold(word: str) -> str:
 
 
 @cache
-def _wordlists() -> dict[str, frozenset[str]]:
+def wordlists() -> dict[str, frozenset[str]]:
+    """Every BIP-39 wordlist by its name, its words folded (lower case, no accents)."""
     return {lang: frozenset(_fold(w) for w in Mnemonic(lang).wordlist) for lang in Mnemonic.list_languages()}
 
 
-def _is_gap(text: str) -> bool:
+def is_word_gap(text: str) -> bool:
+    """Whether `text` may stand between two words of a pasted phrase."""
     return _WORD_GAP.fullmatch(text) is not None
 
 
-def _word_spans(text: str) -> list[tuple[int, int, str]]:
+WordSpan = tuple[int, int, str]  # start, end, the word folded
+
+
+def word_spans(text: str) -> list[WordSpan]:
     """Letter runs, with runs of Han characters split into single characters (the Chinese
     wordlists hold one character per word)."""
     spans = []
@@ -134,7 +133,7 @@ def _word_spans(text: str) -> list[tuple[int, int, str]]:
 _SEED_WORD_TAIL = set("词詞是为為短语語句子")
 
 
-def _unspaced_han_phrase(text: str, run: list[tuple[int, int, str]], lang: str) -> tuple[int, int] | None:
+def _unspaced_han_phrase(text: str, run: list[WordSpan], lang: str) -> tuple[int, int] | None:
     """Unspaced Han text is mostly ordinary Chinese (the wordlists hold the 2,048 commonest
     characters, and one run in 16 passes a 12-word checksum by chance). It counts as a phrase
     only right after a word like 助记词, with a whole phrase's length and a valid checksum."""
@@ -148,29 +147,40 @@ def _unspaced_han_phrase(text: str, run: list[tuple[int, int, str]], lang: str) 
     return None
 
 
+def wordlist_runs(text: str, words: list[WordSpan], wordlist: frozenset[str]) -> list[tuple[int, int, bool]]:
+    """Runs of `words` (from `word_spans`) that are all in `wordlist`, one gap apart: the
+    first and last word's index, and whether every gap holds something (unspaced Han text is
+    ordinary Chinese far more often than a phrase)."""
+    runs = []
+    i = 0
+    while i < len(words):
+        if words[i][2] not in wordlist:
+            i += 1
+            continue
+        j = i
+        spaced = True
+        while j + 1 < len(words) and words[j + 1][2] in wordlist and is_word_gap(text[words[j][1] : words[j + 1][0]]):
+            spaced = spaced and words[j][1] != words[j + 1][0]
+            j += 1
+        runs.append((i, j, spaced))
+        i = j + 1
+    return runs
+
+
 def _mnemonic_spans(text: str) -> list[tuple[int, int]]:
-    words = _word_spans(text)
+    words = word_spans(text)
     found: list[tuple[int, int]] = []
-    for lang, wordlist in _wordlists().items():
-        i = 0
-        while i < len(words):
-            if words[i][2] not in wordlist:
-                i += 1
-                continue
-            j = i
-            spaced = True
-            while j + 1 < len(words) and words[j + 1][2] in wordlist and _is_gap(text[words[j][1] : words[j + 1][0]]):
-                spaced = spaced and words[j][1] != words[j + 1][0]
-                j += 1
+    for lang, wordlist in wordlists().items():
+        for i, j, spaced in wordlist_runs(text, words, wordlist):
             run = words[i : j + 1]
-            if len(run) >= MIN_MNEMONIC_WORDS:
-                if spaced or lang not in _HAN_WORDLISTS:
-                    found.append((run[0][0], run[-1][1]))
-                else:
-                    span = _unspaced_han_phrase(text, run, lang)
-                    if span:
-                        found.append(span)
-            i = j + 1
+            if len(run) < MIN_MNEMONIC_WORDS:
+                continue
+            if spaced or lang not in HAN_WORDLISTS:
+                found.append((run[0][0], run[-1][1]))
+            else:
+                span = _unspaced_han_phrase(text, run, lang)
+                if span:
+                    found.append(span)
     return found
 
 
@@ -183,11 +193,56 @@ def _base58check_ok(token: str) -> bool:
     return len(payload) in (33, 34) and hashlib.sha256(hashlib.sha256(payload).digest()).digest()[:4] == checksum
 
 
+def hex_group_runs(text: str) -> list[list[tuple[int, int, int]]]:
+    """Runs of hex groups one short gap apart, each group as (start, end, hex digits)."""
+    runs: list[list[tuple[int, int, int]]] = []
+    for m in _HEX_GROUP.finditer(text):
+        group = (m.start(), m.end(), len(m.group(1)))
+        if runs and _HEX_GROUP_GAP.fullmatch(text[runs[-1][-1][1] : m.start()]):
+            runs[-1].append(group)
+        else:
+            runs.append([group])
+    return runs
+
+
+def hex_mixes_digits_and_letters(text: str) -> bool:
+    """Random hex of any length worth a key's half has both; "dead beef cafe" does not."""
+    return any(c.isdigit() for c in text) and any(c in "abcdefABCDEF" for c in text)
+
+
+def _grouped_hex_key_spans(text: str) -> list[tuple[int, int]]:
+    """64 hex digits in groups of one size (8 x 8, 16 x 4, 32 x 2, 2 x 32)."""
+    spans = []
+    for run in hex_group_runs(text):
+        for i in range(len(run)):
+            size = run[i][2]
+            count = KEY_HEX_DIGITS // size
+            groups = run[i : i + count]
+            if size * count != KEY_HEX_DIGITS or count < 2 or len(groups) < count:
+                continue
+            if all(g[2] == size for g in groups) and hex_mixes_digits_and_letters(text[groups[0][0] : groups[-1][1]]):
+                spans.append((groups[0][0], groups[-1][1]))
+    return spans
+
+
+def speaks_of_a_transaction(text: str) -> bool:
+    """A message that calls its hex a transaction (and names no private key): a TXID."""
+    return bool(_TX_WORDS.search(text)) and not _KEY_WORDS.search(text)
+
+
+def names_a_private_key(text: str) -> bool:
+    return bool(_KEY_WORDS.search(text))
+
+
+def mentions_a_transaction(text: str) -> bool:
+    return bool(_TX_WORDS.search(text))
+
+
 def _private_key_spans(text: str) -> list[tuple[int, int]]:
     spans = []
-    hexes = list(_HEX64.finditer(text))
-    if hexes and not (_TX_WORDS.search(text) and not _KEY_WORDS.search(text)):
-        spans += [m.span() for m in hexes]
+    if not speaks_of_a_transaction(text):
+        spans += [m.span() for m in _HEX64.finditer(text)]
+        spans += _grouped_hex_key_spans(text)
     spans += [m.span() for m in _WIF.finditer(text) if _base58check_ok(m.group())]
     spans += [m.span() for m in _XPRV.finditer(text)]
     spans += [m.span() for m in _BASE58_KEYPAIR.finditer(text)]
@@ -205,63 +260,11 @@ def _api_secret_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _looks_like_password(token: str) -> bool:
-    """Letters with digits or symbols, or inner capitals: "Summer2024", "Lena1990qwe",
-    "moon7Rabbit88"; not "wrong", "2024", "12:30" or an e-mail address."""
-    token = token.rstrip(".,!?;)")
-    if len(token) < 6 or _URL_OR_EMAIL.search(token):
-        return False
-    has_letter = any(c.isalpha() for c in token)
-    has_digit = any(c.isdigit() for c in token)
-    # Hyphens, apostrophes and dots join ordinary words too (кто-то, e-mail, l'app).
-    has_symbol = any(not c.isalnum() and c not in "-'’." for c in token)
-    inner_upper = any(c.isupper() for c in token[1:]) and any(c.islower() for c in token)
-    return has_letter and (has_digit or has_symbol or inner_upper)
-
-
-def _password_spans(text: str) -> list[tuple[int, int]]:
-    """Around each password word: after "password:" whatever comes; in a window of a few
-    words before or after it, a token that looks like a password; anything quoted after it."""
-    spans = []
-    for keyword in _PASSWORD_WORDS.finditer(text):
-        after = keyword.end()
-        explicit = _EXPLICIT_SEPARATOR.match(text, after)
-        if explicit:
-            token = _PW_TOKEN.search(text, explicit.end())
-            near = token is not None and token.start() - explicit.end() <= 8
-            if near and (_looks_like_password(token.group()) or explicit.end() - after <= 2):
-                spans.append(token.span())
-        for token in [t for t in _PW_TOKEN.finditer(text, after) if t.start() < after + 80][:_WORDS_AFTER]:
-            if _looks_like_password(token.group()):
-                spans.append(token.span())
-                break
-        for token in list(_PW_TOKEN.finditer(text, max(0, keyword.start() - 60), keyword.start()))[-_WORDS_BEFORE:]:
-            # Before the word, letters alone are a name ("PayPalの パスワード", "iPhone passcode"):
-            # a password there must carry a digit or a symbol ("tried Summer2024 as my pass").
-            if _looks_like_password(token.group()) and not token.group().isalpha():
-                spans.append(token.span())
-        quoted = _QUOTED.search(text, after, after + 100)
-        if quoted and _quotes_a_password(quoted, after):
-            spans.append(quoted.span(1))
-    return spans
-
-
-def _quotes_a_password(quoted: re.Match, keyword_end: int) -> bool:
-    """Whether quoted text after a password word is the password: not a quoted notice that
-    names passwords itself ("password changed successfully", 「パスワードが変更されました」), and
-    words with spaces only right after the password word (`password "correct horse"`), not
-    later in the sentence."""
-    inside = quoted.group(1)
-    if _PASSWORD_WORDS.search(inside):
-        return False
-    return not re.search(r"\S\s+\S", inside) or quoted.start() - keyword_end <= _QUOTE_GAP
-
-
 _DETECTORS = (
     (MNEMONIC, _mnemonic_spans),
     (PRIVATE_KEY, _private_key_spans),
     (API_SECRET, _api_secret_spans),
-    (PASSWORD, _password_spans),
+    (PASSWORD, password_spans),
 )
 
 

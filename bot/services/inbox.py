@@ -35,6 +35,7 @@ from bot.services.community import Community
 from bot.services.feedback import Feedback
 from bot.services.handoff import HandOff, ticket_lookup
 from bot.services.replies import Replies, answering
+from bot.services.secret_carry import SecretCarry
 from bot.stores import keys
 from bot.stores.conversations import BOT, RESOLVED, WITH_PEOPLE, Conversation, conversation_id
 from bot.stores.holder import Stores
@@ -62,6 +63,7 @@ class Inbox:
         self.feedback = Feedback(config, pipeline, stores, self.replies, self.handoff)
         self.community = Community(config, pipeline, stores, self.replies)
         self.end_incident = self.community.end_incident
+        self.secret_carry = SecretCarry(stores.conversations)
 
     async def handle(self, message: InboundMessage, reply_inline: bool = True,
                      record: Optional[Recorder] = None) -> Decision:  # fmt: skip
@@ -76,6 +78,7 @@ class Inbox:
         # From here on only the redacted text exists; the guard knows its own markers, so the
         # pipeline still warns about what was removed.
         guarded = secret_guard.scan(message.text)
+        guarded = await self.secret_carry.across_messages(message, guarded)  # a secret split in two messages
         message = replace(message, text=guarded.redacted_text)
         entry = await self.intake.accept(message)
         if entry is None:

@@ -10,10 +10,12 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Optional
 
 from redis.asyncio import Redis
+from redis.exceptions import WatchError
 
 from bot.domain.messages import InboundMessage
 from bot.stores import keys
@@ -21,6 +23,8 @@ from bot.stores import keys
 PREFIX = keys.CONVERSATION_PREFIX
 IDLE_TTL_SECONDS = 90 * 24 * 3600
 TRANSCRIPT_LIMIT = 500  # entries kept per conversation
+RECENT_LINES = 20  # where a line to redact afterwards is looked for (half of a secret)
+LineRewrite = Callable[[list[str]], Optional[list[str]]]
 
 BOT, QUEUED, ASSIGNED, RESOLVED = "bot", "queued", "assigned", "resolved"
 WITH_PEOPLE = (QUEUED, ASSIGNED)
@@ -138,3 +142,35 @@ class ConversationStore:
     async def transcript(self, cid: str, first: int = 0) -> list[dict]:
         """The transcript, or only its `first` lines."""
         return [json.loads(line) for line in await self.redis.lrange(self.log_key(cid), 0, first - 1)]
+
+    async def take_secret_marks(self, cid: str) -> str:
+        """What the last message ended with that may be half of a secret (see `keys.secret_marks`),
+        cleared as it is read: it is about the last message alone."""
+        return _text(await self.redis.getdel(keys.secret_marks(cid)))
+
+    async def leave_secret_marks(self, cid: str, marks: str, ttl_seconds: int) -> None:
+        await self.redis.set(keys.secret_marks(cid), marks, ex=ttl_seconds)
+
+    async def rewrite_user_lines(self, cid: str, count: int, rewrite: LineRewrite) -> bool:
+        """Replace the text of the latest `count` user lines by what `rewrite` makes of them
+        (oldest first; None leaves them): the first half of a secret, found when the second
+        came. False when nothing was rewritten; a line appended meanwhile makes it read again."""
+        log_key = self.log_key(cid)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for _ in range(3):
+                try:
+                    await pipe.watch(log_key)
+                    recent = [json.loads(line) for line in await pipe.lrange(log_key, -RECENT_LINES, -1)]
+                    users = [i for i, entry in enumerate(recent) if entry.get("from") == "user"][-count:]
+                    texts = rewrite([recent[i]["text"] for i in users]) if len(users) == count else None
+                    if texts is None:
+                        return False
+                    pipe.multi()
+                    for i, text in zip(users, texts, strict=True):
+                        line = json.dumps({**recent[i], "text": text}, ensure_ascii=False)
+                        pipe.lset(log_key, i - len(recent), line)  # from the end: trimming keeps it
+                    await pipe.execute()
+                    return True
+                except WatchError:
+                    continue
+        return False

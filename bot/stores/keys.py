@@ -33,6 +33,13 @@ def conversation(cid: str) -> str:
     return f"{CONVERSATION_PREFIX}{cid}"
 
 
+def secret_marks(cid: str) -> str:
+    """What a conversation's last message ended with that may be half of a secret pasted in
+    two messages: a wordlist's name and a count, never the words (domain/secret_carry.py).
+    Not under the conversation's prefix, which reports scan for conversation records."""
+    return f"sb:secret-marks:{cid}"
+
+
 def ticket(tid: str) -> str:
     return f"{TICKET_PREFIX}{tid}"
 
