@@ -100,6 +100,10 @@ class Decision:
     # where it has none), and what the message names ({"coin": ["USDT"], "network": ["TRC20"]}).
     answer_id: Optional[str] = None
     entities: dict[str, list[str]] = field(default_factory=dict)
+    # The user's latest earlier lines as now stored (oldest first), when this message completed
+    # a secret they began (a seed phrase in two halves): a channel that keeps its own copy of
+    # the history (the web chat) redacts it too.
+    earlier_redacted: tuple[str, ...] = ()
 
     @classmethod
     def duplicate(cls, redacted_text: str) -> Decision:

@@ -78,7 +78,7 @@ class Inbox:
         # From here on only the redacted text exists; the guard knows its own markers, so the
         # pipeline still warns about what was removed.
         guarded = secret_guard.scan(message.text)
-        guarded = await self.secret_carry.across_messages(message, guarded)  # a secret split in two messages
+        guarded, earlier = await self.secret_carry.across_messages(message, guarded)  # a secret split in two
         message = replace(message, text=guarded.redacted_text)
         entry = await self.intake.accept(message)
         if entry is None:
@@ -86,6 +86,8 @@ class Inbox:
             return Decision.duplicate(message.text)
         metrics.MESSAGES_IN.labels(message.platform).inc()
         decision = await self._decide(message, guarded)
+        if earlier:
+            decision = replace(decision, earlier_redacted=earlier)
         metrics.PIPELINE_SECONDS.observe(time.perf_counter() - started)
         metrics.DECISIONS.labels(decision.action.value).inc()
         if not reply_inline:

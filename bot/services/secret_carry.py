@@ -27,30 +27,40 @@ class SecretCarry:
     def __init__(self, conversations: ConversationStore) -> None:
         self.conversations = conversations
 
-    async def across_messages(self, message: InboundMessage, guarded: GuardResult) -> GuardResult:
+    async def across_messages(self, message: InboundMessage,
+                              guarded: GuardResult) -> tuple[GuardResult, tuple[str, ...]]:  # fmt: skip
         """The guard's result for `message` (its text as the user wrote it) with the second
-        half of a split secret redacted too; the first half is redacted in the transcript."""
+        half of a split secret redacted too, and the user's earlier lines as the transcript
+        now holds them (oldest first) when the first half was redacted there; else ()."""
         cid = conversation_id(message.conversation_key)
         previous = secret_carry.decode_marks(await self.conversations.take_secret_marks(cid))
         step = secret_carry.follow(previous, message.text, guarded.redacted_text)
-        if step.rewrite is not None and await self._rewrite_first_half(cid, step.rewrite, step.lead) == REPEATED:
+        earlier: list[str] = []
+        outcome = NOT_FOUND
+        if step.rewrite is not None:
+            outcome = await self._rewrite_first_half(cid, step.rewrite, step.lead, earlier)
+        if outcome == REPEATED:
             step = secret_carry.follow((), message.text, guarded.redacted_text)
         if step.next_marks:
             await self.conversations.leave_secret_marks(cid, secret_carry.encode_marks(step.next_marks),
                                                         MARK_TTL_SECONDS)  # fmt: skip
         # Scanning the joined text again keeps every kind found, the joined one by its marker.
-        return secret_guard.scan(step.text) if step.joined else guarded
+        rewritten = tuple(earlier) if outcome == REWRITTEN else ()
+        return (secret_guard.scan(step.text) if step.joined else guarded), rewritten
 
-    async def _rewrite_first_half(self, cid: str, mark: secret_carry.CarryMark, lead: str) -> str:
+    async def _rewrite_first_half(self, cid: str, mark: secret_carry.CarryMark, lead: str,
+                                  earlier: list[str]) -> str:  # fmt: skip
         """Redact the first half where the transcript holds it, unless this message repeats
-        the last one (then nothing was split): REWRITTEN, REPEATED or NOT_FOUND."""
+        the last one (then nothing was split): REWRITTEN, REPEATED or NOT_FOUND. `earlier`
+        receives the rewritten lines."""
         seen: list[str] = []
 
         def rewrite(texts: list[str]) -> list[str] | None:
             if secret_carry.repeats(texts, mark, lead):
                 seen.append(REPEATED)
                 return None
-            return secret_carry.redact_earlier(texts, mark)
+            earlier[:] = secret_carry.redact_earlier(texts, mark)
+            return earlier
 
         if await self.conversations.rewrite_user_lines(cid, mark.lines, rewrite):
             return REWRITTEN
