@@ -1,4 +1,4 @@
-"""The command line: `python -m bot run | train | replay | bench`."""
+"""The command line: `python -m bot run | train | replay | agents | report | audit | users | bench`."""
 
 from __future__ import annotations
 
@@ -57,6 +57,7 @@ def _agents(args: argparse.Namespace) -> int:
     from redis.asyncio import Redis
 
     from bot.stores.agents import AgentStore
+    from bot.tools.records import record_operator_action
 
     config = load_config(args.config)
 
@@ -72,6 +73,7 @@ def _agents(args: argparse.Namespace) -> int:
                     return 2
                 print(f"agent {args.name} ({args.role}, {args.languages}); token, shown only now:")
                 print(token)
+                await record_operator_action(redis, config, "token_issued", f"agent:{args.name}")
             else:
                 for agent in await store.all():
                     print(f"{agent.name}\t{agent.role}\t{','.join(agent.languages)}")
@@ -114,6 +116,24 @@ def _report(args: argparse.Namespace) -> int:
         for path in write_charts(report, Path(args.out)):
             print(f"wrote {path}")
     return 0
+
+
+def _records(args: argparse.Namespace) -> int:
+    """`audit export` and `users export|erase` (bot/tools/records.py)."""
+    from redis.exceptions import RedisError
+
+    from bot.tools import records
+
+    config = load_config(args.config)
+    work = records.export_audit if args.command == "audit" else records.user_request
+    try:
+        return asyncio.run(records.with_redis(config, lambda redis: work(redis, config, args)))
+    except ValueError as exc:
+        log.error("%s", exc)
+        return 2
+    except (RedisError, OSError) as exc:
+        log.error("Redis at REDIS_URL is not reachable (%s)", type(exc).__name__)
+        return 1
 
 
 def _check_config(args: argparse.Namespace) -> int:
@@ -203,6 +223,10 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument("--out", default=None, help="write PNG charts and report.json to this folder")
     report.add_argument("--config", default=None)
     report.set_defaults(func=_report)
+
+    from bot.tools.records import add_commands
+
+    add_commands(sub, _records, _records)
 
     console = sub.add_parser("agent", help="the agents' terminal console (token: SUPPORTBOT_AGENT_TOKEN)")
     console.add_argument("--url", default="http://127.0.0.1:8080", help="the bot's address")

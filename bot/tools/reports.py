@@ -120,8 +120,8 @@ async def build_report(redis: Redis, config: Config, since_seconds: float, now: 
                     intents[name][line["intent"]] += 1
                 answers[line.get("answer_id") or line["intent"]] += 1
             _count_entities(named, line.get("entities") or {})
-            if line.get("action") == "clarify":
-                unanswered[line.get("text", "")] += 1
+            if line.get("action") == "clarify" and line.get("text"):  # an erased user's lines have none
+                unanswered[line["text"]] += 1
 
     _count_tickets(groups, tickets, platform_of, config)
     _count_feedback(groups, [json.loads(raw) for raw in await redis.lrange(keys.FEEDBACK, 0, -1)], start)
