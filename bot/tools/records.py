@@ -15,7 +15,6 @@ import getpass
 import json
 import socket
 import sys
-import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
 
@@ -45,23 +44,12 @@ async def with_redis(config: Config, work: Callable[[Redis], Awaitable[T]]) -> T
         await redis.close()
 
 
-def _moment(text: str | None) -> float | None:
-    """Epoch seconds, or a duration ago ("30d")."""
-    from bot.tools.reports import parse_since
-
-    if not text:
-        return None
-    try:
-        return float(text)
-    except ValueError:
-        return time.time() - parse_since(text)
-
-
 async def export_audit(redis: Redis, config: Config, args: argparse.Namespace) -> int:
     """The trail's entries of the period, oldest first, one JSON object a line on stdout."""
     from bot.stores.audit import AuditFilter, AuditTrail
+    from bot.tools.reports import parse_moment
 
-    wanted = AuditFilter(args.actor or "", args.action or "", "", _moment(args.since), _moment(args.until))
+    wanted = AuditFilter(args.actor or "", args.action or "", "", parse_moment(args.since), parse_moment(args.until))
     await record_operator_action(redis, config, "audit_export", "")
     async for entry in AuditTrail(redis, config.audit.retention_days).between(wanted.since, wanted.until):
         if wanted.keeps(entry):

@@ -41,6 +41,20 @@ def parse_since(text: str) -> float:
     return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
 
 
+def parse_moment(text: str | None, now: float | None = None) -> float | None:
+    """A moment as people give it: epoch seconds, or a duration ago ("7d"); None for none."""
+    if not text:
+        return None
+    now = time.time() if now is None else now
+    try:
+        moment = float(text)
+    except ValueError:
+        return now - parse_since(text)
+    if not 0 <= moment <= 2 * now:  # also refuses nan and inf
+        raise ValueError(f"{text!r}: epoch seconds between 0 and a while from now")
+    return moment
+
+
 @dataclass
 class _Group:
     """Counts for one slice (all, one language, one platform)."""

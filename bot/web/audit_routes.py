@@ -14,7 +14,6 @@ import functools
 import json
 import logging
 import re
-import time
 from collections.abc import Callable
 from typing import Optional
 
@@ -22,14 +21,14 @@ from aiohttp import web
 from redis.exceptions import RedisError
 
 from bot.stores.audit import AuditEntry, AuditFilter, AuditTrail, user_ref
-from bot.tools.reports import parse_since
+from bot.tools.reports import parse_moment
 from bot.web.api_requests import AGENT, Method, lead_only
 from bot.web.responses import ApiError
 
 log = logging.getLogger(__name__)
 AUDIT_TRAIL = web.AppKey("audit_trail", AuditTrail)
 PAGE_MAX = 1000
-_CURSOR = re.compile(r"^\d{1,20}-\d{1,20}$")
+_CURSOR = re.compile(r"^\d{1,15}-\d{1,18}$")  # within what Redis takes for a stream id
 
 
 def client_address(request: web.Request, trust_forwarded_for: bool) -> str:
@@ -99,15 +98,8 @@ async def _record(routes: object, request: web.Request, action: str, outcome: st
 
 
 def _time(text: Optional[str], name: str) -> Optional[float]:
-    """A query's time: epoch seconds, or a duration ago ("7d", "24h")."""
-    if not text:
-        return None
     try:
-        return float(text)
-    except ValueError:
-        pass
-    try:
-        return time.time() - parse_since(text)
+        return parse_moment(text)
     except ValueError:
         raise ApiError(400, "bad_request", f'"{name}" is epoch seconds or a duration ago (7d, 24h, 30m)') from None
 
