@@ -145,6 +145,13 @@ class RedisSettings:
 
 
 @dataclass(frozen=True)
+class AuditSettings:
+    # Entries of the audit trail (what agents, leads and operators did) older than this are
+    # dropped as new ones are written.
+    retention_days: int = 365
+
+
+@dataclass(frozen=True)
 class Config:
     exchange_name: str = "ExampleX"
     links: dict[str, str] = field(default_factory=dict)
@@ -158,6 +165,7 @@ class Config:
     discord: DiscordSettings = DiscordSettings()
     x: XSettings = XSettings()
     community: CommunitySettings = CommunitySettings()
+    audit: AuditSettings = AuditSettings()
     redis_url: str = DEFAULT_REDIS_URL
     redis: RedisSettings = RedisSettings()
     # Redis Sentinel: (host, port) of each sentinel, and the name they monitor the master by.
@@ -239,7 +247,7 @@ def load_config(path: Path | str | None = None, env: dict[str, str] | None = Non
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
     known = {"exchange", "languages", "default_language", "nlu", "limits", "web", "handoff", "telegram", "discord", "x",
-             "community", "redis"}
+             "community", "redis", "audit"}
     unknown = set(raw) - known
     if unknown:
         raise ConfigError(f"{sorted(unknown)[0]}: unknown key (known: {', '.join(sorted(known))})")
@@ -277,6 +285,7 @@ def load_config(path: Path | str | None = None, env: dict[str, str] | None = Non
         discord=_section(raw, "discord", DiscordSettings, ""),
         x=_section(raw, "x", XSettings, ""),
         community=_section(raw, "community", CommunitySettings, ""),
+        audit=_section(raw, "audit", AuditSettings, ""),
         redis_url=env.get("REDIS_URL", DEFAULT_REDIS_URL),
         redis=redis,
         redis_sentinels=sentinels,

@@ -6,6 +6,8 @@ Redis from the prefixes marked "(Lua too)"; `tests/test_keys.py` checks they agr
 
 from __future__ import annotations
 
+ANY = "*"  # a SCAN pattern's wildcard, in place of a key part (the data requests find keys by it)
+
 # -- intake and the hand-off queue ---------------------------------------------------------
 INBOX = "sb:inbox"  # stream: accepted messages not yet handled (services/inbox)
 EVENTS = "sb:events"  # pub/sub channel: queue events for consoles (Lua too)
@@ -110,6 +112,10 @@ def intent_rate(intent: str, minute: int) -> str:
     return f"sb:rate:{intent}:{minute}"
 
 
+# -- accountability -------------------------------------------------------------------------
+AUDIT = "sb:audit"  # stream: what agents, leads and operators did (bot/stores/audit.py), append-only
+
+
 # -- channels --------------------------------------------------------------------------------
 def outbox(platform: str) -> str:
     """Stream: the replies waiting for a platform's adapter."""
@@ -121,7 +127,7 @@ def webchat_session(session: str) -> str:
     return f"sb:webchat:{session}"
 
 
-def webchat_rate(scope: str, who: str, minute: int) -> str:
+def webchat_rate(scope: str, who: str, minute: int | str) -> str:
     """Messages a web chat session or address sent in a minute (`scope`: session or ip)."""
     return f"sb:rate:webchat:{scope}:{who}:{minute}"
 
@@ -139,7 +145,7 @@ def x_seen(what: str) -> str:
     return f"sb:x:seen:{what}"
 
 
-def x_replies(author: str, hour: int) -> str:
+def x_replies(author: str, hour: int | str) -> str:
     return f"sb:x:replies:{author}:{hour}"
 
 

@@ -1,4 +1,5 @@
-"""The command line: `python -m bot run | train | replay | agents | report | check-config | agent | bench`."""
+"""The command line: `python -m bot run | train | replay | agents | report | check-config | agent | audit |
+users | bench`."""
 
 from __future__ import annotations
 
@@ -67,9 +68,14 @@ def _replay(args: argparse.Namespace) -> int:
     return 0
 
 
+# The agents commands that change a token, as the audit trail names them.
+TOKEN_ACTIONS = {"add": "token_issued", "rotate": "token_rotated", "revoke": "token_revoked"}
+
+
 def _agents(args: argparse.Namespace) -> int:
     from bot.stores.agents import AgentStore
     from bot.stores.connection import connect
+    from bot.tools.records import record_operator_action
 
     config = load_config(args.config)
     days = getattr(args, "expires_in_days", None)
@@ -78,7 +84,11 @@ def _agents(args: argparse.Namespace) -> int:
     async def run() -> int:
         redis = connect(config, os.environ)
         try:
-            return await _agents_command(AgentStore(redis), args, days if days > 0 else None)
+            status = await _agents_command(AgentStore(redis), args, days if days > 0 else None)
+            action = TOKEN_ACTIONS.get(args.agents_command)
+            if status == 0 and action:
+                await record_operator_action(redis, config, action, f"agent:{args.name}")
+            return status
         finally:
             await redis.close()
 
@@ -148,6 +158,24 @@ def _report(args: argparse.Namespace) -> int:
         for path in write_charts(report, Path(args.out)):
             print(f"wrote {path}")
     return 0
+
+
+def _records(args: argparse.Namespace) -> int:
+    """`audit export` and `users export|erase` (bot/tools/records.py)."""
+    from redis.exceptions import RedisError
+
+    from bot.tools import records
+
+    config = load_config(args.config)
+    work = records.export_audit if args.command == "audit" else records.user_request
+    try:
+        return asyncio.run(records.with_redis(config, lambda redis: work(redis, config, args)))
+    except ValueError as exc:
+        log.error("%s", exc)
+        return 2
+    except (RedisError, OSError) as exc:
+        log.error("Redis at REDIS_URL is not reachable (%s)", type(exc).__name__)
+        return 1
 
 
 def _check_config(args: argparse.Namespace) -> int:
@@ -256,6 +284,10 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument("--out", default=None, help="write PNG charts and report.json to this folder")
     report.add_argument("--config", default=None)
     report.set_defaults(func=_report)
+
+    from bot.tools.records import add_commands
+
+    add_commands(sub, _records, _records)
 
     console = sub.add_parser("agent", help="the agents' terminal console (token: SUPPORTBOT_AGENT_TOKEN)")
     console.add_argument("--url", default="http://127.0.0.1:8080", help="the bot's address")

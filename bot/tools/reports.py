@@ -41,6 +41,20 @@ def parse_since(text: str) -> float:
     return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
 
 
+def parse_moment(text: str | None, now: float | None = None) -> float | None:
+    """A moment as people give it: epoch seconds, or a duration ago ("7d"); None for none."""
+    if not text:
+        return None
+    now = time.time() if now is None else now
+    try:
+        moment = float(text)
+    except ValueError:
+        return now - parse_since(text)
+    if not 0 <= moment <= 2 * now:  # also refuses nan and inf
+        raise ValueError(f"{text!r}: epoch seconds between 0 and a while from now")
+    return moment
+
+
 @dataclass
 class _Group:
     """Counts for one slice (all, one language, one platform)."""
@@ -120,8 +134,8 @@ async def build_report(redis: Redis, config: Config, since_seconds: float, now: 
                     intents[name][line["intent"]] += 1
                 answers[line.get("answer_id") or line["intent"]] += 1
             _count_entities(named, line.get("entities") or {})
-            if line.get("action") == "clarify":
-                unanswered[line.get("text", "")] += 1
+            if line.get("action") == "clarify" and line.get("text"):  # an erased user's lines have none
+                unanswered[line["text"]] += 1
 
     _count_tickets(groups, tickets, platform_of, config)
     _count_feedback(groups, [json.loads(raw) for raw in await redis.lrange(keys.FEEDBACK, 0, -1)], start)

@@ -1,5 +1,6 @@
 """The agents' and leads' HTTP API (JSON, `Authorization: Bearer <token>`), put together: the
-routes every agent may call (`agent_routes.py`), the leads' (`lead_routes.py`), the OpenAPI
+routes every agent may call (`agent_routes.py`), the leads' (`lead_routes.py`; the audit trail's
+and data requests' in `audit_routes.py` and `privacy_routes.py`), the OpenAPI
 document that describes them (`openapi.py`), behind one middleware (`api_requests.py`: the
 token, the role, the JSON errors)."""
 
@@ -14,8 +15,10 @@ from bot.stores.conversations import ConversationStore
 from bot.stores.handoff_queue import HandoffQueue
 from bot.web.agent_routes import AgentRoutes
 from bot.web.api_requests import OPEN_DOCUMENT, api_middleware
+from bot.web.audit_routes import AuditRoutes
 from bot.web.lead_routes import LeadRoutes
 from bot.web.openapi import OPENAPI
+from bot.web.privacy_routes import PrivacyRoutes
 
 
 async def openapi(request: web.Request) -> web.Response:
@@ -30,7 +33,10 @@ class AgentApi:
                  inbox: Inbox) -> None:  # fmt: skip
         self.agent_routes = AgentRoutes(config, agents, conversations, queue, inbox)
         self.lead_routes = LeadRoutes(config, agents, queue, inbox)
+        # The audit trail and data requests (leads): their stores are the app's (server.py).
+        self.record_routes = [AuditRoutes(config), PrivacyRoutes(config)]
         self.middleware = api_middleware(agents, config.web.trust_forwarded_for)
 
     def routes(self) -> list[web.RouteDef]:
-        return [web.get(OPEN_DOCUMENT, openapi), *self.agent_routes.routes(), *self.lead_routes.routes()]
+        return [web.get(OPEN_DOCUMENT, openapi), *self.agent_routes.routes(), *self.lead_routes.routes(),
+                *(route for routes in self.record_routes for route in routes.routes())]  # fmt: skip

@@ -28,6 +28,7 @@ from bot.stores.agents import Agent, AgentStore
 from bot.stores.conversations import ASSIGNED, Conversation, ConversationStore
 from bot.stores.handoff_queue import EVENTS_CHANNEL, HandoffQueue
 from bot.web.api_requests import AGENT, json_object
+from bot.web.audit_routes import audited
 from bot.web.responses import ApiError
 
 CANNED_DIR = ROOT / "data" / "canned"
@@ -119,6 +120,7 @@ class AgentRoutes:
             })  # fmt: skip
         return web.json_response({"queue": items})
 
+    @audited("claim")
     async def claim(self, request: web.Request) -> web.Response:
         """The next conversation in the agent's languages (and those no one on shift speaks),
         or the one named by `conversation` (click-to-claim); 204 when nothing waits."""
@@ -172,11 +174,13 @@ class AgentRoutes:
                                 for t in tickets if t.id != conv.ticket],
         })  # fmt: skip
 
+    @audited("transcript_read")
     async def conversation(self, request: web.Request) -> web.Response:
         """One of the agent's conversations, with its transcript and the user's earlier tickets."""
         conv = await self._owned(request)
         return await self._conversation_json(conv.id)
 
+    @audited("reply")
     async def reply(self, request: web.Request) -> web.Response:
         """{"text": ...} to the user, through their platform's outbox; 409 unless assigned to
         the agent."""
@@ -194,12 +198,14 @@ class AgentRoutes:
             await self.queue.note_first_reply(conv.ticket, time.time())
         return web.json_response({"queued_for_delivery": entry}, status=202)
 
+    @audited("resolve")
     async def resolve(self, request: web.Request) -> web.Response:
         """Close the ticket; the user is told and asked for a rating."""
         conv = await self._close(request, self.queue.resolve)
         await self._ask_for_rating(conv)
         return await self._conversation_json(conv.id)
 
+    @audited("release")
     async def release(self, request: web.Request) -> web.Response:
         """Hand the conversation back to the bot."""
         conv = await self._close(request, self.queue.release)
@@ -222,6 +228,7 @@ class AgentRoutes:
         buttons = tuple(Button("⭐" * n, f"rate:{n}:{conv.ticket}") for n in range(1, 6))
         await self.replies.tell(conv, text, buttons)
 
+    @audited("transfer")
     async def transfer(self, request: web.Request) -> web.Response:
         """{"agent": name} to another agent, or {"queue": true} back to the queue."""
         conv = await self._owned(request)

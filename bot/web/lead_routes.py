@@ -21,6 +21,7 @@ from bot.stores.handoff_queue import HandoffQueue
 from bot.stores.incidents import check_texts
 from bot.tools.reports import build_report, parse_since
 from bot.web.api_requests import AGENT, json_object, lead_only
+from bot.web.audit_routes import audited
 from bot.web.responses import ApiError
 from intents import INTENT_NAMES
 
@@ -59,6 +60,7 @@ class LeadRoutes:
             for a in await self.agents.all()
         ]})  # fmt: skip
 
+    @audited("token_revoked")
     @lead_only("only leads revoke tokens")
     async def revoke_token(self, request: web.Request) -> web.Response:
         """The agent's token stops working at once (`rotate` gives them a new one)."""
@@ -67,6 +69,7 @@ class LeadRoutes:
             raise ApiError(404, "not_found", "no such agent holding a token")
         return web.json_response({"revoked": name})
 
+    @audited("token_rotated")
     @lead_only("only leads rotate tokens")
     async def rotate_token(self, request: web.Request) -> web.Response:
         """A new token for the agent, shown only in this response; the old one stops working.
@@ -81,6 +84,7 @@ class LeadRoutes:
         agent = await self.agents.get(name)
         return web.json_response({"name": name, "token": token, "token_expires_at": agent and agent.token_expires_at})
 
+    @audited("incident_declare")
     @lead_only("only leads declare incidents")
     async def declare_incident(self, request: web.Request) -> web.Response:
         """{"intents": [...], "status": {"en": "...", ...}, "expires_in_minutes"?}."""
@@ -99,6 +103,7 @@ class LeadRoutes:
         await self.queue.publish("incident_declared", incident=incident.id, intents=intents)
         return web.json_response(asdict(incident), status=201)
 
+    @audited("incident_end")
     @lead_only("only leads end incidents")
     async def end_incident(self, request: web.Request) -> web.Response:
         """Resolve it; {"final": {"en": "..."}} is what the grouped users are told."""
@@ -113,6 +118,7 @@ class LeadRoutes:
         await self.queue.publish("incident_resolved", incident=incident)
         return web.json_response({"resolved": incident, "told": told})
 
+    @audited("report_read")
     @lead_only("only leads see reports")
     async def reports(self, request: web.Request) -> web.Response:
         """The report's figures (`?since=7d`), as `python -m bot report` has them."""
@@ -122,16 +128,19 @@ class LeadRoutes:
             raise ApiError(400, "bad_request", str(exc)) from None
         return web.json_response(await build_report(self.queue.redis, self.config, since))
 
+    @audited("filed_read")
     @lead_only("only leads see this list")
     async def feedback_items(self, request: web.Request) -> web.Response:
         """Suggestions and bug reports users filed, newest first."""
         return await self._filed(request, keys.FEEDBACK_ITEMS, "items")
 
+    @audited("filed_read")
     @lead_only("only leads see this list")
     async def phishing_reports(self, request: web.Request) -> web.Response:
         """Reported scam links and handles, newest first."""
         return await self._filed(request, keys.PHISHING_REPORTS, "reports")
 
+    @audited("filed_read")
     @lead_only("only leads see this list")
     async def impostors(self, request: web.Request) -> web.Response:
         """New members whose names imitate staff, newest first."""

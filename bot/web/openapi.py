@@ -31,6 +31,10 @@ _OBJ = {"type": "object"}
 
 _SESSION = {"name": "session", "in": "path", "required": True,
             "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{8,64}$"}}  # fmt: skip
+_USER = [{"name": "platform", "in": "path", "required": True, "schema": {"type": "string", "example": "webchat"}},
+         {"name": "user_id", "in": "path", "required": True, "schema": {"type": "string"}}]  # fmt: skip
+_AUDIT_QUERY = [{"name": name, "in": "query", "schema": {"type": "string"}}
+                for name in ("actor", "action", "object", "user", "since", "until")]  # fmt: skip
 OPENAPI = {
     "openapi": "3.0.3",
     "info": {"title": "supportbot agent API", "version": "0.1.0"},
@@ -167,6 +171,38 @@ OPENAPI = {
         "/api/phishing-reports": {
             "get": _op("reported scam links and handles (leads)",
                        {"200": ("reports, newest first", _OBJ), "403": ("not a lead", _ERROR)})
+        },
+        "/api/audit": {
+            "get": _op(
+                "the audit trail, newest first, a page; next_cursor continues it (leads)",
+                {"200": ("entries and next_cursor", _OBJ), "400": ("bad filter", _ERROR),
+                 "403": ("not a lead", _ERROR)},
+                params=_AUDIT_QUERY + [{"name": "limit", "in": "query", "schema": {"type": "integer"}},
+                                       {"name": "cursor", "in": "query", "schema": {"type": "string"}}],
+            )
+        },
+        "/api/audit/export": {
+            "get": _op(
+                "the audit trail, oldest first, as JSON lines (leads)",
+                {"200": ("application/x-ndjson", None), "400": ("bad filter", _ERROR), "403": ("not a lead", _ERROR)},
+                params=_AUDIT_QUERY,
+            )
+        },
+        "/api/users/{platform}/{user_id}/export": {
+            "get": _op(
+                "everything kept about a platform user, as one document (leads)",
+                {"200": ("the user's data", _OBJ), "400": ("bad user", _ERROR), "403": ("not a lead", _ERROR)},
+                params=_USER,
+            )
+        },
+        "/api/users/{platform}/{user_id}/erase": {
+            "post": _op(
+                "erase a platform user's data everywhere; reports keep anonymous counts (leads)",
+                {"200": ("what was erased", _OBJ), "400": ("not confirmed", _ERROR), "403": ("not a lead", _ERROR)},
+                body={"type": "object", "required": ["confirm"], "properties": {
+                    "confirm": {"type": "string", "description": "<platform>:<user_id> again"}}},
+                params=_USER,
+            )
         },
         "/api/webchat/{session}/messages": {
             "post": _op(

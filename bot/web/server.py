@@ -22,13 +22,18 @@ from bot.nlu.model import NluModel, NluParser
 from bot.services.channels import ChannelBuilder, ChannelKit, Channels, ChannelState
 from bot.services.front_desk import FrontDesk
 from bot.services.inbox import Inbox
+from bot.services.privacy import DataRequests
 from bot.services.upkeep import escalate_overdue, requeue_vanished
+from bot.stores.audit import AuditTrail
 from bot.stores.connection import connect, describe
 from bot.stores.holder import Stores
+from bot.stores.personal_data import PersonalData
 from bot.web import console_page
 from bot.web.agent_api import AgentApi
+from bot.web.audit_routes import AUDIT_TRAIL
 from bot.web.headers import install_response_headers
 from bot.web.health import health_routes
+from bot.web.privacy_routes import DATA_REQUESTS
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +72,8 @@ async def build_app(config: Config, nlu: NluParser, channel_table: Mapping[str, 
     api = AgentApi(config, stores.agents, stores.conversations, stores.queue, inbox)
     app = web.Application(client_max_size=1024 * 1024, middlewares=[api.middleware])
     install_response_headers(app)
+    app[AUDIT_TRAIL] = AuditTrail(redis, config.audit.retention_days)
+    app[DATA_REQUESTS] = DataRequests(PersonalData(redis, config.languages))
     app.add_routes([*health_routes(redis, nlu), *(route for channel in channels for route in channel.routes()),
                     *api.routes(), *console_page.routes(), metrics_route(stores.queue)])  # fmt: skip
     app.cleanup_ctx.append(_background(config, redis, stores, inbox, channels, consumer))

@@ -1,0 +1,184 @@
+"""Data requests about one platform user (`platform` + `user_id`): everything the bot keeps
+about them exported as one JSON document, or erased everywhere. Leads ask through
+`/api/users/<platform>/<user_id>/export` and `.../erase` (`bot/web/privacy_routes.py`) or
+`python -m bot users export|erase`; both are recorded in the audit trail.
+
+Where a user's data can be, key by key. Every key of `bot/stores/keys.py` is in this list with
+what an erasure does to it: a new key is added here (`tests/test_privacy.py` checks), and to
+`bot/stores/personal_data.py` when it can hold a user's data.
+
+Exported and erased:
+- `keys.conversation` (one per user per chat, and its transcript beside it): replaced by an
+  anonymous stub under a new random id, so the reports still count it: platform, language,
+  lane, intent, ticket and times; the transcript keeps only the user's lines' time, intent,
+  action, language and answer (no text; coins and networks named, other entities as
+  "(erased)"). It leaves the queue (`keys.queue`), the agents' sets
+  (`keys.agent_conversations`) and its incident's group (`keys.incident_grouped`).
+- `keys.ticket`: kept for the reports (times, lane, rating), pointing at the stub.
+- `keys.user_tickets`, `keys.move` (unspent one-time links), `keys.webchat_session` (the web
+  chat's lines: a web chat user's id is their session), `keys.webchat_rate` (the session's
+  counters), `keys.x_parked` (replies waiting for a DM), `keys.x_replies` (mention counters),
+  `keys.once` (the idempotency marks of messages in the user's private chats, named by chat
+  and message id, 6 hours; a group's marks name the group, not the user) and
+  `keys.secret_marks` (the count of seed words a message ended with, 5 minutes): deleted.
+- `keys.FEEDBACK` ("was this helpful?" and ratings): kept for the reports, pointing at the stub
+  (they hold no text).
+- `keys.filed` lists (`keys.FEEDBACK_ITEMS`, `keys.PHISHING_REPORTS`: the user's own words) and
+  `keys.IMPOSTORS` (reports naming the user): the user's items removed.
+- `keys.INBOX` (accepted messages not yet handled) and `keys.outbox` (replies not yet
+  delivered): the user's entries removed.
+
+Exported, kept:
+- `keys.DISCORD_THREADS`: the ids of the user's private threads (opaque channel ids; without
+  them the bot would take a still-open private thread for a public channel).
+
+Holding nothing about a user (agents', leads' and counters' keys): `keys.inbox_lock`,
+`keys.EVENTS` (pub/sub, nothing stored), `keys.TICKET_SEQ`, `keys.AGENTS`, `keys.AGENTS_SEEN`,
+`keys.agent`, `keys.agent_token`, `keys.INCIDENTS`, `keys.INCIDENT_SUGGESTIONS`,
+`keys.incident_suggested`, `keys.intent_rate`, `keys.signin_failures` (refused tokens per
+address, a minute), `keys.REPLICATION_MARK` (pub/sub, nothing stored), `keys.X_LEADER`, `keys.x_since`, `keys.x_seen`
+(tweet and DM ids, a month), `keys.x_progress` (a digest of a reply, a day), and `keys.AUDIT`,
+which names users only by pseudonym (`bot/stores/audit.py`, `user_ref`) and conversations by
+their old ids, and keeps the record of the erasure itself.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from dataclasses import dataclass, field
+
+from bot.stores import keys
+from bot.stores.personal_data import PersonalData
+from intents import INTENTS
+
+# What an anonymous stub keeps of a conversation: what the reports count by.
+STUB_FIELDS = ("platform", "chat_kind", "language", "lane", "intent", "ticket", "tags", "created_at", "updated_at",
+               "queued_at", "claimed_at")  # fmt: skip
+LINE_FIELDS = ("at", "from", "intent", "action", "language", "answer_id", "confidence")
+NAMED_BY_VALUE = ("coin", "network")  # entity values that say nothing about a user
+FILED_LISTS = tuple(keys.filed(i.filed_as) for i in INTENTS.values() if i.filed_as)
+
+
+@dataclass
+class Found:
+    """One user's records as stored: what an export shows and an erasure removes."""
+
+    conversations: dict[str, dict[str, str]] = field(default_factory=dict)  # id -> record
+    transcripts: dict[str, list[dict]] = field(default_factory=dict)
+    tickets: list[dict[str, str]] = field(default_factory=list)
+    feedback: dict[str, dict] = field(default_factory=dict)  # raw item -> item
+    filed: dict[str, dict[str, dict]] = field(default_factory=dict)  # list key -> raw item -> item
+    pending_messages: dict[str, dict] = field(default_factory=dict)  # inbox entry -> message
+    pending_replies: dict[str, dict[str, str]] = field(default_factory=dict)  # outbox entry -> reply
+    moves: dict[str, dict] = field(default_factory=dict)  # key -> move
+    webchat_lines: dict[str, list[dict[str, str]]] = field(default_factory=dict)  # session -> lines
+    discord_threads: list[str] = field(default_factory=list)
+    x_parked: list[list[str]] = field(default_factory=list)
+    counters: list[str] = field(default_factory=list)  # keys of per-user counters and marks
+
+
+def anonymous_line(line: dict) -> dict:
+    """What a stub keeps of one of the user's transcript lines: no text."""
+    kept = {name: line[name] for name in LINE_FIELDS if name in line}
+    entities = line.get("entities") or {}
+    if isinstance(entities, dict) and entities:
+        kept["entities"] = {kind: values if kind in NAMED_BY_VALUE else ["(erased)"]
+                            for kind, values in entities.items() if values}  # fmt: skip
+    return kept
+
+
+class DataRequests:
+    """Exports and erases what the bot keeps about one platform user."""
+
+    def __init__(self, records: PersonalData) -> None:
+        self.records = records
+
+    async def find(self, platform: str, user_id: str) -> Found:
+        """Every record of the user's, wherever it is kept."""
+        found = Found()
+        for cid in await self.records.conversation_ids(platform, user_id):
+            record = await self.records.conversation(cid)
+            if record:
+                found.conversations[cid] = {**record, "id": cid}
+                found.transcripts[cid] = await self.records.transcript(cid)
+        cids = set(found.conversations)
+        ticket_ids = {*await self.records.ticket_ids(platform, user_id),
+                      *(c["ticket"] for c in found.conversations.values() if c.get("ticket"))}  # fmt: skip
+        found.tickets = [t for t in [await self.records.ticket(tid) for tid in sorted(ticket_ids)] if t]
+        found.feedback = {raw: item for raw, item in await self.records.list_items(keys.FEEDBACK)
+                          if item.get("conversation") in cids}  # fmt: skip
+        for key in FILED_LISTS:
+            found.filed[key] = {raw: item for raw, item in await self.records.list_items(key)
+                                if item.get("conversation") in cids}  # fmt: skip
+        found.filed[keys.IMPOSTORS] = {raw: item for raw, item in await self.records.list_items(keys.IMPOSTORS)
+                                       if (item.get("platform"), str(item.get("user_id"))) == (platform, user_id)}
+        for entry, fields in await self.records.stream_entries(keys.INBOX):
+            message = json.loads(fields.get("message") or "{}")
+            if (message.get("platform"), message.get("user_id")) == (platform, user_id):
+                found.pending_messages[entry] = message
+        replies = await self.records.stream_entries(keys.outbox(platform))
+        found.pending_replies = {entry: reply for entry, reply in replies if reply.get("conversation") in cids}
+        found.moves = await self.records.moves(platform, user_id)
+        chat_ids = {c.get("chat_id", "") for c in found.conversations.values()}
+        if platform == "webchat":  # a web chat user's id is their session's
+            for session in sorted({user_id, *chat_ids}):
+                found.webchat_lines[session] = [line for _, line in
+                                                await self.records.stream_entries(keys.webchat_session(session))]
+                found.counters += await self.records.session_counters(session)
+        private = {c.get("chat_id", "") for c in found.conversations.values() if c.get("chat_kind") == "private"}
+        for chat_id in sorted(private | ({user_id} if platform == "webchat" else set())):
+            found.counters += await self.records.message_marks(platform, chat_id)
+        found.counters += [keys.secret_marks(cid) for cid in cids]
+        if platform == "discord":
+            found.discord_threads = await self.records.discord_threads(sorted(chat_ids))
+        if platform == "x":
+            found.x_parked = await self.records.x_parked(user_id)
+            found.counters += await self.records.x_reply_counters(user_id)
+        return found
+
+    async def export(self, platform: str, user_id: str) -> dict[str, object]:
+        """Everything kept about the user, as one JSON-ready document."""
+        found = await self.find(platform, user_id)
+        return {
+            "platform": platform, "user_id": user_id, "exported_at": time.time(),
+            "conversations": [{**record, "transcript": found.transcripts.get(cid, [])}
+                              for cid, record in found.conversations.items()],
+            "tickets": found.tickets, "feedback": list(found.feedback.values()),
+            "filed": {key: list(items.values()) for key, items in found.filed.items()},
+            "pending_messages": list(found.pending_messages.values()),
+            "pending_replies": list(found.pending_replies.values()),
+            "private_moves": list(found.moves.values()), "webchat_lines": found.webchat_lines,
+            "discord_threads": found.discord_threads, "x_parked_replies": found.x_parked,
+        }  # fmt: skip
+
+    async def erase(self, platform: str, user_id: str) -> dict[str, int]:
+        """Remove everything kept about the user; what the reports count stays, anonymous.
+        Returns how many records of each kind were erased or made anonymous."""
+        found = await self.find(platform, user_id)
+        erased = {"pending_messages": await self.records.delete_entries(keys.INBOX, list(found.pending_messages)),
+                  "pending_replies": await self.records.delete_entries(keys.outbox(platform),
+                                                                       list(found.pending_replies))}  # fmt: skip
+        stub_ids = {}
+        for cid, record in found.conversations.items():
+            stub_ids[cid] = "c" + secrets.token_hex(6)  # the same shape as a real id, linked to nothing
+            stub = {name: record[name] for name in STUB_FIELDS if record.get(name)}
+            stub.update(id=stub_ids[cid], state="erased", erased_at=str(time.time()))
+            lines = [anonymous_line(line) for line in found.transcripts.get(cid, []) if line.get("from") == "user"]
+            await self.records.replace_conversation(record, stub_ids[cid], stub, lines)
+        erased["conversations"] = len(stub_ids)
+        erased["transcript_lines"] = sum(len(lines) for lines in found.transcripts.values())
+        erased["feedback"] = await self.records.replace_items(keys.FEEDBACK, {
+            raw: json.dumps({**item, "conversation": stub_ids.get(item["conversation"], "")})
+            for raw, item in found.feedback.items()
+        })  # fmt: skip
+        erased["filed"] = 0
+        for key, items in found.filed.items():
+            erased["filed"] += await self.records.replace_items(key, dict.fromkeys(items, ""))
+        erased["keys"] = await self.records.delete_keys([
+            keys.user_tickets(platform, user_id), *found.moves, *found.counters,
+            *(keys.webchat_session(session) for session in found.webchat_lines),
+            *([keys.x_parked(user_id)] if found.x_parked else []),
+        ])  # fmt: skip
+        return erased
