@@ -165,7 +165,7 @@ class WebChat:
         try:
             lines = await self._lines(request, session, after, wait)
         except PollRefused as refusal:
-            response = json_error(refusal.status, refusal.code, str(refusal.message))
+            response = json_error(refusal.status, refusal.code, refusal.message)
             response.headers["Retry-After"] = "5"
             response.force_close()  # a flood's sockets are not kept open for it
             return response

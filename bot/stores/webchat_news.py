@@ -59,16 +59,20 @@ class SessionNews:
                     news.set_result(None)
 
     async def _listen(self) -> None:
+        outage = False  # told once per outage, not every second
         while True:
             pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(keys.WEBCHAT_NEWS)
+                outage = False
                 self._wake()  # lines appended while we were not subscribed: everyone reads again
                 async for message in pubsub.listen():
                     if message["type"] == "message":
                         self._wake(message["data"].decode())
             except (RedisError, OSError) as exc:
-                log.warning("web chat news: Redis unavailable (%s); polls answer at their timeout", type(exc).__name__)
+                if not outage:
+                    log.warning("web chat news: Redis unavailable (%s); trying again every second", type(exc).__name__)
+                outage = True
             finally:
                 with contextlib.suppress(RedisError, OSError):
                     await pubsub.close()
