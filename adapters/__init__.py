@@ -15,7 +15,7 @@ from bot.services.channels import Channel, ChannelBuilder, ChannelKit
 def _webchat(kit: ChannelKit) -> Channel:
     from adapters.webchat import WebChat
 
-    return WebChat(kit.desk, kit.config.web, kit.state.webchat)
+    return WebChat(kit.desk, kit.config.web, kit.state.webchat, kit.env.get("WEBCHAT_SESSION_SECRET"))
 
 
 def _telegram(kit: ChannelKit) -> Channel:

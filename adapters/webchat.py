@@ -1,8 +1,19 @@
 """The built-in web chat: a page at `/` and a JSON API for it. Always on, no token needed.
 
+    POST /api/webchat/sessions            {}  ->  {"session": "<id>"}
     POST /api/webchat/{session}/messages  {"text": "...", "client_id"?}  ->  {"message", "replies", "cursor"}
     GET  /api/webchat/{session}/messages?after=<cursor>[&wait=<s>]  ->  what came later
     POST /api/webchat/{session}/press     {"action": "helpful:yes"}  ->  202 (what follows comes by GET)
+
+Sessions: the server issues their ids (`webchat_ids.py`: random and signed), since an id is
+all it takes to read a conversation; every route answers an id it did not issue with 404
+`unknown_session`, and the page then asks for a new one. Every write (POST) must be
+`Content-Type: application/json`, else 415: a cross-site form can post `text/plain` without
+the browser asking first, a JSON body it cannot.
+
+Long polls (`wait`): a waiting GET costs no Redis connection (the store wakes it, see
+`bot/stores/webchat_news.py`), and how many are held open is capped per session, per client
+address and per process (`webchat_polls.py`, the `web.polls_*` settings).
 
 Each session's messages (the user's as stored, redacted, and the replies) live in a Redis
 stream (`sb:webchat:<session>`); the cursor is a stream id. The bot's answers are written
@@ -21,6 +32,7 @@ chat button that opens this page in a frame.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
@@ -29,6 +41,8 @@ from pathlib import Path
 from aiohttp import web
 
 from adapters.in_order import PerChat
+from adapters.webchat_ids import SessionIds
+from adapters.webchat_polls import HeldPolls, PollRefused
 from bot.config import WebSettings
 from bot.domain.messages import Action, Decision, InboundMessage, OutboundReply
 from bot.services.channels import STORE_OUTAGE, WebChatSessions
@@ -37,7 +51,6 @@ from bot.web.responses import json_error
 
 PLATFORM = "webchat"
 STATIC = Path(__file__).with_name("webchat_static")
-SESSION = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 ACTION = re.compile(r"^[A-Za-z0-9:_-]{1,100}$")
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MAX_BODY_BYTES = 64 * 1024
@@ -68,17 +81,32 @@ class WebChat:
 
     platform = PLATFORM
 
-    def __init__(self, desk: FrontDesk, settings: WebSettings, sessions: WebChatSessions) -> None:
+    def __init__(self, desk: FrontDesk, settings: WebSettings, sessions: WebChatSessions,
+                 secret: str | None = None) -> None:  # fmt: skip
         self.desk = desk
         self.settings = settings
         self.sessions = sessions  # each session's lines, and how many it sent this minute
         self.in_order = PerChat()
+        self.secret = secret  # WEBCHAT_SESSION_SECRET; without it the one kept in Redis
+        self.ids: SessionIds | None = None  # set by `start`, before the first request
+        self.polls = HeldPolls(max(1, settings.polls_per_session), settings.polls_per_address, settings.polls_total)
 
     async def start(self) -> None:
-        """Nothing to connect: the page and API are served with the bot's HTTP server."""
+        """The key that signs session ids; the page and API are served with the bot's HTTP server."""
+        secret = self.secret.encode() if self.secret else await self.sessions.signing_secret()
+        self.ids = SessionIds(secret)
 
     async def stop(self) -> None:
-        """Nothing to disconnect."""
+        """Long polls are no longer woken."""
+        await self.sessions.close()
+
+    def refused_session(self, request: web.Request, write: bool = False) -> web.Response | None:
+        """404 for a session id this server did not issue; 415 for a write that is not JSON."""
+        session = request.match_info["session"]
+        if self.ids is None or not self.ids.issued(session):
+            return json_error(404, "unknown_session", "this chat session was not issued by this server: "
+                              "get one with POST /api/webchat/sessions")  # fmt: skip
+        return _not_json(request) if write else None
 
     def client_address(self, request: web.Request) -> str:
         if self.settings.trust_forwarded_for and request.headers.get("X-Forwarded-For"):
@@ -102,6 +130,7 @@ class WebChat:
     def routes(self) -> list[web.AbstractRouteDef]:
         return [
             web.get("/", self.page),
+            web.post("/api/webchat/sessions", self.new_session),
             web.post("/api/webchat/{session}/messages", self.post_message),
             web.get("/api/webchat/{session}/messages", self.get_messages),
             web.post("/api/webchat/{session}/press", self.press),
@@ -114,10 +143,20 @@ class WebChat:
         answers = {"answers": reply.reply_to} if reply.reply_to else {}
         await self.sessions.append(reply.chat_id, sender, reply, **answers)
 
+    async def new_session(self, request: web.Request) -> web.Response:
+        """A new session id for a page that has none (or whose id was refused)."""
+        refused = _not_json(request)
+        if refused is not None:
+            return refused
+        if self.ids is None:
+            return json_error(503, "unavailable", "the chat is starting; try again")
+        return web.json_response({"session": self.ids.issue()}, status=201)
+
     async def get_messages(self, request: web.Request) -> web.Response:
+        refused = self.refused_session(request)
+        if refused is not None:
+            return refused
         session = request.match_info["session"]
-        if not SESSION.match(session):
-            return json_error(400, "bad_session", "the session id must be 8-64 letters, digits, '-' or '_'")
         after = request.query.get("after", "0-0")
         if not re.fullmatch(r"\d{1,20}-\d{1,20}", after):
             return json_error(400, "bad_cursor", "after must be a cursor returned by this API")
@@ -125,8 +164,19 @@ class WebChat:
             wait = min(MAX_WAIT_SECONDS, max(0.0, float(request.query.get("wait", "0"))))
         except ValueError:
             return json_error(400, "bad_wait", "wait is a number of seconds")
+        try:
+            lines = await self._lines(request, session, after, wait)
+        except PollRefused as refusal:
+            response = json_error(refusal.status, refusal.code, refusal.message)
+            response.headers["Retry-After"] = "5"
+            response.force_close()  # a flood's sockets are not kept open for it
+            return response
+        except STORE_OUTAGE:
+            return json_error(503, "unavailable", "the chat's history cannot be read this moment; try again")
+        if lines is None:
+            return json_error(409, "poll_replaced", "a newer poll of this session took this one's place")
         messages = []
-        for entry_id, data in await self.sessions.lines_after(session, after, wait):
+        for entry_id, data in lines:
             messages.append({
                 "id": entry_id, "from": data["from"], "text": data["text"],
                 "buttons": [{"label": label, "action": action} for label, action in json.loads(data["buttons"])],
@@ -135,13 +185,27 @@ class WebChat:
         cursor = messages[-1]["id"] if messages else after
         return web.json_response({"messages": messages, "cursor": cursor})
 
+    async def _lines(self, request: web.Request, session: str, after: str, wait: float) -> list | None:
+        """The session's lines after `after`, waiting up to `wait` s while holding a poll; None
+        when a newer poll of the session replaced this one."""
+        if not wait:
+            return await self.sessions.lines_after(session, after, 0)
+        with self.polls.hold(session, self.client_address(request)) as replaced:
+            reading = asyncio.ensure_future(self.sessions.lines_after(session, after, wait))
+            await asyncio.wait({reading, replaced}, return_when=asyncio.FIRST_COMPLETED)
+            if not reading.done():
+                reading.cancel()
+                return None
+            return reading.result()
+
     async def page(self, request: web.Request) -> web.Response:
         return web.FileResponse(STATIC / "index.html", headers=_PAGE_HEADERS)
 
     async def post_message(self, request: web.Request) -> web.Response:
+        refused = self.refused_session(request, write=True)
+        if refused is not None:
+            return refused
         session = request.match_info["session"]
-        if not SESSION.match(session):
-            return json_error(400, "bad_session", "the session id must be 8-64 letters, digits, '-' or '_'")
         limited = await self.too_fast(request, session)
         if limited is not None:  # (a Response is falsy: it is an empty mapping)
             return limited
@@ -199,9 +263,10 @@ class WebChat:
     async def press(self, request: web.Request) -> web.Response:
         """A button under one of the bot's messages ("Was this helpful?", a rating, "Talk to a
         person"); what follows arrives through GET like any later reply."""
+        refused = self.refused_session(request, write=True)
+        if refused is not None:
+            return refused
         session = request.match_info["session"]
-        if not SESSION.match(session):
-            return json_error(400, "bad_session", "the session id must be 8-64 letters, digits, '-' or '_'")
         try:
             body = json.loads((await request.content.read(4096)).decode("utf-8"))
         # ValueError: not UTF-8, not JSON, a 4,300-digit number; RecursionError: `[` x 2,000
@@ -220,6 +285,13 @@ class WebChat:
         except STORE_OUTAGE:
             return json_error(503, "unavailable", "the bot cannot take this press this moment; try again")
         return web.json_response({"ok": True}, status=202)
+
+
+def _not_json(request: web.Request) -> web.Response | None:
+    """415 unless the body is declared JSON: what a cross-site form cannot send."""
+    if request.content_type == "application/json":
+        return None
+    return json_error(415, "not_json", "send the body as JSON, with Content-Type: application/json")
 
 
 _PAGE_HEADERS = {

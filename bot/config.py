@@ -133,6 +133,11 @@ class WebSettings:
     # Behind a reverse proxy, the client's address is the last X-Forwarded-For hop the proxy
     # added; only trust it when a proxy you run sets it.
     trust_forwarded_for: bool = False
+    # Long polls (GET .../messages?wait=) held open at once: a session's extra one replaces its
+    # oldest; over an address's cap 429, over the process's 503.
+    polls_per_session: int = 2
+    polls_per_address: int = 50
+    polls_total: int = 5000
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,6 @@ import statistics
 import subprocess
 import tempfile
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -156,9 +155,11 @@ def start_bot(cluster: SentinelCluster, workdir: Path) -> BotProcess:
     return BotProcess("redis://127.0.0.1:1/0", workdir / "bot.log", workdir / "config.yml", env=env).start()
 
 
-def new_session(n: int) -> str:
-    """A web chat session id (made up by the client, as the page does today)."""
-    return f"failover-{n:03d}-{uuid.uuid4().hex[:8]}"
+async def new_session(http: aiohttp.ClientSession, bot_url: str) -> str:
+    """A web chat session id, issued by the bot as the page gets one."""
+    async with http.post(f"{bot_url}/api/webchat/sessions", json={}) as response:
+        assert response.status == 201, await response.text()
+        return (await response.json())["session"]
 
 
 @dataclass
@@ -258,8 +259,8 @@ async def _flood(http: aiohttp.ClientSession, bot_url: str, cluster: SentinelClu
 async def flood_and_kill(bot_url: str, cluster: SentinelCluster, rate: float = 20, seconds: float = 20,
                          kill_at: float = 6, sessions: int = 40) -> dict:  # fmt: skip
     """The drill; its figures."""
-    names = [new_session(n) for n in range(sessions)]
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
+        names = [await new_session(http, bot_url) for _ in range(sessions)]
         timeouts_before = await _metric(http, bot_url, TIMEOUTS)
         flood, killed = await _flood(http, bot_url, cluster, names, rate, seconds, kill_at)
         timeouts = await _metric(http, bot_url, TIMEOUTS) - timeouts_before

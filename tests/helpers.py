@@ -50,9 +50,28 @@ def add_agent(redis_server, name: str, languages: str, role: str = "agent") -> s
     return token
 
 
+def new_session(bot) -> str:
+    """A web chat session id the bot issues (the server picks them, never the client)."""
+    status, body = call(bot, "POST", "/api/webchat/sessions", {})
+    assert status == 201, body
+    return body["session"]
+
+
+_SESSIONS: dict[tuple[str, str], str] = {}
+
+
+def session_of(bot, name: str) -> str:
+    """The issued web chat session a test calls `name`: the same one each time for one bot
+    (and its replicas, which share its Redis)."""
+    if (bot.url, name) not in _SESSIONS:
+        _SESSIONS[bot.url, name] = new_session(bot)
+    return _SESSIONS[bot.url, name]
+
+
 def post(bot, session: str, body: bytes, headers: dict | None = None) -> tuple[int, dict]:
+    """POSTs `body` to the web chat session the test calls `session` (see `session_of`)."""
     request = urllib.request.Request(
-        f"{bot.url}/api/webchat/{session}/messages", data=body, method="POST",
+        f"{bot.url}/api/webchat/{session_of(bot, session)}/messages", data=body, method="POST",
         headers={"Content-Type": "application/json", **(headers or {})},
     )  # fmt: skip
     try:

@@ -38,7 +38,7 @@ from bot.web.agent_routes import AgentRoutes
 from bot.web.api_requests import AGENT, api_middleware
 from bot.web.signin_log import SignInLog
 from tests.conftest import ROOT, BotProcess, RedisServer
-from tests.helpers import LANGUAGES, add_agent, say
+from tests.helpers import LANGUAGES, add_agent, say, session_of
 
 # -- in-process: the middleware on the test Redis --------------------------------------------
 
@@ -317,7 +317,7 @@ def test_every_response_is_served_by_supportbot_and_api_answers_are_neither_cach
     api_calls = [("GET", "/api/me", None, lead), ("GET", "/api/me", None, None),
                  ("GET", "/api/openapi.json", None, None), ("POST", "/api/incidents", {"intents": []}, lead),
                  ("GET", "/api/nothing-here", None, lead),
-                 ("POST", "/api/webchat/headers-session/messages", {"text": "hi"}, None)]  # fmt: skip
+                 ("POST", f"/api/webchat/{session_of(own_bot, 'headers')}/messages", {"text": "hi"}, None)]  # fmt: skip
     for method, path, body, token in api_calls:
         status, headers, _ = api(own_bot, method, path, body, token)
         assert headers["Server"] == "supportbot", (path, status, headers["Server"])

@@ -22,7 +22,7 @@ import yaml
 from bot.stores import keys
 from bot.stores.audit import AuditEntry, AuditTrail
 from tests.conftest import ROOT, BotProcess, RedisServer
-from tests.helpers import add_agent, call
+from tests.helpers import add_agent, call, session_of
 
 RETENTION_DAYS = 30
 
@@ -53,7 +53,7 @@ def site(tmp_path_factory):
 def test_agent_and_lead_actions_are_recorded_with_actor_and_object(site):
     ana, bo, lea = site.tokens["ana"], site.tokens["bo"], site.lead
     said = {"text": "I want to talk to a human"}
-    assert call(site.bot, "POST", "/api/webchat/audit-user-0001/messages", said)[0] == 200
+    assert call(site.bot, "POST", f"/api/webchat/{session_of(site.bot, 'audit-user')}/messages", said)[0] == 200
     status, conv = call(site.bot, "POST", "/api/queue/claim", {}, token=ana)
     cid = conv["id"]
     assert status == 200

@@ -18,7 +18,7 @@ import pytest
 import redis as redis_sync
 
 from tests.conftest import CHROMIUM, ROOT, BotProcess
-from tests.helpers import Watched, add_agent
+from tests.helpers import Watched, add_agent, session_of
 
 XSS = "<img src=x onerror=alert(1)>"
 SCREENSHOTS = ROOT / "docs" / "screenshots"
@@ -134,6 +134,51 @@ def test_a_user_gets_a_person_who_answers_from_the_console_and_then_rates_them(s
         agent.close()
 
 
+def test_the_page_chats_in_a_session_the_server_issued_and_replaces_a_refused_one(site, browser):
+    user = Watched(browser)
+    try:
+        user.page.goto(site.url + "/")
+        ask(user.page, "what are the trading fees?")
+        user.page.locator("li.bot").first.wait_for()
+        session = user.page.evaluate("sessionStorage.getItem('supportbot-session')")
+        assert re.fullmatch(r"[0-9a-f]{64}", session), session
+        history = json.load(urllib.request.urlopen(f"{site.url}/api/webchat/{session}/messages?after=0-0", timeout=10))
+        assert [m["from"] for m in history["messages"]] == ["user", "bot"]
+
+        # A tab that kept an id the server did not issue (picked by a script, or from before):
+        # the page gets a new one and chats on.
+        user.page.evaluate("sessionStorage.setItem('supportbot-session', 'abcdefgh')")
+        user.page.reload()
+        ask(user.page, "how do I reset my password?")
+        user.page.locator("li.bot", has_text=re.compile("password", re.I)).wait_for()
+        renewed = user.page.evaluate("sessionStorage.getItem('supportbot-session')")
+        assert re.fullmatch(r"[0-9a-f]{64}", renewed) and renewed != session
+        assert user.page.locator("li.user.failed, li.error").count() == 0
+        assert not user.dialogs and not user.csp
+    finally:
+        user.close()
+
+
+def test_another_site_cannot_post_into_a_visitors_session(site, browser):
+    """A cross-site form needs no CORS preflight: with `enctype="text/plain"` its body can even
+    look like JSON. The browser sends it; the bot refuses it and stores nothing."""
+    session = session_of(site, "browser-victim-0001")
+    target = f"{site.url}/api/webchat/{session}/messages"
+    attacker = Watched(browser)
+    try:
+        attacker.page.goto("about:blank")
+        with attacker.page.expect_response(target) as answered:
+            attacker.page.set_content(
+                f'<form method="post" enctype="text/plain" action="{target}">'
+                '<input name=\'{"text": "send your seed phrase to evil.example", "x": "\' value=\'"}\'></form>'
+                "<script>document.forms[0].submit()</script>"
+            )
+        assert answered.value.status == 415 and answered.value.json()["error"] == "not_json"
+        assert redis_sync.Redis.from_url(site.redis_url).exists(f"sb:webchat:{session}") == 0
+    finally:
+        attacker.close()
+
+
 def test_markup_anyone_writes_is_shown_as_text_in_both_pages(site, browser):
     user, agent = Watched(browser), Console(browser)
     try:
@@ -208,7 +253,7 @@ def test_a_lead_sees_the_weeks_report(site, browser):
     try:
         # At least one conversation this week, even when this test runs alone.
         question = urllib.request.Request(
-            site.url + "/api/webchat/report-week-1/messages",
+            f"{site.url}/api/webchat/{session_of(site, 'report-week-1')}/messages",
             data=json.dumps({"text": "what are the trading fees?"}).encode(),
             headers={"Content-Type": "application/json"},
         )
@@ -249,7 +294,7 @@ def test_markup_in_a_transfer_target_is_shown_as_text(site, browser):
     """An agent can type too: the server's error echoes the name, and it stays text."""
     import json as json_module
 
-    session = "browser-transfer-0001"
+    session = session_of(site, "browser-transfer-0001")
     request = urllib.request.Request(f"{site.url}/api/webchat/{session}/messages", method="POST",
                                      data=json_module.dumps({"text": "I need a human please"}).encode(),
                                      headers={"Content-Type": "application/json"})  # fmt: skip
@@ -279,7 +324,7 @@ def test_markup_in_a_platform_user_name_is_shown_as_text(site, browser):
 
     from bot.stores.conversations import conversation_id
 
-    session = "browser-username-0001"
+    session = session_of(site, "browser-username-0001")
     request = urllib.request.Request(f"{site.url}/api/webchat/{session}/messages", method="POST",
                                      data=json_module.dumps({"text": "talk to a person please"}).encode(),
                                      headers={"Content-Type": "application/json"})  # fmt: skip

@@ -13,7 +13,7 @@ import yaml
 
 from bot.domain.messages import InboundMessage
 from tests.conftest import ROOT, BotProcess, RedisServer
-from tests.helpers import add_agent, call
+from tests.helpers import add_agent, call, say, session_of
 
 
 def wait_for(predicate, timeout: float = 30, every: float = 0.3):
@@ -42,31 +42,32 @@ def stack(tmp_path_factory, model_path):
 
 
 def agent_messages(bot, session: str) -> list[str]:
-    status, body = call(bot, "GET", f"/api/webchat/{session}/messages?after=0-0")
+    status, body = call(bot, "GET", f"/api/webchat/{session_of(bot, session)}/messages?after=0-0")
     return [m["text"] for m in body["messages"] if m["from"] == "agent"]
 
 
 def bot_messages(bot, session: str) -> list[str]:
-    status, body = call(bot, "GET", f"/api/webchat/{session}/messages?after=0-0")
+    status, body = call(bot, "GET", f"/api/webchat/{session_of(bot, session)}/messages?after=0-0")
     return [m["text"] for m in body["messages"] if m["from"] == "bot"]
 
 
 def test_kill_9_of_the_bot_loses_no_message_hand_off_or_reply(stack):
     bot, token = stack["bot"], stack["token"]
     # A hand-off, claimed, and an agent's reply sent the instant before the crash.
-    status, first = call(bot, "POST", "/api/webchat/drill-user-0001/messages", {"text": "I need a human please"})
+    status, first = say(bot, "drill-user-0001", "I need a human please")
     assert first["action"] == "handoff"
     status, conv = call(bot, "POST", "/api/queue/claim", {"languages": ["en"]}, token=token)
     assert status == 200
     status, _ = call(bot, "POST", f"/api/conversations/{conv['id']}/reply", {"text": "Hi, Drill here."}, token=token)
     assert status == 202
     # A second hand-off still waiting in the queue.
-    call(bot, "POST", "/api/webchat/drill-user-0002/messages", {"text": "let me talk to a real agent"})
+    say(bot, "drill-user-0002", "let me talk to a real agent")
+    orphan = session_of(bot, "drill-user-0003")
     bot.process.kill()
     bot.process.wait()
 
     # A message the dead process had accepted but not yet handled (written as `Inbox.handle` does).
-    accepted = InboundMessage("webchat", "drill-user-0003", "private", "drill-user-0003", "how do i reset my 2fa?")
+    accepted = InboundMessage("webchat", orphan, "private", orphan, "how do i reset my 2fa?")
     redis_sync.Redis.from_url(stack["redis"].url).xadd("sb:inbox", {"message": json.dumps(asdict(accepted))})
 
     bot.start()
@@ -83,14 +84,14 @@ def test_kill_9_of_the_bot_loses_no_message_hand_off_or_reply(stack):
 
 def test_a_redis_restart_loses_nothing(stack):
     bot, token, server = stack["bot"], stack["token"], stack["redis"]
-    call(bot, "POST", "/api/webchat/drill-user-0004/messages", {"text": "necesito hablar con un agente"})
+    say(bot, "drill-user-0004", "necesito hablar con un agente")
     status, before = call(bot, "GET", "/api/queue", token=token)
     assert status == 200
     time.sleep(1.5)  # appendfsync everysec: what the clients were told is on disk
     server.stop()
     status, down = call(bot, "GET", "/api/queue", token=token)
     assert status == 503
-    status, refused = call(bot, "POST", "/api/webchat/drill-user-0005/messages", {"text": "hello?"})
+    status, refused = say(bot, "drill-user-0005", "hello?")
     assert status == 503 and refused["reply"], "the user is told we will answer shortly"
     server.start()
     def queue_back() -> tuple | None:
@@ -101,5 +102,5 @@ def test_a_redis_restart_loses_nothing(stack):
     assert [c["ticket"] for c in after["queue"]] == [c["ticket"] for c in before["queue"]]
     status, conv = call(bot, "POST", "/api/queue/claim", {"languages": ["es"]}, token=token)
     assert status == 200 and conv["transcript"][0]["text"] == "necesito hablar con un agente"
-    status, body = call(bot, "POST", "/api/webchat/drill-user-0005/messages", {"text": "hello?"})
+    status, body = say(bot, "drill-user-0005", "hello?")
     assert status == 200 and body["replies"]

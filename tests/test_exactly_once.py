@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT, BotProcess, RedisServer
-from tests.helpers import Watched, call
+from tests.helpers import Watched, call, session_of
 
 QUESTIONS = ("how long does a withdrawal take?", "what are the withdrawal fees?", "how do i enable 2fa?",
              "how do i reset my password?", "what is the minimum deposit?")  # fmt: skip
@@ -41,7 +41,8 @@ def stack(tmp_path_factory, model_path):
 def send(bot, session: str, text: str, client_id: str) -> tuple[int, dict]:
     """One POST as the page sends it; (0, {}) when no answer came (the bot was down)."""
     try:
-        return call(bot, "POST", f"/api/webchat/{session}/messages", {"text": text, "client_id": client_id})
+        return call(bot, "POST", f"/api/webchat/{session_of(bot, session)}/messages",
+                    {"text": text, "client_id": client_id})
     except OSError:
         return 0, {}
 
@@ -60,7 +61,7 @@ def send_until_taken(bot, session: str, text: str, client_id: str, give_up: floa
 def answers_by_client(bot, session: str) -> Counter:
     """How many bot lines answer each of the session's messages (by the page's client id): an
     answer given at once names its question's line; one recovered after a crash its client id."""
-    status, body = call(bot, "GET", f"/api/webchat/{session}/messages?after=0-0")
+    status, body = call(bot, "GET", f"/api/webchat/{session_of(bot, session)}/messages?after=0-0")
     assert status == 200
     lines = body["messages"]
     client_of = {line["id"]: line.get("client_id") for line in lines if line["from"] == "user"}
@@ -85,7 +86,7 @@ def test_a_resent_message_is_answered_once(stack):
     status_again, again = send(bot, session, "how do i enable 2fa?", client_id)
     assert (status, first["action"]) == (200, "answer") and first["replies"]
     assert (status_again, again["duplicate"], again["replies"]) == (200, True, [])
-    status, history = call(bot, "GET", f"/api/webchat/{session}/messages?after=0-0")
+    status, history = call(bot, "GET", f"/api/webchat/{session_of(bot, session)}/messages?after=0-0")
     assert [line["from"] for line in history["messages"]] == ["user", "bot"]
 
 
@@ -109,6 +110,8 @@ def flood(bot, sessions: int, per_session: int, crash) -> dict[str, list[str]]:
     """`sessions` users each send `per_session` questions in order, as the page does, while
     `crash` runs once a few messages in; their client ids by session."""
     sent: dict[str, list[str]] = {f"once-flood-{uuid.uuid4().hex[:12]}": [] for _ in range(sessions)}
+    for session in sent:
+        session_of(bot, session)  # issued before the crash
 
     def user(session: str) -> None:
         for n in range(per_session):

@@ -17,7 +17,7 @@ import urllib.request
 import pytest
 
 from tests.conftest import ROOT
-from tests.helpers import add_agent, call
+from tests.helpers import add_agent, call, say, session_of
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +49,7 @@ def test_the_api_needs_a_token_and_respects_roles(bot, agents):
 
 
 def test_a_user_asks_for_a_person_an_agent_answers_and_the_bot_keeps_quiet(bot, agents):
-    session = "handoff-session-01"
+    session = session_of(bot, "handoff-session-01")
     path = f"/api/webchat/{session}/messages"
     status, first = call(bot, "POST", path, {"text": "quiero hablar con una persona real"})
     assert status == 200 and first["action"] == "handoff"
@@ -95,8 +95,8 @@ def test_a_user_asks_for_a_person_an_agent_answers_and_the_bot_keeps_quiet(bot, 
 
 
 def test_tickets_are_only_the_users_own(bot, agents):
-    call(bot, "POST", "/api/webchat/other-user-0001/messages", {"text": "i want to talk to a human"})
-    status, body = call(bot, "POST", "/api/webchat/other-user-0002/messages", {"text": "status of my ticket?"})
+    say(bot, "other-user-0001", "i want to talk to a human")
+    status, body = say(bot, "other-user-0002", "status of my ticket?")
     assert status == 200
     assert "T-" not in body["replies"][0]["text"]
 
@@ -110,7 +110,7 @@ def test_bad_agent_requests_get_clear_errors(bot, agents):
 
 
 def test_the_terminal_console_lists_claims_replies_and_resolves(bot, agents):
-    status, asked = call(bot, "POST", "/api/webchat/console-user-01/messages", {"text": "我要人工客服"})
+    status, asked = say(bot, "console-user-01", "我要人工客服")
     assert asked["action"] == "handoff"
     script = "list\nclaim zh\ncanned {cid} greeting\nresolve {cid}\nquit\n"
     env = {**os.environ, "SUPPORTBOT_AGENT_TOKEN": agents["lead"]}
@@ -123,14 +123,14 @@ def test_the_terminal_console_lists_claims_replies_and_resolves(bot, agents):
     assert "sent" in done.stdout and f"{cid} is now resolved" in done.stdout, done.stdout
     deadline, agent_lines = time.monotonic() + 20, []
     while not agent_lines and time.monotonic() < deadline:
-        status, later = call(bot, "GET", "/api/webchat/console-user-01/messages?after=0-0")
+        status, later = call(bot, "GET", f"/api/webchat/{session_of(bot, 'console-user-01')}/messages?after=0-0")
         agent_lines = [m["text"] for m in later["messages"] if m["from"] == "agent"]
         time.sleep(0.2)
     assert len(agent_lines) == 1 and "lea" in agent_lines[0] and "T-" in agent_lines[0]
 
 
 def test_an_agent_transfers_to_another_agent_and_back_to_the_queue(bot, agents):
-    call(bot, "POST", "/api/webchat/transfer-user-1/messages", {"text": "please connect me to an operator"})
+    say(bot, "transfer-user-1", "please connect me to an operator")
     status, conv = call(bot, "POST", "/api/queue/claim", {"languages": ["en"]}, token=agents["ana"])
     assert status == 200
     cid = conv["id"]
@@ -161,7 +161,7 @@ def test_leads_see_the_queue_live_through_server_sent_events(bot, agents):
     listener = threading.Thread(target=listen, daemon=True)
     listener.start()
     time.sleep(0.5)
-    call(bot, "POST", "/api/webchat/events-user-01/messages", {"text": "can i speak to a human agent"})
+    say(bot, "events-user-01", "can i speak to a human agent")
     call(bot, "POST", "/api/queue/claim", {"languages": ["en"]}, token=agents["lead"])
     listener.join(timeout=20)
     assert "queued" in seen and "claimed" in seen

@@ -21,7 +21,7 @@ from bot.domain.messages import Decision, InboundMessage
 from bot.domain.pipeline import BadMessage
 from bot.stores.conversations import conversation_id
 from tests.conftest import ROOT, BotProcess
-from tests.helpers import add_agent, say
+from tests.helpers import add_agent, say, session_of
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 SEED = Mnemonic("english").to_mnemonic(bytes(range(200, 216)))
@@ -70,12 +70,14 @@ def test_the_web_chat_api_answers_any_body_without_a_server_error(bot):
     @given(st.one_of(JSON.map(lambda v: json.dumps(v).encode()), st.binary(max_size=300),
                      texts.map(lambda v: json.dumps(v).encode())))  # fmt: skip
     def any_body(body: bytes) -> None:
-        status, _ = send(f"{bot.url}/api/webchat/fuzz-session-{abs(hash(body)) % 1000:04d}/messages", body=body,
+        session = session_of(bot, f"fuzz-session-{abs(hash(body)) % 1000:04d}")
+        status, _ = send(f"{bot.url}/api/webchat/{session}/messages", body=body,
                          headers={"Content-Type": "application/json"})  # fmt: skip
         assert status in (200, 400, 413, 429)
 
     any_body()
-    status, _ = send(f"{bot.url}/api/webchat/fuzz-session-big/messages", body=b"x" * (2 * 1024 * 1024))
+    status, _ = send(f"{bot.url}/api/webchat/{session_of(bot, 'fuzz-session-big')}/messages",
+                     body=b"x" * (2 * 1024 * 1024), headers={"Content-Type": "application/json"})  # fmt: skip
     assert status == 413
 
 
@@ -112,10 +114,12 @@ UNPARSABLE = {"nested 30,000 deep": b"[" * 30_000, "nested 2,000 deep": b'{"text
 def test_json_the_parser_cannot_take_gets_a_json_400_on_every_api(bot, redis_server):
     lead = add_agent(redis_server, "nesting-lead", "en", role="lead")
     assert say(bot, "nesting-session-1", "hello")[0] == 200
-    cid = conversation_id("webchat:nesting-session-1:nesting-session-1")
+    first = session_of(bot, "nesting-session-1")
+    cid = conversation_id(f"webchat:{first}:{first}")
+    other = session_of(bot, "nesting-session-2")
     endpoints = {
-        "web chat message": (f"{bot.url}/api/webchat/nesting-session-2/messages", {}),
-        "web chat press": (f"{bot.url}/api/webchat/nesting-session-2/press", {}),
+        "web chat message": (f"{bot.url}/api/webchat/{other}/messages", {}),
+        "web chat press": (f"{bot.url}/api/webchat/{other}/press", {}),
         "agent reply": (f"{bot.url}/api/conversations/{cid}/reply", {"Authorization": f"Bearer {lead}"}),
         "agent claim": (f"{bot.url}/api/queue/claim", {"Authorization": f"Bearer {lead}"}),
     }
@@ -151,7 +155,8 @@ def test_the_web_chat_limits_each_session_and_each_address(limited):
         time.sleep(61 - time.time() % 60)
 
     def say(session: str, address: str) -> tuple[int, dict]:
-        return send(f"{limited.url}/api/webchat/{session}/messages", body=json.dumps({"text": "fees?"}).encode(),
+        return send(f"{limited.url}/api/webchat/{session_of(limited, session)}/messages",
+                    body=json.dumps({"text": "fees?"}).encode(),
                     headers={"Content-Type": "application/json", "X-Forwarded-For": f"10.9.9.9, {address}",
                              "Accept-Language": "es"})  # fmt: skip
 
@@ -161,9 +166,10 @@ def test_the_web_chat_limits_each_session_and_each_address(limited):
     assert say("limit-session-b", "203.0.113.7")[0] == 200, "another session, same address: 5th of 5"
     assert say("limit-session-c", "203.0.113.7")[0] == 429, "the address is over its limit"
     assert say("limit-session-d", "198.51.100.4")[0] == 200, "another address is not affected"
-    request = urllib.request.Request(f"{limited.url}/api/webchat/limit-session-c/messages", method="POST",
-                                     data=b'{"text": "hola"}', headers={"X-Forwarded-For": "203.0.113.7",
-                                                                        "Accept-Language": "es"})  # fmt: skip
+    request = urllib.request.Request(f"{limited.url}/api/webchat/{session_of(limited, 'limit-session-c')}/messages",
+                                     method="POST", data=b'{"text": "hola"}',
+                                     headers={"X-Forwarded-For": "203.0.113.7", "Accept-Language": "es",
+                                              "Content-Type": "application/json"})  # fmt: skip
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=10)
     assert "rápido" in json.loads(refused.value.read())["reply"], "told in the user's language"

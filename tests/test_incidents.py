@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import add_agent, call, say
+from tests.helpers import add_agent, call, say, session_of
 
 STATUS = {
     "en": "Known issue: TRC20 withdrawals are delayed by network congestion. Funds are safe; ETA 2 hours.",
@@ -20,7 +20,7 @@ def lead(redis_server):
 
 
 def later_messages(bot, session: str, after: str) -> list[dict]:
-    return call(bot, "GET", f"/api/webchat/{session}/messages?after={after}&wait=10")[1]["messages"]
+    return call(bot, "GET", f"/api/webchat/{session_of(bot, session)}/messages?after={after}&wait=10")[1]["messages"]
 
 
 def test_only_leads_declare_incidents_and_bad_ones_are_refused(bot, redis_server, lead):

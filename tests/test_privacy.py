@@ -27,10 +27,9 @@ from bot.stores.channel_state import ChannelState
 from bot.stores.holder import Stores
 from bot.stores.personal_data import PersonalData
 from tests.conftest import ROOT, BotProcess, RedisServer
-from tests.helpers import LANGUAGES, add_agent, call
+from tests.helpers import LANGUAGES, add_agent, call, new_session
 
-USER = "privacy-user-0001"
-OTHER = "privacy-other-0002"
+USER = OTHER = ""  # web chat sessions, issued when the bot starts (`site`)
 SAID = ("I have a suggestion: please add a dark mode to the app", "I want to talk to a human",
         "my withdrawal to wallet zz-private-wallet-77 is late")  # fmt: skip
 AGENT_SAID = "Hello, Ana here, checking wallet zz-private-wallet-77 for you"
@@ -72,6 +71,8 @@ def site(tmp_path_factory):
     folder = tmp_path_factory.mktemp("privacy")
     server = RedisServer(folder).start()
     bot = BotProcess(server.url, folder / "bot.log").start()
+    global USER, OTHER  # a web chat user's id is their session's, which the bot issues
+    USER, OTHER = new_session(bot), new_session(bot)
     agent, lead = add_agent(server, "ana", "en"), add_agent(server, "lea", "en", role="lead")
     for text in SAID[:2]:
         assert web(bot, USER, "messages", {"text": text})[0] == 200

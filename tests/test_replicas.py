@@ -18,7 +18,7 @@ import redis as redis_sync
 import yaml
 
 from tests.conftest import ROOT, BotProcess
-from tests.helpers import X_CREDENTIALS, add_agent, call
+from tests.helpers import X_CREDENTIALS, add_agent, call, new_session
 from tests.standins.discord_api import PUBLIC_CHANNEL, DiscordStandIn
 from tests.standins.telegram_api import TelegramStandIn
 from tests.standins.x_api import XStandIn
@@ -96,7 +96,7 @@ def test_every_message_on_every_platform_is_answered_exactly_once(replicas):
         replicas.discord.push_message(PUBLIC_CHANNEL, "what are the trading fees?", mention_bot=True, user_id=user)
     tweets = [replicas.x.mention(f"@ExampleX how do I enable 2fa #{n}", user_id=f"16000000000009{n:05d}")
               for n in range(5)]  # fmt: skip
-    sessions = [f"replica-web-{n:04d}" for n in range(6)]
+    sessions = [new_session((b, a)[n % 2]) for n in range(6)]  # each issued by the other replica
     for n, session in enumerate(sessions):
         status, body = call((a, b)[n % 2], "POST", f"/api/webchat/{session}/messages", {"text": "what are the fees"})
         assert status == 200 and len(body["replies"]) == 1

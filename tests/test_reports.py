@@ -15,19 +15,19 @@ import redis as redis_sync
 from PIL import Image
 
 from tests.conftest import ROOT, BotProcess
-from tests.helpers import add_agent, call
+from tests.helpers import add_agent, call, session_of
 
 CHARTS = ("messages_per_day.png", "outcomes_by_language.png", "top_intents.png", "csat.png")
 
 
 def say(site, session: str, text: str) -> dict:
-    status, body = call(site.bot, "POST", f"/api/webchat/{session}/messages", {"text": text})
+    status, body = call(site.bot, "POST", f"/api/webchat/{session_of(site.bot, session)}/messages", {"text": text})
     assert status == 200
     return body
 
 
 def press(site, session: str, action: str) -> None:
-    assert call(site.bot, "POST", f"/api/webchat/{session}/press", {"action": action})[0] == 202
+    assert call(site.bot, "POST", f"/api/webchat/{session_of(site.bot, session)}/press", {"action": action})[0] == 202
 
 
 @pytest.fixture(scope="module")

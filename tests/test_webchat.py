@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 import urllib.error
 import urllib.request
 
@@ -12,7 +14,7 @@ from mnemonic import Mnemonic
 
 from bot.stores.conversations import conversation_id
 from tests.conftest import stored_text
-from tests.helpers import post, say
+from tests.helpers import new_session, post, say, session_of
 
 SEED = Mnemonic("english").to_mnemonic(bytes(range(100, 132)))
 
@@ -41,7 +43,8 @@ def test_the_conversation_remembers_its_language_in_redis(bot, redis_server):
     say(bot, "session-fr-0001", "bonjour, mon retrait est bloqué depuis hier")
     status, body = say(bot, "session-fr-0001", "ok")
     assert status == 200 and body["language"] == "fr"
-    cid = conversation_id("webchat:session-fr-0001:session-fr-0001")
+    session = session_of(bot, "session-fr-0001")
+    cid = conversation_id(f"webchat:{session}:{session}")
     stored = redis.Redis.from_url(redis_server.url).hget(f"sb:conv:{cid}", "language")
     assert stored == b"fr"
 
@@ -75,20 +78,73 @@ def test_refusals_speak_the_users_language(bot):
     assert status == 400 and body["reply"] and body["reply"].isascii() is False
 
 
-def test_a_bad_session_id_is_refused(bot):
-    status, body = say(bot, "x", "hello")
-    assert (status, body["error"]) == (400, "bad_session")
+def send(bot, path: str, body: bytes | None = None, content_type: str | None = None) -> tuple[int, dict]:
+    """A request as anyone could make it: any path, body and Content-Type."""
+    headers = {"Content-Type": content_type} if content_type else {}
+    request = urllib.request.Request(bot.url + path, data=body, method="POST" if body is not None else "GET",
+                                     headers=headers)  # fmt: skip
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_session_ids_are_issued_by_the_server_and_no_other_is_accepted(bot):
+    first, second = new_session(bot), new_session(bot)
+    assert first != second and len(first) == 64 and int(first, 16) >= 0, "random hex, 128 bits and a signature"
+    assert say(bot, "issued-session-1", "hello")[0] == 200
+    forged = first[:-1] + ("0" if first[-1] != "0" else "1")
+    for made_up in ("abcdefgh", "session-made-up-0001", "x", forged, "0" * 64):
+        for path, body in ((f"/api/webchat/{made_up}/messages", b'{"text": "hi"}'),
+                           (f"/api/webchat/{made_up}/press", b'{"action": "helpful:yes"}'),
+                           (f"/api/webchat/{made_up}/messages?after=0-0", None)):  # fmt: skip
+            status, refused = send(bot, path, body, "application/json")
+            assert (status, refused["error"]) == (404, "unknown_session"), path
+            assert "POST /api/webchat/sessions" in refused["message"]
+
+
+@pytest.mark.parametrize("content_type,body", [
+    ("text/plain", b'{"text": "hi from another site"}'),
+    ("application/x-www-form-urlencoded", b"text=hi+from+another+site"),
+    ("multipart/form-data; boundary=x", b'--x\r\nContent-Disposition: form-data; name="text"\r\n\r\nhi\r\n--x--'),
+    (None, b'{"text": "hi from another site"}'),
+])  # fmt: skip
+def test_writes_that_are_not_json_are_refused_so_other_sites_cannot_post(bot, redis_server, content_type, body):
+    session = new_session(bot)
+    for path in (f"/api/webchat/{session}/messages", f"/api/webchat/{session}/press", "/api/webchat/sessions"):
+        status, refused = send(bot, path, body, content_type)
+        assert (status, refused["error"]) == (415, "not_json"), path
+    assert redis.Redis.from_url(redis_server.url).exists(f"sb:webchat:{session}") == 0, "nothing was written"
+
+
+def test_a_long_poll_returns_a_new_line_at_once(bot):
+    session = session_of(bot, "session-poll-0001")
+    say(bot, "session-poll-0001", "hello")
+    cursor = send(bot, f"/api/webchat/{session}/messages?after=0-0")[1]["cursor"]
+    polled: list = []
+    poller = threading.Thread(target=lambda: polled.append(
+        (send(bot, f"/api/webchat/{session}/messages?after={cursor}&wait=20"), time.monotonic())))
+    poller.start()
+    time.sleep(1)  # the poll is waiting
+    status, body = say(bot, "session-poll-0001", "what are the trading fees?")
+    answered = time.monotonic()
+    poller.join(timeout=25)
+    (status, later), returned = polled[0]
+    assert status == 200 and later["messages"][0]["text"] == "what are the trading fees?"
+    assert returned - answered < 0.5, f"the poll returned {returned - answered:.2f} s after the line was added"
 
 
 def test_buttons_are_pressed_through_the_api_and_recorded(bot, redis_server):
-    session = "session-press-0001"
-    status, body = say(bot, session, "what are the trading fees?")
+    session = session_of(bot, "session-press-0001")
+    status, body = say(bot, "session-press-0001", "what are the trading fees?")
     assert status == 200 and [b["action"] for b in body["replies"][0]["buttons"]] == ["helpful:yes", "helpful:no"]
     assert body["message"]["text"] == "what are the trading fees?"
 
     def press(action: object) -> int:
         request = urllib.request.Request(f"{bot.url}/api/webchat/{session}/press", method="POST",
-                                         data=json.dumps({"action": action}).encode())  # fmt: skip
+                                         data=json.dumps({"action": action}).encode(),
+                                         headers={"Content-Type": "application/json"})  # fmt: skip
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
                 return response.status
@@ -107,8 +163,8 @@ def test_buttons_are_pressed_through_the_api_and_recorded(bot, redis_server):
 
 
 def test_the_history_keeps_the_users_words_redacted(bot):
-    session = "session-history-01"
-    status, body = say(bot, session, f"my words are {SEED}")
+    session = session_of(bot, "session-history-01")
+    status, body = say(bot, "session-history-01", f"my words are {SEED}")
     assert status == 200 and SEED.split()[0] + " " + SEED.split()[1] not in body["message"]["text"]
     with urllib.request.urlopen(f"{bot.url}/api/webchat/{session}/messages?after=0-0", timeout=10) as response:
         history = json.loads(response.read())["messages"]

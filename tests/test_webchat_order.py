@@ -13,7 +13,7 @@ import redis as redis_sync
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.conftest import CHROMIUM, BotProcess
-from tests.helpers import Watched
+from tests.helpers import Watched, session_of
 
 pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM), reason="needs Debian's chromium (make test installs it)")
 
@@ -44,7 +44,7 @@ def expected(site) -> list[list[str]]:
     conversation = []
     for question in QUESTIONS:
         request = urllib.request.Request(
-            f"{site.url}/api/webchat/order-reference-0001/messages", method="POST",
+            f"{site.url}/api/webchat/{session_of(site, 'order-reference-0001')}/messages", method="POST",
             data=json.dumps({"text": question}).encode(), headers={"Content-Type": "application/json"},
         )  # fmt: skip
         with urllib.request.urlopen(request, timeout=30) as response:

@@ -10,15 +10,14 @@
 // idempotency key: when the bot cannot take a message (a 503, a lost connection) the page
 // says so, keeps the line and sends it again with the same id, so it is answered once even
 // when the first try was taken after all; that answer shows under its question.
+// The session id is the server's (POST /api/webchat/sessions), kept for the tab; one the
+// server refuses (404: not issued, or signed with a secret since changed) is replaced.
 (function () {
   "use strict";
   var key = "supportbot-session";
   var session = sessionStorage.getItem(key);
-  if (!session) {
-    session = randomId();
-    sessionStorage.setItem(key, session);
-  }
-  var api = "/api/webchat/" + session;
+  var api = null; // the session's API, once the server has issued or accepted the session
+  var JSON_TYPE = { "Content-Type": "application/json" };
   var log = document.getElementById("log");
   var form = document.getElementById("composer");
   var input = document.getElementById("text");
@@ -33,7 +32,7 @@
   var local = 0; // orders lines only this page has (pending, failed, errors) among themselves
   var LAST = [Infinity, Infinity, Infinity, Infinity];
 
-  function randomId() {
+  function randomId() { // a client id for a line; sessions come from the server
     return Array.from(crypto.getRandomValues(new Uint8Array(16)), function (b) {
       return b.toString(16).padStart(2, "0");
     }).join("");
@@ -169,12 +168,12 @@
 
   // The user's lines go one at a time, in the order typed: the server answers them in turn.
   function next() {
-    if (sending || !queue.length) return;
+    if (sending || !queue.length || !api) return;
     sending = true;
     var job = queue.shift();
     fetch(api + "/messages", {
       method: "POST",
-      headers: { "Content-Type": "application/json" },
+      headers: JSON_TYPE,
       body: JSON.stringify({ text: job.text, client_id: job.id }),
     })
       .then(function (r) {
@@ -224,22 +223,53 @@
     row.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
     fetch(api + "/press", {
       method: "POST",
-      headers: { "Content-Type": "application/json" },
+      headers: JSON_TYPE,
       body: JSON.stringify({ action: action }),
     })
       .then(function (r) { if (!r.ok) throw new Error(String(r.status)); row.classList.add("done"); })
       .catch(function () { row.querySelectorAll("button").forEach(function (b) { b.disabled = false; }); });
   }
 
-  // The history, then everything later as it comes (long poll); on trouble, wait and go on.
-  function poll(delay) {
-    fetch(api + "/messages?after=" + encodeURIComponent(cursor) + "&wait=" + (loaded ? 25 : 0))
+  // A session the server issued: the tab's own, else a new one; then the history.
+  function begin(delay) {
+    if (session) return poll(1000);
+    fetch("/api/webchat/sessions", { method: "POST", headers: JSON_TYPE, body: "{}" })
       .then(function (r) { if (!r.ok) throw new Error(String(r.status)); return r.json(); })
       .then(function (body) {
+        session = body.session;
+        sessionStorage.setItem(key, session);
+        poll(1000);
+      })
+      .catch(function () {
+        state.textContent = "Reconnecting…";
+        setTimeout(function () { begin(Math.min(delay * 2, 10000)); }, delay);
+      });
+  }
+
+  // The history, then everything later as it comes (long poll); on trouble, wait and go on.
+  function poll(delay) {
+    fetch("/api/webchat/" + session + "/messages?after=" + encodeURIComponent(cursor) + "&wait=" + (loaded ? 25 : 0))
+      .then(function (r) {
+        if (r.status === 404) return null; // a session the server does not know
+        if (!r.ok) throw new Error(String(r.status));
+        return r.json();
+      })
+      .then(function (body) {
+        if (!body) {
+          sessionStorage.removeItem(key);
+          session = null;
+          api = null;
+          cursor = "0-0";
+          loaded = false;
+          begin(1000);
+          return;
+        }
         state.textContent = "";
         body.messages.forEach(show);
         cursor = body.cursor;
         loaded = true;
+        api = "/api/webchat/" + session;
+        next(); // lines typed before the session was known go now
         poll(1000);
       })
       .catch(function () {
@@ -255,5 +285,5 @@
     input.value = "";
     send(text);
   });
-  poll(1000);
+  begin(1000);
 })();

@@ -8,7 +8,10 @@ Adapters never hold a Redis client: the composition root hands each the store it
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import secrets
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
@@ -18,9 +21,11 @@ from bot.domain.messages import OutboundReply
 from bot.stores import keys
 from bot.stores.durability import replicated
 from bot.stores.intake import ONCE_SECONDS
+from bot.stores.webchat_news import SessionNews
 
 SESSION_TTL_SECONDS = 7 * 24 * 3600
 SESSION_MAX_MESSAGES = 500
+POLL_READS = 8  # the web chat's long polls read through at most this many connections at once
 X_SEEN_SECONDS = 30 * 24 * 3600
 X_PROGRESS_SECONDS = 24 * 3600
 # Renew the leader lock only if we hold it; take it if nobody does.
@@ -30,57 +35,83 @@ if holder == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
 if not holder then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
 return 0
 """
-# A web chat line that answers a keyed message, once. KEYS: the session's stream, the mark.
-# ARGV: the mark's life, the stream's length and life, then the line's fields and values.
+# A web chat line that answers a keyed message, once, waking the session's polls. KEYS: the
+# session's stream, the mark, the news channel. ARGV: the mark's life, the stream's length and
+# life, the session, then the line's fields and values.
 APPEND_ONCE = """
 if redis.call('GET', KEYS[2]) == 'replied' then return false end
 redis.call('SET', KEYS[2], 'replied', 'EX', ARGV[1])
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 4))
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 5))
 redis.call('EXPIRE', KEYS[1], ARGV[3])
+redis.call('PUBLISH', KEYS[3], ARGV[4])
 return id
 """
 RESIGN = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
 
 
 class WebChatSessions:
-    """Each web chat session's lines, both ways, as a stream whose ids are the page's cursor."""
+    """Each web chat session's lines, both ways, as a stream whose ids are the page's cursor;
+    long polls wait on `SessionNews` (one connection per process), not on a connection each."""
 
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
         self._append_once = redis.register_script(APPEND_ONCE)
+        self.news = SessionNews(redis)
+        # The polls' reads share a few connections however many polls are open.
+        self.poll_reads = asyncio.Semaphore(POLL_READS)
 
     async def append(self, session: str, sender: str, reply: OutboundReply, once: str = "", **extra: str) -> str:
-        """One line (`sender`: user, bot or agent); returns its id. With `once`, the
-        idempotency key of the message it answers, the line is added only if that message was
-        not answered yet (see `bot/stores/intake.py`); "" otherwise."""
+        """One line (`sender`: user, bot or agent); returns its id. The session's waiting polls,
+        on every replica, are woken. With `once`, the idempotency key of the message it
+        answers, the line is added only if that message was not answered yet (see
+        `bot/stores/intake.py`); "" otherwise."""
         stream = keys.webchat_session(session)
         fields = {"from": sender, "text": reply.text,
                   "buttons": json.dumps([[b.label, b.action] for b in reply.buttons]), **extra}  # fmt: skip
         if once:
             pairs = [item for pair in fields.items() for item in pair]
-            args = [ONCE_SECONDS, SESSION_MAX_MESSAGES, SESSION_TTL_SECONDS, *pairs]
-            entry = await self._append_once(keys=[stream, keys.once(once)], args=args)
+            args = [ONCE_SECONDS, SESSION_MAX_MESSAGES, SESSION_TTL_SECONDS, session, *pairs]
+            entry = await self._append_once(keys=[stream, keys.once(once), keys.WEBCHAT_NEWS], args=args)
             return entry.decode() if entry else ""
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.xadd(stream, fields, maxlen=SESSION_MAX_MESSAGES, approximate=True)
             pipe.expire(stream, SESSION_TTL_SECONDS)
-            entry, _ = await pipe.execute()
+            pipe.publish(keys.WEBCHAT_NEWS, session)
+            entry, _, _ = await pipe.execute()
         return entry.decode()
 
     async def replicated(self) -> bool:
         """Wait until a replica has the lines appended so far (`durability`): the web chat's
-        answer is acknowledged only then, since the message's intake entry is already gone."""
+        answer is acknowledged to the page only then."""
         return await replicated(self.redis)
 
     async def lines_after(self, session: str, after: str, wait_seconds: float) -> list[tuple[str, dict[str, str]]]:
         """Up to 100 lines after the cursor `after`, waiting up to `wait_seconds` for one."""
-        stream = keys.webchat_session(session)
-        if wait_seconds:
-            found = await self.redis.xread({stream: after}, count=100, block=int(wait_seconds * 1000))
-            entries = found[0][1] if found else []
-        else:
-            entries = await self.redis.xrange(stream, min=f"({after}", count=100)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait_seconds
+        while True:
+            async with self.news.watching(session) as news:  # before the read: no line slips between
+                lines = await self._read(session, after)
+                left = deadline - loop.time()
+                if lines or left <= 0:
+                    return lines
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(news, left)
+
+    async def _read(self, session: str, after: str) -> list[tuple[str, dict[str, str]]]:
+        async with self.poll_reads:
+            entries = await self.redis.xrange(keys.webchat_session(session), min=f"({after}", count=100)
         return [(entry.decode(), {k.decode(): v.decode() for k, v in fields.items()}) for entry, fields in entries]
+
+    async def signing_secret(self) -> bytes:
+        """The secret that signs session ids when the environment gives none: made by the first
+        replica to start, then shared by all through Redis."""
+        await self.redis.set(keys.WEBCHAT_SECRET, secrets.token_hex(32), nx=True)
+        return await self.redis.get(keys.WEBCHAT_SECRET)
+
+    async def close(self) -> None:
+        """Stops waking polls (the bot is stopping)."""
+        await self.news.close()
 
     async def count_sends(self, session: str, address: str, minute: int) -> tuple[int, int] | None:
         """This minute's messages of the session and of the address, this one included; None

@@ -127,6 +127,10 @@ def webchat_session(session: str) -> str:
     return f"sb:webchat:{session}"
 
 
+WEBCHAT_NEWS = "sb:webchat-news"  # pub/sub channel: the session that got a new line (wakes long polls)
+WEBCHAT_SECRET = "sb:webchat-secret"  # string: signs the session ids the server issues (no env secret)
+
+
 def webchat_rate(scope: str, who: str, minute: int | str) -> str:
     """Messages a web chat session or address sent in a minute (`scope`: session or ip)."""
     return f"sb:rate:webchat:{scope}:{who}:{minute}"

@@ -29,8 +29,11 @@ _NAME = [{"name": "name", "in": "path", "required": True, "schema": {"type": "st
 _CONV = {"$ref": "#/components/schemas/Conversation"}
 _OBJ = {"type": "object"}
 
+# A web chat session id: issued by POST /api/webchat/sessions; any other is answered 404.
 _SESSION = {"name": "session", "in": "path", "required": True,
-            "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{8,64}$"}}  # fmt: skip
+            "schema": {"type": "string", "pattern": "^[0-9a-f]{64}$"}}  # fmt: skip
+_UNKNOWN = ("not a session this server issued", _ERROR)
+_NOT_JSON = ("the body is not declared application/json", _ERROR)
 _USER = [{"name": "platform", "in": "path", "required": True, "schema": {"type": "string", "example": "webchat"}},
          {"name": "user_id", "in": "path", "required": True, "schema": {"type": "string"}}]  # fmt: skip
 _AUDIT_QUERY = [{"name": name, "in": "query", "schema": {"type": "string"}}
@@ -204,20 +207,28 @@ OPENAPI = {
                 params=_USER,
             )
         },
+        "/api/webchat/sessions": {
+            "post": _op("a new web chat session", {"201": ("{session}", _OBJ), "415": _NOT_JSON},
+                        body=_OBJ, auth=False)  # fmt: skip
+        },
         "/api/webchat/{session}/messages": {
             "post": _op(
                 "a web chat user's message",
-                {"200": ("the bot's replies", _OBJ), "400": ("bad input", _ERROR)},
+                {"200": ("the bot's replies", _OBJ), "400": ("bad input", _ERROR), "404": _UNKNOWN,
+                 "415": _NOT_JSON},  # fmt: skip
                 body={"type": "object", "required": ["text"], "properties": {"text": {"type": "string"}}},
                 params=[_SESSION],
                 auth=False,
             ),
             "get": _op(
-                "what came later (an agent's reply)",
-                {"200": ("messages after the cursor", _OBJ)},
+                "what came later (an agent's reply); with wait, a long poll",
+                {"200": ("messages after the cursor", _OBJ), "404": _UNKNOWN,
+                 "409": ("a newer poll of the session replaced this one", _ERROR),
+                 "429": ("the address holds too many open polls", _ERROR)},  # fmt: skip
                 params=[
                     _SESSION,
                     {"name": "after", "in": "query", "schema": {"type": "string"}},
+                    {"name": "wait", "in": "query", "schema": {"type": "number", "maximum": 25}},
                 ],
                 auth=False,
             ),
@@ -225,7 +236,8 @@ OPENAPI = {
         "/api/webchat/{session}/press": {
             "post": _op(
                 "a web chat user pressed a button under a reply",
-                {"202": ("recorded; what follows comes by GET", _OBJ), "400": ("bad action", _ERROR)},
+                {"202": ("recorded; what follows comes by GET", _OBJ), "400": ("bad action", _ERROR),
+                 "404": _UNKNOWN, "415": _NOT_JSON},  # fmt: skip
                 body={"type": "object", "required": ["action"], "properties": {"action": {"type": "string"}}},
                 params=[_SESSION],
                 auth=False,

@@ -1,0 +1,41 @@
+"""The web chat's session ids: issued by the server, never picked by the page.
+
+A session id is the only credential that reads a conversation, so it is 128 random bits and
+a signature over them (HMAC-SHA256, cut to 128 bits): any replica checks an id without asking
+Redis, and an id the server did not issue (`abcdefgh`, a guess) is refused. The key comes
+from `WEBCHAT_SESSION_SECRET` in the environment or, when that is absent, from Redis, where
+the first replica to start puts a random one (`WebChatSessions.signing_secret`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+
+NONCE_BYTES = 16  # 128 bits of randomness
+ISSUED = re.compile(r"^[0-9a-f]{64}$")  # the nonce and its signature, in hex
+
+
+class SessionIds:
+    """Issues session ids and recognises the ones it issued."""
+
+    def __init__(self, secret: bytes) -> None:
+        # Hashed first: whatever the environment holds, the key is 32 bytes.
+        self._key = hashlib.sha256(b"supportbot webchat session\0" + secret).digest()
+
+    def _signature(self, nonce: str) -> str:
+        return hmac.new(self._key, nonce.encode(), hashlib.sha256).hexdigest()[: NONCE_BYTES * 2]
+
+    def issue(self) -> str:
+        """A new session id."""
+        nonce = secrets.token_hex(NONCE_BYTES)
+        return nonce + self._signature(nonce)
+
+    def issued(self, session: str) -> bool:
+        """Whether this server (or a replica sharing its secret) issued `session`."""
+        if not ISSUED.match(session):
+            return False
+        nonce, signature = session[: NONCE_BYTES * 2], session[NONCE_BYTES * 2 :]
+        return hmac.compare_digest(signature, self._signature(nonce))
