@@ -180,7 +180,7 @@ class WebChat:
             messages.append({
                 "id": entry_id, "from": data["from"], "text": data["text"],
                 "buttons": [{"label": label, "action": action} for label, action in json.loads(data["buttons"])],
-                **{name: data[name] for name in ("reply_to", "client_id", "answers") if name in data},
+                **{name: data[name] for name in ("reply_to", "client_id", "answers", "replaces") if name in data},
             })  # fmt: skip
         cursor = messages[-1]["id"] if messages else after
         return web.json_response({"messages": messages, "cursor": cursor})
@@ -238,6 +238,8 @@ class WebChat:
 
         async def record(decision: Decision) -> None:
             """The user's line (as stored: redacted), then the reply, once per client id."""
+            if decision.earlier_redacted:  # the first half of a secret this message completed
+                await self.sessions.redact_user_lines(session, decision.earlier_redacted)
             said = OutboundReply(PLATFORM, session, decision.redacted_text or text)
             lines["said"] = lines["cursor"] = await self.sessions.append(session, "user", said, **mine)
             if decision.reply:

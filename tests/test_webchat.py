@@ -14,7 +14,7 @@ from mnemonic import Mnemonic
 
 from bot.stores.conversations import conversation_id
 from tests.conftest import stored_text
-from tests.helpers import new_session, post, say, session_of
+from tests.helpers import call, new_session, post, say, session_of
 
 SEED = Mnemonic("english").to_mnemonic(bytes(range(100, 132)))
 
@@ -57,6 +57,23 @@ def test_a_pasted_seed_phrase_is_warned_about_and_stored_nowhere(bot, redis_serv
     for key, dump in stored_text(redis_server.url).items():
         assert " ".join(words[:3]) not in dump, key
     assert " ".join(words[:3]) not in bot.logs()
+
+
+def test_a_seed_phrase_pasted_in_two_halves_is_redacted_in_the_history_too(bot, redis_server):
+    """The first half looked like nothing; when the second comes, both are redacted: in the
+    transcript and in the web chat's own history, which the page reads back."""
+    words = Mnemonic("english").to_mnemonic(bytes(range(40, 56))).split()
+    first, second = " ".join(words[:6]), " ".join(words[6:])
+    assert say(bot, "session-split-01", first)[0] == 200
+    status, body = say(bot, "session-split-01", second)
+    assert status == 200 and body["action"] == "warn_secret"
+    status, history = call(bot, "GET", f"/api/webchat/{session_of(bot, 'session-split-01')}/messages?after=0-0")
+    texts = [line["text"] for line in history["messages"]]
+    runs = [" ".join(words[i : i + 3]) for i in range(len(words) - 2)]
+    assert not [text for text in texts if any(run in text for run in runs)], texts
+    assert [line["from"] for line in history["messages"]].count("user") == 2, "each line shown once"
+    for key, dump in stored_text(redis_server.url).items():
+        assert not any(run in dump for run in runs), key
 
 
 @pytest.mark.parametrize("body,status,code", [

@@ -46,7 +46,7 @@
   // Where a line of the history goes: after the question it answers (or at its own place),
   // then by its own id.
   function placeOf(message) {
-    var own = streamId(message.id);
+    var own = streamId(message.replaces || message.id); // a redacted line keeps its place
     return (message.reply_to ? streamId(message.reply_to) : own).concat(own, [0]);
   }
 
@@ -107,6 +107,11 @@
   // One message of the history: the user's own (confirming a pending line), the bot's, an agent's.
   function show(message) {
     if (shown[message.id]) return;
+    if (message.replaces && shown[message.replaces]) { // the line, redacted after the fact
+      shown[message.id] = shown[message.replaces];
+      shown[message.id].querySelector(".text").textContent = message.text;
+      return;
+    }
     var item = message.from === "user" && message.client_id ? mine[message.client_id] : null;
     if (item) {
       delete pending[message.client_id];

@@ -80,6 +80,23 @@ class WebChatSessions:
             entry, _, _ = await pipe.execute()
         return entry.decode()
 
+    async def redact_user_lines(self, session: str, texts: tuple[str, ...]) -> None:
+        """The session's latest user lines (as many as `texts`) replaced by `texts`, oldest
+        first: the first half of a secret the next message completed. A stream entry cannot
+        change, so each is deleted and added again naming the line it `replaces`."""
+        stream = keys.webchat_session(session)
+        recent = await self.redis.xrevrange(stream, count=50)
+        users = [(entry.decode(), fields) for entry, fields in recent if fields.get(b"from") == b"user"][: len(texts)]
+        if len(users) != len(texts):
+            return
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for (entry, fields), text in zip(reversed(users), texts, strict=True):
+                kept = {k.decode(): v.decode() for k, v in fields.items()}
+                pipe.xdel(stream, entry)
+                pipe.xadd(stream, {**kept, "text": text, "replaces": kept.get("replaces", entry)})
+            pipe.publish(keys.WEBCHAT_NEWS, session)
+            await pipe.execute()
+
     async def replicated(self) -> bool:
         """Wait until a replica has the lines appended so far (`durability`): the web chat's
         answer is acknowledged to the page only then."""
