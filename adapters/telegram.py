@@ -4,6 +4,10 @@ On when TELEGRAM_TOKEN is in the environment. Long polling by default; webhook m
 `telegram.webhook_url` is set (updates arrive at /telegram/webhook on the bot's own HTTP
 server, and a request without the right `X-Telegram-Bot-Api-Secret-Token` gets 403).
 
+Nothing Telegram sent is lost to a crash: an update is confirmed (the next getUpdates offset,
+the webhook's 200) only once the core has taken it, and one Telegram sends again (after a
+crash, a slow answer) is answered once (the core's idempotency key is the message's id).
+
 Privacy mode (BotFather's /setprivacy): with it on, Telegram shows the bot in groups only what
 addresses it (mentions, replies to it, commands); with it off, or with the bot as an admin, it
 sees every message, and can warn about (and delete) pasted secrets.
@@ -35,7 +39,7 @@ from adapters.in_order import PerChat
 from bot.config import TelegramSettings
 from bot.domain.messages import InboundMessage, OutboundReply
 from bot.domain.text_split import split_text
-from bot.services.channels import PrivateChat
+from bot.services.channels import STORE_OUTAGE, PrivateChat
 from bot.services.front_desk import FrontDesk
 
 PLATFORM = "telegram"
@@ -55,10 +59,10 @@ class TelegramAdapter:
         self.webhook_secret = webhook_secret
         self.in_order = PerChat()
         # Updates are handled concurrently (the core keeps each conversation consistent in Redis).
-        builder = ApplicationBuilder().token(token).base_url(settings.base_url).concurrent_updates(64)
-        if settings.webhook_url:
-            builder = builder.updater(None)
+        # No PTB Updater: it confirms updates as soon as it fetched them (see `poll`).
+        builder = ApplicationBuilder().token(token).base_url(settings.base_url).concurrent_updates(64).updater(None)
         self.app: Application = builder.build()
+        self.polling: asyncio.Task | None = None
         self.app.add_handler(CommandHandler("start", self.on_start))
         self.app.add_handler(CommandHandler("ask", self.on_text))
         self.app.add_handler(CommandHandler("help", self.on_text))
@@ -66,6 +70,8 @@ class TelegramAdapter:
         self.app.add_handler(MessageHandler(filters.StatusUpdate.NEW_CHAT_MEMBERS, self.on_joined))
         self.app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & ~filters.TEXT, self.on_other))
         self.app.add_handler(CallbackQueryHandler(self.on_button))
+        self.app.add_error_handler(self.on_error)
+        self.failed: set[int] = set()  # updates the core could not take (its store was down)
 
     async def start(self) -> None:
         await self.app.initialize()
@@ -73,12 +79,48 @@ class TelegramAdapter:
         if self.settings.webhook_url:
             await self.app.bot.set_webhook(self.settings.webhook_url, secret_token=self.webhook_secret)
         else:
-            await self.app.updater.start_polling(poll_interval=self.settings.poll_interval_seconds, timeout=10)
+            await self.app.bot.delete_webhook()
+            self.polling = asyncio.create_task(self.poll())
         log.info("telegram: signed in as @%s", self.app.bot.username)
 
+    async def poll(self) -> None:
+        """Long polling: each batch of updates is handled (taken by the core) before the next
+        getUpdates confirms it, so a crash in between has Telegram send it again."""
+        offset = None
+        while True:
+            try:
+                updates = await self.app.bot.get_updates(offset=offset, timeout=10, allowed_updates=Update.ALL_TYPES)
+            except RetryAfter as exc:
+                await asyncio.sleep(float(exc.retry_after if isinstance(exc.retry_after, (int, float)) else 5))
+                continue
+            except TelegramError as exc:
+                log.warning("telegram: getUpdates failed (%s), retrying", type(exc).__name__)
+                await asyncio.sleep(2)
+                continue
+            if updates:
+                await asyncio.gather(*(self.app.process_update(update) for update in updates))
+                failed = {update.update_id for update in updates} & self.failed
+                self.failed -= failed
+                # From the first one not taken, again (those taken after it are answered once).
+                offset = min(failed) if failed else updates[-1].update_id + 1
+                if failed:
+                    await asyncio.sleep(1)
+            await asyncio.sleep(self.settings.poll_interval_seconds)
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """An update the core could not take because its store was down: not confirmed, so
+        Telegram sends it again. Any other error is a bug: logged, and the update dropped."""
+        if not isinstance(context.error, STORE_OUTAGE):
+            log.error("telegram: an update failed", exc_info=context.error)
+            return
+        if isinstance(update, Update):
+            self.failed.add(update.update_id)
+        log.warning("telegram: an update was not taken (%s); it will come again", type(context.error).__name__)
+
     async def stop(self) -> None:
-        if self.app.updater and self.app.updater.running:
-            await self.app.updater.stop()
+        if self.polling:
+            self.polling.cancel()
+            await asyncio.gather(self.polling, return_exceptions=True)
         await self.app.stop()
         await self.app.shutdown()
 
@@ -101,7 +143,10 @@ class TelegramAdapter:
             update = Update.de_json(body, self.app.bot)
         except (ValueError, TypeError, KeyError, AttributeError):  # malformed JSON or not an update
             return web.json_response({"error": "bad_update"}, status=400)
-        await self.app.update_queue.put(update)
+        await self.app.process_update(update)  # taken before the 200: a crash has Telegram send it again
+        if update.update_id in self.failed:
+            self.failed.discard(update.update_id)
+            return web.json_response({"error": "unavailable"}, status=503)  # Telegram sends it again
         return web.json_response({"ok": True})
 
     def normalize(self, message: Message) -> InboundMessage | None:

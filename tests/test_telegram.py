@@ -4,7 +4,9 @@ ever called."""
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import Counter
 
 import pytest
 import yaml
@@ -63,6 +65,43 @@ def test_a_private_chat_hands_off_and_the_agents_reply_arrives_in_telegram(teleg
     )
     sent = standin.wait_sent(chat, count=2)
     assert sent[-1]["text"] == "Hola, soy Marta."
+
+
+def test_kill_9_of_the_bot_mid_flood_answers_every_message_exactly_once(telegram):
+    """Updates fetched but not yet taken when the bot dies are fetched again after the restart
+    (they were never confirmed), and those taken already are not answered twice."""
+    standin, bot = telegram
+    chats = [7100 + i for i in range(6)]
+    questions = ("how long does a withdrawal take?", "what are the withdrawal fees?", "how do i enable 2fa?",
+                 "how do i reset my password?", "what is the minimum deposit?")  # fmt: skip
+    asked: dict[int, int] = {}
+
+    def flood() -> None:
+        for n in range(10):
+            for chat in chats:
+                asked[standin.push(chat, questions[n % len(questions)], user_id=chat)] = chat
+                time.sleep(0.02)
+
+    users = threading.Thread(target=flood)
+    users.start()
+    time.sleep(0.4)
+    bot.process.kill()
+    bot.process.wait()
+    users.join()
+    bot.start()
+
+    def answers() -> Counter:
+        return Counter(int(p["reply_parameters"]["message_id"]) for p in standin.sent()
+                       if int(p["chat_id"]) in chats and p.get("reply_parameters"))  # fmt: skip
+
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and not all(answers()[m] for m in asked):
+        time.sleep(0.5)
+    time.sleep(3)
+    counts = answers()
+    print(f"telegram, kill -9 mid-flood: {len(asked)} messages, {sum(counts[m] == 1 for m in asked)} answered once, "
+          f"{sum(counts[m] > 1 for m in asked)} more than once, {sum(counts[m] == 0 for m in asked)} never")
+    assert [counts[m] for m in asked] == [1] * len(asked)
 
 
 def test_a_429_is_waited_out_and_the_message_still_delivered(telegram):
