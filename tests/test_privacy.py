@@ -150,20 +150,21 @@ def test_data_requests_are_in_the_audit_under_a_pseudonym(site):
 
 def test_the_command_line_exports_and_erases_and_is_audited(site):
     said = {"text": "cli user here: how do I verify my identity"}
-    assert web(site.bot, "privacy-cli-0003", "messages", said)[0] == 200
+    cli_user = new_session(site.bot)
+    assert web(site.bot, cli_user, "messages", said)[0] == 200
     env = {**os.environ, "REDIS_URL": site.url}
 
     def users(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "bot", "users", *args], cwd=ROOT, env=env, capture_output=True,
                               text=True, timeout=60)  # fmt: skip
 
-    exported = users("export", "webchat", "privacy-cli-0003")
+    exported = users("export", "webchat", cli_user)
     assert exported.returncode == 0 and "cli user here" in exported.stdout
-    assert users("erase", "webchat", "privacy-cli-0003").returncode == 2, "refused without --confirm"
-    erased = users("erase", "webchat", "privacy-cli-0003", "--confirm", "webchat:privacy-cli-0003")
+    assert users("erase", "webchat", cli_user).returncode == 2, "refused without --confirm"
+    erased = users("erase", "webchat", cli_user, "--confirm", f"webchat:{cli_user}")
     assert erased.returncode == 0 and json.loads(erased.stdout)["erased"]["conversations"] == 1
-    assert "privacy-cli-0003" not in everything_stored(site.url)
-    status, page = call(site.bot, "GET", "/api/audit?user=webchat:privacy-cli-0003", token=site.lead)
+    assert cli_user not in everything_stored(site.url)
+    status, page = call(site.bot, "GET", f"/api/audit?user=webchat:{cli_user}", token=site.lead)
     assert [(e["actor"], e["action"], e["outcome"]) for e in page["entries"]][::-1] == [
         (f"cli:{getpass.getuser()}", "user_export", "ok"), (f"cli:{getpass.getuser()}", "user_erase", "not_confirmed"),
         (f"cli:{getpass.getuser()}", "user_erase", "ok")]  # fmt: skip

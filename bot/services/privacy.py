@@ -36,7 +36,8 @@ Holding nothing about a user (agents', leads' and counters' keys): `keys.inbox_l
 `keys.EVENTS` (pub/sub, nothing stored), `keys.TICKET_SEQ`, `keys.AGENTS`, `keys.AGENTS_SEEN`,
 `keys.agent`, `keys.agent_token`, `keys.INCIDENTS`, `keys.INCIDENT_SUGGESTIONS`,
 `keys.incident_suggested`, `keys.intent_rate`, `keys.signin_failures` (refused tokens per
-address, a minute), `keys.REPLICATION_MARK` (pub/sub, nothing stored), `keys.X_LEADER`, `keys.x_since`, `keys.x_seen`
+address, a minute), `keys.REPLICATION_MARK` and `keys.WEBCHAT_NEWS` (pub/sub, nothing
+stored), `keys.WEBCHAT_SECRET` (signs web chat session ids), `keys.X_LEADER`, `keys.x_since`, `keys.x_seen`
 (tweet and DM ids, a month), `keys.x_progress` (a digest of a reply, a day), and `keys.AUDIT`,
 which names users only by pseudonym (`bot/stores/audit.py`, `user_ref`) and conversations by
 their old ids, and keeps the record of the erasure itself.
