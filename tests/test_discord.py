@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
+from collections import Counter
 from types import SimpleNamespace
 
 import pytest
@@ -72,6 +74,55 @@ def test_a_message_replayed_by_the_gateway_is_answered_once(discord_bot):
     time.sleep(2)
     answers = [m for m in standin.sent(PUBLIC_CHANNEL) if int(m["message_reference"]["message_id"]) == asked]
     assert len(first) >= 1 and len(answers) == 1
+
+
+def test_kill_9_of_the_bot_mid_flood_answers_every_accepted_message_exactly_once(discord_bot):
+    """Mentions keep coming while the bot is killed and restarted: every message it accepted
+    (its idempotency mark is in Redis) is answered exactly once. Discord does not send what was
+    said while the bot was away (a new session starts empty), so those are not counted."""
+    standin, bot, redis_db = discord_bot
+    users = [1400000000000000100 + i for i in range(6)]
+    asked: list[int] = []
+    done = threading.Event()
+
+    def flood() -> None:
+        n = 0
+        while not done.is_set():
+            try:
+                asked.append(standin.push_message(PUBLIC_CHANNEL, f"how do i enable 2fa? ({n})", mention_bot=True,
+                                                  user_id=users[n % len(users)]))  # fmt: skip
+            except Exception:  # noqa: BLE001 - the stand-in's gateway had no one to send it to
+                pass
+            n += 1
+            time.sleep(0.05)
+
+    sender = threading.Thread(target=flood)
+    sender.start()
+    time.sleep(1.0)
+    bot.process.kill()
+    bot.process.wait()
+    standin.identified.clear()
+    bot.start()
+    assert standin.identified.wait(30)
+    time.sleep(2)
+    done.set()
+    sender.join()
+    marks = redis_sync.Redis.from_url(redis_db.url)
+    accepted = [m for m in asked if marks.exists(f"sb:once:discord:{PUBLIC_CHANNEL}:{m}")]
+
+    def answers() -> Counter:
+        return Counter(int(p["message_reference"]["message_id"]) for p in standin.sent(PUBLIC_CHANNEL)
+                       if p.get("message_reference"))  # fmt: skip
+
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and not all(answers()[m] for m in accepted):
+        time.sleep(0.5)
+    time.sleep(3)
+    counts = answers()
+    print(f"discord, kill -9 mid-flood: {len(asked)} sent, {len(accepted)} accepted, "
+          f"{sum(counts[m] == 1 for m in accepted)} answered once, {sum(counts[m] > 1 for m in asked)} more than once")
+    assert accepted and [counts[m] for m in accepted] == [1] * len(accepted)
+    assert not [m for m in asked if counts[m] > 1]
 
 
 def test_a_reply_to_the_bot_is_answered_without_a_mention(discord_bot):
