@@ -213,27 +213,33 @@ class XAdapter:
             log.warning("x: a public reply with no post to answer is not sent (conversation %s)", conversation)
             return
         digest = hashlib.sha1(f"{reply.reply_to}\n{reply.text}".encode()).hexdigest()
-        done, last = await self.state.thread_progress(digest)
+        done, last, interrupted = await self.state.thread_progress(digest)
         previous = last or reply.reply_to
         handle = await self._handle(user)
         posts = thread_posts(reply.text, reserve=ADDRESSING_WEIGHT)
         for index in range(done, len(posts)):
-            posted = await self._post(addressed(handle, posts[index]), previous, reply.reply_to)
+            await self.state.record_attempt(digest, index)
+            # Sent before a crash, X would call it a duplicate: then it is there, not to be time-marked.
+            retry = not (interrupted and index == done)
+            posted = await self._post(addressed(handle, posts[index]), previous, reply.reply_to, retry)
             if posted is None:
                 return  # refused for good (logged): the rest of the thread would hang from nothing
             previous = posted
             await self.state.record_post(digest, index + 1, previous)
 
-    async def _post(self, text: str, reply_to: str, about: str) -> str | None:
+    async def _post(self, text: str, reply_to: str, about: str, retry: bool = True) -> str | None:
         """One post in reply to `reply_to`: its id, or None when X refused it for good. A text
-        X calls a duplicate is sent once more, time-marked; only once, whatever X says then.
-        Any other 403 is final. `about` is the user's post, for the log."""
+        X calls a duplicate is sent once more, time-marked (with `retry`); only once, whatever
+        X says then. Any other 403 is final. `about` is the user's post, for the log."""
         for attempt in range(2):
             try:
                 posted = await self.client.create_tweet(text=text, in_reply_to_tweet_id=reply_to, user_auth=True)
                 return str(posted["data"]["id"])
             except tweepy.Forbidden as exc:
                 cause = refusal(exc)
+                if cause == DUPLICATE and not retry:
+                    log.info("x: reply to post %s was already posted before a restart; not posting it again", about)
+                    return None
                 if cause != DUPLICATE or attempt:
                     hint = f": {FIX_PERMISSION}" if cause == PERMISSION else ""
                     log.error("x: reply to post %s not sent: %s%s (X said: %s)", about, cause, hint, what_x_said(exc))

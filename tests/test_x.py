@@ -5,6 +5,7 @@ called."""
 from __future__ import annotations
 
 import re
+import threading
 import time
 from types import SimpleNamespace
 
@@ -91,6 +92,42 @@ def test_weights_follow_x_counting():
     assert weighted_length("🙂") == 2
     for text in ("a" * 280, "你" * 140, "提现 https://example.com/x", "é ñ — 🙂 ひらがな"):
         assert weighted_length(text) == x_api.weighted_length(text)
+
+
+def test_kill_9_of_the_bot_mid_flood_answers_every_mention_exactly_once(x):
+    """Mentions keep coming while the polling replica is killed and another starts: the new
+    one reads from where the last confirmed poll left off, and nothing is answered twice."""
+    standin = x.standin
+    asked: list[str] = []
+    done = threading.Event()
+
+    def flood() -> None:
+        n = 0
+        while not done.is_set() and n < 60:  # before, during and after the crash
+            asked.append(standin.mention("@ExampleX how do i enable 2fa?", user_id=f"16000000000000{n:05d}"))
+            n += 1
+            time.sleep(0.1)
+
+    sender = threading.Thread(target=flood)
+    sender.start()
+    time.sleep(1.5)
+    victim = x.replicas[0]
+    victim.process.kill()
+    victim.process.wait()
+    x.replicas.remove(victim)
+    x.start_replica()
+    time.sleep(3)
+    done.set()
+    sender.join()
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and not all(replies_to(standin, t) for t in asked):
+        time.sleep(0.5)
+    time.sleep(3)
+    counts = [len(replies_to(standin, t)) for t in asked]
+    print(f"x, kill -9 mid-flood: {len(asked)} mentions, {counts.count(1)} answered once, "
+          f"{sum(c > 1 for c in counts)} more than once, {counts.count(0)} never")
+    twice = [[p["text"][:60] for p in replies_to(standin, t)] for t, c in zip(asked, counts, strict=True) if c > 1]
+    assert counts == [1] * len(asked), twice
 
 
 def test_a_spanish_mention_is_answered_in_spanish_in_its_thread(x):

@@ -196,11 +196,17 @@ class XState:
         await self.redis.expire(key, 3600)
         return int(count)
 
-    async def thread_progress(self, digest: str) -> tuple[int, str | None]:
-        """How many posts of a reply's thread were made, and the last one's id."""
+    async def thread_progress(self, digest: str) -> tuple[int, str | None, bool]:
+        """How many posts of a reply's thread were made, the last one's id, and whether the
+        next one was being sent when the sender stopped (it may have been posted)."""
         done = await self.redis.hgetall(keys.x_progress(digest))
-        last = done.get(b"last")
-        return int(done.get(b"count", 0)), last.decode() if last else None
+        last, count = done.get(b"last"), int(done.get(b"count", 0))
+        return count, last.decode() if last else None, int(done.get(b"trying", -1)) == count
+
+    async def record_attempt(self, digest: str, index: int) -> None:
+        """Post `index` of the thread is being sent (a crash now leaves it unknown)."""
+        await self.redis.hset(keys.x_progress(digest), "trying", index)
+        await self.redis.expire(keys.x_progress(digest), X_PROGRESS_SECONDS)
 
     async def record_post(self, digest: str, count: int, last: str) -> None:
         await self.redis.hset(keys.x_progress(digest), mapping={"count": count, "last": last})
