@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import redis as redis_sync
@@ -33,7 +34,7 @@ from bot.config import ROOT
 from tests.bench_load import WEBHOOK_SECRET
 from tests.conftest import BotProcess, RedisServer
 
-RATES = (25, 50, 100, 200, 400, 800)
+RATES = (25, 35, 50, 70, 100, 140, 200, 280, 400, 560, 800)  # each step x1.4
 STEP_SECONDS = 10
 P99_LIMIT_MS = 250
 CLEAR_FAILURE_MS = 1000
@@ -65,8 +66,7 @@ class LoadProcess:
         return self._answer()
 
     def step(self, channel: str, bot_url: str, rate: float, seconds: float) -> dict:
-        if channel == "webchat":
-            self.ask(cmd="sessions", bot_url=bot_url, count=int(rate * seconds))
+        """One step (see `tests/bench_load.py`); the web chat's sessions must be issued first."""
         first, self.next_update = self.next_update, self.next_update + int(rate * seconds)
         return self.ask(cmd="step", channel=channel, bot_url=bot_url, rate=rate, seconds=seconds, first=first,
                         drain_seconds=DRAIN_SECONDS)  # fmt: skip
@@ -98,6 +98,13 @@ def cpu_seconds(pid: int) -> float:
     """User and system CPU time of a process, all its threads."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_seconds() -> float:
+    """CPU time every core of the machine spent busy (not idle, not waiting for I/O): on a
+    shared machine, what the bench's own processes did not use was other work's."""
+    ticks = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
 
 
 class RedisCounters:
@@ -135,8 +142,9 @@ def backlog_slope(samples: list[list[float]]) -> float:
     return sum((t - mean_t) * (n - mean_n) for t, n in points) / spread if spread else 0.0
 
 
-def summarize(raw: dict, redis_calls: dict[str, int], redis_cpu_s: float, bot_cpu_s: float) -> dict:
-    """One step's figures from what the load generator saw and what the bot and Redis spent."""
+def summarize(raw: dict, redis_calls: dict[str, int], spent: dict[str, float]) -> dict:
+    """One step's figures from what the load generator saw and what the bot, Redis and the
+    machine spent (`spent`: CPU seconds of each, and the step's wall time, drain included)."""
     rate, sent, answered = raw["rate"], raw["sent"], raw["answered"]
     latencies = raw["latencies_ms"] + [float("inf")] * (sent - answered)  # unanswered: never
     p50, p99 = (percentile(latencies, q) if latencies else float("inf") for q in (0.5, 0.99))
@@ -155,8 +163,11 @@ def summarize(raw: dict, redis_calls: dict[str, int], redis_cpu_s: float, bot_cp
         "backlog_end": backlog_end, "backlog_max": max((n for _, n in raw["backlog"]), default=0),
         "backlog_slope_per_s": round(slope, 1), "backlog_growing": growing,
         "achieved_rate": round(sent / raw["send_seconds"], 1) if raw["send_seconds"] else 0,
-        "bot_cpu_s": round(bot_cpu_s, 2), "bot_cpu_ms_per_msg": round(1000 * bot_cpu_s / max(1, answered), 2),
-        "redis_cpu_s": round(redis_cpu_s, 2),
+        "bot_cpu_s": round(spent["bot"], 2), "bot_cpu_ms_per_msg": round(1000 * spent["bot"] / max(1, answered), 2),
+        "redis_cpu_s": round(spent["redis"], 2), "wall_s": round(spent["wall"], 2),
+        # cores' worth of CPU used by everything else on the machine (other work on a shared host)
+        "others_cpu_cores": round((spent["machine"] - spent["bot"] - spent["redis"] - raw["driver_cpu_total_s"])
+                                  / spent["wall"], 2),
         "driver_cpu_s": raw["driver_cpu_s"], "driver_cpu_share": round(raw["driver_cpu_s"] / raw["send_seconds"], 3),
         "redis_commands": commands, "redis_commands_per_msg": round(commands / max(1, answered), 1),
         "redis_top_commands": {name: round(count / max(1, answered), 2) for name, count in top},
@@ -171,11 +182,14 @@ def summarize(raw: dict, redis_calls: dict[str, int], redis_cpu_s: float, bot_cp
 
 def run_step(channel: str, bot: BotProcess, load: LoadProcess, counters: RedisCounters, rate: float,
              seconds: float) -> dict:  # fmt: skip
-    before, bot_before = counters.read(), cpu_seconds(bot.process.pid)
+    if channel == "webchat":  # issued before the step: the step measures messages
+        load.ask(cmd="sessions", bot_url=bot.url, count=int(rate * seconds))
+    began = time.perf_counter(), machine_busy_seconds(), cpu_seconds(bot.process.pid), counters.read()
     raw = load.step(channel, bot.url, rate, seconds)
-    after, bot_after = counters.read(), cpu_seconds(bot.process.pid)
-    return summarize(raw, RedisCounters.difference(before, after), after["cpu_s"] - before["cpu_s"],
-                     bot_after - bot_before)  # fmt: skip
+    ended = time.perf_counter(), machine_busy_seconds(), cpu_seconds(bot.process.pid), counters.read()
+    spent = {"wall": ended[0] - began[0], "machine": ended[1] - began[1], "bot": ended[2] - began[2],
+             "redis": ended[3]["cpu_s"] - began[3]["cpu_s"]}  # fmt: skip
+    return summarize(raw, RedisCounters.difference(began[3], ended[3]), spent)
 
 
 def idle_commands_per_s(counters: RedisCounters, seconds: float = 5) -> float:
@@ -187,8 +201,11 @@ def idle_commands_per_s(counters: RedisCounters, seconds: float = 5) -> float:
 
 
 def run_curve(channel: str, bot: BotProcess, load: LoadProcess, counters: RedisCounters,
-              rates: tuple[float, ...] = RATES, seconds: float = STEP_SECONDS, say=print) -> dict:  # fmt: skip
+              rates: tuple[float, ...] = RATES, seconds: float = STEP_SECONDS,
+              say: Callable[[str], None] = print) -> dict:  # fmt: skip
     """The steps of one channel, rising until one clearly fails; its capacity."""
+    if channel == "webchat":
+        load.ask(cmd="sessions", bot_url=bot.url, count=40)
     load.step(channel, bot.url, 20, 2)  # warm-up, not reported: connections, first parses
     steps = []
     for rate in rates:
@@ -204,7 +221,7 @@ def run_curve(channel: str, bot: BotProcess, load: LoadProcess, counters: RedisC
 
 
 def measure(bot: BotProcess, load: LoadProcess, redis_url: str, rates: tuple[float, ...] = RATES,
-            seconds: float = STEP_SECONDS, say=print) -> dict:  # fmt: skip
+            seconds: float = STEP_SECONDS, say: Callable[[str], None] = print) -> dict:  # fmt: skip
     """Both channels' curves on one running bot (started with `bot_config`)."""
     counters = RedisCounters(redis_url)
     result = {"step_seconds": seconds, "p99_limit_ms": P99_LIMIT_MS,
