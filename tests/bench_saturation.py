@@ -166,8 +166,8 @@ def summarize(raw: dict, redis_calls: dict[str, int], spent: dict[str, float]) -
         "bot_cpu_s": round(spent["bot"], 2), "bot_cpu_ms_per_msg": round(1000 * spent["bot"] / max(1, answered), 2),
         "redis_cpu_s": round(spent["redis"], 2), "wall_s": round(spent["wall"], 2),
         # cores' worth of CPU used by everything else on the machine (other work on a shared host)
-        "others_cpu_cores": round((spent["machine"] - spent["bot"] - spent["redis"] - raw["driver_cpu_total_s"])
-                                  / spent["wall"], 2),
+        "others_cpu_cores": round(max(0.0, spent["machine"] - spent["bot"] - spent["redis"]
+                                      - raw["driver_cpu_total_s"]) / spent["wall"], 2),
         "driver_cpu_s": raw["driver_cpu_s"], "driver_cpu_share": round(raw["driver_cpu_s"] / raw["send_seconds"], 3),
         "redis_commands": commands, "redis_commands_per_msg": round(commands / max(1, answered), 1),
         "redis_top_commands": {name: round(count / max(1, answered), 2) for name, count in top},
