@@ -44,7 +44,8 @@ def cpu_row(pipeline_rate: float, saturation: dict) -> tuple[str, str, str]:
     figures = []
     for channel in CHANNELS:
         held = [step for step in saturation[channel]["steps"] if step["holds"]] or saturation[channel]["steps"][:1]
-        figures.append(f"{channel} **{held[-1]['bot_cpu_ms_per_msg']:.1f} ms**")
+        cpu_ms = held[-1]["bot_cpu_ms_per_msg"]
+        figures.append(f"{channel} **{cpu_ms:.1f} ms** (a core's worth: {1000 / cpu_ms:.0f} msg/s)")
     return ("the bot's CPU per message, end to end (at the highest rate that held)",
             ", ".join(figures) + f"; the pipeline alone {1000 / pipeline_rate:.1f} ms", "")
 
