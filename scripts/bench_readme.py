@@ -1,20 +1,67 @@
-"""Writes the README's benchmark table from `make bench`'s results (bench-results.json from
+"""Writes the README's benchmark tables from `make bench`'s results (bench-results.json from
 `python -m bot bench`, bench-e2e.json from `python -m tests.bench_e2e`), between the
-`<!-- bench:begin -->` and `<!-- bench:end -->` markers."""
+`<!-- bench:begin -->` and `<!-- bench:end -->` markers: the summary, then the saturation
+curve of one replica per channel and the Redis commands a message costs."""
 
 from __future__ import annotations
 
 import json
+import os
+import platform
 import re
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+CHANNELS = {"telegram": "Telegram (webhook -> `sendMessage`)", "webchat": "web chat (POST -> its answer)"}
+
+
+def _ms(value: float | None) -> str:
+    if value is None:
+        return "never"
+    return f"{value / 1000:.1f} s" if value >= 1000 else f"{value:.0f} ms" if value >= 100 else f"{value} ms"
+
+
+def _at_rate(curve: dict, rate: float) -> dict | None:
+    return next((step for step in curve["steps"] if step["rate"] == rate), None)
+
+
+def capacity_rows(pipeline_rate: float, saturation: dict) -> list[tuple[str, str, str]]:
+    """A row per channel: the replica's capacity, and the pipeline's own speed over it."""
+    rows = []
+    for channel, name in CHANNELS.items():
+        capacity = saturation[channel]["capacity_msg_per_s"]
+        overhead = f", {pipeline_rate / capacity:.1f}x" if capacity else ""
+        figure = f"**{capacity:g} msg/s** (the pipeline alone: {pipeline_rate:,.0f} msg/s{overhead})"
+        rows.append((f"one replica's capacity, {name}: p99 < {saturation['p99_limit_ms']} ms, no growing backlog",
+                     figure, ""))  # fmt: skip
+    return rows
+
+
+def cpu_row(pipeline_rate: float, saturation: dict) -> tuple[str, str, str]:
+    """The bot's CPU per message end to end (at each channel's last step that held) beside the
+    pipeline's own: the overhead without the shared machine's noise in it."""
+    figures = []
+    for channel in CHANNELS:
+        held = [step for step in saturation[channel]["steps"] if step["holds"]] or saturation[channel]["steps"][:1]
+        cpu_ms = held[-1]["bot_cpu_ms_per_msg"]
+        figures.append(f"{channel} **{cpu_ms:.1f} ms** (a core's worth: {1000 / cpu_ms:.0f} msg/s)")
+    return ("the bot's CPU per message, end to end (at the highest rate that held)",
+            ", ".join(figures) + f"; the pipeline alone {1000 / pipeline_rate:.1f} ms", "")
+
+
+def _at_100(saturation: dict) -> str:
+    step = _at_rate(saturation["telegram"], 100)
+    if step is None:
+        failed = next((s["rate"] for s in saturation["telegram"]["steps"] if not s["holds"]), None)
+        return f"not run: the curve failed at {failed:g} msg/s" if failed else "not run"
+    return f"p50 **{_ms(step['p50_ms'])}**, p99 **{_ms(step['p99_ms'])}**"
 
 
 def table(pipeline: dict, e2e: dict) -> str:
     ours, server, queue = pipeline["in_process"], pipeline["rasa_server"], pipeline["handoff_queue"]
     redis = queue.get("redis_benchmark", {})
+    saturation = e2e["saturation"]
     rows = [
         ("pipeline, Rasa in-process, one core (held-out messages, one in flight)",
          f"**{ours['msg_per_s']:,.0f} msg/s**, p50 {ours['p50_ms']} ms, p99 **{ours['p99_ms']} ms**",
@@ -27,16 +74,57 @@ def table(pipeline: dict, e2e: dict) -> str:
         ("`redis-benchmark`, same server, 50 clients",
          f"SET {redis.get('set_per_s', 0):,.0f}/s, GET {redis.get('get_per_s', 0):,.0f}/s", ""),
         ("hand-offs per second (conversation + ticket + queue)", f"{queue['handoffs_per_s']:,.0f}", ""),
-        (f"end to end: Telegram update -> the bot's send, {e2e['e2e_rate_per_s']} msg/s",
-         f"p50 **{e2e['e2e_p50_ms']} ms**, p99 **{e2e['e2e_p99_ms']} ms**", "p99 <= 100 ms"),
-        ("memory per replica (RSS)", f"{e2e['replica_rss_mib']} MiB (pipeline bench: {ours['rss_mib']:.0f} MiB)",
+        *capacity_rows(ours["msg_per_s"], saturation),
+        cpu_row(ours["msg_per_s"], saturation),
+        ("end to end: Telegram update -> the bot's send, 100 msg/s", _at_100(saturation), "p99 <= 100 ms"),
+        ("memory per replica (RSS after the curve; its peak)",
+         f"{e2e['replica_rss_mib']} MiB; {e2e['replica_peak_rss_mib']} MiB (pipeline bench: {ours['rss_mib']:.0f} MiB)",
          "< 1 GiB"),
         ("cold start with a cached model (launch -> `/healthz`)", f"**{e2e['cold_start_s']} s**", "< 15 s"),
     ]  # fmt: skip
-    lines = [f"Measured by `make bench` on {time.strftime('%Y-%m-%d')}.", "",
+    lines = [f"Measured by `make bench` on {time.strftime('%Y-%m-%d')}, {_machine()}.", "",
              "| benchmark | figure | target |", "| --- | --- | --- |"]  # fmt: skip
     lines += [f"| {name} | {figure} | {target} |" for name, figure, target in rows]
+    return "\n".join(lines + ["", curve_table(saturation), "", commands_text(saturation)])
+
+
+def _machine() -> str:
+    return f"{os.cpu_count()} cores (shared), {platform.system()} {platform.machine()}"
+
+
+def curve_table(saturation: dict) -> str:
+    """Every step of both curves: the figures behind the capacity."""
+    lines = [f"Saturation curve of one replica: steady rates, {saturation['step_seconds']:g} s a step, from a "
+             "load generator process of its own; backlog = sent, not yet answered, when the step's sending "
+             "ends (its slope while sending); CPU in % of one core over the step and its drain (the load "
+             "generator's: while sending); other work: what the rest of the shared machine used, in cores.", "",
+             "| channel | rate | p50 | p99 | backlog (slope) | holds | bot CPU | bot CPU / msg | Redis CPU "
+             "| Redis cmds / msg | load generator CPU | other work (cores) |",
+             "| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]  # fmt: skip
+    for channel in CHANNELS:
+        for step in saturation[channel]["steps"]:
+            wall = step["wall_s"]
+            holds = "yes" if step["holds"] else "**no**"
+            lines.append(
+                f"| {channel} | {step['rate']:g}/s | {_ms(step['p50_ms'])} | {_ms(step['p99_ms'])} "
+                f"| {step['backlog_end']} ({step['backlog_slope_per_s']:+g}/s) | {holds} "
+                f"| {step['bot_cpu_s'] / wall:.0%} | {step['bot_cpu_ms_per_msg']} ms "
+                f"| {step['redis_cpu_s'] / wall:.0%} | {step['redis_commands_per_msg']} "
+                f"| {step['driver_cpu_share']:.0%} | {step['others_cpu_cores']:.1f} |"
+            )  # fmt: skip
     return "\n".join(lines)
+
+
+def commands_text(saturation: dict) -> str:
+    """The commands a message costs, by type, at each channel's first step."""
+    parts = []
+    for channel in CHANNELS:
+        step = saturation[channel]["steps"][0]
+        top = ", ".join(f"{name.upper()} {count:g}" for name, count in step["redis_top_commands"].items())
+        parts.append(f"{channel} **{step['redis_commands_per_msg']:g}** at {step['rate']:g} msg/s ({top}, ...)")
+    return ("Redis commands per handled message (`INFO commandstats` before and after a step; MULTI and EXEC "
+            f"count as commands; the bot's idle polling, {saturation['idle_redis_commands_per_s']:g} commands/s, "
+            "included): " + "; ".join(parts) + ".")
 
 
 def main() -> int:

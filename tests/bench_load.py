@@ -1,0 +1,212 @@
+"""`python -m tests.bench_load`: the saturation bench's load generator, a process of its own so
+that the CPU it spends is not counted as the bot's (`tests/bench_saturation.py` starts it and
+reports its CPU time beside each step).
+
+It holds the Telegram stand-in (`tests/standins/telegram_api.py`) the bot sends its answers to,
+and an aiohttp client that posts messages at a steady rate, open loop: each message leaves on
+schedule whether or not the earlier ones were answered, as users do. Telegram updates go to the
+bot's webhook, each from a chat of its own, and are answered when the stand-in receives the
+`sendMessage` for that chat; web chat messages go to sessions issued beforehand, one message
+per session, and are answered by the response to their POST (the web chat answers inline).
+
+Commands, one JSON object a line on stdin, each answered by one JSON line on stdout:
+
+    {"cmd": "sessions", "bot_url": ..., "count": N}     issue N web chat sessions for the next step
+    {"cmd": "step", "channel": "telegram" | "webchat", "bot_url": ..., "rate": R, "seconds": S,
+     "first": n, "drain_seconds": D}                    one step; see `run_step` for its answer
+    {"cmd": "quit"}
+
+Its first line names the stand-in: {"telegram_base_url": ...}.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+
+import aiohttp
+from aiohttp import web
+
+from tests.standins.telegram_api import TelegramStandIn
+
+WEBHOOK_SECRET = "bench-webhook-secret"
+QUESTIONS = ["how do I reset my password", "what are the trading fees", "my deposit has not arrived",
+             "提现一直没到账", "¿cómo verifico mi identidad?", "comment activer la 2FA ?",
+             "как вывести usdt", "入金が反映されません"]  # fmt: skip
+SAMPLE_SECONDS = 0.25  # how often the backlog is sampled during a step
+FIRST_CHAT = 50_000_000
+
+
+class TimedTelegram(TelegramStandIn):
+    """The stand-in, noting when the first answer to each chat reaches it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.answered_at: dict[int, float] = {}
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        response = await super()._handle(request)
+        if request.match_info["method"] == "sendMessage" and response.status == 200:
+            chat = json.loads(response.body)["result"]["chat"]["id"]
+            self.answered_at.setdefault(chat, time.perf_counter())
+        return response
+
+
+@dataclass
+class Step:
+    """One step's messages: when each left, how each ended."""
+
+    count: int
+    sent_at: dict[int, float] = field(default_factory=dict)
+    latency_ms: dict[int, float] = field(default_factory=dict)
+    ack_ms: list[float] = field(default_factory=list)  # Telegram: the webhook's 200
+    errors: dict[str, int] = field(default_factory=dict)
+
+    def error(self, kind: str) -> None:
+        self.errors[kind] = self.errors.get(kind, 0) + 1
+
+    def outstanding(self) -> int:
+        return len(self.sent_at) - len(self.latency_ms) - sum(self.errors.values())
+
+
+class LoadGenerator:
+    def __init__(self, telegram: TimedTelegram) -> None:
+        self.telegram = telegram
+        self.sessions: list[str] = []
+        self.http: aiohttp.ClientSession | None = None
+
+    async def client(self) -> aiohttp.ClientSession:
+        if self.http is None:
+            # No cap on connections: an open-loop client keeps sending while answers are late.
+            self.http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0),
+                                              timeout=aiohttp.ClientTimeout(total=300))  # fmt: skip
+        return self.http
+
+    async def issue_sessions(self, bot_url: str, count: int) -> dict:
+        http = await self.client()
+        gate = asyncio.Semaphore(20)
+
+        async def one() -> str:
+            async with gate, http.post(f"{bot_url}/api/webchat/sessions", json={}) as response:
+                response.raise_for_status()
+                return (await response.json())["session"]
+
+        self.sessions = list(await asyncio.gather(*(one() for _ in range(count))))
+        return {"sessions": len(self.sessions)}
+
+    async def post_webchat(self, bot_url: str, step: Step, n: int) -> None:
+        session = self.sessions[n]
+        body = {"text": QUESTIONS[n % len(QUESTIONS)], "client_id": f"bench{n}"}
+        step.sent_at[n] = time.perf_counter()
+        try:
+            async with (await self.client()).post(f"{bot_url}/api/webchat/{session}/messages", json=body) as response:
+                await response.read()
+                if response.status == 200:
+                    step.latency_ms[n] = (time.perf_counter() - step.sent_at[n]) * 1000
+                else:
+                    step.error(f"http_{response.status}")
+        except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+            step.error(type(error).__name__)
+
+    async def post_telegram(self, bot_url: str, step: Step, n: int) -> None:
+        chat = FIRST_CHAT + n
+        update = {"update_id": n + 1, "message": {
+            "message_id": n + 1, "date": int(time.time()), "text": QUESTIONS[n % len(QUESTIONS)],
+            "chat": {"id": chat, "type": "private"},
+            "from": {"id": chat, "is_bot": False, "first_name": "Bench", "language_code": "en"}}}  # fmt: skip
+        step.sent_at[n] = time.perf_counter()
+        try:
+            secret = {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}
+            async with (await self.client()).post(f"{bot_url}/telegram/webhook", json=update, headers=secret) as r:
+                await r.read()
+                if r.status == 200:
+                    step.ack_ms.append((time.perf_counter() - step.sent_at[n]) * 1000)
+                else:
+                    step.error(f"http_{r.status}")
+        except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+            step.error(type(error).__name__)
+
+    def collect_telegram(self, step: Step) -> None:
+        """The Telegram answers that reached the stand-in, as latencies."""
+        for n, sent in step.sent_at.items():
+            answered = self.telegram.answered_at.get(FIRST_CHAT + n)
+            if answered is not None and n not in step.latency_ms:
+                step.latency_ms[n] = (answered - sent) * 1000
+
+    async def run_step(self, channel: str, bot_url: str, rate: float, seconds: float, first: int,
+                       drain_seconds: float) -> dict:  # fmt: skip
+        """Sends `rate` messages a second for `seconds`, then waits up to `drain_seconds` for the
+        rest of the answers. Answers each message's latency (ms; answered ones only), the
+        backlog (sent, not yet answered) every SAMPLE_SECONDS while sending, and the CPU time
+        this process spent sending and receiving."""
+        count = int(rate * seconds)
+        step = Step(count)
+        post = self.post_webchat if channel == "webchat" else self.post_telegram
+        backlog: list[tuple[float, int]] = []
+        cpu_began, began = time.process_time(), time.perf_counter()
+
+        def note() -> None:
+            if channel == "telegram":
+                self.collect_telegram(step)
+            backlog.append((round(time.perf_counter() - began, 3), step.outstanding()))
+
+        tasks, next_sample = [], began
+        for i in range(count):
+            now = time.perf_counter()
+            if now >= next_sample:
+                note()
+                next_sample += SAMPLE_SECONDS
+            await asyncio.sleep(max(0.0, began + i / rate - now))
+            tasks.append(asyncio.create_task(post(bot_url, step, first + i if channel == "telegram" else i)))
+        await asyncio.sleep(max(0.0, began + count / rate - time.perf_counter()))
+        note()
+        send_seconds, send_cpu = time.perf_counter() - began, time.process_time() - cpu_began
+        deadline = time.perf_counter() + drain_seconds
+        while time.perf_counter() < deadline:
+            if channel == "telegram":
+                self.collect_telegram(step)
+            if step.outstanding() <= 0:
+                break
+            await asyncio.sleep(0.05)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        return {
+            "channel": channel, "rate": rate, "sent": len(step.sent_at), "answered": len(step.latency_ms),
+            "errors": step.errors, "latencies_ms": [round(v, 2) for v in step.latency_ms.values()],
+            "ack_ms": [round(v, 2) for v in step.ack_ms], "backlog": backlog, "send_seconds": round(send_seconds, 3),
+            "driver_cpu_s": round(send_cpu, 3),
+            "drain_seconds": round(time.perf_counter() - began - send_seconds, 3),
+            "driver_cpu_total_s": round(time.process_time() - cpu_began, 3),
+        }  # fmt: skip
+
+
+async def serve_commands(load: LoadGenerator) -> None:
+    reader = asyncio.StreamReader()
+    await asyncio.get_running_loop().connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    while line := await reader.readline():
+        command = json.loads(line)
+        if command["cmd"] == "quit":
+            break
+        if command["cmd"] == "sessions":
+            answer = await load.issue_sessions(command["bot_url"], command["count"])
+        else:
+            answer = await load.run_step(command["channel"], command["bot_url"], command["rate"], command["seconds"],
+                                         command.get("first", 0), command.get("drain_seconds", 60))  # fmt: skip
+        print(json.dumps(answer), flush=True)
+    if load.http is not None:
+        await load.http.close()
+
+
+def main() -> int:
+    telegram = TimedTelegram().start()
+    print(json.dumps({"telegram_base_url": telegram.base_url}), flush=True)
+    asyncio.run(serve_commands(LoadGenerator(telegram)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
