@@ -164,7 +164,8 @@ async def measure(rig: Rig) -> dict[str, Cost]:
     decision, spent["hand-off"] = await rig.take("h-1", PERSON)
     assert decision.action is Action.HANDOFF, decision
 
-    incident = await rig.stores.incidents.declare([warm.intent], {"en": "Withdrawals are delayed: we are on it."}, "lead")
+    status = {"en": "Withdrawals are delayed: we are on it."}
+    incident = await rig.stores.incidents.declare([warm.intent], status, "lead")
     await rig.take("warm-3", QUESTION)
     decision, spent["during an incident"] = await rig.take("i-1", QUESTION)
     assert decision.reply and decision.reply.text.startswith("Withdrawals are delayed"), decision
