@@ -241,11 +241,9 @@ class WebChat:
             if decision.earlier_redacted:  # the first half of a secret this message completed
                 await self.sessions.redact_user_lines(session, decision.earlier_redacted)
             said = OutboundReply(PLATFORM, session, decision.redacted_text or text)
-            lines["said"] = lines["cursor"] = await self.sessions.append(session, "user", said, **mine)
-            if decision.reply:
-                lines["reply"] = await self.sessions.append(session, "bot", decision.reply, once=message.once_key,
-                                                            reply_to=lines["said"])  # fmt: skip
-                lines["cursor"] = lines["reply"] or lines["cursor"]
+            lines["said"], lines["reply"] = await self.sessions.append_exchange(
+                session, said, decision.reply, once=message.once_key, **mine)  # fmt: skip
+            lines["cursor"] = lines["reply"] or lines["said"]
 
         decision = await self.desk.answer(message, record)
         if isinstance(decision, Refusal):  # nothing was taken: the page keeps the text and sends it again

@@ -16,7 +16,7 @@ from bot.domain.messages import Action, Decision, InboundMessage, Priority
 from bot.domain.pipeline import Pipeline
 from bot.services.replies import Replies
 from bot.stores import keys
-from bot.stores.conversations import Conversation
+from bot.stores.conversations import Conversation, Line
 from bot.stores.holder import Stores
 from bot.stores.incidents import Incident
 
@@ -46,16 +46,18 @@ class Community:
             incident = await self.incidents.get(conversation.incident)
         return incident
 
-    async def during_incident(self, conversation: Conversation, decision: Decision, incident: Incident) -> Decision:
+    async def during_incident(self, conversation: Conversation, decision: Decision, incident: Incident,
+                              said: Line) -> Decision:  # fmt: skip
         """The incident's status instead of the usual answer; a hand-off joins the incident's
-        group (told when it is over) instead of the queue."""
+        group (told when it is over) instead of the queue. `said`, the user's line, goes to the
+        transcript with the status (one round trip)."""
         text = incident.status_in(decision.language, self.config.default_language)
-        await self.conversations.update(conversation.id, incident=incident.id)
         if decision.priority:
             await self.incidents.group(incident, conversation.id)
             text = f"{text}\n\n{self.replies.text('incident_grouped', decision.language)}"
         reply = replace(decision.reply, text=text, buttons=()) if decision.reply else None
-        await self.conversations.append(conversation.id, "bot", text, incident=incident.id)
+        await self.conversations.record(conversation.id, said, Line("bot", text, {"incident": incident.id}),
+                                        language=decision.language, incident=incident.id)  # fmt: skip
         log.info("%s %s intent=%s answered by incident %s", conversation.platform, conversation.id, decision.intent,
                  incident.id)  # fmt: skip
         return replace(decision, reply=reply, action=Action.ANSWER, priority=None)

@@ -112,7 +112,7 @@ class HandOff:
         language = decision.language
         ticket, _ = await self.queue.enqueue(conversation.id, lane, language, decision.intent or "")
         position = await self.queue.position(conversation.id, lane, language)
-        speakers = [a for a in await self.agents.on_shift(self.config.handoff.agent_timeout_seconds)
+        speakers = [a for a in await self.agents.on_shift_recently(self.config.handoff.agent_timeout_seconds)
                     if language in a.languages]  # fmt: skip
         minutes = math.ceil(position * self.config.handoff.avg_handle_minutes / max(1, len(speakers)))
         notice = self.replies.text(

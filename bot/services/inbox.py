@@ -37,7 +37,7 @@ from bot.services.handoff import HandOff, ticket_lookup
 from bot.services.replies import Replies, answering
 from bot.services.secret_carry import SecretCarry
 from bot.stores import keys
-from bot.stores.conversations import BOT, RESOLVED, WITH_PEOPLE, Conversation, conversation_id
+from bot.stores.conversations import BOT, RESOLVED, WITH_PEOPLE, Conversation, Line, conversation_id
 from bot.stores.holder import Stores
 from intents import INTENTS, PRIVATE_INTENTS
 
@@ -134,12 +134,43 @@ class Inbox:
         decision = await self.pipeline.process(message, conversation.language or None, tickets, guarded)
         if decision.action is Action.IGNORE:
             return decision
-        await self.conversations.update(conversation.id, language=decision.language)
-        await self.conversations.append(
-            conversation.id, "user", decision.redacted_text, intent=decision.intent,
-            confidence=round(decision.confidence, 3), language=decision.language, action=decision.action.value,
-            answer_id=decision.answer_id, entities=decision.entities,
+        said = Line("user", decision.redacted_text, {
+            "intent": decision.intent, "confidence": round(decision.confidence, 3), "language": decision.language,
+            "action": decision.action.value, "answer_id": decision.answer_id, "entities": decision.entities,
+        })  # fmt: skip
+        await self._take_note(message, conversation, decision)
+        incident = await self.community.incident_for(conversation, decision)
+        if incident:
+            return await self.community.during_incident(conversation, decision, incident, said)
+        if self._moves_to_private(message, decision) or decision.priority:
+            # The user's line first: a private chat opened at once carries it over, and the
+            # agent who claims the ticket reads it.
+            await self.conversations.record(conversation.id, said, language=decision.language)
+            if self._moves_to_private(message, decision):
+                decision = await self.handoff.move_to_private(message, conversation, decision)
+            else:
+                decision = await self.handoff.hand_off(message, conversation, decision)
+            if decision.reply:
+                await self.conversations.append(conversation.id, "bot", decision.reply.text)
+        else:  # an answer: the question, the answer and the language in one round trip
+            answer = [Line("bot", decision.reply.text)] if decision.reply else []
+            await self.conversations.record(conversation.id, said, *answer, language=decision.language)
+        log.info(
+            "%s %s lang=%s intent=%s conf=%.2f action=%s secrets=%s",
+            message.platform, conversation.id, decision.language, decision.intent,
+            decision.confidence, decision.action.value, ",".join(decision.secret_kinds) or "-",
         )  # fmt: skip
+        return decision
+
+    def _moves_to_private(self, message: InboundMessage, decision: Decision) -> bool:
+        """Account matters asked in public, on a platform with private chats, go there."""
+        private = decision.priority or decision.intent in PRIVATE_INTENTS
+        return bool(private and decision.public and decision.action is not Action.WARN_SECRET
+                    and self.handoff.can_move(message.platform))  # fmt: skip
+
+    async def _take_note(self, message: InboundMessage, conversation: Conversation, decision: Decision) -> None:
+        """What the leads keep of a message: a filed report, the intent's rate (a spike
+        suggests an incident)."""
         filed_as = INTENTS[decision.intent].filed_as if decision.intent in INTENTS else None
         if filed_as and decision.action is Action.ANSWER:
             await self.feedback.file(message, conversation, decision, keys.filed(filed_as))
@@ -147,27 +178,6 @@ class Inbox:
             suggestion = await self.incidents.count(decision.intent)
             if suggestion:
                 await self.queue.publish("incident_suggested", **suggestion)
-        incident = await self.community.incident_for(conversation, decision)
-        if incident:
-            return await self.community.during_incident(conversation, decision, incident)
-        private = decision.priority or decision.intent in PRIVATE_INTENTS
-        if (
-            private
-            and decision.public
-            and decision.action is not Action.WARN_SECRET
-            and self.handoff.can_move(message.platform)
-        ):
-            decision = await self.handoff.move_to_private(message, conversation, decision)
-        elif decision.priority:
-            decision = await self.handoff.hand_off(message, conversation, decision)
-        if decision.reply:
-            await self.conversations.append(conversation.id, "bot", decision.reply.text)
-        log.info(
-            "%s %s lang=%s intent=%s conf=%.2f action=%s secrets=%s",
-            message.platform, conversation.id, decision.language, decision.intent,
-            decision.confidence, decision.action.value, ",".join(decision.secret_kinds) or "-",
-        )  # fmt: skip
-        return decision
 
     async def answer_for_user_only(self, message: InboundMessage, intent: str) -> Decision:
         """The answer to `intent` for a reply only the user sees (Discord's ephemeral reply to

@@ -33,6 +33,9 @@ DAY_SECONDS = 86400
 # Refused tokens from one address before it must wait (429), and the window they count in.
 MAX_FAILED_SIGNINS = 10
 FAILURE_WINDOW_SECONDS = 60
+# How long a hand-off's wait estimate may use the agents on shift as read before: they change
+# when an agent starts or stops, not with every message.
+ON_SHIFT_CACHED_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,7 @@ class AgentStore:
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
         self.failures = SignInFailures(redis)
+        self._on_shift: dict[float, tuple[float, list[Agent]]] = {}  # within -> (read until, agents)
 
     async def add(self, name: str, languages: Iterable[str], role: str = "agent",
                   expires_in_days: Optional[float] = None) -> str:  # fmt: skip
@@ -151,9 +155,23 @@ class AgentStore:
         await self.redis.zadd(ON_SHIFT_KEY, {name: time.time()})
 
     async def on_shift(self, within_seconds: float) -> list[Agent]:
+        """The agents seen within the last `within_seconds`."""
         since = time.time() - within_seconds
         names = [n.decode() for n in await self.redis.zrangebyscore(ON_SHIFT_KEY, since, "+inf")]
-        return [a for a in [await self.get(n) for n in names] if a]
+        async with self.redis.pipeline(transaction=False) as pipe:  # one round trip for every record
+            for name in names:
+                pipe.hgetall(keys.agent(name))
+            records = await pipe.execute() if names else []
+        return [_agent({k.decode(): v.decode() for k, v in raw.items()}) for raw in records if raw]
+
+    async def on_shift_recently(self, within_seconds: float) -> list[Agent]:
+        """`on_shift`, as read at most `ON_SHIFT_CACHED_SECONDS` ago in this process: for the
+        wait a hand-off announces, not for who may act."""
+        read_until, agents = self._on_shift.get(within_seconds, (0.0, []))
+        if time.monotonic() >= read_until:
+            agents = await self.on_shift(within_seconds)
+            self._on_shift[within_seconds] = (time.monotonic() + ON_SHIFT_CACHED_SECONDS, agents)
+        return agents
 
     async def vanished(self, within_seconds: float) -> list[str]:
         """Agents whose last sign of life is older than `within_seconds`."""

@@ -35,16 +35,25 @@ if holder == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
 if not holder then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
 return 0
 """
-# A web chat line that answers a keyed message, once, waking the session's polls. KEYS: the
-# session's stream, the mark, the news channel. ARGV: the mark's life, the stream's length and
-# life, the session, then the line's fields and values.
-APPEND_ONCE = """
-if redis.call('GET', KEYS[2]) == 'replied' then return false end
-redis.call('SET', KEYS[2], 'replied', 'EX', ARGV[1])
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 5))
+# A web chat message and its answer in one step (one round trip), waking the session's polls:
+# the user's line, then the reply naming it (`reply_to`), added once per message key. KEYS: the
+# session's stream, the message's mark ("" without a key), the news channel. ARGV: the mark's
+# life, the stream's length and life, the session, how many items the user's line has, its
+# fields and values, then the reply's (none: no reply).
+EXCHANGE = """
+local said_items = tonumber(ARGV[5])
+local said = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 6, 5 + said_items))
+local reply = false
+if #ARGV > 5 + said_items and (KEYS[2] == '' or redis.call('GET', KEYS[2]) ~= 'replied') then
+  if KEYS[2] ~= '' then redis.call('SET', KEYS[2], 'replied', 'EX', ARGV[1]) end
+  local fields = {unpack(ARGV, 6 + said_items)}
+  table.insert(fields, 'reply_to')
+  table.insert(fields, said)
+  reply = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', unpack(fields))
+end
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 redis.call('PUBLISH', KEYS[3], ARGV[4])
-return id
+return {said, reply}
 """
 RESIGN = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
 
@@ -55,30 +64,36 @@ class WebChatSessions:
 
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
-        self._append_once = redis.register_script(APPEND_ONCE)
+        self._exchange = redis.register_script(EXCHANGE)
         self.news = SessionNews(redis)
         # The polls' reads share a few connections however many polls are open.
         self.poll_reads = asyncio.Semaphore(POLL_READS)
 
-    async def append(self, session: str, sender: str, reply: OutboundReply, once: str = "", **extra: str) -> str:
+    async def append(self, session: str, sender: str, reply: OutboundReply, **extra: str) -> str:
         """One line (`sender`: user, bot or agent); returns its id. The session's waiting polls,
-        on every replica, are woken. With `once`, the idempotency key of the message it
-        answers, the line is added only if that message was not answered yet (see
-        `bot/stores/intake.py`); "" otherwise."""
+        on every replica, are woken."""
         stream = keys.webchat_session(session)
-        fields = {"from": sender, "text": reply.text,
-                  "buttons": json.dumps([[b.label, b.action] for b in reply.buttons]), **extra}  # fmt: skip
-        if once:
-            pairs = [item for pair in fields.items() for item in pair]
-            args = [ONCE_SECONDS, SESSION_MAX_MESSAGES, SESSION_TTL_SECONDS, session, *pairs]
-            entry = await self._append_once(keys=[stream, keys.once(once), keys.WEBCHAT_NEWS], args=args)
-            return entry.decode() if entry else ""
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.xadd(stream, fields, maxlen=SESSION_MAX_MESSAGES, approximate=True)
+            pipe.xadd(stream, _line(sender, reply, extra), maxlen=SESSION_MAX_MESSAGES, approximate=True)
             pipe.expire(stream, SESSION_TTL_SECONDS)
             pipe.publish(keys.WEBCHAT_NEWS, session)
             entry, _, _ = await pipe.execute()
         return entry.decode()
+
+    async def append_exchange(self, session: str, said: OutboundReply, reply: OutboundReply | None,
+                              once: str = "", **extra: str) -> tuple[str, str]:  # fmt: skip
+        """The user's line (`said`, with `extra`, e.g. its client id) and the bot's `reply` to
+        it, if any, which names the line it answers (`reply_to`): the ids of both, in one step.
+        With `once`, the idempotency key of the message, the reply is added only if that
+        message was not answered yet (see `bot/stores/intake.py`); its id is "" otherwise."""
+        said_items = _items(_line("user", said, extra))
+        reply_items = _items(_line("bot", reply, {})) if reply else []
+        args = [ONCE_SECONDS, SESSION_MAX_MESSAGES, SESSION_TTL_SECONDS, session, len(said_items),
+                *said_items, *reply_items]  # fmt: skip
+        mark = keys.once(once) if once else ""
+        said_id, reply_id = await self._exchange(keys=[keys.webchat_session(session), mark, keys.WEBCHAT_NEWS],
+                                                 args=args)  # fmt: skip
+        return said_id.decode(), reply_id.decode() if reply_id else ""
 
     async def redact_user_lines(self, session: str, texts: tuple[str, ...]) -> None:
         """The session's latest user lines (as many as `texts`) replaced by `texts`, oldest
@@ -143,6 +158,16 @@ class WebChatSessions:
         except (RedisError, ConnectionError):
             return None
         return by_session, by_address
+
+
+def _line(sender: str, reply: OutboundReply, extra: dict[str, str]) -> dict[str, str]:
+    """A session line's fields."""
+    buttons = json.dumps([[b.label, b.action] for b in reply.buttons])
+    return {"from": sender, "text": reply.text, "buttons": buttons, **extra}
+
+
+def _items(fields: dict[str, str]) -> list[str]:
+    return [item for pair in fields.items() for item in pair]
 
 
 class DiscordThreads:

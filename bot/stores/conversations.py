@@ -35,6 +35,19 @@ def conversation_id(conversation_key: str) -> str:
     return "c" + hashlib.blake2b(conversation_key.encode(), digest_size=6).hexdigest()
 
 
+@dataclass(frozen=True)
+class Line:
+    """One (redacted) transcript line: who said it ("user", "bot", "agent:<name>", "system"),
+    what, and details kept with it (the intent, the language, an incident...)."""
+
+    sender: str
+    text: str
+    details: dict[str, object] = field(default_factory=dict)
+
+    def encoded(self, at: float) -> str:
+        return json.dumps({"at": at, "from": self.sender, "text": self.text, **self.details}, ensure_ascii=False)
+
+
 def _text(value: object) -> str:
     return value.decode() if isinstance(value, bytes) else str(value or "")
 
@@ -132,11 +145,19 @@ class ConversationStore:
     async def append(self, cid: str, sender: str, text: str, **details: object) -> None:
         """Add a (redacted) line to the transcript: sender is "user", "bot", "agent:<name>" or
         "system"."""
-        entry = json.dumps({"at": time.time(), "from": sender, "text": text, **details}, ensure_ascii=False)
+        await self.record(cid, Line(sender, text, details))
+
+    async def record(self, cid: str, *lines: Line, **fields: object) -> None:
+        """Add `lines` to the transcript, in order, and set `fields` on the record: one round
+        trip for what a message changes (the user's line, the answer, its language)."""
+        now = time.time()
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.rpush(self.log_key(cid), entry)
-            pipe.ltrim(self.log_key(cid), -TRANSCRIPT_LIMIT, -1)
-            pipe.expire(self.log_key(cid), IDLE_TTL_SECONDS)
+            if fields:
+                pipe.hset(self.key(cid), mapping={**{k: str(v) for k, v in fields.items()}, "updated_at": now})
+            if lines:
+                pipe.rpush(self.log_key(cid), *(line.encoded(now) for line in lines))
+                pipe.ltrim(self.log_key(cid), -TRANSCRIPT_LIMIT, -1)
+                pipe.expire(self.log_key(cid), IDLE_TTL_SECONDS)
             await pipe.execute()
 
     async def transcript(self, cid: str, first: int = 0) -> list[dict]:

@@ -33,7 +33,7 @@ TICKET_FIRST = 1000
 EVENTS_CHANNEL = keys.EVENTS
 
 # KEYS: none (every key is derived inside; one Redis, no cluster slots to respect).
-# ARGV: cid, lane, language, now, intent
+# ARGV: cid, lane, language, now, intent. Publishes "queued" when it opens a ticket.
 _ENQUEUE = """
 local ck = 'sb:conv:' .. ARGV[1]
 local state = redis.call('HGET', ck, 'state')
@@ -50,6 +50,8 @@ redis.call('HSET', 'sb:ticket:' .. ticket, 'id', ticket, 'conversation', ARGV[1]
 local user = redis.call('HGET', ck, 'platform') .. ':' .. redis.call('HGET', ck, 'user_id')
 redis.call('ZADD', 'sb:user-tickets:' .. user, ARGV[4], ticket)
 redis.call('ZADD', 'sb:q:' .. ARGV[2] .. ':' .. ARGV[3], ARGV[4], ARGV[1])
+redis.call('PUBLISH', 'sb:events', cjson.encode({type = 'queued', at = tonumber(ARGV[4]), conversation = ARGV[1],
+                                                 ticket = ticket, lane = ARGV[2], language = ARGV[3]}))
 return {ticket, 1}
 """
 
@@ -176,11 +178,10 @@ class HandoffQueue:
         already with people keeps its ticket."""
         if lane not in LANES:
             raise ValueError(f"unknown lane {lane!r}")
+        # The script also tells the consoles ("queued"): one round trip.
         ticket, opened = await self._enqueue(args=[cid, lane, language, time.time(), intent])
         await replicated(self.redis)  # the ticket the user is told survives a failover
         ticket = ticket.decode() if isinstance(ticket, bytes) else ticket
-        if opened:
-            await self.publish("queued", conversation=cid, ticket=ticket, lane=lane, language=language)
         return ticket, bool(opened)
 
     async def claim_next(self, agent: str, languages: Iterable[str]) -> Optional[str]:
@@ -243,11 +244,12 @@ class HandoffQueue:
 
     async def position(self, cid: str, lane: str, language: str) -> int:
         """1 for next in line, counting the more urgent lanes of the same language."""
-        ahead = 0
-        for other in LANES[: LANES.index(lane)]:
-            ahead += await self.redis.zcard(keys.queue(other, language))
-        rank = await self.redis.zrank(keys.queue(lane, language), cid)
-        return ahead + (rank if rank is not None else 0) + 1
+        async with self.redis.pipeline(transaction=False) as pipe:  # one round trip
+            for other in LANES[: LANES.index(lane)]:
+                pipe.zcard(keys.queue(other, language))
+            pipe.zrank(keys.queue(lane, language), cid)
+            *ahead, rank = await pipe.execute()
+        return sum(ahead) + (rank if rank is not None else 0) + 1
 
     async def user_tickets(self, platform: str, user_id: str) -> list[Ticket]:
         """The user's own tickets, newest first."""

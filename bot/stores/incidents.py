@@ -5,6 +5,11 @@ the final word to everyone grouped.
 
 The bot also watches each intent's rate: five minutes well above the usual hour suggest an
 incident to leads (`incident_suggested` on the event stream), once per half hour per intent.
+
+Every message asks which incidents are active, and they change a few times a day: the hot path
+(`for_intent`) reads them at most once per `CACHED_SECONDS` per process. A lead's declaration or
+resolution on this replica is seen at once (it clears the cache); another replica's within
+`CACHED_SECONDS`.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ SUGGESTIONS = keys.INCIDENT_SUGGESTIONS
 # times its usual rate over the hour before.
 SPIKE_WINDOW, SPIKE_MIN, SPIKE_FACTOR, BASELINE_MINUTES = 5, 10, 4.0, 60
 SUGGEST_EVERY_SECONDS = 1800
+CACHED_SECONDS = 1.5
 # What a status message may hold of the control characters: line breaks and tabs.
 TEXT_LAYOUT = "\n\r\t"
 
@@ -59,6 +65,9 @@ class IncidentStore:
 
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
+        self._cached: list[Incident] = []  # every incident stored, expired ones included
+        self._cached_until = 0.0  # time.monotonic() after which `_cached` is read again
+        self._changes = 0  # declarations and resolutions here: a read they overtook is not kept
 
     async def declare(self, intents: list[str], status: dict[str, str], lead: str,
                       expires_in_minutes: Optional[float] = None) -> Incident:  # fmt: skip
@@ -67,16 +76,29 @@ class IncidentStore:
         incident = Incident(f"I-{secrets.token_hex(4)}", intents, status, lead, now,
                             now + expires_in_minutes * 60 if expires_in_minutes else None)  # fmt: skip
         await self.redis.hset(INCIDENTS, incident.id, json.dumps(asdict(incident), ensure_ascii=False))
+        self._changed()
         return incident
 
     async def active(self) -> list[Incident]:
-        now = time.time()
-        found = []
-        for raw in (await self.redis.hgetall(INCIDENTS)).values():
-            incident = Incident(**json.loads(raw))
-            if incident.active(now):
-                found.append(incident)
-        return sorted(found, key=lambda i: i.created_at)
+        """The active incidents, oldest first, as Redis has them now."""
+        return _active(await self._stored())
+
+    async def _stored(self) -> list[Incident]:
+        return [Incident(**json.loads(raw)) for raw in (await self.redis.hgetall(INCIDENTS)).values()]
+
+    async def _recent(self) -> list[Incident]:
+        """The active incidents as read at most `CACHED_SECONDS` ago (see the module)."""
+        if time.monotonic() < self._cached_until:
+            return _active(self._cached)
+        changes = self._changes
+        stored = await self._stored()
+        if changes == self._changes:
+            self._cached, self._cached_until = stored, time.monotonic() + CACHED_SECONDS
+        return _active(stored)
+
+    def _changed(self) -> None:
+        self._changes += 1
+        self._cached_until = 0.0
 
     async def listed(self) -> list[Incident]:
         """The active incidents with the conversations grouped on each (for leads; the hot path
@@ -90,7 +112,7 @@ class IncidentStore:
         """The active incident whose topic is `intent`, if any."""
         if not intent:
             return None
-        return next((i for i in await self.active() if intent in i.intents), None)
+        return next((i for i in await self._recent() if intent in i.intents), None)
 
     async def get(self, incident_id: str) -> Optional[Incident]:
         return next((i for i in await self.active() if i.id == incident_id), None)
@@ -102,6 +124,7 @@ class IncidentStore:
         """End the incident; the conversations that were grouped on it."""
         grouped = [m.decode() for m in await self.redis.smembers(_grouped(incident_id))]
         await self.redis.hdel(INCIDENTS, incident_id)
+        self._changed()
         await self.redis.delete(_grouped(incident_id))
         return grouped
 
@@ -110,12 +133,16 @@ class IncidentStore:
         has just spiked, else None."""
         minute = int(time.time() // 60)
         key = keys.intent_rate(intent, minute)
-        this_minute = await self.redis.incr(key)
-        await self.redis.expire(key, (BASELINE_MINUTES + SPIKE_WINDOW + 5) * 60)
+        earlier = [keys.intent_rate(intent, minute - back) for back in range(1, SPIKE_WINDOW + BASELINE_MINUTES)]
+        # One round trip: the count, and the hour before it in case this minute is busy enough.
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, (BASELINE_MINUTES + SPIKE_WINDOW + 5) * 60)
+            pipe.mget(earlier)
+            this_minute, _, before = await pipe.execute()
         if this_minute < SPIKE_MIN // SPIKE_WINDOW:
-            return None  # too few this minute for any spike: skip the look back
-        counters = [keys.intent_rate(intent, minute - back) for back in range(SPIKE_WINDOW + BASELINE_MINUTES)]
-        counts = [int(v or 0) for v in await self.redis.mget(counters)]
+            return None  # too few this minute for any spike
+        counts = [this_minute, *(int(v or 0) for v in before)]
         recent, usual = sum(counts[:SPIKE_WINDOW]), sum(counts[SPIKE_WINDOW:]) * SPIKE_WINDOW / BASELINE_MINUTES
         if recent < max(SPIKE_MIN, SPIKE_FACTOR * usual) or await self.for_intent(intent):
             return None
@@ -123,12 +150,19 @@ class IncidentStore:
             return None
         suggestion = {"at": time.time(), "intent": intent, "count": recent, "minutes": SPIKE_WINDOW,
                       "usual": round(usual, 1)}  # fmt: skip
-        await self.redis.lpush(SUGGESTIONS, json.dumps(suggestion))
-        await self.redis.ltrim(SUGGESTIONS, 0, 99)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.lpush(SUGGESTIONS, json.dumps(suggestion))
+            pipe.ltrim(SUGGESTIONS, 0, 99)
+            await pipe.execute()
         return suggestion
 
     async def suggestions(self) -> list[dict]:
         return [json.loads(x) for x in await self.redis.lrange(SUGGESTIONS, 0, 19)]
+
+
+def _active(incidents: list[Incident]) -> list[Incident]:
+    now = time.time()
+    return sorted((i for i in incidents if i.active(now)), key=lambda i: i.created_at)
 
 
 def _grouped(incident_id: str) -> str:

@@ -5,8 +5,8 @@ one replica takes each such entry (a short lock) and handles it again.
 Exactly once: a message with an idempotency key (`InboundMessage.once_key`: the platform's
 own id) is accepted once. Its mark (`keys.once`) reads "accepted" from then on and "replied"
 once its reply was queued or recorded, in the same step as the reply (`Outbox.put`,
-`WebChatSessions.append`). A platform's redelivery, the page's resend after a lost response
-and a recovery after a crash therefore neither handle it twice nor answer it twice.
+`WebChatSessions.append_exchange`). A platform's redelivery, the page's resend after a lost
+response and a recovery after a crash therefore neither handle it twice nor answer it twice.
 """
 
 from __future__ import annotations
