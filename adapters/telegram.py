@@ -138,8 +138,8 @@ class TelegramAdapter:
             return web.json_response({"error": "forbidden"}, status=403)
         try:
             body = await request.json()
-            if not isinstance(body, dict):
-                raise ValueError("an update is a JSON object")
+            if not isinstance(body, dict) or not isinstance(body.get("update_id"), int):
+                raise ValueError("an update is a JSON object with a numeric update_id")
             update = Update.de_json(body, self.app.bot)
         except (ValueError, TypeError, KeyError, AttributeError):  # malformed JSON or not an update
             return web.json_response({"error": "bad_update"}, status=400)
