@@ -20,14 +20,12 @@ stream (`sb:webchat:<session>`); the cursor is a stream id. The bot's answers ar
 there at once; an agent's replies reach it through the web chat's outbox, which `deliver`
 drains. It only translates: HTTP into calls on the front desk, replies into JSON.
 
-Order: one session's messages are handled one after another (a user who types fast is
-answered in order, each reply right after its question in the stream). A reply to a message
-carries `reply_to`, the message's id, and the user's line carries the `client_id` the page
-sent with it, so the page can confirm its pending line by id and put every line in its place
-whichever of POST and GET brings it first.
+Order: one session's messages are handled one after another, each reply right after its
+question in the stream. A reply carries `reply_to` (its question's line) and the user's line
+the page's `client_id` (also the message's idempotency key): the page confirms and places
+every line whichever of POST and GET brings it first.
 
-Embedding: `<script src="https://<bot>/webchat/embed.js" async></script>` on any page adds a
-chat button that opens this page in a frame.
+Embedding: `<script src="https://<bot>/webchat/embed.js" async></script>` adds a chat button.
 """
 
 from __future__ import annotations

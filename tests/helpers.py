@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 
@@ -23,6 +24,18 @@ X_CREDENTIALS = {
     "X_API_SECRET": "TEST-api-secret-0001", "X_ACCESS_TOKEN": "1500-TEST-access-token",
     "X_ACCESS_SECRET": "TEST-access-secret-0001",
 }  # fmt: skip
+
+
+def wait_for(predicate, timeout: float = 30, every: float = 0.3):
+    """`predicate()` once it is truthy, polled every `every` seconds for up to `timeout`; its
+    last value otherwise."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every)
+    return predicate()
 
 
 def call(bot, method: str, path: str, body: object = None, token: str | None = None) -> tuple[int, dict]:

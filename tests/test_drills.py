@@ -13,17 +13,7 @@ import yaml
 
 from bot.domain.messages import InboundMessage
 from tests.conftest import ROOT, BotProcess, RedisServer
-from tests.helpers import add_agent, call, say, session_of
-
-
-def wait_for(predicate, timeout: float = 30, every: float = 0.3):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(every)
-    return predicate()
+from tests.helpers import add_agent, call, say, session_of, wait_for
 
 
 @pytest.fixture(scope="module")

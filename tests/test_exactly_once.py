@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT, BotProcess, RedisServer
-from tests.helpers import Watched, call, session_of
+from tests.helpers import Watched, call, session_of, wait_for
 
 QUESTIONS = ("how long does a withdrawal take?", "what are the withdrawal fees?", "how do i enable 2fa?",
              "how do i reset my password?", "what is the minimum deposit?")  # fmt: skip
@@ -69,15 +69,6 @@ def answers_by_client(bot, session: str) -> Counter:
                    if line["from"] == "bot")  # fmt: skip
 
 
-def wait_for(predicate, timeout: float = 60, every: float = 0.5):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(every)
-    return predicate()
-
 
 def test_a_resent_message_is_answered_once(stack):
     bot = stack["bot"]
@@ -103,7 +94,7 @@ def test_during_a_redis_outage_the_user_is_told_the_truth_and_the_resend_is_answ
     assert "not" in refused["message"], "the API says the message was not taken"
     body = send_until_taken(bot, session, "what are the withdrawal fees?", client_id)
     assert body["replies"] or body.get("duplicate")
-    assert wait_for(lambda: answers_by_client(bot, session)) == Counter({client_id: 1})
+    assert wait_for(lambda: answers_by_client(bot, session), timeout=60) == Counter({client_id: 1})
 
 
 def flood(bot, sessions: int, per_session: int, crash) -> dict[str, list[str]]:

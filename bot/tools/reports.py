@@ -3,10 +3,9 @@ tickets, and ratings. `python -m bot report --since 7d [--out DIR]` prints a sum
 PNG charts plus `report.json` (the numbers behind every chart); leads get the same data as JSON
 at /api/reports.
 
-- deflection: conversations active in the period that needed no person (no ticket opened);
-  hand-off rate: those that opened one;
-- first response: from a ticket's opening to its first agent reply; resolution: to resolved;
-  SLA kept: claimed within the lane's pickup target;
+- deflection: conversations of the period that needed no person; hand-off rate: the others;
+- first response: a ticket's opening to its first agent reply; resolution: to resolved; SLA
+  kept: claimed within the lane's pickup target;
 - CSAT: the 1-5 ratings after resolved tickets (satisfied = 4 or 5), and "Was this helpful?";
 - top intents and unanswered questions (those the bot asked to rephrase), redacted as stored.
 Every figure is given overall, by language and by platform.
