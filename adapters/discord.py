@@ -44,6 +44,7 @@ class DiscordAdapter:
     """The Discord channel: receives gateway events, delivers the discord outbox."""
 
     platform = PLATFORM
+    listens = True  # one gateway connection (per shard): the first worker holds it
 
     def __init__(self, desk: FrontDesk, settings: DiscordSettings, token: str, threads: DiscordThreads) -> None:
         self.desk = desk

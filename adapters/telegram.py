@@ -73,6 +73,12 @@ class TelegramAdapter:
         self.app.add_error_handler(self.on_error)
         self.failed: set[int] = set()  # updates the core could not take (its store was down)
 
+    @property
+    def listens(self) -> bool:
+        """Long polling holds the bot's one getUpdates: the first worker only. A webhook is
+        served by every worker."""
+        return not self.settings.webhook_url
+
     async def start(self) -> None:
         await self.app.initialize()
         await self.app.start()

@@ -60,6 +60,7 @@ class XAdapter:
     """The X channel: polls mentions and DMs (as the leader), delivers the x outbox."""
 
     platform = PLATFORM
+    listens = True  # one poller per replica (and a leader among replicas)
 
     def __init__(self, desk: FrontDesk, settings: XSettings, credentials: dict[str, str], consumer: str,
                  state: XState) -> None:  # fmt: skip

@@ -138,6 +138,8 @@ class WebSettings:
     polls_per_session: int = 2
     polls_per_address: int = 50
     polls_total: int = 5000
+    # Worker processes sharing the port, each on its own core (0: one per core).
+    workers: int = 0
 
 
 @dataclass(frozen=True)

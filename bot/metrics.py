@@ -1,14 +1,19 @@
 """Prometheus metrics, served at /metrics in the text format (scrape it from inside your
 network: it holds counts, never user text).
 
-Counters and histograms are per process; queue depth is read from Redis at each scrape, so
-every replica reports the same shared queue.
+Counters and histograms are per replica: with several worker processes
+(`bot/web/workers.py`) each writes its own and a scrape, whichever worker answers it, sums
+them (prometheus_client's multiprocess mode). Queue depth is read from Redis at each scrape,
+so every replica reports the same shared queue.
 """
 
 from __future__ import annotations
 
+import os
+
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from bot.stores.handoff_queue import LANES, HandoffQueue
 
@@ -35,7 +40,17 @@ REPLICA_WAIT_SECONDS = Histogram("supportbot_replica_wait_seconds",
 REPLICA_WAIT_TIMEOUTS = Counter("supportbot_replica_wait_timeouts",
                                 "Acknowledging writes that fewer replicas than redis.wait_replicas had in time",
                                 registry=REGISTRY)  # fmt: skip
-QUEUE_DEPTH = Gauge("supportbot_queue_depth", "Conversations waiting, per lane", ["lane"], registry=REGISTRY)
+QUEUE_DEPTH = Gauge("supportbot_queue_depth", "Conversations waiting, per lane", ["lane"], registry=REGISTRY,
+                    multiprocess_mode="mostrecent")  # fmt: skip
+
+
+def _scraped() -> CollectorRegistry:
+    """What a scrape reports: this process's metrics, or all the workers' summed."""
+    if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        return REGISTRY
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry)
+    return registry
 
 
 def metrics_route(queue: HandoffQueue) -> web.RouteDef:
@@ -43,7 +58,7 @@ def metrics_route(queue: HandoffQueue) -> web.RouteDef:
         waiting = await queue.waiting()
         for lane in LANES:
             QUEUE_DEPTH.labels(lane).set(sum(1 for entry in waiting if entry.lane == lane))
-        response = web.Response(body=generate_latest(REGISTRY))
+        response = web.Response(body=generate_latest(_scraped()))
         response.headers["Content-Type"] = CONTENT_TYPE_LATEST
         return response
 

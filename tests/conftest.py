@@ -150,7 +150,10 @@ class BotProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 90) -> BotProcess:
-        env = {**os.environ, "REDIS_URL": self.redis_url, **self.env}
+        # One worker process unless the test asks for more (`SUPPORTBOT_WORKERS`): a test that
+        # kills the bot kills the process that handles its messages (tests/test_workers.py
+        # runs several).
+        env = {**os.environ, "REDIS_URL": self.redis_url, "SUPPORTBOT_WORKERS": "1", **self.env}
         if self.config is None:
             # The shipped configuration, except that every test client shares one address: the
             # per-address limit of the web chat is lifted (the per-session one stays).
@@ -178,6 +181,14 @@ class BotProcess:
 
     def logs(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def workers(self) -> list[int]:
+        """The pids of its worker processes (none when it runs one, in itself)."""
+        pid = self.process.pid if self.process else 0
+        try:
+            return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        except OSError:
+            return []
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

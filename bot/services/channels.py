@@ -50,6 +50,9 @@ class Channel(Protocol):
     """One platform's channel."""
 
     platform: str  # the name of its outbox, and of the platform in every message it hands in
+    # Whether it holds the platform's one connection (long polling, a gateway): then only the
+    # first of a replica's workers runs it; a channel reached over HTTP runs in every worker.
+    listens: bool
 
     async def start(self) -> None:
         """Connect and start receiving; what fails here stops the bot's start-up."""

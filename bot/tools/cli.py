@@ -16,21 +16,38 @@ log = logging.getLogger("bot")
 
 
 def _run(args: argparse.Namespace) -> int:
-    """The composition root: the server gets the table of channels from `adapters`."""
-    from adapters import CHANNELS
-    from bot.nlu.model import ModelMissing
-    from bot.web.server import StartupError, serve
+    """The composition root: the server gets the table of channels from `adapters`. The model
+    loads once, before the workers fork (`bot/web/workers.py`), which then share its memory."""
+    from bot.web.workers import run_workers, share_metrics_between_workers, worker_count
 
     config = load_config(args.config)
     check_environment(config)  # a missing token stops start-up before the model loads
+    workers = worker_count(config.web.workers)
+    if workers > 1:
+        share_metrics_between_workers()
+    from adapters import CHANNELS
+    from bot.nlu.model import ModelMissing, NluModel
+    from bot.web.server import StartupError, serve
+
     try:
-        asyncio.run(serve(config, CHANNELS, args.port, args.host))
-    except (ModelMissing, StartupError, ConfigError) as exc:
+        nlu = NluModel.load()
+    except ModelMissing as exc:
         log.error("%s", exc)
         return 2
+
+    def serve_one(index: int) -> None:
+        try:
+            asyncio.run(serve(config, CHANNELS, args.port, args.host, nlu=nlu, worker=index, workers=workers))
+        except (StartupError, ConfigError) as exc:
+            log.error("%s", exc)
+            raise SystemExit(2) from None
+
+    try:
+        return run_workers(workers, serve_one)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 1
     except KeyboardInterrupt:
-        pass
-    return 0
+        return 0
 
 
 def _train(args: argparse.Namespace) -> int:

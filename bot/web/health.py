@@ -18,11 +18,12 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 PING_TIMEOUT_SECONDS = 1.0
+WORKER = web.AppKey("worker", int)  # which of the replica's worker processes answers
 
 
 async def livez(request: web.Request) -> web.Response:
-    """200 whenever the process answers at all."""
-    return web.json_response({"live": True})
+    """200 whenever the process answers at all, with the worker that answered."""
+    return web.json_response({"live": True, "worker": request.app.get(WORKER, 0)})
 
 
 async def _redis_check(redis: Redis) -> str:

@@ -32,7 +32,7 @@ from bot.web import console_page
 from bot.web.agent_api import AgentApi
 from bot.web.audit_routes import AUDIT_TRAIL
 from bot.web.headers import install_response_headers
-from bot.web.health import health_routes
+from bot.web.health import WORKER, health_routes
 from bot.web.privacy_routes import DATA_REQUESTS
 
 log = logging.getLogger(__name__)
@@ -42,10 +42,12 @@ class StartupError(RuntimeError):
     """The bot cannot start; the message says what to fix."""
 
 
-async def build_app(config: Config, nlu: NluParser, channel_table: Mapping[str, ChannelBuilder]) -> web.Application:
+async def build_app(config: Config, nlu: NluParser, channel_table: Mapping[str, ChannelBuilder],
+                    lead: bool = True) -> web.Application:  # fmt: skip
     """The aiohttp application with every channel's routes, connected to Redis, with the
     background work (outbox drains, the vanished-agent sweep) tied to its life.
-    `channel_table` says how each platform's channel is built."""
+    `channel_table` says how each platform's channel is built. Only the `lead` worker of a
+    replica runs the channels that hold a platform's connection, and the sweeps."""
     env = os.environ
     enabled = check_environment(config, env)  # before anything starts: a missing token stops it here
     for name in idle_credentials(config, env):
@@ -68,7 +70,9 @@ async def build_app(config: Config, nlu: NluParser, channel_table: Mapping[str, 
     # A channel that needs no credentials (the web chat) is always on; the others when enabled.
     for platform, build in channel_table.items():
         if platform not in PLATFORM_SECRETS or platform in enabled:
-            channels.add(build(kit))
+            channel = build(kit)
+            if lead or not channel.listens:
+                channels.add(channel)
     api = AgentApi(config, stores.agents, stores.conversations, stores.queue, inbox)
     app = web.Application(client_max_size=1024 * 1024, middlewares=[api.middleware])
     install_response_headers(app)
@@ -76,28 +80,30 @@ async def build_app(config: Config, nlu: NluParser, channel_table: Mapping[str, 
     app[DATA_REQUESTS] = DataRequests(PersonalData(redis, config.languages))
     app.add_routes([*health_routes(redis, nlu), *(route for channel in channels for route in channel.routes()),
                     *api.routes(), *console_page.routes(), metrics_route(stores.queue)])  # fmt: skip
-    app.cleanup_ctx.append(_background(config, redis, stores, inbox, channels, consumer))
+    app.cleanup_ctx.append(_background(config, redis, stores, inbox, channels, consumer, lead))
     return app
 
 
 def _background(config: Config, redis: Redis, stores: Stores, inbox: Inbox, channels: Channels,
-                consumer: str) -> Callable:  # fmt: skip
+                consumer: str, lead: bool) -> Callable:  # fmt: skip
     """The work tied to the application's life: channels started and stopped, each platform's
-    outbox drained into its channel, the sweeps of the queue and of the inbox."""
+    outbox drained into its channel, and (in the `lead` worker) the sweeps of the queue and of
+    the inbox."""
 
     async def background(_: web.Application):
         for channel in channels:
             await channel.start()
-        tasks = [
-            *(asyncio.create_task(stores.outbox.drain(channel.platform, consumer, channel.deliver))
-              for channel in channels),
-            asyncio.create_task(every(5, "vanished agents", lambda: requeue_vanished(
-                stores.agents, stores.queue, config.handoff.agent_timeout_seconds))),
-            asyncio.create_task(every(5, "SLA", lambda: escalate_overdue(
-                stores.queue, stores.conversations, inbox.replies, config.handoff))),
-            asyncio.create_task(every(min(5.0, config.limits.redelivery_seconds / 2), "inbox recovery",
-                                      lambda: inbox.recover_orphans(config.limits.redelivery_seconds))),
-        ]  # fmt: skip
+        tasks = [asyncio.create_task(stores.outbox.drain(channel.platform, consumer, channel.deliver))
+                 for channel in channels]  # fmt: skip
+        if lead:
+            tasks += [
+                asyncio.create_task(every(5, "vanished agents", lambda: requeue_vanished(
+                    stores.agents, stores.queue, config.handoff.agent_timeout_seconds))),
+                asyncio.create_task(every(5, "SLA", lambda: escalate_overdue(
+                    stores.queue, stores.conversations, inbox.replies, config.handoff))),
+                asyncio.create_task(every(min(5.0, config.limits.redelivery_seconds / 2), "inbox recovery",
+                                          lambda: inbox.recover_orphans(config.limits.redelivery_seconds))),
+            ]  # fmt: skip
         yield
         for task in tasks:
             task.cancel()
@@ -120,17 +126,21 @@ async def every(seconds: float, what: str, step: Callable[[], Awaitable[object]]
 
 
 async def serve(config: Config, channel_table: Mapping[str, ChannelBuilder], port: int | None = None,
-                host: str | None = None) -> None:  # fmt: skip
-    """Run until cancelled, with the channels `channel_table` builds."""
+                host: str | None = None, nlu: NluParser | None = None, worker: int = 0,
+                workers: int = 1) -> None:  # fmt: skip
+    """Run until cancelled, with the channels `channel_table` builds: as worker `worker` of
+    `workers` sharing the port (`bot/web/workers.py`), with the model `nlu` loaded before."""
     started = time.monotonic()
-    nlu = NluModel.load()
-    app = await build_app(config, nlu, channel_table)
+    nlu = nlu if nlu is not None else NluModel.load()
+    app = await build_app(config, nlu, channel_table, lead=worker == 0)
+    app[WORKER] = worker
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     host, port = host or config.web.host, port or config.web.port
-    site = web.TCPSite(runner, host, port)
+    site = web.TCPSite(runner, host, port, reuse_port=workers > 1)
     await site.start()
-    log.info("serving the web chat at http://%s:%s/ (ready %.1f s after start)", host, port, time.monotonic() - started)
+    log.info("serving the web chat at http://%s:%s/ (worker %d of %d, ready %.1f s after start)",
+             host, port, worker + 1, workers, time.monotonic() - started)  # fmt: skip
     try:
         await asyncio.Event().wait()
     finally:
