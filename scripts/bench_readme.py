@@ -77,15 +77,35 @@ def table(pipeline: dict, e2e: dict) -> str:
         *capacity_rows(ours["msg_per_s"], saturation),
         cpu_row(ours["msg_per_s"], saturation),
         ("end to end: Telegram update -> the bot's send, 100 msg/s", _at_100(saturation), "p99 <= 100 ms"),
-        ("memory per replica (RSS after the curve; its peak)",
+        (f"memory per replica ({e2e.get('replica_processes', 1)} processes: their PSS after the curve; "
+         "the sum of their peaks)",
          f"{e2e['replica_rss_mib']} MiB; {e2e['replica_peak_rss_mib']} MiB (pipeline bench: {ours['rss_mib']:.0f} MiB)",
          "< 1 GiB"),
+        *flood_rows(e2e.get("flood")),
         ("cold start with a cached model (launch -> `/healthz`)", f"**{e2e['cold_start_s']} s**", "< 15 s"),
     ]  # fmt: skip
     lines = [f"Measured by `make bench` on {time.strftime('%Y-%m-%d')}, {_machine()}.", "",
              "| benchmark | figure | target |", "| --- | --- | --- |"]  # fmt: skip
     lines += [f"| {name} | {figure} | {target} |" for name, figure, target in rows]
     return "\n".join(lines + ["", curve_table(saturation), "", commands_text(saturation)])
+
+
+def flood_rows(flood: dict | None) -> list[tuple[str, str, str]]:
+    """The incident flood drill: answered once, latency, the longest backlog."""
+    if not flood:
+        return []
+    parts = []
+    for channel in CHANNELS:
+        f = flood[channel]
+        once = "all once" if (f["missing"], f["repeated"]) == (0, 0) else \
+            f"**{f['missing']} missing, {f['repeated']} repeated**"  # fmt: skip
+        parts.append(f"{channel} {f['answered']:,}/{f['sent']:,} answered, {once}, p50 {_ms(f['p50_ms'])}, "
+                     f"p99 **{_ms(f['p99_ms'])}**")
+    workers = "+".join(str(n) for n in flood["workers_per_replica"])
+    return [(f"incident flood: {flood['messages']:,} messages in {flood['seconds']:g} s from {flood['users']:,} users, "
+             f"2 replicas ({workers} workers) on one Redis",
+             "; ".join(parts) + f"; longest backlog **{flood['max_backlog']:,}**, drained "
+             f"{flood['drain_seconds']:g} s after the last message", "every message answered once")]
 
 
 def _machine() -> str:
