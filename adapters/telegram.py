@@ -36,6 +36,7 @@ from telegram.ext import (
 )
 
 from adapters.in_order import PerChat
+from adapters.telegram_http import AiohttpRequest
 from bot.config import TelegramSettings
 from bot.domain.messages import InboundMessage, OutboundReply
 from bot.domain.text_split import split_text
@@ -60,7 +61,8 @@ class TelegramAdapter:
         self.in_order = PerChat()
         # Updates are handled concurrently (the core keeps each conversation consistent in Redis).
         # No PTB Updater: it confirms updates as soon as it fetched them (see `poll`).
-        builder = ApplicationBuilder().token(token).base_url(settings.base_url).concurrent_updates(64).updater(None)
+        builder = (ApplicationBuilder().token(token).base_url(settings.base_url).concurrent_updates(64).updater(None)
+                   .request(AiohttpRequest()).get_updates_request(AiohttpRequest(pool=1)))  # fmt: skip
         self.app: Application = builder.build()
         self.polling: asyncio.Task | None = None
         self.app.add_handler(CommandHandler("start", self.on_start))

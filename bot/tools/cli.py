@@ -18,7 +18,7 @@ log = logging.getLogger("bot")
 def _run(args: argparse.Namespace) -> int:
     """The composition root: the server gets the table of channels from `adapters`. The model
     loads once, before the workers fork (`bot/web/workers.py`), which then share its memory."""
-    from bot.web.workers import run_workers, share_metrics_between_workers, worker_count
+    from bot.web.workers import run_loop, run_workers, share_metrics_between_workers, worker_count
 
     config = load_config(args.config)
     check_environment(config)  # a missing token stops start-up before the model loads
@@ -37,7 +37,7 @@ def _run(args: argparse.Namespace) -> int:
 
     def serve_one(index: int) -> None:
         try:
-            asyncio.run(serve(config, CHANNELS, args.port, args.host, nlu=nlu, worker=index, workers=workers))
+            run_loop(serve(config, CHANNELS, args.port, args.host, nlu=nlu, worker=index, workers=workers))
         except (StartupError, ConfigError) as exc:
             log.error("%s", exc)
             raise SystemExit(2) from None

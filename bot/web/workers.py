@@ -19,6 +19,7 @@ parent (Linux's parent-death signal), so a killed parent leaves no orphan servin
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import logging
 import os
@@ -26,7 +27,10 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Any
+
+import uvloop
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +49,13 @@ def worker_count(configured: int, env: Mapping[str, str] | None = None) -> int:
     if count > 0:
         return count
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def run_loop(main: Coroutine[Any, Any, None]) -> None:
+    """Run a worker's event loop: uvloop's (libuv), which spends about a third less CPU than
+    asyncio's own on the sockets a bot serves (measured in the README's Benchmarks)."""
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    asyncio.run(main)
 
 
 def share_metrics_between_workers() -> None:
