@@ -28,19 +28,29 @@ def test_the_hash_follows_the_training_data(tmp_path, monkeypatch):
 
 
 def test_the_fast_classifier_gives_scikit_learns_numbers(pipeline):
-    """Our prediction path skips scikit-learn's per-call checks; it must not change a digit."""
+    """Our prediction path skips scikit-learn's per-call checks, and the model keeps its weights
+    as plain arrays: scikit-learn's own TF-IDF and logistic regression, given those weights,
+    must not change a digit."""
     import numpy as np
     from scipy.sparse import random as sparse_random
+    from sklearn.feature_extraction.text import TfidfTransformer
+    from sklearn.linear_model import LogisticRegression
 
     from bot.nlu.components import TfidfLogisticRegressionClassifier
 
     graph = pipeline.nlu._agent.processor.graph_runner._instantiated_nodes
     component = next(node._component for node in graph.values()
                      if isinstance(node._component, TfidfLogisticRegressionClassifier))  # fmt: skip
-    width = component.clf.named_steps["lr"].coef_.shape[1]
+    width = component._weights.shape[0]
+    tfidf = TfidfTransformer(sublinear_tf=True)
+    tfidf.idf_, tfidf.n_features_in_ = component._idf, width
+    lr = LogisticRegression(multi_class="multinomial")
+    lr.coef_, lr.intercept_, lr.classes_, lr.n_features_in_ = (
+        component._weights.T, component._intercept, component.classes_, width)
     X = sparse_random(50, width, density=0.002, format="csr", random_state=1)
     X.data = np.ceil(X.data * 3)
-    np.testing.assert_allclose(component.predict_proba(X), component.clf.predict_proba(X), rtol=1e-9, atol=1e-12)
+    expected = lr.predict_proba(tfidf.transform(X))
+    np.testing.assert_allclose(component.predict_proba(X), expected, rtol=1e-9, atol=1e-12)
 
 
 def test_the_hash_follows_the_other_companies_word_list(tmp_path, monkeypatch):
