@@ -8,7 +8,7 @@ enabled. A platform's module, and its library, are imported only when its channe
 
 from __future__ import annotations
 
-from bot.config import X_CREDENTIALS
+from bot.environment import X_CREDENTIALS
 from bot.services.channels import Channel, ChannelBuilder, ChannelKit
 
 

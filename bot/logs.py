@@ -10,7 +10,7 @@ import logging
 import os
 import sys
 
-from bot.config import X_CREDENTIALS
+from bot.environment import X_CREDENTIALS
 
 TOKEN_VARIABLES = ("TELEGRAM_TOKEN", "TELEGRAM_WEBHOOK_SECRET", "DISCORD_TOKEN", "WEBCHAT_SESSION_SECRET",
                    *X_CREDENTIALS)  # fmt: skip

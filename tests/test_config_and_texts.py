@@ -65,7 +65,7 @@ def test_answers_differ_per_language_and_per_question(config):
     ("telegram:\n  enabled: yes please\n", {}, "telegram.enabled: expected bool"),
 ])  # fmt: skip
 def test_an_enabled_platform_needs_its_credentials(tmp_path, settings, env, message):
-    from bot.config import check_environment
+    from bot.environment import check_environment
 
     path = tmp_path / "config.yml"
     path.write_text(settings)

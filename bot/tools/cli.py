@@ -9,7 +9,8 @@ import logging
 import os
 import sys
 
-from bot.config import Config, ConfigError, check_environment, idle_credentials, load_config
+from bot.config import Config, ConfigError, load_config
+from bot.environment import check_environment, idle_credentials
 from bot.logs import setup_logging
 
 log = logging.getLogger("bot")

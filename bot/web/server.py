@@ -15,8 +15,9 @@ from aiohttp import web
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from bot.config import PLATFORM_SECRETS, Config, check_environment, idle_credentials
+from bot.config import Config
 from bot.domain.pipeline import Pipeline
+from bot.environment import PLATFORM_SECRETS, check_environment, idle_credentials
 from bot.metrics import metrics_route
 from bot.nlu.model import NluModel, NluParser
 from bot.services.channels import ChannelBuilder, ChannelKit, Channels, ChannelState
