@@ -25,7 +25,7 @@ DEV = ROOT / "tests" / "dev"
 LANGUAGES = ("en", "zh", "es", "fr", "ru", "ja", "ko", "vi")
 HARMLESS = {"greet", "thanks", "out_of_scope"}  # answering unrelated text with these is right
 SETS = ("unrelated", "handoff", "support", "short")
-HANDS = ("first", "second", "third")  # who wrote a dev line (`hand`; the first hand has none)
+HANDS = ("first", "second", "third", "fourth")  # who wrote a dev line (`hand`; the first hand has none)
 
 
 def _rows(name: str, lang: str) -> list[dict]:

@@ -6,6 +6,7 @@ import pytest
 import yaml
 
 from bot.domain import entities
+from bot.domain.messages import InboundMessage
 from bot.domain.signals import Signals
 from tests.conftest import ROOT
 
@@ -82,3 +83,15 @@ def test_a_break_in_at_another_company_is_not_the_exchanges(text, ours):
     it sends the user to the security lane, since agents cannot help with a Netflix account."""
     assert Signals.load().intent_for(text) == "account_compromised"
     assert entities.names_another_companys_account(text) is not ours
+
+
+@pytest.mark.parametrize("text,lane", [
+    ("me hackearon el Facebook y cambiaron el correo, cómo lo recupero", "high"),
+    ("someone logged in to my gmail and then withdrew my BTC", "urgent"),
+])  # fmt: skip
+async def test_the_model_alone_does_not_put_another_companys_break_in_in_the_urgent_lane(pipeline, text, lane):
+    """A person still sees a break-in the model reads into another company's account, but the
+    security team's urgent lane is kept for evidence that the account is ours."""
+    message = InboundMessage(platform="test", chat_id="c1", chat_kind="private", user_id="u1", text=text)
+    decision = await pipeline.process(message)
+    assert (decision.intent, decision.priority.value if decision.priority else None) == ("account_compromised", lane)

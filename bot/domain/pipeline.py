@@ -253,8 +253,12 @@ class Pipeline:
         """Whether an account-compromise hand-off has earned the urgent lane: a signal in the
         text (a withdrawal, login or trade the user did not make), or the model sure of it at
         `urgent_threshold`. Without either it goes to the high lane, still ahead of the rest."""
-        return (self.signal_for(text) == COMPROMISED
-                or result.probability(COMPROMISED) >= self.config.nlu.urgent_threshold)  # fmt: skip
+        if self.signal_for(text) == COMPROMISED:
+            return True
+        # The model alone is not evidence enough about text that names another company's
+        # account ("they hacked my Facebook"): a person still sees it, in the high lane.
+        sure = result.probability(COMPROMISED) >= self.config.nlu.urgent_threshold
+        return sure and not entities.names_another_companys_account(text)
 
     def signal_for(self, text: str) -> Optional[str]:
         """The intent a signal in the text calls for (`data/signals.yml`), except a break-in
