@@ -132,8 +132,8 @@ def _table(stats: dict[str, Counter], dev_rows: list | None = None) -> str:
 
 # The targets of issue 14 on text we did not write, and where we stand. A target not met yet
 # is held at its current level, so that no change slips back unnoticed.
-TARGETS = {"u_handoff": 0.03, "s_ok": 0.97}
-NOT_YET = {"u_urgent": (0.003, 0.0034), "u_wrong": (0.01, 0.012), "h_ok": (1.0, 0.99), "c_urgent": (1.0, 0.98)}
+TARGETS = {"u_handoff": 0.03, "u_urgent": 0.003, "s_ok": 0.97}
+NOT_YET = {"u_wrong": (0.01, 0.0105), "h_ok": (1.0, 0.994), "c_urgent": (1.0, 0.995)}
 
 
 def test_dev_table(dev, capsys):
@@ -143,7 +143,7 @@ def test_dev_table(dev, capsys):
     total = stats["all"]
     assert total["u"] >= 100 * len(LANGUAGES) and total["s"] >= 100 * len(LANGUAGES)
     assert total["u_handoff"] / total["u"] <= TARGETS["u_handoff"], "unrelated text handed to a person"
-    assert total["u_urgent"] / total["u"] <= NOT_YET["u_urgent"][1], "unrelated text in the urgent lane"
+    assert total["u_urgent"] / total["u"] <= TARGETS["u_urgent"], "unrelated text in the urgent lane"
     assert total["u_wrong"] / total["u"] <= NOT_YET["u_wrong"][1], "unrelated text answered as a support question"
     assert total["s_ok"] / total["s"] >= TARGETS["s_ok"], "short phrases: language"
     for lang in LANGUAGES:

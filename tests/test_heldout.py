@@ -103,7 +103,7 @@ def test_per_language_accuracy(results, capsys):
         assert s["language"] / s["n"] >= 0.99, f"{lang}: language right on {s['language']}/{s['n']}"
         assert s["intent"] / s["n"] >= 0.85, f"{lang}: intent right on {s['intent']}/{s['n']}"
     total = stats["all"]
-    assert total["intent"] / total["n"] >= 0.94  # the target is 0.95 (issue 14): not met yet
+    assert total["intent"] / total["n"] >= 0.95
     assert total["wrong"] / total["answers"] <= 0.015, "wrong auto-answers"
 
 
