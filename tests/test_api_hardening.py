@@ -355,7 +355,7 @@ def _until_ready(bot, seconds: float = 15) -> tuple[int, dict]:
 def test_readiness_follows_redis_and_liveness_the_process(own_bot, own_redis):
     """Last in this module: it stops this module's Redis (and starts it again, empty)."""
     assert _health(own_bot, "/readyz") == (200, {"ready": True, "checks": {"redis": "ok", "nlu": "ok"}})
-    assert _health(own_bot, "/healthz")[0] == 200 and _health(own_bot, "/livez") == (200, {"live": True})
+    assert _health(own_bot, "/healthz")[0] == 200 and _health(own_bot, "/livez") == (200, {"live": True, "worker": 0})
     own_redis.stop()
     try:
         status, body = _health(own_bot, "/readyz")

@@ -94,7 +94,8 @@ def test_a_worker_killed_in_a_flood_loses_nothing_and_answers_nothing_twice(stac
         expected = Counter(dict.fromkeys(client_ids, 1))
         answered = wait_for(lambda s=session, e=expected: _answers(bot, s) == e, timeout=60)
         assert answered, (session, _answers(bot, session))
-    assert lead not in bot.workers() and len(bot.workers()) == 2, "the killed worker was started again"
+    restarted = wait_for(lambda: lead not in bot.workers() and len(bot.workers()) == 2, timeout=15)
+    assert restarted, "the killed worker was started again"
     assert wait_for(lambda: answering_workers(bot, 20) == {0, 1}, timeout=30)
     assert "worker 0 (pid" in bot.logs() and "starting it again" in bot.logs()
 
