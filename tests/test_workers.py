@@ -87,9 +87,9 @@ def test_a_worker_killed_in_a_flood_loses_nothing_and_answers_nothing_twice(stac
         killed_at.append(messages_in(bot))
         os.kill(lead, signal.SIGKILL)
 
-    sent = flood(bot, sessions=8, per_session=40, crash=crash)
+    sent = flood(bot, sessions=16, per_session=45, crash=crash)  # a session reads 100 lines at once
     total = sum(len(client_ids) for client_ids in sent.values())
-    assert total == 320 and killed_at[0] < total - 100, "the worker died in the middle of the flood"
+    assert total == 720 and killed_at[0] < total - 200, "the worker died in the middle of the flood"
     for session, client_ids in sent.items():
         expected = Counter(dict.fromkeys(client_ids, 1))
         answered = wait_for(lambda s=session, e=expected: _answers(bot, s) == e, timeout=60)
