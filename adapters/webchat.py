@@ -77,8 +77,7 @@ def _refused(refusal: Refusal, message: str | None = None) -> web.Response:
 class WebChat:
     """The web chat channel: its page and API, and the delivery of its outbox into sessions."""
 
-    platform = PLATFORM
-    listens = False  # reached over HTTP: every worker serves it
+    platform, listens = PLATFORM, False  # reached over HTTP: every worker serves it
 
     def __init__(self, desk: FrontDesk, settings: WebSettings, sessions: WebChatSessions,
                  secret: str | None = None) -> None:  # fmt: skip

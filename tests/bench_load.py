@@ -55,6 +55,13 @@ class TimedTelegram(TelegramStandIn):
         return response
 
 
+def telegram_update(update_id: int, message_id: int, chat: int, text: str) -> dict:
+    """A private chat's text message, as Telegram posts it to the webhook."""
+    return {"update_id": update_id, "message": {
+        "message_id": message_id, "date": int(time.time()), "text": text, "chat": {"id": chat, "type": "private"},
+        "from": {"id": chat, "is_bot": False, "first_name": "Load", "language_code": "en"}}}  # fmt: skip
+
+
 @dataclass
 class Step:
     """One step's messages: when each left, how each ended."""
@@ -112,11 +119,7 @@ class LoadGenerator:
             step.error(type(error).__name__)
 
     async def post_telegram(self, bot_url: str, step: Step, n: int) -> None:
-        chat = FIRST_CHAT + n
-        update = {"update_id": n + 1, "message": {
-            "message_id": n + 1, "date": int(time.time()), "text": QUESTIONS[n % len(QUESTIONS)],
-            "chat": {"id": chat, "type": "private"},
-            "from": {"id": chat, "is_bot": False, "first_name": "Bench", "language_code": "en"}}}  # fmt: skip
+        update = telegram_update(n + 1, n + 1, FIRST_CHAT + n, QUESTIONS[n % len(QUESTIONS)])
         step.sent_at[n] = time.perf_counter()
         try:
             secret = {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}

@@ -31,7 +31,7 @@ import aiohttp
 from aiohttp import web
 
 from bot.config import ROOT
-from tests.bench_load import QUESTIONS, WEBHOOK_SECRET
+from tests.bench_load import QUESTIONS, WEBHOOK_SECRET, telegram_update
 from tests.bench_saturation import BOT_ENV, bot_config
 from tests.conftest import BotProcess, RedisServer
 from tests.standins.telegram_api import TelegramStandIn
@@ -81,11 +81,7 @@ class Flood:
         await asyncio.gather(*(one(user) for user in users))
 
     async def send_telegram(self, index: int, user: int, nth: int) -> None:
-        chat = FIRST_CHAT + user
-        update = {"update_id": index + 1, "message": {
-            "message_id": nth + 1, "date": int(time.time()), "text": QUESTIONS[index % len(QUESTIONS)],
-            "chat": {"id": chat, "type": "private"},
-            "from": {"id": chat, "is_bot": False, "first_name": "Flood", "language_code": "en"}}}  # fmt: skip
+        update = telegram_update(index + 1, nth + 1, FIRST_CHAT + user, QUESTIONS[index % len(QUESTIONS)])
         self.sent_at[("telegram", user, nth)] = time.perf_counter()
         headers = {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}
         while not await self._posted(f"{self.bot_urls[index % 2]}/telegram/webhook", update, headers):
