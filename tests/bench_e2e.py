@@ -26,8 +26,8 @@ import time
 from pathlib import Path
 
 from bot.config import ROOT
-from tests.bench_saturation import BOT_ENV, LoadProcess, bot_config, children, measure
-from tests.conftest import BotProcess, RedisServer
+from tests.bench_saturation import BOT_ENV, LoadProcess, bot_config, measure
+from tests.conftest import BotProcess, RedisServer, child_pids
 from tests.flood_drill import run_drill
 
 TARGETS = {"cold_start_s": 15}
@@ -39,7 +39,7 @@ def _memory_mib(pid: int) -> dict[str, float]:
     """The replica's memory: its processes' proportional share (PSS: a page its workers share
     counts once, split between them) and the sum of their peaks (VmHWM, shared pages counted in
     each)."""
-    pids = [pid, *children(pid)]
+    pids = [pid, *child_pids(pid)]
     pss = sum(_kib(Path(f"/proc/{p}/smaps_rollup").read_text(), "Pss") for p in pids)
     peak = sum(_kib(Path(f"/proc/{p}/status").read_text(), "VmHWM") for p in pids)
     return {"rss": pss / 1024, "peak": peak / 1024, "processes": len(pids)}

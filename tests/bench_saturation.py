@@ -32,7 +32,7 @@ import yaml
 
 from bot.config import ROOT
 from tests.bench_load import WEBHOOK_SECRET
-from tests.conftest import BotProcess, RedisServer
+from tests.conftest import BotProcess, RedisServer, child_pids
 
 RATES = (25, 35, 50, 70, 100, 140, 200, 280, 400, 560, 800)  # each step x1.4
 STEP_SECONDS = 10
@@ -100,14 +100,7 @@ def cpu_seconds(pid: int) -> float:
     """User and system CPU time of a process, all its threads, and of its live workers."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return own + sum(cpu_seconds(child) for child in children(pid))
-
-
-def children(pid: int) -> list[int]:
-    try:
-        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
+    return own + sum(cpu_seconds(child) for child in child_pids(pid))
 
 
 def machine_busy_seconds() -> float:

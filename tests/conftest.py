@@ -134,6 +134,14 @@ def pipeline(model_path: Path, config):
     return Pipeline(config, NluModel.load(model_path))
 
 
+def child_pids(pid: int) -> list[int]:
+    """The live children of process `pid` (Linux), none when it is gone."""
+    try:
+        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
 class BotProcess:
     """`python -m bot run` as a user starts it, on a free port, against the test Redis."""
 
@@ -184,11 +192,7 @@ class BotProcess:
 
     def workers(self) -> list[int]:
         """The pids of its worker processes (none when it runs one, in itself)."""
-        pid = self.process.pid if self.process else 0
-        try:
-            return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-        except OSError:
-            return []
+        return child_pids(self.process.pid) if self.process else []
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
