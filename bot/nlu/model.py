@@ -30,7 +30,7 @@ os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
 
 NLU_DATA_DIR = ROOT / "data" / "nlu"
 NLU_CONFIG = ROOT / "data" / "nlu_config.yml"
-COMPONENTS = (ROOT / "bot" / "nlu" / "components.py", ROOT / "bot" / "nlu" / "answers.py")
+COMPONENTS = tuple(ROOT / "bot" / "nlu" / name for name in ("components.py", "featurizer.py", "answers.py"))
 MODELS_DIR = Path(os.environ.get("SUPPORTBOT_MODELS_DIR", ROOT / "models"))
 
 log = logging.getLogger(__name__)
