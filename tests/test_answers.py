@@ -33,6 +33,7 @@ def test_small_talk_and_other_domains_are_not_handed_to_people_nor_answered_as_s
     "i forgot my steam password and the reset mail never arrives",
     "mi cuenta de Instagram pide verificar identidad con selfie y no pasa",
     "Netflix says someone logged in to my account from another country, should i worry?",
+    "la app de Nequi no me deja verificar mi identidad, rechaza la foto de la cédula",
 ])  # fmt: skip
 def test_another_companys_account_gets_the_answer_that_it_is_theirs(pipeline, text):
     """Our own reset or 2FA steps would be wrong there, and a break-in at Netflix is no case for

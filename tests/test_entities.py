@@ -57,3 +57,17 @@ def test_another_companys_name_reads_as_one_word(text):
 ])  # fmt: skip
 def test_the_exchanges_own_words_are_no_other_company(text):
     assert entities.with_services_marked(text) == text
+
+
+@pytest.mark.parametrize("text, theirs", [
+    ("Revolut wants a new selfie and keeps rejecting it", True),
+    ("сбербанк онлайн не пускает, пароль забыл", True),
+    ("케이뱅크 본인인증이 계속 안 돼요", True),
+    ("sent 300 USDT from Revolut, where is it", False),  # a coin: the exchange's matter
+    ("my bank rejected the card payment", False),  # no bank named
+])  # fmt: skip
+def test_a_bank_or_payment_app_by_name_unless_crypto_is_named(text, theirs):
+    """Their sign-in and identity checks are theirs; the tokenizer still reads bank names as
+    words (fiat deposits name banks), so what counts is the name, not the model's reading."""
+    assert entities.names_a_bank_or_payment_app(text) is theirs
+    assert entities.with_services_marked(text) == text

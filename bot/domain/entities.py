@@ -24,6 +24,7 @@ from bot.config import ROOT
 
 ENTITIES_FILE = ROOT / "data" / "entities.yml"
 SERVICES_FILE = ROOT / "data" / "other_services.yml"
+PAYMENT_SERVICES_FILE = ROOT / "data" / "payment_services.yml"
 SERVICE_MARK = "othersvc"  # the one word the intent classifier reads for another company's name
 KINDS = ("coin", "network", "amount", "txid", "order_id", "ticket_id")
 # Services whose takeover opens the way into an exchange account: its mail, its phone number.
@@ -196,8 +197,24 @@ def names_another_companys_account(text: str, identity: bool = False) -> bool:
     check, government services prove nothing either: exchanges verify users with them."""
     if not _services_pattern(exclude=GATEWAY_SERVICES + (("government",) if identity else ())).search(text):
         return False
+    return _names_no_crypto(text)
+
+
+def names_a_bank_or_payment_app(text: str) -> bool:
+    """Whether `text` names a bank or payment app (`data/payment_services.yml`) and no coin,
+    network or transaction: about its sign-in or identity check, that company's matter."""
+    return bool(_payment_pattern().search(text)) and _names_no_crypto(text)
+
+
+def _names_no_crypto(text: str) -> bool:
     named = extract(text)
     return not any(kind in named for kind in ("coin", "network", "txid"))
+
+
+@lru_cache(maxsize=1)
+def _payment_pattern() -> re.Pattern:
+    names = yaml.safe_load(PAYMENT_SERVICES_FILE.read_text(encoding="utf-8"))["names"]
+    return re.compile(_bounded(_trie(str(name).lower() for name in names)), re.IGNORECASE)
 
 
 @lru_cache(maxsize=4)

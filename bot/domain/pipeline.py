@@ -272,9 +272,10 @@ class Pipeline:
     def about_another_company(self, intent: str, text: str) -> bool:
         """Whether a question about an account's sign-in or identity is about another
         company's account ("my Instagram reset mail never comes", "Steam 2FA after I lost my
-        phone"): we answer that it is that company's to solve, not with our own steps."""
+        phone", a bank app's ID check): we answer that it is theirs to solve, not our steps."""
         matter = INTENTS[intent].account_matter
-        return bool(matter) and entities.names_another_companys_account(text, identity=matter == "identity")
+        return bool(matter) and (entities.names_another_companys_account(text, identity=matter == "identity")
+                                 or entities.names_a_bank_or_payment_app(text))  # fmt: skip
 
     def choose_answer(self, result: NluResult, intent: str) -> str:
         """Which of the intent's questions to answer: the most likely one when it stands out
