@@ -101,3 +101,21 @@ def test_check_config_says_what_is_wrong_without_starting(tmp_path, redis_server
     done = check_config(tmp_path, base, redis_server.url, TELEGRAM_TOKEN="123:idle-token-value")
     assert "telegram credentials are in the environment but telegram.enabled is false" in done.stdout
     assert "idle-token-value" not in done.stdout + done.stderr
+
+
+def test_a_language_without_texts_stops_the_bot_before_any_worker_starts(tmp_path, model_path):
+    """The pipeline is built once, before the workers fork: a missing answers file is said
+    once, with its path, and the bot exits 2 (a worker dying of it would be restarted forever)."""
+    import os
+    import subprocess
+    import sys
+
+    config = yaml.safe_load((ROOT / "config.yml").read_text())
+    config["languages"] = [*config["languages"], "de"]
+    path = tmp_path / "config.yml"
+    path.write_text(yaml.safe_dump(config))
+    done = subprocess.run([sys.executable, "-m", "bot", "run", "--config", str(path), "--port", "1"], cwd=ROOT,
+                          env={**os.environ, "SUPPORTBOT_WORKERS": "2"}, capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert done.stderr.count("data/answers/de.yml: missing") == 1, done.stderr[-2000:]

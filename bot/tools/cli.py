@@ -18,7 +18,8 @@ log = logging.getLogger("bot")
 
 def _run(args: argparse.Namespace) -> int:
     """The composition root: the server gets the table of channels from `adapters`. The model
-    loads once, before the workers fork (`bot/web/workers.py`), which then share its memory."""
+    loads and the pipeline (language models, texts, help center) is built once, before the
+    workers fork (`bot/web/workers.py`), which then share their memory."""
     from bot.web.workers import run_loop, run_workers, share_metrics_between_workers, worker_count
 
     config = load_config(args.config)
@@ -27,18 +28,20 @@ def _run(args: argparse.Namespace) -> int:
     if workers > 1:
         share_metrics_between_workers()
     from adapters import CHANNELS
+    from bot.domain.pipeline import Pipeline
+    from bot.domain.texts import TextsError
     from bot.nlu.model import ModelMissing, NluModel
     from bot.web.server import StartupError, serve
 
     try:
-        nlu = NluModel.load()
-    except ModelMissing as exc:
+        pipeline = Pipeline(config, NluModel.load())
+    except (ModelMissing, ConfigError, TextsError) as exc:  # a worker would die of it again and again
         log.error("%s", exc)
         return 2
 
     def serve_one(index: int) -> None:
         try:
-            run_loop(serve(config, CHANNELS, args.port, args.host, nlu=nlu, worker=index, workers=workers))
+            run_loop(serve(config, CHANNELS, args.port, args.host, pipeline, index, workers))
         except (StartupError, ConfigError) as exc:
             log.error("%s", exc)
             raise SystemExit(2) from None

@@ -19,7 +19,7 @@ from bot.config import Config
 from bot.domain.pipeline import Pipeline
 from bot.environment import PLATFORM_SECRETS, check_environment, idle_credentials
 from bot.metrics import metrics_route
-from bot.nlu.model import NluModel, NluParser
+from bot.nlu.model import NluModel
 from bot.services.channels import ChannelBuilder, ChannelKit, Channels, ChannelState
 from bot.services.front_desk import FrontDesk
 from bot.services.inbox import Inbox
@@ -43,7 +43,7 @@ class StartupError(RuntimeError):
     """The bot cannot start; the message says what to fix."""
 
 
-async def build_app(config: Config, nlu: NluParser, channel_table: Mapping[str, ChannelBuilder],
+async def build_app(config: Config, pipeline: Pipeline, channel_table: Mapping[str, ChannelBuilder],
                     lead: bool = True) -> web.Application:  # fmt: skip
     """The aiohttp application with every channel's routes, connected to Redis, with the
     background work (outbox drains, the vanished-agent sweep) tied to its life.
@@ -62,7 +62,7 @@ async def build_app(config: Config, nlu: NluParser, channel_table: Mapping[str, 
         ) from None
     stores = await Stores.open(redis, config.languages)
     channels = Channels()
-    inbox = Inbox(config, Pipeline(config, nlu), stores, channels)
+    inbox = Inbox(config, pipeline, stores, channels)
     consumer = f"{socket.gethostname()}-{os.getpid()}"
     kit = ChannelKit(FrontDesk(inbox), config, env, consumer, ChannelState.on(redis))
     missing = [platform for platform in enabled if platform not in channel_table]
@@ -79,7 +79,7 @@ async def build_app(config: Config, nlu: NluParser, channel_table: Mapping[str, 
     install_response_headers(app)
     app[AUDIT_TRAIL] = AuditTrail(redis, config.audit.retention_days)
     app[DATA_REQUESTS] = DataRequests(PersonalData(redis, config.languages))
-    app.add_routes([*health_routes(redis, nlu), *(route for channel in channels for route in channel.routes()),
+    app.add_routes([*health_routes(redis, pipeline.nlu), *(route for channel in channels for route in channel.routes()),
                     *api.routes(), *console_page.routes(), metrics_route(stores.queue)])  # fmt: skip
     app.cleanup_ctx.append(_background(config, redis, stores, inbox, channels, consumer, lead))
     return app
@@ -127,13 +127,14 @@ async def every(seconds: float, what: str, step: Callable[[], Awaitable[object]]
 
 
 async def serve(config: Config, channel_table: Mapping[str, ChannelBuilder], port: int | None = None,
-                host: str | None = None, nlu: NluParser | None = None, worker: int = 0,
+                host: str | None = None, pipeline: Pipeline | None = None, worker: int = 0,
                 workers: int = 1) -> None:  # fmt: skip
     """Run until cancelled, with the channels `channel_table` builds: as worker `worker` of
-    `workers` sharing the port (`bot/web/workers.py`), with the model `nlu` loaded before."""
+    `workers` sharing the port (`bot/web/workers.py`), with `pipeline` (its model, language
+    models and texts) built before the workers forked."""
     started = time.monotonic()
-    nlu = nlu if nlu is not None else NluModel.load()
-    app = await build_app(config, nlu, channel_table, lead=worker == 0)
+    pipeline = pipeline if pipeline is not None else Pipeline(config, NluModel.load())
+    app = await build_app(config, pipeline, channel_table, lead=worker == 0)
     app[WORKER] = worker
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()

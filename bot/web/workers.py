@@ -1,7 +1,9 @@
 """A replica's worker processes: one bot process per core, on one port.
 
-`python -m bot run` loads the model once, then forks `web.workers` processes (0: one per core
-this process may run on; `SUPPORTBOT_WORKERS` in the environment overrides it). Each worker
+`python -m bot run` loads the model and builds the pipeline once (lingua's language models,
+the texts, the help center: with the model, most of a worker's memory), then forks
+`web.workers` processes (0: one per core this process may run on; `SUPPORTBOT_WORKERS` in the
+environment overrides it), which share those pages. Each worker
 is a whole bot: it binds the same port with SO_REUSEPORT, so the kernel spreads connections
 (web chat, the Telegram webhook, the agent API) over them, and each one handles what it
 receives inline, start to end, in its own event loop, on its own core. They share everything
