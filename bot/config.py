@@ -207,6 +207,12 @@ def _section(raw: dict[str, Any], key: str, cls: type, where: str) -> Any:
     return cls(**kwargs)
 
 
+def read_yaml(path: Path) -> Any:
+    """A data file's YAML with libyaml's safe loader (the pure-Python one took seconds of a
+    start-up over the texts and the training data), or the pure-Python one without libyaml."""
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
 def load_config(path: Path | str | None = None, env: dict[str, str] | None = None) -> Config:
     """Read and check `config.yml`; raise ConfigError naming the first bad key."""
     path = Path(path) if path else DEFAULT_CONFIG

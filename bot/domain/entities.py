@@ -20,7 +20,7 @@ from typing import Optional
 
 import yaml
 
-from bot.config import ROOT
+from bot.config import ROOT, read_yaml
 
 ENTITIES_FILE = ROOT / "data" / "entities.yml"
 SERVICES_FILE = ROOT / "data" / "other_services.yml"
@@ -213,7 +213,7 @@ def _names_no_crypto(text: str) -> bool:
 
 @lru_cache(maxsize=1)
 def _payment_pattern() -> re.Pattern:
-    names = yaml.safe_load(PAYMENT_SERVICES_FILE.read_text(encoding="utf-8"))["names"]
+    names = read_yaml(PAYMENT_SERVICES_FILE)["names"]
     return re.compile(_bounded(_trie(str(name).lower() for name in names)), re.IGNORECASE)
 
 

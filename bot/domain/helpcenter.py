@@ -16,9 +16,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
-from bot.config import ROOT
+from bot.config import ROOT, read_yaml
 from bot.nlu.model import NLU_DATA_DIR
 
 HELPCENTER_DIR = ROOT / "data" / "helpcenter"
@@ -132,9 +130,7 @@ def common_terms(nlu_dir: Path) -> dict[str, frozenset[str]]:
     spread: dict[str, dict[str, set[str]]] = {}
     for path in sorted(nlu_dir.glob("*.yml")):
         language = spread.setdefault(path.name.split(".")[0], {})
-        # libyaml's loader: the training data is large, and pure-Python parsing of it was most
-        # of a worker's start (2-3 s).
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        raw = read_yaml(path)
         items = [i for i in (raw or {}).get("nlu", []) if "intent" in i]
         for item in items:
             for line in item["examples"].splitlines():

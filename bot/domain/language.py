@@ -26,12 +26,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Optional
 
-import yaml
 from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
 
-from bot.config import ROOT
+from bot.config import ROOT, read_yaml
 
-_YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _HANGUL = re.compile(r"[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")
 _KANA = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f]")
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -212,7 +210,7 @@ def domain_lexicon(nlu_files: Iterable[Path]) -> dict[str, frozenset[str]]:
         if _is_script_language(lang):
             continue
         counter = counts.setdefault(lang, Counter())
-        for block in yaml.load(path.read_text(encoding="utf-8"), Loader=_YamlLoader).get("nlu", []):
+        for block in read_yaml(path).get("nlu", []):
             for line in str(block.get("examples", "")).splitlines():
                 counter.update(w.lower() for w in _LATIN_WORD.findall(line))
     lexicon = {}

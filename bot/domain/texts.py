@@ -10,9 +10,7 @@ import string
 from collections.abc import Iterable
 from pathlib import Path
 
-import yaml
-
-from bot.config import ROOT
+from bot.config import ROOT, read_yaml
 
 DATA_DIR = ROOT / "data"
 
@@ -34,7 +32,7 @@ ANSWER_IDS_FILE = DATA_DIR / "answer_ids.yml"
 def answer_ids(intents: Iterable[str], path: Path = ANSWER_IDS_FILE) -> tuple[str, ...]:
     """Every answer the bot can give: `<intent>/<question>` for the intents split into the
     questions users ask (`data/answer_ids.yml`), the intent itself for the others."""
-    split = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    split = read_yaml(path) or {}
     intents = tuple(intents)
     questions = tuple(f"{i}/{key}" for i in intents if i in split for key in split[i])
     return questions + tuple(i for i in intents if i not in split)
@@ -96,7 +94,7 @@ _REPLY_FIELDS = {"ticket", "position", "wait", "limit", "status", "link", "name"
 
 def _load(path: Path, keys: tuple[str, ...], placeholders: dict[str, str], runtime: set[str]) -> dict[str, str]:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = read_yaml(path) or {}
     except FileNotFoundError:
         raise TextsError(f"{path}: missing") from None
     missing = [k for k in keys if not isinstance(raw.get(k), str) or not raw[k].strip()]
