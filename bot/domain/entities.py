@@ -18,8 +18,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Optional
 
-import yaml
-
 from bot.config import ROOT, read_yaml
 
 ENTITIES_FILE = ROOT / "data" / "entities.yml"
@@ -65,7 +63,7 @@ class Lexicon:
 
     @classmethod
     def load(cls, path: Path = ENTITIES_FILE) -> Lexicon:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = read_yaml(path)
         coins = {str(name).lower(): ticker for ticker, spec in raw["coins"].items() for name in spec["names"]}
         # A network's own name counts alone only where it is no coin's too ("BTC" is the coin).
         networks = {str(a).lower(): net for net, spec in raw["networks"].items()
@@ -219,7 +217,7 @@ def _payment_pattern() -> re.Pattern:
 
 @lru_cache(maxsize=4)
 def _services_pattern(exclude: tuple[str, ...] = ()) -> re.Pattern:
-    raw = yaml.safe_load(SERVICES_FILE.read_text(encoding="utf-8")) or {}
+    raw = read_yaml(SERVICES_FILE) or {}
     names = {str(name).lower() for kind, names in raw.items() if kind not in exclude for name in names}
     return re.compile(_bounded(_trie(names)), re.IGNORECASE)
 

@@ -41,7 +41,7 @@ def _run(args: argparse.Namespace) -> int:
 
     def serve_one(index: int) -> None:
         try:
-            run_loop(serve(config, CHANNELS, args.port, args.host, pipeline, index, workers))
+            run_loop(serve(config, CHANNELS, pipeline, args.port, args.host, index, workers))
         except (StartupError, ConfigError) as exc:
             log.error("%s", exc)
             raise SystemExit(2) from None

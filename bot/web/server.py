@@ -19,7 +19,6 @@ from bot.config import Config
 from bot.domain.pipeline import Pipeline
 from bot.environment import PLATFORM_SECRETS, check_environment, idle_credentials
 from bot.metrics import metrics_route
-from bot.nlu.model import NluModel
 from bot.services.channels import ChannelBuilder, ChannelKit, Channels, ChannelState
 from bot.services.front_desk import FrontDesk
 from bot.services.inbox import Inbox
@@ -126,14 +125,13 @@ async def every(seconds: float, what: str, step: Callable[[], Awaitable[object]]
         await asyncio.sleep(seconds)
 
 
-async def serve(config: Config, channel_table: Mapping[str, ChannelBuilder], port: int | None = None,
-                host: str | None = None, pipeline: Pipeline | None = None, worker: int = 0,
+async def serve(config: Config, channel_table: Mapping[str, ChannelBuilder], pipeline: Pipeline,
+                port: int | None = None, host: str | None = None, worker: int = 0,
                 workers: int = 1) -> None:  # fmt: skip
     """Run until cancelled, with the channels `channel_table` builds: as worker `worker` of
     `workers` sharing the port (`bot/web/workers.py`), with `pipeline` (its model, language
     models and texts) built before the workers forked."""
     started = time.monotonic()
-    pipeline = pipeline if pipeline is not None else Pipeline(config, NluModel.load())
     app = await build_app(config, pipeline, channel_table, lead=worker == 0)
     app[WORKER] = worker
     runner = web.AppRunner(app, access_log=None)
