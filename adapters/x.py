@@ -22,6 +22,7 @@ import hashlib
 import logging
 import re
 import time
+from dataclasses import replace
 from typing import Any
 
 import aiohttp
@@ -39,6 +40,7 @@ from adapters.x_posts import (
     thread_posts,
     time_marked,
     what_x_said,
+    with_suggestions_listed,
 )
 from bot.config import XSettings
 from bot.domain.messages import InboundMessage, OutboundReply
@@ -207,6 +209,7 @@ class XAdapter:
         DM replies become DMs. A failure raises, so the outbox sends the rest again later;
         posts already made are remembered and not repeated."""
         kind, _, user = reply.chat_id.partition(":")
+        reply = replace(reply, text=with_suggestions_listed(reply))
         if kind == "dm":
             await self._send_dm(user, reply, conversation, sender)
             return

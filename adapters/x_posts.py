@@ -16,6 +16,8 @@ import time
 
 import tweepy
 
+from bot.domain.buttons import SUGGESTION
+from bot.domain.messages import OutboundReply
 from bot.domain.text_split import split_text
 
 MAX_WEIGHT = 280
@@ -72,6 +74,13 @@ def thread_posts(text: str, reserve: int = 0) -> list[str]:
 def addressed(handle: str, post: str) -> str:
     """The post as a reply to the user: their @handle first (none when we could not learn it)."""
     return f"{handle} {post}" if handle else post
+
+
+def with_suggestions_listed(reply: OutboundReply) -> str:
+    """X has no buttons: the answers offered under a clarifying question are listed by their
+    question instead, for the user to write back (the other buttons have a typed way: "human")."""
+    offered = [button.label for button in reply.buttons if button.action.startswith(SUGGESTION)]
+    return "\n".join([reply.text, *(f"• {label}" for label in offered)])
 
 
 def time_marked(post: str, now: float | None = None) -> str:

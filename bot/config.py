@@ -25,12 +25,13 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class NluSettings:
-    confidence_threshold: float = 0.7
+    confidence_threshold: float = 0.8
     margin_threshold: float = 0.1
     handoff_threshold: float = 0.35
     compromised_threshold: float = 0.25
     urgent_threshold: float = 0.4
     answer_threshold: float = 0.5
+    suggest_threshold: float = 0.25
 
 
 @dataclass(frozen=True)

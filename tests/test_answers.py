@@ -61,6 +61,29 @@ def test_each_question_of_an_intent_gets_its_own_answer(pipeline):
     assert enable.reply_text != lost.reply_text
 
 
+@pytest.mark.parametrize("text, language, topics", [
+    ("deposit", "en", {"deposit_missing", "fees"}), ("depósito", "es", {"deposit_missing"}),
+])  # fmt: skip
+def test_an_unsure_guess_is_offered_as_buttons_above_the_person(pipeline, text, language, topics):
+    """One word could be a deposit that has not arrived or the deposit fees: the bot asks,
+    offering both answers by the question each answers, in the user's language."""
+    decision = decide(pipeline, text)
+    assert decision.action.value == "clarify" and decision.language == language
+    buttons = decision.reply.buttons
+    assert buttons[-1].action == "handoff" and 1 <= len(buttons) - 1 <= 2
+    offered = [b.action for b in buttons[:-1]]
+    assert all(a.startswith("answer:") for a in offered), offered
+    assert {a.split(":")[1] for a in offered} == topics, offered
+    labels = [pipeline.texts.title(a.removeprefix("answer:").replace(":", "/"), language) for a in offered]
+    assert [b.label for b in buttons[:-1]] == labels
+
+
+def test_a_confident_answer_and_small_talk_offer_no_guesses(pipeline):
+    assert not any(b.action.startswith("answer:") for b in decide(pipeline, "my deposit has not arrived").reply.buttons)
+    small_talk = decide(pipeline, "is the earth flat")
+    assert small_talk.reply is None or not any(b.action.startswith("answer:") for b in small_talk.reply.buttons)
+
+
 @pytest.mark.parametrize("text", ["我的充值没到账", "비밀번호를 잊어버렸어요", "my deposit has not arrived"])
 def test_a_reference_number_added_to_a_question_changes_nothing(pipeline, text):
     plain = decide(pipeline, text)

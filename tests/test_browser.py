@@ -159,6 +159,25 @@ def test_the_page_chats_in_a_session_the_server_issued_and_replaces_a_refused_on
         user.close()
 
 
+def test_a_user_taps_a_suggested_question_and_reads_its_answer(site, browser):
+    user = Watched(browser)
+    try:
+        user.page.goto(site.url + "/")
+        ask(user.page, "deposit")
+        question = user.page.locator("li.bot").last
+        question.wait_for()
+        labels = question.locator("button").all_inner_texts()
+        assert len(labels) >= 2 and labels[-1] == "Talk to a person", labels
+        question.locator("button").first.click()
+        answer = user.page.locator("li.bot").nth(1)
+        answer.wait_for()
+        assert len(answer.inner_text()) > 80
+        assert answer.locator("button").all_inner_texts() == ["👍 Yes", "👎 No"]
+        assert user.page.locator("li.bot").count() == 2 and not user.dialogs and not user.csp
+    finally:
+        user.close()
+
+
 def test_another_site_cannot_post_into_a_visitors_session(site, browser):
     """A cross-site form needs no CORS preflight: with `enctype="text/plain"` its body can even
     look like JSON. The browser sends it; the bot refuses it and stores nothing."""

@@ -55,6 +55,18 @@ def test_answers_differ_per_language_and_per_question(config):
         assert len({texts.answer(answer_id, lang) for answer_id in ids}) == len(ids), lang
 
 
+def test_every_question_has_a_button_label_per_language_that_fits_a_button(config):
+    """The label a suggested answer carries ("did you mean...?"): short, and different for
+    each question of a language, or two buttons would read alike."""
+    texts = Texts.load(config.languages, INTENT_NAMES, config.placeholders)
+    questions = [a for a in answer_ids(INTENT_NAMES) if "/" in a]
+    for lang in config.languages:
+        labels = [texts.title(a, lang) for a in questions]
+        limit = 16 if lang in ("zh", "ja", "ko") else 38
+        assert all(0 < len(label) <= limit and "{" not in label for label in labels), lang
+        assert len(set(labels)) == len(labels), lang
+
+
 @pytest.mark.parametrize(("settings", "env", "message"), [
     ("telegram:\n  enabled: true\n", {}, "telegram.enabled is true, but TELEGRAM_TOKEN is not in the environment"),
     ("discord:\n  enabled: true\n", {}, "DISCORD_TOKEN is not in the environment"),

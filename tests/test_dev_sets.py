@@ -83,6 +83,8 @@ def _stats(dev: list, by: str = "language") -> dict[str, Counter]:
             s["q_intent"] += out["intent"] == row["intent"]
             s["q_answer"] += out["action"] == "answer" and out.get("answer_id") == row["answer_id"]
             s["q_answers"] += out["action"] == "answer"
+            s["q_tap"] += (out["action"] == "answer" and out["intent"] == row["intent"]) or (
+                out["action"] == "clarify" and any(a.split("/")[0] == row["intent"] for a in out["suggested"]))
             s["q_wrong"] += out["action"] == "answer" and out["intent"] != row["intent"]
             s["q_handoff"] += _reaches_a_person(out)
             for kind, value in row.get("entities", {}).items():
@@ -102,14 +104,14 @@ def _pct(s: Counter, part: str, whole: str) -> str:
 
 def _table(stats: dict[str, Counter], dev_rows: list | None = None) -> str:
     head = ("lang", "unrel", "handoff", "urgent", "wrong", "urgent-n", "reached", "urgent", "support", "intent",
-            "answer", "wrong", "entities", "short", "lang", "en-hint")  # fmt: skip
+            "answer", "1 tap", "wrong", "entities", "short", "lang", "en-hint")  # fmt: skip
     lines = ["", "Dev sets (text not written by the training data's authors; never trained on):",
              " ".join(f"{h:>9}" for h in head)]  # fmt: skip
     for lang in (*LANGUAGES, "all"):
         s = stats[lang]
         cells = (lang, s["u"], _pct(s, "u_handoff", "u"), _pct(s, "u_urgent", "u"), _pct(s, "u_wrong", "u"),
                  s["h"], _pct(s, "h_ok", "h"), _pct(s, "c_urgent", "c"), s["q"], _pct(s, "q_intent", "q"),
-                 _pct(s, "q_answer", "q"),
+                 _pct(s, "q_answer", "q"), _pct(s, "q_tap", "q"),
                  _pct(s, "q_wrong", "q_answers"), _pct(s, "e_found", "e"), s["s"], _pct(s, "s_ok", "s"),
                  _pct(s, "sh_ok", "sh"))  # fmt: skip
         lines.append(" ".join(f"{c:>9}" for c in cells))
@@ -124,16 +126,16 @@ def _table(stats: dict[str, Counter], dev_rows: list | None = None) -> str:
             lines.append(" ".join(f"{c:>9}" for c in cells))
     lines.append("unrel: handoff/urgent/wrong on unrelated text. urgent-n: compromise reports, requests for "
                  "a person and complaints written in panic; reached: handed to a person; urgent: compromise "
-                 "reports in the urgent lane. support: intent right, the specific answer right, wrong answers / "
-                 "answers, entities found. short: language right from the text alone, and with an English "
-                 "browser's hint.")  # fmt: skip
+                 "reports in the urgent lane. support: intent right, the specific answer right, the right topic "
+                 "answered or offered as a button, wrong answers / answers, entities found. short: language "
+                 "right from the text alone, and with an English browser's hint.")  # fmt: skip
     return "\n".join(lines)
 
 
 # The targets of issue 14 on text we did not write, and where we stand. A target not met yet
 # is held at its current level, so that no change slips back unnoticed.
-TARGETS = {"u_handoff": 0.03, "u_urgent": 0.003, "s_ok": 0.97}
-NOT_YET = {"u_wrong": (0.01, 0.014), "h_ok": (1.0, 0.996), "c_urgent": (1.0, 0.999)}
+TARGETS = {"u_handoff": 0.03, "u_urgent": 0.003, "u_wrong": 0.01, "s_ok": 0.97}
+NOT_YET = {"h_ok": (1.0, 0.996), "c_urgent": (1.0, 0.999)}
 
 
 def test_dev_table(dev, capsys):
@@ -144,7 +146,7 @@ def test_dev_table(dev, capsys):
     assert total["u"] >= 100 * len(LANGUAGES) and total["s"] >= 100 * len(LANGUAGES)
     assert total["u_handoff"] / total["u"] <= TARGETS["u_handoff"], "unrelated text handed to a person"
     assert total["u_urgent"] / total["u"] <= TARGETS["u_urgent"], "unrelated text in the urgent lane"
-    assert total["u_wrong"] / total["u"] <= NOT_YET["u_wrong"][1], "unrelated text answered as a support question"
+    assert total["u_wrong"] / total["u"] <= TARGETS["u_wrong"], "unrelated text answered as a support question"
     assert total["s_ok"] / total["s"] >= TARGETS["s_ok"], "short phrases: language"
     for lang in LANGUAGES:
         assert stats[lang]["s_ok"] / stats[lang]["s"] >= 0.93, f"{lang}: short phrases' language"

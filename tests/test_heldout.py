@@ -80,16 +80,19 @@ def _table(results: list) -> tuple[str, dict]:
         s["language"] += out["language"] == lang
         s["intent"] += out["intent"] == row["intent"]
         s["clarify"] += out["action"] == "clarify"
+        s["offered"] += out["action"] == "clarify" and any(a.split("/")[0] == row["intent"] for a in out["suggested"])
         if out["action"] == "answer":
             s["answers"] += 1
             s["wrong"] += out["intent"] != row["intent"]
     stats["all"] = sum(stats.values(), Counter())
-    lines = ["", f"{'lang':<5} {'n':>4} {'language':>9} {'intent':>7} {'clarify':>8} {'wrong/answers':>14}"]
+    lines = ["", f"{'lang':<5} {'n':>4} {'language':>9} {'intent':>7} {'clarify':>8} {'offered':>8} "
+                 f"{'wrong/answers':>14}"]  # fmt: skip
     for lang in (*LANGUAGES, "all"):
         s = stats[lang]
         lines.append(
             f"{lang:<5} {s['n']:>4} {100 * s['language'] / s['n']:>8.1f}% {100 * s['intent'] / s['n']:>6.1f}% "
-            f"{100 * s['clarify'] / s['n']:>7.1f}% {100 * s['wrong'] / max(1, s['answers']):>13.1f}%"
+            f"{100 * s['clarify'] / s['n']:>7.1f}% {100 * s['offered'] / s['n']:>7.1f}% "
+            f"{100 * s['wrong'] / max(1, s['answers']):>13.1f}%"
         )
     return "\n".join(lines), stats
 

@@ -12,7 +12,8 @@ from mnemonic import Mnemonic
 from tests.conftest import ROOT, free_port
 
 SEED = Mnemonic("english").to_mnemonic(bytes(range(16)))
-CONTRACT_KEYS = {"id", "language", "intent", "confidence", "action", "priority", "reply", "answer_id", "entities"}
+CONTRACT_KEYS = {"id", "language", "intent", "confidence", "action", "priority", "reply", "answer_id", "entities",
+                 "suggested"}
 
 
 def line(ident: str, text: object, **fields: object) -> bytes:

@@ -163,6 +163,21 @@ def test_a_hand_off_in_a_group_moves_to_private_by_a_one_time_link(telegram):
     assert len(standin.sent(user)) == 1, "the link works once; then the queued chat waits for its person"
 
 
+def test_a_suggested_answer_is_sent_when_its_button_is_pressed(telegram):
+    """An unsure guess comes as inline buttons named by the question; a tap sends that answer."""
+    standin, bot = telegram
+    chat = 7013
+    standin.push(chat, "deposit", user_id=chat)
+    keyboard = standin.wait_sent(chat)[0]["reply_markup"]["inline_keyboard"]
+    actions = [b["callback_data"] for row in keyboard for b in row]
+    assert actions[-1] == "handoff" and actions[0].startswith("answer:"), actions
+    standin.press(chat, chat, actions[0])
+    answer = standin.wait_sent(chat, count=2)[1]
+    assert [b["callback_data"] for row in answer["reply_markup"]["inline_keyboard"] for b in row] == [
+        "helpful:yes", "helpful:no"]
+    assert answer["text"] != standin.sent(chat)[0]["text"]
+
+
 def test_a_thumbs_up_is_acknowledged_and_recorded(telegram, redis_server):
     import json
 

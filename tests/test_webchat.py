@@ -152,31 +152,56 @@ def test_a_long_poll_returns_a_new_line_at_once(bot):
     assert returned - answered < 0.5, f"the poll returned {returned - answered:.2f} s after the line was added"
 
 
+def press(bot, session: str, action: object) -> int:
+    request = urllib.request.Request(f"{bot.url}/api/webchat/{session}/press", method="POST",
+                                     data=json.dumps({"action": action}).encode(),
+                                     headers={"Content-Type": "application/json"})  # fmt: skip
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def later_messages(bot, session: str, cursor: str, wait: int = 5) -> list[dict]:
+    with urllib.request.urlopen(f"{bot.url}/api/webchat/{session}/messages?after={cursor}&wait={wait}") as r:
+        return json.loads(r.read())["messages"]
+
+
 def test_buttons_are_pressed_through_the_api_and_recorded(bot, redis_server):
     session = session_of(bot, "session-press-0001")
     status, body = say(bot, "session-press-0001", "what are the trading fees?")
     assert status == 200 and [b["action"] for b in body["replies"][0]["buttons"]] == ["helpful:yes", "helpful:no"]
     assert body["message"]["text"] == "what are the trading fees?"
-
-    def press(action: object) -> int:
-        request = urllib.request.Request(f"{bot.url}/api/webchat/{session}/press", method="POST",
-                                         data=json.dumps({"action": action}).encode(),
-                                         headers={"Content-Type": "application/json"})  # fmt: skip
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return response.status
-        except urllib.error.HTTPError as error:
-            return error.code
-
-    assert press("helpful:no") == 202
-    assert press("<script>") == 400 and press(None) == 400
+    assert press(bot, session, "helpful:no") == 202
+    assert press(bot, session, "<script>") == 400 and press(bot, session, None) == 400
     client = redis.Redis.from_url(redis_server.url)
     cid = conversation_id(f"webchat:{session}:{session}")
     recorded = [json.loads(x) for x in client.lrange("sb:feedback", 0, -1)]
     assert any(r["conversation"] == cid and r["value"] == "no" for r in recorded)
-    with urllib.request.urlopen(f"{bot.url}/api/webchat/{session}/messages?after={body['cursor']}&wait=5") as r:
-        later = json.loads(r.read())["messages"]
+    later = later_messages(bot, session, body["cursor"])
     assert [b["action"] for m in later for b in m["buttons"]] == ["handoff"], "a 👎 offers a person"
+
+
+def test_a_suggested_answer_is_given_when_its_button_is_pressed(bot, redis_server):
+    """"deposit" alone: the bot is not sure which deposit question it is, offers its guesses
+    by name; a tap gives that answer, and a forged or stale answer button gives nothing."""
+    session = session_of(bot, "session-suggest-01")
+    status, body = say(bot, "session-suggest-01", "deposit")
+    buttons = body["replies"][0]["buttons"]
+    assert status == 200 and body["action"] == "clarify" and buttons[-1]["action"] == "handoff"
+    offered = [b for b in buttons if b["action"].startswith("answer:")]
+    assert offered and all(b["label"] and not b["label"].startswith("answer") for b in offered)
+    assert press(bot, session, "answer:fees:no_such_question") == 202
+    assert press(bot, session, offered[0]["action"]) == 202
+    later = [m for m in later_messages(bot, session, body["cursor"]) if m["from"] == "bot"]
+    assert len(later) == 1, "one answer: the forged press is ignored"
+    assert [b["action"] for b in later[0]["buttons"]] == ["helpful:yes", "helpful:no"]
+    assert later[0]["text"] != body["replies"][0]["text"] and len(later[0]["text"]) > 80
+    cid = conversation_id(f"webchat:{session}:{session}")
+    log = redis.Redis.from_url(redis_server.url).lrange(f"sb:conv:{cid}:log", 0, -1)
+    picked = offered[0]["action"].removeprefix("answer:").replace(":", "/")
+    assert any(f"[answer:{picked}]" in line.decode() for line in log), "the pick is in the transcript"
 
 
 def test_the_history_keeps_the_users_words_redacted(bot):

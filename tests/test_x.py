@@ -236,6 +236,20 @@ def test_a_hand_off_moves_to_a_dm_where_the_agents_reply_arrives(x):
     assert len(standin.dms_sent(user)) == 2
 
 
+def test_an_unsure_guess_in_a_dm_lists_the_offered_questions_for_lack_of_buttons(x):
+    """X has no buttons: the answers the bot offers are listed by their question, which the
+    user can write back; written back, the question is answered."""
+    standin = x.standin
+    user = "1600000000000000403"
+    standin.dm(user, "deposit")
+    first = standin.wait_dms(user)[0]["text"]
+    offered = re.findall(r"^• (.+)$", first, re.M)
+    assert offered and "human" in first, first
+    standin.dm(user, offered[0])
+    answer = standin.wait_dms(user, count=2)[1]["text"]
+    assert "•" not in answer and len(answer) > 80, answer
+
+
 def test_a_user_who_does_not_accept_dms_gets_the_notice_when_they_write(x):
     standin = x.standin
     user = "1600000000000000402"

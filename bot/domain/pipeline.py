@@ -14,6 +14,7 @@ from typing import Optional
 
 from bot.config import Config
 from bot.domain import entities, secret_guard
+from bot.domain.buttons import buttons_for, suggested_answers, suggestion_buttons
 from bot.domain.helpcenter import Article, HelpCenter
 from bot.domain.language import Detection, LanguageDetector, base_language, domain_lexicon
 from bot.domain.messages import Action, Button, Decision, InboundMessage, OutboundReply, Priority
@@ -50,19 +51,6 @@ class BadMessage(ValueError):
         super().__init__(detail)
         self.code = code
         self.reply_key = reply_key
-
-
-def buttons_for(action: Action, texts: Texts, language: str) -> tuple[Button, ...]:
-    """The buttons under a reply ("Was this helpful?", "Talk to a person"); adapters render
-    them as their platform can and send back the `action` string when one is pressed."""
-    if action is Action.ANSWER:
-        return (
-            Button(texts.reply("button_helpful_yes", language), "helpful:yes"),
-            Button(texts.reply("button_helpful_no", language), "helpful:no"),
-        )
-    if action is Action.CLARIFY:
-        return (Button(texts.reply("button_human", language), "handoff"),)
-    return ()
 
 
 class Pipeline:
@@ -144,8 +132,12 @@ class Pipeline:
         intent, confidence, answer_id, outcome = await self._act_on(
             result, clean, language, replace(message, text=guarded.redacted_text), tickets, named)
 
-        text = outcome.text
-        buttons = buttons_for(outcome.action, self.texts, language)
+        text, buttons = outcome.text, buttons_for(outcome.action, self.texts, language)
+        offered = suggested_answers(result, self.texts, self.config.nlu.suggest_threshold) \
+            if outcome.action is Action.CLARIFY else ()  # fmt: skip
+        if offered:  # "did you mean...?": one tap to the answer
+            text = f"{text}\n\n{self.texts.reply('clarify_suggest', language)}"
+            buttons = suggestion_buttons(offered, self.texts, language) + buttons
         action = outcome.action
         if guarded.found:
             text = f"{self.warning(guarded.kinds, language, in_group)}\n\n{text}"

@@ -24,7 +24,7 @@ REPLY_KEYS = (
     "move_to_private", "agent_joined", "conversation_resolved", "bot_back",
     "articles_intro", "help_none", "incident_grouped", "incident_over",
     "impostor_warning", "error_rate_limited",
-    "entity_confirmations", "entity_memo", "entity_wrong_network",
+    "entity_confirmations", "entity_memo", "entity_wrong_network", "clarify_suggest",
 )  # fmt: skip
 ANSWER_IDS_FILE = DATA_DIR / "answer_ids.yml"
 
@@ -56,9 +56,11 @@ class _Partial(dict):
 class Texts:
     """Answers and replies for every configured language, config placeholders filled in."""
 
-    def __init__(self, answers: dict[str, dict[str, str]], replies: dict[str, dict[str, str]]) -> None:
+    def __init__(self, answers: dict[str, dict[str, str]], replies: dict[str, dict[str, str]],
+                 titles: dict[str, dict[str, str]] | None = None) -> None:  # fmt: skip
         self._answers = answers
         self._replies = replies
+        self._titles = titles or {}
 
     @classmethod
     def load(
@@ -69,11 +71,13 @@ class Texts:
         data_dir: Path = DATA_DIR,
     ) -> Texts:
         answer_keys = answer_ids(intents, data_dir / "answer_ids.yml")
-        answers, replies = {}, {}
+        questions = tuple(key for key in answer_keys if "/" in key)
+        answers, replies, titles = {}, {}, {}
         for lang in languages:
             answers[lang] = _load(data_dir / "answers" / f"{lang}.yml", answer_keys, placeholders, set())
             replies[lang] = _load(data_dir / "replies" / f"{lang}.yml", REPLY_KEYS, placeholders, _REPLY_FIELDS)
-        return cls(answers, replies)
+            titles[lang] = _load(data_dir / "answer_titles" / f"{lang}.yml", questions, placeholders, set())
+        return cls(answers, replies, titles)
 
     def answer(self, answer_id: str, language: str) -> str:
         """The answer with this id (`fees/withdrawal_fees`, or an unsplit intent's name)."""
@@ -81,6 +85,13 @@ class Texts:
 
     def has_answer(self, answer_id: str) -> bool:
         return answer_id in next(iter(self._answers.values()), {})
+
+    def title(self, answer_id: str, language: str) -> str:
+        """The question an answer answers, short enough for a button ("Turn on 2FA")."""
+        return self._titles[language][answer_id]
+
+    def has_title(self, answer_id: str) -> bool:
+        return answer_id in next(iter(self._titles.values()), {})
 
     def reply(self, key: str, language: str, **values: object) -> str:
         template = self._replies[language][key]

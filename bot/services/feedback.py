@@ -8,12 +8,13 @@ import re
 import time
 
 from bot.config import Config
+from bot.domain.buttons import SUGGESTION, buttons_for, pressed_answer
 from bot.domain.messages import Action, Decision, InboundMessage, Priority
-from bot.domain.pipeline import Pipeline, buttons_for
+from bot.domain.pipeline import Pipeline
 from bot.services.handoff import HandOff
 from bot.services.replies import Replies, answering
 from bot.stores import keys
-from bot.stores.conversations import WITH_PEOPLE, Conversation
+from bot.stores.conversations import WITH_PEOPLE, Conversation, Line
 from bot.stores.holder import Stores
 from intents import PERSON_REQUEST
 
@@ -53,6 +54,9 @@ class Feedback:
             reply = await self.replies.answer(message, self.replies.text("clarify", language), buttons,
                                               conversation.id, quote=False)  # fmt: skip
             return Decision(language, language, None, 0.0, Action.CLARIFY, None, reply, "")
+        suggested = pressed_answer(action, self.pipeline.texts)
+        if suggested and not with_people:
+            return await self.answer_suggestion(message, conversation, suggested, language)
         rating = re.fullmatch(r"rate:([1-5]):(T-\d+)", action)
         if rating:
             if await self.queue.ticket_conversation(rating.group(2)) != conversation.id:
@@ -76,6 +80,18 @@ class Feedback:
             await self.replies.send(decision.reply, conversation.id)
             return decision
         return None
+
+    async def answer_suggestion(self, message: InboundMessage, conversation: Conversation, answer_id: str,
+                                language: str) -> Decision:  # fmt: skip
+        """The answer a user picked from the suggestions under a clarifying question."""
+        intent = answer_id.split("/")[0]
+        text = self.pipeline.texts.answer(answer_id, language)
+        picked = Line("user", f"[{SUGGESTION}{answer_id}]", {"intent": intent, "action": "answer",
+                                                             "answer_id": answer_id})  # fmt: skip
+        await self.conversations.record(conversation.id, picked, Line("bot", text))
+        reply = await self.replies.answer(message, text, buttons_for(Action.ANSWER, self.pipeline.texts, language),
+                                          conversation.id, quote=False)  # fmt: skip
+        return Decision(language, language, intent, 1.0, Action.ANSWER, None, reply, "", answer_id=answer_id)
 
     async def record_feedback(self, message: InboundMessage, conversation: Conversation, language: str,
                                **fields: object) -> None:  # fmt: skip

@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterator
 from typing import BinaryIO, TextIO
 
+from bot.domain.buttons import offered_answers
 from bot.domain.messages import InboundMessage
 from bot.domain.pipeline import BadMessage, Pipeline
 
@@ -83,6 +84,7 @@ async def replay(pipeline: Pipeline, stream: BinaryIO, out: TextIO) -> int:
                     "reply": decision.reply_text,
                     "answer_id": decision.answer_id,
                     "entities": decision.entities,
+                    "suggested": offered_answers(decision.reply.buttons) if decision.reply else [],
                 }
             except BadMessage as exc:
                 error = f"{exc.code}: {exc}"
