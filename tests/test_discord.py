@@ -297,6 +297,23 @@ def test_a_missing_permission_is_logged_once_with_what_to_grant(discord_bot):
     assert bot.process.poll() is None
 
 
+def test_a_suggested_answer_is_sent_when_its_button_is_pressed(discord_bot):
+    standin, _, _ = discord_bot
+    user = 1400000000000000092
+    before = len(standin.sent(PUBLIC_CHANNEL))
+    standin.push_message(PUBLIC_CHANNEL, "deposit", mention_bot=True, user_id=user)
+    question = standin.wait_sent(PUBLIC_CHANNEL, count=before + 1)[-1]
+    buttons = [c for row in question["components"] for c in row["components"]]
+    assert buttons[0]["custom_id"].startswith("sb:answer:") and buttons[-1]["custom_id"] == "sb:handoff"
+    assert buttons[0]["label"] and "answer" not in buttons[0]["label"]
+    pressed = standin.push_button(buttons[0]["custom_id"], PUBLIC_CHANNEL, question["id"], user_id=user)
+    assert standin.wait_responses(pressed)[0]["type"] == 6
+    answer = standin.wait_sent(PUBLIC_CHANNEL, count=before + 2)[-1]
+    assert [c["custom_id"] for row in answer["components"] for c in row["components"]] == [
+        "sb:helpful:yes", "sb:helpful:no"]
+    assert answer["content"] != question["content"]
+
+
 def test_not_helpful_offers_a_person_who_then_talks_to_the_user_in_a_private_thread(discord_bot):
     standin, _, _ = discord_bot
     user = 1400000000000000091
