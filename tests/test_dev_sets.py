@@ -132,10 +132,8 @@ def _table(stats: dict[str, Counter], dev_rows: list | None = None) -> str:
     return "\n".join(lines)
 
 
-# The targets of issue 14 on text we did not write, and where we stand. A target not met yet
-# is held at its current level, so that no change slips back unnoticed.
+# The targets of issue 14 on text we did not write.
 TARGETS = {"u_handoff": 0.03, "u_urgent": 0.003, "u_wrong": 0.01, "s_ok": 0.97}
-NOT_YET = {"h_ok": (1.0, 0.996), "c_urgent": (1.0, 0.999)}
 
 
 def test_dev_table(dev, capsys):
@@ -153,9 +151,11 @@ def test_dev_table(dev, capsys):
 
 
 def test_frightened_messages_reach_a_person_and_compromise_reports_the_urgent_lane(dev):
-    total = _stats(dev)["all"]
-    assert total["h_ok"] / total["h"] >= NOT_YET["h_ok"][1], "frightened messages handed to a person"
-    assert total["c_urgent"] / total["c"] >= NOT_YET["c_urgent"][1], "compromise reports in the urgent lane"
+    missed = [row["text"] for name, _, row, out in dev if name == "handoff" and not _reaches_a_person(out)]
+    assert missed == [], "frightened messages not handed to a person"
+    compromised = [(row, out) for name, _, row, out in dev if row.get("intent") == "account_compromised"]
+    slow = [row["text"] for row, out in compromised if out["priority"] != "urgent"]
+    assert slow == [], "compromise reports not in the urgent lane"
 
 
 def test_dev_sets_are_apart_from_the_training_data():

@@ -42,6 +42,32 @@ def test_a_demand_for_money_goes_to_a_person(text):
     assert signals.intent_for(text) == "complaint"
 
 
+@pytest.mark.parametrize("text,intent", [
+    # Indignation at a wait for an answer, or at agents who each said something else.
+    ("been waiting for a reply for 12 days, this is ridiculous", "complaint"),
+    ("等了10天都没人回复，太过分了", "complaint"),
+    ("2 semanas... 15 días sin respuesta, es una vergüenza", "complaint"),
+    ("каждый оператор говорит разное", "complaint"), ("サポートによって言うことが違う", "complaint"),
+    ("7 ngày không ai trả lời, quá đáng thật", "complaint"),
+    # A call asked for: a person, by whatever way.
+    ("can i call you instead? typing is hard", "human_agent"), ("rappelez-moi svp", "human_agent"),
+    ("хочу позвонить в поддержку", "human_agent"), ("전화로 상담하고 싶어요", "human_agent"),
+    # Every way into the account changed at once: somebody else did it.
+    ("my email, phone and 2fa were all changed and i can't log in", "account_compromised"),
+    ("邮箱、手机号、谷歌验证都被改了", "account_compromised"), ("почту и телефон сменили", "account_compromised"),
+])  # fmt: skip
+def test_what_frightened_and_angry_users_write_reaches_a_person(text, intent):
+    assert signals.intent_for(text) == intent
+
+
+@pytest.mark.parametrize("text", [
+    "i sent a ticket 5 days ago, no reply yet, can you check?", "how do I change my email and phone number?",
+    "is this the real support phone number?", "7 ngày chưa ai trả lời, check giúp mình",
+])  # fmt: skip
+def test_a_plain_wait_a_change_asked_about_or_a_number_checked_is_no_signal(text):
+    assert signals.intent_for(text) is None
+
+
 @pytest.mark.parametrize("text", [
     "i can't withdraw", "tôi không rút được tiền", "이벤트 보상 언제 지급돼요", "我没法提现",
     "why is my account suspended, i didnt do anything wrong", "quelqu'un a pris en charge mon ticket ?",
