@@ -54,6 +54,32 @@ async def test_lanes_go_in_order_and_first_in_first_out_inside_a_lane(redis):
     assert await queue.claim_next("ana", ["en"]) is None
 
 
+async def test_claims_made_at_the_same_moment_take_the_lanes_in_order_one_each(redis):
+    """Claims made at once travel to Redis together (one pipeline); each is still its own
+    atomic step, taken in the order the agents asked."""
+    normal = await open_conversations(redis, 2, lane="normal", prefix="n")
+    high = await open_conversations(redis, 2, lane="high", prefix="h")
+    urgent = await open_conversations(redis, 1, lane="urgent", prefix="x")
+    vip = await open_conversations(redis, 1, lane="vip", prefix="v")
+    queue = HandoffQueue(redis, ConversationStore(redis), LANGUAGES)
+    order = await asyncio.gather(*(queue.claim_next(f"agent{i}", ["en"]) for i in range(8)))
+    assert order == [*urgent, *vip, *high, *normal, None, None]
+    for i, cid in enumerate(order[:6]):
+        assert (await redis.hget(f"sb:conv:{cid}", "agent")).decode() == f"agent{i}"
+
+
+async def test_one_failing_claim_in_a_batch_fails_alone_and_a_flushed_script_is_loaded_again(redis):
+    queued = await open_conversations(redis, 3)
+    queue = HandoffQueue(redis, ConversationStore(redis), LANGUAGES)
+    await redis.set("sb:q:urgent:xx", "not a queue")  # a claim reading it fails in Redis
+    await redis.script_flush()  # as after a restart or a failover to a server without it
+    results = await asyncio.gather(queue.claim_next("ana", ["en"]), queue.claim_next("bo", ["xx"]),
+                                   queue.claim_next("cy", ["en"]), return_exceptions=True)  # fmt: skip
+    assert results[0] == queued[0] and results[2] == queued[1]
+    assert isinstance(results[1], Exception) and "WRONGTYPE" in str(results[1])
+    assert await queue.claim_next("di", ["en"]) == queued[2]
+
+
 async def test_agents_claim_only_what_they_speak_unless_no_one_speaks_it(redis):
     chinese = await open_conversations(redis, 1, language="zh", prefix="z")
     korean = await open_conversations(redis, 1, language="ko", prefix="k")

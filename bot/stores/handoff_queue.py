@@ -25,6 +25,7 @@ from typing import Optional
 from redis.asyncio import Redis
 
 from bot.stores import keys
+from bot.stores.batched_script import BatchedScript
 from bot.stores.conversations import ASSIGNED, BOT, QUEUED, RESOLVED, ConversationStore
 from bot.stores.durability import replicated
 
@@ -73,7 +74,7 @@ end
 """
 
 # ARGV: agent, now, n_lanes, lanes..., languages...
-_CLAIM = _ASSIGN + """
+_CLAIM = """
 local agent, now, n_lanes = ARGV[1], ARGV[2], tonumber(ARGV[3])
 for l = 4, 3 + n_lanes do
   local best, best_score, best_key = nil, nil, nil
@@ -163,7 +164,7 @@ class HandoffQueue:
         self.conversations = conversations
         self.languages = tuple(languages)
         self._enqueue = redis.register_script(_ENQUEUE)
-        self._claim = redis.register_script(_CLAIM)
+        self._claim = BatchedScript(redis, _CLAIM, prelude=_ASSIGN)  # agents claiming at once: one script call
         self._claim_one = redis.register_script(_CLAIM_ONE)
         self._requeue = redis.register_script(_REQUEUE)
         self._close = redis.register_script(_CLOSE)
