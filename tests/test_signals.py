@@ -55,6 +55,9 @@ def test_a_demand_for_money_goes_to_a_person(text):
     # Every way into the account changed at once: somebody else did it.
     ("my email, phone and 2fa were all changed and i can't log in", "account_compromised"),
     ("邮箱、手机号、谷歌验证都被改了", "account_compromised"), ("почту и телефон сменили", "account_compromised"),
+    # Sign-in codes nobody asked for, then the coins gone.
+    ("got a bunch of login codes last night and now half my USDT is gone", "account_compromised"),
+    ("새벽에 인증번호 문자가 여러 개 오더니 아침에 보니 USDT가 사라졌어요", "account_compromised"),
 ])  # fmt: skip
 def test_what_frightened_and_angry_users_write_reaches_a_person(text, intent):
     assert signals.intent_for(text) == intent
@@ -62,7 +65,7 @@ def test_what_frightened_and_angry_users_write_reaches_a_person(text, intent):
 
 @pytest.mark.parametrize("text", [
     "i sent a ticket 5 days ago, no reply yet, can you check?", "how do I change my email and phone number?",
-    "is this the real support phone number?", "7 ngày chưa ai trả lời, check giúp mình",
+    "is this the real support phone number?", "7 ngày chưa ai trả lời, check giúp mình", "手机丢了 谷歌验证码没了",
 ])  # fmt: skip
 def test_a_plain_wait_a_change_asked_about_or_a_number_checked_is_no_signal(text):
     assert signals.intent_for(text) is None
