@@ -318,7 +318,7 @@ def test_not_helpful_offers_a_person_who_then_talks_to_the_user_in_a_private_thr
     standin, _, _ = discord_bot
     user = 1400000000000000091
     before = len(standin.sent(PUBLIC_CHANNEL))
-    standin.push_message(PUBLIC_CHANNEL, "how do i deposit usdt", mention_bot=True, user_id=user)
+    standin.push_message(PUBLIC_CHANNEL, "how do i enable 2fa", mention_bot=True, user_id=user)
     answer = standin.wait_sent(PUBLIC_CHANNEL, count=before + 1)[-1]
     pressed = standin.push_button("sb:helpful:no", PUBLIC_CHANNEL, answer["id"], user_id=user)
     assert standin.wait_responses(pressed)[0]["type"] == 6
