@@ -132,12 +132,7 @@ class Pipeline:
         intent, confidence, answer_id, outcome = await self._act_on(
             result, clean, language, replace(message, text=guarded.redacted_text), tickets, named)
 
-        text, buttons = outcome.text, buttons_for(outcome.action, self.texts, language)
-        offered = suggested_answers(result, self.texts, self.config.nlu.suggest_threshold) \
-            if outcome.action is Action.CLARIFY else ()  # fmt: skip
-        if offered:  # "did you mean...?": one tap to the answer
-            text = f"{text}\n\n{self.texts.reply('clarify_suggest', language)}"
-            buttons = suggestion_buttons(offered, self.texts, language) + buttons
+        text, buttons = self.reply_with_buttons(result, outcome, language)
         action = outcome.action
         if guarded.found:
             text = f"{self.warning(guarded.kinds, language, in_group)}\n\n{text}"
@@ -146,6 +141,17 @@ class Pipeline:
         if priority is Priority.URGENT and not self.urgent_evidence(result, clean):
             priority = Priority.HIGH
         return decide(action, text, intent, confidence, priority, buttons, answer_id, named)
+
+    def reply_with_buttons(self, result: NluResult, outcome: Outcome, language: str) -> tuple[str, tuple[Button, ...]]:
+        """The reply's text and buttons; a clarifying question also offers the answers the
+        model thinks likely ("did you mean...?"), one tap to each."""
+        buttons = buttons_for(outcome.action, self.texts, language)
+        offered = suggested_answers(result, self.texts, self.config.nlu.suggest_threshold) \
+            if outcome.action is Action.CLARIFY else ()  # fmt: skip
+        if not offered:
+            return outcome.text, buttons
+        text = f"{outcome.text}\n\n{self.texts.reply('clarify_suggest', language)}"
+        return text, suggestion_buttons(offered, self.texts, language) + buttons
 
     async def answer_intent(
         self, intent: str, language: str, message: InboundMessage, tickets: Optional[TicketLookup] = None
