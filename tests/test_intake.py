@@ -3,6 +3,7 @@ model: what it keeps, what it recovers, and when the bot keeps quiet."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import asdict
 
@@ -10,7 +11,7 @@ import pytest
 
 from bot.domain.messages import Action, InboundMessage
 from bot.services.inbox import Inbox
-from bot.stores import keys
+from bot.stores import intake, keys
 from bot.stores.conversations import QUEUED, conversation_id
 from bot.stores.holder import Stores
 from tests.helpers import LANGUAGES
@@ -81,6 +82,21 @@ async def test_a_message_answered_before_its_handler_died_is_not_answered_again(
     await inbox.recover_orphans(older_than_seconds=0)
     assert await redis.xlen(keys.INBOX) == 0
     assert await redis.xlen(keys.outbox("telegram")) == 1
+
+
+async def test_answered_messages_leave_the_inbox_in_a_batch_and_a_crash_before_it_gives_no_second_reply(inbox, redis):
+    """An answered message (its reply marked given) is deleted from the stream a moment later
+    with others, one XDEL for many; a recovery in between finds it answered and sends nothing."""
+    await redis.delete(keys.INBOX)
+    for n in range(5):
+        await inbox.handle(_keyed("how do i enable 2fa?", f"b{n}", f"80{n}"), False)
+    assert await redis.xlen(keys.INBOX) == 5, "waiting for their batch"
+    assert await inbox.recover_orphans(older_than_seconds=0) == 0  # as if this process had died now
+    assert await redis.xlen(keys.INBOX) == 0, "the recovery deletes what it finds answered"
+    assert await redis.xlen(keys.outbox("telegram")) == 5, "one reply each, none again"
+    await inbox.handle(_keyed("how do i enable 2fa?", "b9", "809"), False)
+    await asyncio.sleep(intake.ANSWERED_BATCH_SECONDS + 0.3)
+    assert await redis.xlen(keys.INBOX) == 0
 
 
 async def test_a_recovery_racing_a_slow_handler_gives_one_reply(inbox, redis):

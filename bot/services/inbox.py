@@ -64,6 +64,7 @@ class Inbox:
         self.community = Community(config, pipeline, stores, self.replies)
         self.end_incident = self.community.end_incident
         self.secret_carry = SecretCarry(stores.conversations)
+        self.incidents.when_spiking(self._suggest_incident)
 
     async def handle(self, message: InboundMessage, reply_inline: bool = True,
                      record: Optional[Recorder] = None) -> Decision:  # fmt: skip
@@ -98,7 +99,7 @@ class Inbox:
             await record(decision)
         elif decision.reply and not await self.intake.claim_reply(message.once_key):
             decision = replace(decision, reply=None)  # a recovery answered it meanwhile
-        await self.intake.done(entry)
+        await self.intake.done(entry, answered=bool(message.once_key and decision.reply))
         return decision
 
     async def recover_orphans(self, older_than_seconds: float) -> int:
@@ -175,9 +176,10 @@ class Inbox:
         if filed_as and decision.action is Action.ANSWER:
             await self.feedback.file(message, conversation, decision, keys.filed(filed_as))
         if decision.intent and decision.action is not Action.CLARIFY:
-            suggestion = await self.incidents.count(decision.intent)
-            if suggestion:
-                await self.queue.publish("incident_suggested", **suggestion)
+            self.incidents.count(decision.intent)  # a spike: `_suggest_incident`, a moment later
+
+    async def _suggest_incident(self, suggestion: dict) -> None:
+        await self.queue.publish("incident_suggested", **suggestion)
 
     async def answer_for_user_only(self, message: InboundMessage, intent: str) -> Decision:
         """The answer to `intent` for a reply only the user sees (Discord's ephemeral reply to

@@ -4,7 +4,8 @@ hand-offs on it are grouped on the incident instead of flooding the queue. Resol
 the final word to everyone grouped.
 
 The bot also watches each intent's rate: five minutes well above the usual hour suggest an
-incident to leads (`incident_suggested` on the event stream), once per half hour per intent.
+incident to leads (`incident_suggested` on the event stream), once per half hour per intent. The
+counts are sent to Redis in batches, every `COUNT_BATCH_SECONDS`, not with every message.
 
 Every message asks which incidents are active, and they change a few times a day: the hot path
 (`for_intent`) reads them at most once per `CACHED_SECONDS` per process. A lead's declaration or
@@ -14,23 +15,32 @@ resolution on this replica is seen at once (it clears the cache); another replic
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import secrets
 import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from typing import Optional
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from bot.domain.hidden_characters import refuse_hidden_characters
 from bot.stores import keys
 
+log = logging.getLogger(__name__)
 INCIDENTS = keys.INCIDENTS
 SUGGESTIONS = keys.INCIDENT_SUGGESTIONS
 # A spike: at least SPIKE_MIN questions of one intent in SPIKE_WINDOW minutes, and SPIKE_FACTOR
 # times its usual rate over the hour before.
 SPIKE_WINDOW, SPIKE_MIN, SPIKE_FACTOR, BASELINE_MINUTES = 5, 10, 4.0, 60
 SUGGEST_EVERY_SECONDS = 1800
+# Questions are counted in this process and sent to Redis together this often: one round trip
+# a batch instead of one a message (issue 17).
+COUNT_BATCH_SECONDS = 0.5
 CACHED_SECONDS = 1.5
 # What a status message may hold of the control characters: line breaks and tabs.
 TEXT_LAYOUT = "\n\r\t"
@@ -68,6 +78,9 @@ class IncidentStore:
         self._cached: list[Incident] = []  # every incident stored, expired ones included
         self._cached_until = 0.0  # time.monotonic() after which `_cached` is read again
         self._changes = 0  # declarations and resolutions here: a read they overtook is not kept
+        self._counted: Counter[tuple[str, int]] = Counter()  # (intent, minute) -> questions not sent yet
+        self._counting: asyncio.Task | None = None
+        self._on_spike: Callable[[dict], Awaitable[object]] | None = None
 
     async def declare(self, intents: list[str], status: dict[str, str], lead: str,
                       expires_in_minutes: Optional[float] = None) -> Incident:  # fmt: skip
@@ -128,20 +141,57 @@ class IncidentStore:
         await self.redis.delete(_grouped(incident_id))
         return grouped
 
-    async def count(self, intent: str) -> Optional[dict]:
-        """Count one question of `intent`; a suggestion (intent, count, usual) when its rate
-        has just spiked, else None."""
-        minute = int(time.time() // 60)
-        key = keys.intent_rate(intent, minute)
-        earlier = [keys.intent_rate(intent, minute - back) for back in range(1, SPIKE_WINDOW + BASELINE_MINUTES)]
-        # One round trip: the count, and the hour before it in case this minute is busy enough.
+    def count(self, intent: str) -> None:
+        """Count one question of `intent`, with no round trip of its own: the counts go to
+        Redis together every `COUNT_BATCH_SECONDS` (see `send_counts`), and a spike found then
+        goes to the `when_spiking` callback."""
+        self._counted[(intent, int(time.time() // 60))] += 1
+        if self._counting is None:
+            self._counting = asyncio.create_task(self._send_counts_in_batches())
+
+    def when_spiking(self, callback: Callable[[dict], Awaitable[object]]) -> None:
+        """Call `callback` with a suggestion (intent, count, usual) when an intent spikes."""
+        self._on_spike = callback
+
+    async def _send_counts_in_batches(self) -> None:
+        try:
+            while self._counted:  # what was counted while a batch was sent goes next
+                await asyncio.sleep(COUNT_BATCH_SECONDS)
+                await self.send_counts()
+        except (RedisError, OSError):
+            log.warning("incidents: questions' counts not sent (Redis unavailable)")
+        finally:
+            self._counting = None
+
+    async def send_counts(self) -> list[dict]:
+        """Send the counts made since the last batch (one round trip); for an intent busy
+        enough this minute, read its last hour and suggest an incident if it spiked. The
+        suggestions made."""
+        counted, self._counted = self._counted, Counter()
+        if not counted:
+            return []
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.incr(key)
-            pipe.expire(key, (BASELINE_MINUTES + SPIKE_WINDOW + 5) * 60)
-            pipe.mget(earlier)
-            this_minute, _, before = await pipe.execute()
-        if this_minute < SPIKE_MIN // SPIKE_WINDOW:
-            return None  # too few this minute for any spike
+            for (intent, minute), n in counted.items():
+                pipe.incrby(keys.intent_rate(intent, minute), n)
+                pipe.expire(keys.intent_rate(intent, minute), (BASELINE_MINUTES + SPIKE_WINDOW + 5) * 60)
+            totals = (await pipe.execute())[::2]
+        latest: dict[str, tuple[int, int]] = {}  # intent -> (its latest minute, that minute's count)
+        for (intent, minute), total in zip(counted, totals, strict=True):
+            if minute >= latest.get(intent, (0, 0))[0]:
+                latest[intent] = (minute, total)
+        suggestions = []
+        for intent, (minute, this_minute) in latest.items():
+            if this_minute >= SPIKE_MIN // SPIKE_WINDOW:  # else too few this minute for any spike
+                suggestion = await self._suggest_if_spiking(intent, minute, this_minute)
+                suggestions += [suggestion] if suggestion else []
+        for suggestion in suggestions:
+            if self._on_spike is not None:
+                await self._on_spike(suggestion)
+        return suggestions
+
+    async def _suggest_if_spiking(self, intent: str, minute: int, this_minute: int) -> Optional[dict]:
+        before = await self.redis.mget([keys.intent_rate(intent, minute - back)
+                                        for back in range(1, SPIKE_WINDOW + BASELINE_MINUTES)])  # fmt: skip
         counts = [this_minute, *(int(v or 0) for v in before)]
         recent, usual = sum(counts[:SPIKE_WINDOW]), sum(counts[SPIKE_WINDOW:]) * SPIKE_WINDOW / BASELINE_MINUTES
         if recent < max(SPIKE_MIN, SPIKE_FACTOR * usual) or await self.for_intent(intent):

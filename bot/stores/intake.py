@@ -11,17 +11,25 @@ response and a recovery after a crash therefore neither handle it twice nor answ
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import time
 from dataclasses import asdict
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from bot.domain.messages import InboundMessage
 from bot.stores import keys
 from bot.stores.durability import replicated
 
+log = logging.getLogger(__name__)
 RECOVERY_LOCK_SECONDS = 120
+# An answered message (its mark reads "replied") leaves the stream up to this long after it was
+# handled, with the others answered meanwhile, in one XDEL instead of a round trip each; a crash
+# in between only lets the recovery find it answered, and it deletes it then.
+ANSWERED_BATCH_SECONDS = 0.2
 # How long a message's mark is kept: longer than any platform retries or a page resends
 # (Telegram retries a webhook for minutes; a page resends until it gets an answer).
 ONCE_SECONDS = 6 * 3600
@@ -46,6 +54,8 @@ class IntakeStream:
         self.redis = redis
         self._accept = redis.register_script(ACCEPT)
         self._claim = redis.register_script(CLAIM)
+        self._answered: list[str] = []
+        self._deleting: asyncio.Task | None = None
 
     async def accept(self, message: InboundMessage) -> str | None:
         """Keep `message` (already redacted) until `done`; the entry's id, or None when a
@@ -69,9 +79,32 @@ class IntakeStream:
         """Whether the message keyed `once_key` was answered already."""
         return bool(once_key) and await self.redis.get(keys.once(once_key)) == REPLIED.encode()
 
-    async def done(self, entry: str) -> None:
-        """The message of `entry` was handled."""
-        await self.redis.xdel(keys.INBOX, entry)
+    async def done(self, entry: str, answered: bool = False) -> None:
+        """The message of `entry` was handled. `answered`: its reply was given under its
+        idempotency key (marked "replied"), so its deletion may wait a moment and go with the
+        others' (`ANSWERED_BATCH_SECONDS`)."""
+        if not answered:
+            await self.redis.xdel(keys.INBOX, entry)
+            return
+        self._answered.append(entry)
+        if self._deleting is None:
+            self._deleting = asyncio.create_task(self._delete_answered())
+
+    async def _delete_answered(self) -> None:
+        try:
+            while self._answered:  # those answered while a batch was being deleted go next
+                await asyncio.sleep(ANSWERED_BATCH_SECONDS)
+                await self.flush()
+        except (RedisError, OSError):
+            log.warning("inbox: answered entries not deleted (Redis unavailable); the recovery will")
+        finally:
+            self._deleting = None
+
+    async def flush(self) -> None:
+        """Delete the answered entries waiting for the next batch now (at shutdown)."""
+        entries, self._answered = self._answered, []
+        if entries:
+            await self.redis.xdel(keys.INBOX, *entries)
 
     async def older_than(self, seconds: float, count: int = 100) -> list[tuple[str, InboundMessage]]:
         """Entries accepted more than `seconds` ago (their handler died), oldest first."""

@@ -110,6 +110,11 @@ def _background(config: Config, redis: Redis, stores: Stores, inbox: Inbox, chan
         await asyncio.gather(*tasks, return_exceptions=True)
         for channel in channels:
             await channel.stop()
+        try:  # what waits for its batch: answered messages' deletion, questions' counts
+            await stores.intake.flush()
+            await stores.incidents.send_counts()
+        except (RedisError, OSError):
+            log.warning("shutdown: batched deletions and counts not sent (Redis unavailable)")
         await redis.close()
 
     return background
