@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 from redis.asyncio import Redis
@@ -120,13 +121,24 @@ class Outbox:
         retried."""
         await self._group(platform)
         name = stream(platform)
+        # This consumer's own unacknowledged replies exist only after a failed delivery (and a
+        # restart); others' go stale only after `retry_after_ms`. Looking for them on every
+        # turn cost two of a reply's four round trips (issue 17): mine after a failure and at
+        # start, others' four times per `retry_after_ms`.
+        mine_due, stale_due = True, 0.0
         while True:
             try:
-                batches = await self.redis.xreadgroup(GROUP, consumer, {name: "0"}, count=50)
-                mine = batches[0][1] if batches else []
-                stale = (await self.redis.xautoclaim(name, GROUP, consumer, retry_after_ms, "0-0", count=50))[1]
+                mine, stale = [], []
+                if mine_due:
+                    batches = await self.redis.xreadgroup(GROUP, consumer, {name: "0"}, count=50)
+                    mine = batches[0][1] if batches else []
+                if time.monotonic() >= stale_due:
+                    stale = (await self.redis.xautoclaim(name, GROUP, consumer, retry_after_ms, "0-0", count=50))[1]
+                    stale_due = time.monotonic() + (retry_after_ms / 4000 if len(stale) < 50 else 0)  # more wait?
+                mine_due = len(mine) >= 50
+                entries = list(mine) + list(stale)
                 fresh = await self.redis.xreadgroup(GROUP, consumer, {name: ">"}, count=50, block=block_ms)
-                entries = list(mine) + list(stale) + (fresh[0][1] if fresh else [])
+                entries += fresh[0][1] if fresh else []
                 # Chats are served side by side; inside one chat, replies go out in order.
                 by_chat: dict[str, list] = {}
                 for entry_id, fields in entries:
@@ -138,9 +150,11 @@ class Outbox:
                 done = await asyncio.gather(*(self._deliver_in_order(platform, items, deliver)
                                               for items in by_chat.values()))  # fmt: skip
                 if not all(done):
+                    mine_due = True
                     await asyncio.sleep(1)
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError):
+                mine_due = True
                 log.warning("%s outbox: Redis unavailable, retrying", platform)
                 await asyncio.sleep(1)
