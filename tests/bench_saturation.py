@@ -34,7 +34,7 @@ from bot.config import ROOT
 from tests.bench_load import WEBHOOK_SECRET
 from tests.conftest import BotProcess, RedisServer, child_pids
 
-RATES = (25, 35, 50, 70, 100, 140, 200, 280, 400, 560, 800)  # each step x1.4
+RATES = (25, 50, 100, 150, 200, 250, 300, 400, 560, 800)  # 50 apart where capacities are, 300 the target
 STEP_SECONDS = 10
 P99_LIMIT_MS = 250
 CLEAR_FAILURE_MS = 1000
