@@ -27,7 +27,7 @@ chromium:
 	@scripts/ensure-chromium
 
 run: install train redis
-	$(PY) -m bot run
+	PY=$(PY) scripts/run-with-demo-backoffice
 
 test: install lint train redis chromium
 	$(PY) -m pytest

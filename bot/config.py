@@ -67,8 +67,7 @@ class TelegramSettings:
     enabled: bool = False
     # The Bot API's address: a self-hosted Bot API server (or the tests' stand-in) goes here.
     base_url: str = "https://api.telegram.org/bot"
-    # Set to receive updates by webhook (behind the bot's own HTTP server, at /telegram/webhook)
-    # instead of long polling; TELEGRAM_WEBHOOK_SECRET must then be in the environment.
+    # Webhook mode (at /telegram/webhook) instead of long polling; needs TELEGRAM_WEBHOOK_SECRET.
     webhook_url: str = ""
     poll_interval_seconds: float = 0.0
 
@@ -88,8 +87,7 @@ class DiscordSettings:
     sync_commands: bool = True
     # Private support threads archive after this much quiet (60, 1440, 4320 or 10080).
     thread_archive_minutes: int = 1440
-    # Check new members' names for impostors. Needs the privileged Server Members intent
-    # (Developer Portal > Bot), or Discord refuses the connection.
+    # Check new members' names for impostors (needs the privileged Server Members intent).
     watch_new_members: bool = False
 
 
@@ -101,11 +99,9 @@ class XSettings:
     api_base_url: str = "https://api.twitter.com"
     # How often the leader replica polls mentions and DMs (user-context rate limits allow ~2 s).
     poll_interval_seconds: float = 15.0
-    # The polling leader's lock expires this long after its last renewal (a dead leader's
-    # successor takes over within it).
+    # The polling leader's lock lasts this long after its last renewal (a successor's wait).
     leader_lock_seconds: int = 30
-    # Loop guard: user ids never answered (other bots), and at most this many public replies
-    # to one user an hour.
+    # Loop guard: user ids never answered (other bots); at most this many public replies a user an hour.
     ignore_users: tuple = ()
     max_replies_per_user_hour: int = 20
 
@@ -157,6 +153,15 @@ class AuditSettings:
 
 
 @dataclass(frozen=True)
+class BackOfficeSettings:
+    # The exchange's back office (docs/backoffice-api.yaml), on with BACKOFFICE_TOKEN: see config.yml.
+    url: str = "http://127.0.0.1:8090"
+    timeout_seconds: float = 2.0
+    link_minutes: int = 10
+    link_days: int = 90
+
+
+@dataclass(frozen=True)
 class Config:
     exchange_name: str = "ExampleX"
     links: dict[str, str] = field(default_factory=dict)
@@ -171,6 +176,7 @@ class Config:
     x: XSettings = XSettings()
     community: CommunitySettings = CommunitySettings()
     audit: AuditSettings = AuditSettings()
+    backoffice: BackOfficeSettings = BackOfficeSettings()
     redis_url: str = DEFAULT_REDIS_URL
     redis: RedisSettings = RedisSettings()
     # Redis Sentinel: (host, port) of each sentinel, and the name they monitor the master by.
@@ -227,7 +233,7 @@ def load_config(path: Path | str | None = None, env: dict[str, str] | None = Non
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
     known = {"exchange", "languages", "default_language", "nlu", "limits", "web", "handoff", "telegram", "discord", "x",
-             "community", "redis", "audit"}
+             "community", "redis", "audit", "backoffice"}
     unknown = set(raw) - known
     if unknown:
         raise ConfigError(f"{sorted(unknown)[0]}: unknown key (known: {', '.join(sorted(known))})")
@@ -266,11 +272,20 @@ def load_config(path: Path | str | None = None, env: dict[str, str] | None = Non
         x=_section(raw, "x", XSettings, ""),
         community=_section(raw, "community", CommunitySettings, ""),
         audit=_section(raw, "audit", AuditSettings, ""),
+        backoffice=_backoffice(raw),
         redis_url=env.get("REDIS_URL", DEFAULT_REDIS_URL),
         redis=redis,
         redis_sentinels=sentinels,
         redis_master_name=env.get("REDIS_MASTER_NAME") or DEFAULT_MASTER_NAME,
     )
+
+
+def _backoffice(raw: dict[str, Any]) -> BackOfficeSettings:
+    settings = _section(raw, "backoffice", BackOfficeSettings, "")
+    if not settings.url.startswith(("http://", "https://")) or not 0 < settings.timeout_seconds <= 10 \
+            or not 1 <= settings.link_minutes <= 60 or settings.link_days < 1:  # fmt: skip
+        raise ConfigError("backoffice: url http(s)://..., timeout_seconds 0-10, link_minutes 1-60, link_days >= 1")
+    return settings
 
 
 def parse_sentinels(text: str) -> tuple[tuple[str, int], ...]:

@@ -39,3 +39,17 @@ def idle_credentials(config: Config, env: dict[str, str] | None = None) -> list[
     env = os.environ if env is None else env
     return [name for name, (variables, _) in PLATFORM_SECRETS.items()
             if not getattr(config, name).enabled and any(env.get(v) for v in variables)]  # fmt: skip
+
+
+def backoffice_credentials(env: dict[str, str] | None = None) -> tuple[str, bytes] | None:
+    """(BACKOFFICE_TOKEN, BACKOFFICE_SIGNING_SECRET) when the back office is on, None when no
+    token is set (account features off); ConfigError when the token has no signing secret."""
+    env = os.environ if env is None else env
+    token = env.get("BACKOFFICE_TOKEN", "")
+    if not token:
+        return None
+    secret = env.get("BACKOFFICE_SIGNING_SECRET", "")
+    if not secret:
+        raise ConfigError("BACKOFFICE_TOKEN is set, but BACKOFFICE_SIGNING_SECRET is not in the environment "
+                          "(the key the back office signs its events to the bot with)")  # fmt: skip
+    return token, secret.encode()

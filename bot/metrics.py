@@ -33,6 +33,9 @@ SLA_BREACHES = Counter("supportbot_sla_breaches", "Conversations that waited pas
                        registry=REGISTRY)  # fmt: skip
 ADAPTER_ERRORS = Counter("supportbot_adapter_errors", "Deliveries that failed (sent again later)", ["platform"],
                          registry=REGISTRY)  # fmt: skip
+BACKOFFICE_FAILURES = Counter("supportbot_backoffice_failures",
+                              "Calls to the exchange's back office that timed out, failed or answered outside the "
+                              "contract (the user got the general answer)", ["call"], registry=REGISTRY)  # fmt: skip
 REPLICA_WAIT_SECONDS = Histogram("supportbot_replica_wait_seconds",
                                  "Time an acknowledging write waited for its replicas (Redis WAIT)",
                                  buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1),

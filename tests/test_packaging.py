@@ -19,7 +19,7 @@ from packaging.requirements import Requirement
 
 from tests.conftest import ROOT
 
-FIRST_PARTY = {"bot", "adapters", "intents", "tests", "scripts"}
+FIRST_PARTY = {"bot", "adapters", "intents", "tests", "scripts", "demo_backoffice"}
 RUNTIME_SOURCES = ("bot", "adapters", "intents")
 # Never in the image: they test, lint or drive a browser.
 DEV_ONLY = ("pytest", "pytest-asyncio", "pytest-timeout", "ruff", "playwright", "schemathesis", "hypothesis",

@@ -17,6 +17,7 @@ from bot.nlu.model import NluResult
 from intents import HANDOFF_INTENTS, NO_TOPIC
 
 SUGGESTION = "answer:"
+ACCOUNT_LINK = "account:link"  # "Link my account", under an account answer to an unlinked user
 MAX_SUGGESTIONS = 2
 # Intents whose answer alone is not what the user needs from a tap (a report they must write).
 _NOT_SUGGESTED = frozenset(HANDOFF_INTENTS) | frozenset(NO_TOPIC) | {"feedback", "phishing_report"}
@@ -33,6 +34,11 @@ def buttons_for(action: Action, texts: Texts, language: str) -> tuple[Button, ..
     if action is Action.CLARIFY:
         return (Button(texts.reply("button_human", language), "handoff"),)
     return ()
+
+
+def link_account_button(label: str) -> Button:
+    """The button that asks for a one-time link to the user's exchange account."""
+    return Button(label, ACCOUNT_LINK)
 
 
 def suggested_answers(result: NluResult, texts: Texts, threshold: float) -> tuple[str, ...]:

@@ -25,6 +25,17 @@ REPLY_KEYS = (
     "articles_intro", "help_none", "incident_grouped", "incident_over",
     "impostor_warning", "error_rate_limited",
     "entity_confirmations", "entity_memo", "entity_wrong_network", "clarify_suggest",
+    # a linked exchange account (bot/services/accounts.py)
+    "account_link_offer", "account_link_private_only", "account_link_unavailable", "account_linked",
+    "account_unlinked", "account_not_linked", "account_offer_line", "account_unavailable", "account_deposit",
+    "account_deposit_confirming", "account_deposit_credited", "account_deposit_held", "account_deposit_failed",
+    "account_deposit_none", "account_deposits_none", "account_withdrawal", "account_withdrawal_review",
+    "account_withdrawal_processing", "account_withdrawal_sent", "account_withdrawal_rejected",
+    "account_withdrawal_cancelled", "account_withdrawals_none", "account_locked", "account_restricted",
+    "account_not_locked", "account_kyc", "account_kyc_rejected", "account_kyc_verified", "account_kyc_pending",
+    "account_kyc_rejected_short", "account_kyc_none", "account_freeze_offer", "account_freeze_confirm",
+    "account_frozen", "account_frozen_already", "account_freeze_failed", "button_link_account", "button_freeze",
+    "button_freeze_confirm",
 )  # fmt: skip
 ANSWER_IDS_FILE = DATA_DIR / "answer_ids.yml"
 
@@ -100,7 +111,8 @@ class Texts:
 
 # Placeholders that are filled per message rather than from the config.
 _REPLY_FIELDS = {"ticket", "position", "wait", "limit", "status", "link", "name",
-                 "network", "networks", "confirmations", "coin"}  # fmt: skip
+                 "network", "networks", "confirmations", "coin",
+                 "url", "minutes", "uid", "amount", "seen", "required", "reason", "txid", "level"}  # fmt: skip
 
 
 def _load(path: Path, keys: tuple[str, ...], placeholders: dict[str, str], runtime: set[str]) -> dict[str, str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.domain.buttons import ACCOUNT_LINK
 from bot.domain.messages import Decision, InboundMessage, OutboundReply
 from bot.domain.pipeline import BadMessage
 from bot.services.channels import STORE_OUTAGE
@@ -76,6 +77,8 @@ class FrontDesk:
     async def press(self, message: InboundMessage, action: str) -> Decision | None:
         """A button under one of the bot's replies (`message` says who pressed where); what
         follows takes the outbox."""
+        if action == ACCOUNT_LINK:
+            return await self._inbox.link_pressed(message)
         return await self._inbox.feedback.press(message, action)
 
     async def attachment(self, message: InboundMessage, description: str) -> Decision:

@@ -30,6 +30,8 @@ from bot.domain import secret_guard
 from bot.domain.messages import Action, Decision, InboundMessage
 from bot.domain.pipeline import BadMessage, Pipeline
 from bot.domain.secret_guard import GuardResult
+from bot.services.accounts import Accounts
+from bot.services.backoffice_client import BackOfficeClient
 from bot.services.channels import Channels
 from bot.services.community import Community
 from bot.services.feedback import Feedback
@@ -51,7 +53,8 @@ class Inbox:
     hand-off, feedback and community services. The web layer uses `pipeline`, `incidents` and
     `end_incident`; channels go through the front desk."""
 
-    def __init__(self, config: Config, pipeline: Pipeline, stores: Stores, channels: Channels | None = None) -> None:
+    def __init__(self, config: Config, pipeline: Pipeline, stores: Stores, channels: Channels | None = None,
+                 backoffice: BackOfficeClient | None = None) -> None:  # fmt: skip
         self.config = config
         self.pipeline = pipeline
         self.conversations = stores.conversations
@@ -64,6 +67,7 @@ class Inbox:
         self.community = Community(config, pipeline, stores, self.replies)
         self.end_incident = self.community.end_incident
         self.secret_carry = SecretCarry(stores.conversations)
+        self.accounts = Accounts(config, pipeline.texts, stores, self.replies, backoffice)
         self.incidents.when_spiking(self._suggest_incident)
 
     async def handle(self, message: InboundMessage, reply_inline: bool = True,
@@ -131,10 +135,14 @@ class Inbox:
         if conversation.state == RESOLVED:
             await self.conversations.update(conversation.id, state=BOT)
 
+        command = self.accounts.command(message.text)
+        if command:
+            return await self._account_command(message, conversation, command)
         tickets = ticket_lookup(self.queue, message)
         decision = await self.pipeline.process(message, conversation.language or None, tickets, guarded)
         if decision.action is Action.IGNORE:
             return decision
+        decision = await self.accounts.personalize(message, conversation.id, decision)
         said = Line("user", decision.redacted_text, {
             "intent": decision.intent, "confidence": round(decision.confidence, 3), "language": decision.language,
             "action": decision.action.value, "answer_id": decision.answer_id, "entities": decision.entities,
@@ -162,6 +170,24 @@ class Inbox:
             decision.confidence, decision.action.value, ",".join(decision.secret_kinds) or "-",
         )  # fmt: skip
         return decision
+
+    async def _account_command(self, message: InboundMessage, conversation: Conversation, command: str) -> Decision:
+        """`/link` or `/unlink` (see `bot/services/accounts.py`), answered in the user's language."""
+        language = self.pipeline.detector.detect("", message.language_hint, conversation.language or None).language
+        act = self.accounts.link if command == "link" else self.accounts.unlink
+        text = await act(message, conversation.id, language)
+        said, answer = Line("user", message.text), Line("bot", text)
+        await self.conversations.record(conversation.id, said, answer, language=language)
+        return Decision(language, language, None, 1.0, Action.ANSWER, None, answering(message, text), message.text)
+
+    async def link_pressed(self, message: InboundMessage) -> Decision:
+        """The "Link my account" button: the one-time link, in the outbox."""
+        conversation = await self.conversations.for_message(message)
+        language = conversation.language or self.config.default_language
+        text = await self.accounts.link(message, conversation.id, language)
+        await self.conversations.append(conversation.id, "bot", text)
+        reply = await self.replies.answer(message, text, conversation=conversation.id, quote=False)
+        return Decision(language, language, None, 1.0, Action.ANSWER, None, reply, "")
 
     def _moves_to_private(self, message: InboundMessage, decision: Decision) -> bool:
         """Account matters asked in public, on a platform with private chats, go there."""

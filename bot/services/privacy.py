@@ -21,6 +21,9 @@ Exported and erased:
   `keys.once` (the idempotency marks of messages in the user's private chats, named by chat
   and message id, 6 hours; a group's marks name the group, not the user) and
   `keys.secret_marks` (the count of seed words a message ended with, 5 minutes): deleted.
+- `keys.account_link` (the exchange account the user linked: its opaque account_ref, when,
+  which chat) and its owner record `keys.account_ref`: exported (when and where, not the ref),
+  deleted. The exchange keeps its side until it or the user removes it there.
 - `keys.FEEDBACK` ("was this helpful?" and ratings): kept for the reports, pointing at the stub
   (they hold no text).
 - `keys.filed` lists (`keys.FEEDBACK_ITEMS`, `keys.PHISHING_REPORTS`: the user's own words) and
@@ -35,7 +38,9 @@ Exported, kept:
 Holding nothing about a user (agents', leads' and counters' keys): `keys.inbox_lock`,
 `keys.EVENTS` (pub/sub, nothing stored), `keys.TICKET_SEQ`, `keys.AGENTS`, `keys.AGENTS_SEEN`,
 `keys.agent`, `keys.agent_token`, `keys.INCIDENTS`, `keys.INCIDENT_SUGGESTIONS`,
-`keys.incident_suggested`, `keys.intent_rate`, `keys.signin_failures` (refused tokens per
+`keys.incident_suggested`, `keys.intent_rate`, `keys.backoffice_event` (event ids, an hour),
+`keys.link_request` (a link asked for: named by a random id, it cannot be found by the user, and
+expires after `backoffice.link_minutes`), `keys.signin_failures` (refused tokens per
 address, a minute), `keys.REPLICATION_MARK` and `keys.WEBCHAT_NEWS` (pub/sub, nothing
 stored), `keys.WEBCHAT_SECRET` (signs web chat session ids), `keys.X_LEADER`, `keys.x_since`, `keys.x_seen`
 (tweet and DM ids, a month), `keys.x_progress` (a digest of a reply, a day), and `keys.AUDIT`,
@@ -78,6 +83,7 @@ class Found:
     discord_threads: list[str] = field(default_factory=list)
     x_parked: list[list[str]] = field(default_factory=list)
     counters: list[str] = field(default_factory=list)  # keys of per-user counters and marks
+    account_link: dict[str, str] = field(default_factory=dict)  # when and in which chat, not the ref
 
 
 def anonymous_line(line: dict) -> dict:
@@ -132,6 +138,10 @@ class DataRequests:
         for chat_id in sorted(private | ({user_id} if platform == "webchat" else set())):
             found.counters += await self.records.message_marks(platform, chat_id)
         found.counters += [keys.secret_marks(cid) for cid in cids]
+        link = await self.records.account_link(platform, user_id)
+        if link:
+            found.account_link = {name: link[name] for name in ("linked_at", "chat_id") if name in link}
+            found.counters += [keys.account_link(platform, user_id), keys.account_ref(link.get("ref", ""))]
         if platform == "discord":
             found.discord_threads = await self.records.discord_threads(sorted(chat_ids))
         if platform == "x":
@@ -152,6 +162,7 @@ class DataRequests:
             "pending_replies": list(found.pending_replies.values()),
             "private_moves": list(found.moves.values()), "webchat_lines": found.webchat_lines,
             "discord_threads": found.discord_threads, "x_parked_replies": found.x_parked,
+            "account_link": found.account_link,
         }  # fmt: skip
 
     async def erase(self, platform: str, user_id: str) -> dict[str, int]:

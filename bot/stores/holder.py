@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from bot.stores.account_links import AccountLinks
 from bot.stores.agents import AgentStore
+from bot.stores.audit import AuditTrail
 from bot.stores.conversations import ConversationStore
 from bot.stores.handoff_queue import HandoffQueue
 from bot.stores.incidents import IncidentStore
@@ -26,7 +28,8 @@ STORE_OUTAGE: tuple[type[Exception], ...] = (RedisError, OSError)
 @dataclass(frozen=True)
 class Stores:
     """Conversations, the hand-off queue, the outbox, agents, incidents, the intake stream, the
-    leads' lists and the tokens of private moves. The services reach Redis only through these."""
+    leads' lists, the tokens of private moves, account links and the audit trail. The services
+    reach Redis only through these."""
 
     conversations: ConversationStore
     queue: HandoffQueue
@@ -36,12 +39,14 @@ class Stores:
     intake: IntakeStream
     lead_lists: LeadLists
     moves: MoveTokens
+    links: AccountLinks
+    audit: AuditTrail
 
     @classmethod
-    async def open(cls, redis: Redis, languages: Iterable[str]) -> Stores:
-        """Every store on `redis`, ticket numbers set up."""
+    async def open(cls, redis: Redis, languages: Iterable[str], audit_days: int = 365) -> Stores:
+        """Every store on `redis`, ticket numbers set up (`audit_days`: the audit's retention)."""
         conversations = ConversationStore(redis)
         queue = HandoffQueue(redis, conversations, languages)
         await queue.setup()
         return cls(conversations, queue, Outbox(redis), AgentStore(redis), IncidentStore(redis), IntakeStream(redis),
-                   LeadLists(redis), MoveTokens(redis))  # fmt: skip
+                   LeadLists(redis), MoveTokens(redis), AccountLinks(redis), AuditTrail(redis, audit_days))  # fmt: skip

@@ -160,3 +160,24 @@ def x_progress(digest: str) -> str:
 def x_parked(user: str) -> str:
     """Replies waiting for a user who does not accept DMs yet."""
     return f"sb:x:parked:{user}"
+
+
+# -- accounts linked through the exchange's back office (services/accounts) ----------------
+def account_link(platform: str, user_id: str) -> str:
+    """Hash: the account_ref of the exchange account a platform user linked, and when."""
+    return f"sb:account-link:{platform}:{user_id}"
+
+
+def account_ref(ref: str) -> str:
+    """Which platform user a back-office account_ref is linked to ("platform:user_id")."""
+    return f"sb:account-ref:{ref}"
+
+
+def link_request(request_id: str) -> str:
+    """Hash: a link the bot asked the back office for, not yet confirmed (its platform user)."""
+    return f"sb:link-request:{request_id}"
+
+
+def backoffice_event(event_id: str) -> str:
+    """A back-office event already taken (a replay is refused), for a while."""
+    return f"sb:backoffice-event:{event_id}"

@@ -105,6 +105,10 @@ class PersonalData:
         """Which of `chat_ids` are private support threads the bot opened on Discord."""
         return [c for c in chat_ids if await self.redis.sismember(keys.DISCORD_THREADS, c)]
 
+    async def account_link(self, platform: str, user_id: str) -> dict[str, str]:
+        """The exchange account the user linked (ref, linked_at, chat_id), or {}."""
+        return _decoded(await self.redis.hgetall(keys.account_link(platform, user_id)))
+
     async def x_parked(self, user_id: str) -> list[list[str]]:
         return [json.loads(raw) for raw in await self.redis.lrange(keys.x_parked(user_id), 0, -1)]
 

@@ -17,20 +17,21 @@ from redis.exceptions import RedisError
 
 from bot.config import Config
 from bot.domain.pipeline import Pipeline
-from bot.environment import PLATFORM_SECRETS, check_environment, idle_credentials
+from bot.environment import PLATFORM_SECRETS, backoffice_credentials, check_environment, idle_credentials
 from bot.metrics import metrics_route
+from bot.services.backoffice_client import BackOfficeClient
 from bot.services.channels import ChannelBuilder, ChannelKit, Channels, ChannelState
 from bot.services.front_desk import FrontDesk
 from bot.services.inbox import Inbox
 from bot.services.privacy import DataRequests
 from bot.services.upkeep import escalate_overdue, requeue_vanished
-from bot.stores.audit import AuditTrail
 from bot.stores.connection import connect, describe
 from bot.stores.holder import Stores
 from bot.stores.personal_data import PersonalData
 from bot.web import console_page
 from bot.web.agent_api import AgentApi
 from bot.web.audit_routes import AUDIT_TRAIL
+from bot.web.backoffice_routes import backoffice_routes
 from bot.web.headers import install_response_headers
 from bot.web.health import WORKER, health_routes
 from bot.web.privacy_routes import DATA_REQUESTS
@@ -59,9 +60,13 @@ async def build_app(config: Config, pipeline: Pipeline, channel_table: Mapping[s
         raise StartupError(
             f"{describe(config)} is not reachable ({type(exc).__name__}): start it or fix the environment"
         ) from None
-    stores = await Stores.open(redis, config.languages)
+    stores = await Stores.open(redis, config.languages, config.audit.retention_days)
     channels = Channels()
-    inbox = Inbox(config, pipeline, stores, channels)
+    backoffice = backoffice_credentials(env)
+    client = BackOfficeClient(config.backoffice.url, backoffice[0], config.backoffice.timeout_seconds) \
+        if backoffice else None  # fmt: skip
+    log.info("back office: %s", f"on, {config.backoffice.url}" if client else "off (BACKOFFICE_TOKEN not set)")
+    inbox = Inbox(config, pipeline, stores, channels, client)
     consumer = f"{socket.gethostname()}-{os.getpid()}"
     kit = ChannelKit(FrontDesk(inbox), config, env, consumer, ChannelState.on(redis))
     missing = [platform for platform in enabled if platform not in channel_table]
@@ -76,10 +81,11 @@ async def build_app(config: Config, pipeline: Pipeline, channel_table: Mapping[s
     api = AgentApi(config, stores.agents, stores.conversations, stores.queue, inbox)
     app = web.Application(client_max_size=1024 * 1024, middlewares=[api.middleware])
     install_response_headers(app)
-    app[AUDIT_TRAIL] = AuditTrail(redis, config.audit.retention_days)
+    app[AUDIT_TRAIL] = stores.audit
     app[DATA_REQUESTS] = DataRequests(PersonalData(redis, config.languages))
     app.add_routes([*health_routes(redis, pipeline.nlu), *(route for channel in channels for route in channel.routes()),
-                    *api.routes(), *console_page.routes(), metrics_route(stores.queue)])  # fmt: skip
+                    *api.routes(), *console_page.routes(), metrics_route(stores.queue),
+                    *(backoffice_routes(inbox.accounts, backoffice[1]) if backoffice else [])])  # fmt: skip
     app.cleanup_ctx.append(_background(config, redis, stores, inbox, channels, consumer, lead))
     return app
 
@@ -110,6 +116,8 @@ def _background(config: Config, redis: Redis, stores: Stores, inbox: Inbox, chan
         await asyncio.gather(*tasks, return_exceptions=True)
         for channel in channels:
             await channel.stop()
+        if inbox.accounts.client is not None:
+            await inbox.accounts.client.close()
         try:  # what waits for its batch: answered messages' deletion, questions' counts
             await stores.intake.flush()
             await stores.incidents.send_counts()

@@ -1,0 +1,211 @@
+"""Account-aware support (issue 18) end to end: the bot as a process, the demo back office
+(`python -m demo_backoffice`) as a process, a user on the web chat linking their account on the
+exchange's sign-in page and asking about their own deposits, withdrawals and lock; and the
+events endpoint refusing what a forger, a replayer or another user sends."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.domain.messages import InboundMessage
+from bot.services.accounts import Accounts
+from bot.services.backoffice_client import BackOfficeClient
+from bot.services.replies import Replies
+from bot.stores.holder import Stores
+from demo_backoffice import seed
+from tests.conftest import ROOT, BotProcess, free_port
+from tests.helpers import call, say, session_of, wait_for
+
+TOKEN, SIGNING = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+
+
+class DemoBackOffice:
+    def __init__(self, bot_url: str, log: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {"PATH": "/usr/bin:/bin", "BACKOFFICE_TOKEN": TOKEN, "BACKOFFICE_SIGNING_SECRET": SIGNING}
+        self.log = open(log, "ab")
+        self.process = subprocess.Popen([sys.executable, "-m", "demo_backoffice", "--port", str(self.port),
+                                         "--bot-url", bot_url], cwd=ROOT, env=env, stdout=self.log,
+                                        stderr=subprocess.STDOUT)  # fmt: skip
+        wait_for(lambda: _ok(self.url + "/v1/health"), timeout=20)
+
+    def faults(self, mode: str, delay_s: float = 0.0) -> None:
+        request = urllib.request.Request(self.url + "/demo/faults", method="POST",
+                                         data=json.dumps({"mode": mode, "delay_s": delay_s}).encode(),
+                                         headers={"Authorization": f"Bearer {TOKEN}",
+                                                  "Content-Type": "application/json"})  # fmt: skip
+        with urllib.request.urlopen(request, timeout=5) as response:
+            assert response.status == 200
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+        self.log.close()
+
+
+def _ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def site(redis_server, model_path, tmp_path_factory):
+    """The bot, with the demo back office it reads accounts from."""
+    workdir = tmp_path_factory.mktemp("accounts")
+    config = yaml.safe_load((ROOT / "config.yml").read_text())
+    config["web"]["rate_per_ip_minute"] = 1_000_000
+    bot = BotProcess(redis_server.url, workdir / "bot.log", workdir / "config.yml",
+                     env={"BACKOFFICE_TOKEN": TOKEN, "BACKOFFICE_SIGNING_SECRET": SIGNING})  # fmt: skip
+    office = DemoBackOffice(bot.url, workdir / "backoffice.log")
+    config["backoffice"]["url"] = office.url
+    (workdir / "config.yml").write_text(yaml.safe_dump(config))
+    bot.start()
+    yield bot, office
+    bot.stop()
+    office.stop()
+
+
+def reply_text(body: dict) -> str:
+    return "\n".join(reply["text"] for reply in body["replies"])
+
+
+def link(bot, office, session: str, user: str) -> str:
+    """Link the web chat session to the demo account `user` through the sign-in page; the
+    notice the bot then sends in the chat."""
+    status, body = say(bot, session, "/link")
+    text = reply_text(body)
+    assert status == 200 and office.url + "/link/" in text, text
+    assert "never ask you for a password" in text
+    url = next(word for word in text.split() if word.startswith(office.url + "/link/"))
+    form = urllib.parse.urlencode({"username": user, "password": "demo"}).encode()
+    with urllib.request.urlopen(urllib.request.Request(url, data=form, method="POST"), timeout=10) as response:
+        assert response.status == 200 and "Linked" in response.read().decode()
+    lines = wait_for(lambda: [line for line in call(bot, "GET", f"/api/webchat/{session_of(bot, session)}/messages")[1]
+                              ["messages"] if "is linked" in line["text"]])  # fmt: skip
+    return lines[0]["text"]
+
+
+def test_a_linked_user_asking_about_a_deposit_by_txid_gets_its_confirmations(site):
+    bot, office = site
+    notice = link(bot, office, "acct-alice", "alice")
+    assert "10****89" in notice and "10234589" not in notice
+    _, body = say(bot, "acct-alice", f"my usdt deposit has not arrived, txid {seed.ALICE_USDT_TXID}")
+    text = reply_text(body)
+    assert text.startswith("Your deposit of 500.00 USDT (TRC20): 12 of 20 confirmations, about 4 min left."), text
+    assert "10234589" not in text
+
+
+def test_a_withdrawal_under_review_and_a_locked_account_are_told_with_their_reasons(site):
+    bot, office = site
+    link(bot, office, "acct-alice-2", "alice")
+    _, body = say(bot, "acct-alice-2", "my withdrawal is still pending, why?")
+    assert "under review. We are checking that this withdrawal was made by you" in reply_text(body)
+    link(bot, office, "acct-bob", "bob")
+    _, body = say(bot, "acct-bob", "why is my account locked?")
+    assert "Locked after 5 failed sign-in attempts" in reply_text(body)
+
+
+def test_an_unlinked_user_is_offered_the_link_and_unlinking_forgets_it(site):
+    bot, office = site
+    _, body = say(bot, "acct-nobody", "my deposit hasn't arrived yet")
+    assert "write /link" in reply_text(body)
+    assert any(b["action"] == "account:link" for r in body["replies"] for b in r.get("buttons", []))
+    link(bot, office, "acct-leaving", "alice")
+    _, body = say(bot, "acct-leaving", "/unlink")
+    assert "no longer linked" in reply_text(body)
+    _, body = say(bot, "acct-leaving", "my deposit hasn't arrived yet")
+    assert "write /link" in reply_text(body) and "500.00 USDT" not in reply_text(body)
+
+
+@pytest.mark.parametrize("mode", ["slow", "error", "nonsense"])
+def test_a_back_office_down_slow_or_talking_nonsense_gets_the_general_answer_within_3_s(site, mode):
+    bot, office = site
+    link(bot, office, f"acct-fault-{mode}", "alice")
+    office.faults(mode, delay_s=5.0)
+    try:
+        began = time.monotonic()
+        status, body = say(bot, f"acct-fault-{mode}", "my deposit has not arrived")
+        took = time.monotonic() - began
+    finally:
+        office.faults("none")
+    text = reply_text(body)
+    assert status == 200 and took < 3, took
+    assert text.startswith("I can't see your account right now") and "deposit" in text.lower()
+    assert bot.logs().count("back office: deposits failed") >= 1
+
+
+def _event(body: dict, secret: str = SIGNING, at: float | None = None) -> tuple[bytes, str]:
+    raw = json.dumps(body).encode()
+    t = str(int(time.time() if at is None else at))
+    return raw, f"t={t}, v1={hmac.new(secret.encode(), t.encode() + b'.' + raw, hashlib.sha256).hexdigest()}"
+
+
+def _send(bot, raw: bytes, signature: str) -> int:
+    request = urllib.request.Request(bot.url + "/backoffice/v1/events", data=raw, method="POST",
+                                     headers={"X-Backoffice-Signature": signature,
+                                              "Content-Type": "application/json"})  # fmt: skip
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def _request_link(bot, office, session: str) -> str:
+    """A link request for `session`, as the bot made it; its request id."""
+    _, body = say(bot, session, "/link")
+    url = next(word for word in reply_text(body).split() if word.startswith(office.url + "/link/"))
+    return url.rsplit("/", 1)[1]
+
+
+def test_forged_replayed_foreign_and_unknown_confirmations_are_refused_and_logged(site):
+    bot, office = site
+    session = session_of(bot, "acct-target")
+    request_id = _request_link(bot, office, "acct-target")
+    confirmed = {"event": "link.confirmed", "request_id": request_id, "account_ref": "forged-ref-000000000000",
+                 "platform": "webchat", "platform_user_id": session, "confirmed_at": "2026-12-07T00:00:00Z"}
+    assert _send(bot, *_event({**confirmed, "event_id": "e1"}, secret="not-the-secret")) == 401
+    assert _send(bot, *_event({**confirmed, "event_id": "e2"}, at=time.time() - 3600)) == 401
+    other = session_of(bot, "acct-attacker")
+    assert _send(bot, *_event({**confirmed, "platform_user_id": other, "event_id": "e3"})) == 403
+    assert _send(bot, *_event({**confirmed, "request_id": "never-made", "event_id": "e4"})) == 410
+    first = _event({**confirmed, "event_id": "e5"})
+    assert _send(bot, *first) == 200
+    assert _send(bot, *first) == 409, "the same event again"
+    assert _send(bot, *_event({**confirmed, "event_id": "e6"})) == 410, "the request is spent"
+    for code in ("bad_signature", "foreign", "unknown", "replayed"):
+        assert f"back office event refused: {code}" in bot.logs()
+    assert SIGNING not in bot.logs() and TOKEN not in bot.logs()
+
+
+async def test_linking_is_refused_outside_a_private_chat(site, redis, config, pipeline):
+    """Checked on the service (the web chat is always private): a group's /link makes no link
+    request at all, so nothing an onlooker could open."""
+    _, office = site
+    stores = await Stores.open(redis, ["en"])
+    client = BackOfficeClient(office.url, TOKEN)
+    replies = Replies(pipeline.texts, stores.outbox, stores.conversations)
+    accounts = Accounts(config, pipeline.texts, stores, replies, client)
+    group = InboundMessage("telegram", "-100", "group", "42", "/link", addressed=True)
+    try:
+        text = await accounts.link(group, "c-group", "en")
+    finally:
+        await client.close()
+    assert "only link accounts in a private chat" in text
+    assert not [key async for key in redis.scan_iter("sb:link-request:*")]
