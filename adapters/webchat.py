@@ -148,7 +148,8 @@ class WebChat:
             return refused
         if self.ids is None:
             return json_error(503, "unavailable", "the chat is starting; try again")
-        return web.json_response({"session": self.ids.issue()}, status=201)
+        # `accounts`: the exchange's back office is on, so the page offers /link and /unlink.
+        return web.json_response({"session": self.ids.issue(), "accounts": self.desk.accounts_enabled}, status=201)
 
     async def get_messages(self, request: web.Request) -> web.Response:
         refused = self.refused_session(request)

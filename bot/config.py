@@ -159,6 +159,7 @@ class BackOfficeSettings:
     timeout_seconds: float = 2.0
     link_minutes: int = 10
     link_days: int = 90
+    vip_from_tier: int = 1
 
 
 @dataclass(frozen=True)

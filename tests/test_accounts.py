@@ -1,4 +1,5 @@
-"""Account-aware support (issue 18) end to end: the bot as a process, the demo back office
+"""Account-aware support (issue 18) end to end (the browser tests last: a module's Playwright
+keeps a loop the async tests cannot share): the bot as a process, the demo back office
 (`python -m demo_backoffice`) as a process, a user on the web chat linking their account on the
 exchange's sign-in page and asking about their own deposits, withdrawals and lock; and the
 events endpoint refusing what a forger, a replayer or another user sends."""
@@ -8,27 +9,39 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import secrets
+import shutil
 import subprocess
 import sys
 import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+import redis as redis_sync
 import yaml
 
 from bot.domain.messages import InboundMessage
 from bot.services.accounts import Accounts
 from bot.services.backoffice_client import BackOfficeClient
+from bot.services.inbox import Inbox
 from bot.services.replies import Replies
+from bot.stores.conversations import conversation_id
 from bot.stores.holder import Stores
 from demo_backoffice import seed
-from tests.conftest import ROOT, BotProcess, free_port
-from tests.helpers import call, say, session_of, wait_for
+from tests.conftest import CHROMIUM, ROOT, BotProcess, free_port
+from tests.helpers import Watched, add_agent, call, say, session_of, wait_for
+from tests.test_browser import Console, sign_in
 
 TOKEN, SIGNING = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+
+
+def SITE_DB(redis_server) -> str:  # noqa: N802
+    """The bot's own database: the `redis` fixture flushes database 0 around in-process tests."""
+    return redis_server.url.rsplit("/", 1)[0] + "/7"
 
 
 class DemoBackOffice:
@@ -70,7 +83,7 @@ def site(redis_server, model_path, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("accounts")
     config = yaml.safe_load((ROOT / "config.yml").read_text())
     config["web"]["rate_per_ip_minute"] = 1_000_000
-    bot = BotProcess(redis_server.url, workdir / "bot.log", workdir / "config.yml",
+    bot = BotProcess(SITE_DB(redis_server), workdir / "bot.log", workdir / "config.yml",
                      env={"BACKOFFICE_TOKEN": TOKEN, "BACKOFFICE_SIGNING_SECRET": SIGNING})  # fmt: skip
     office = DemoBackOffice(bot.url, workdir / "backoffice.log")
     config["backoffice"]["url"] = office.url
@@ -209,3 +222,143 @@ async def test_linking_is_refused_outside_a_private_chat(site, redis, config, pi
         await client.close()
     assert "only link accounts in a private chat" in text
     assert not [key async for key in redis.scan_iter("sb:link-request:*")]
+
+
+def _press(bot, session: str, action: str) -> None:
+    status, body = call(bot, "POST", f"/api/webchat/{session_of(bot, session)}/press", {"action": action})
+    assert status == 202, body
+
+
+def _line(bot, session: str, wanted: str) -> dict:
+    return wait_for(lambda: next((line for line in call(bot, "GET", f"/api/webchat/{session_of(bot, session)}/messages")
+                                  [1]["messages"] if wanted in line["text"]), None))  # fmt: skip
+
+
+def test_a_linked_user_reporting_a_break_in_freezes_the_account_with_one_confirmed_tap(site, redis_server):
+    bot, office = site
+    link(bot, office, "acct-hacked", "erin")
+    _, body = say(bot, "acct-hacked", "someone logged into my account and withdrew all my usdt, it wasn't me")
+    actions = [b["action"] for r in body["replies"] for b in r.get("buttons", [])]
+    assert "freeze your account now" in reply_text(body).lower() or "freeze it now" in reply_text(body).lower()
+    assert "account:freeze" in actions and "account:freeze:yes" not in actions, "a tap asks first"
+    _press(bot, "acct-hacked", "account:freeze")
+    confirm = _line(bot, "acct-hacked", "Freeze your account now?")
+    assert [b["action"] for b in confirm["buttons"]] == ["account:freeze:yes"]
+    _press(bot, "acct-hacked", "account:freeze:yes")
+    _line(bot, "acct-hacked", "Your account is frozen")
+    ref = redis_sync.Redis.from_url(SITE_DB(redis_server)).hget(
+        f"sb:account-link:webchat:{session_of(bot, 'acct-hacked')}", "ref").decode()
+    request = urllib.request.Request(f"{office.url}/v1/links/{ref}/account",
+                                     headers={"Authorization": f"Bearer {TOKEN}"})  # fmt: skip
+    with urllib.request.urlopen(request, timeout=5) as response:
+        account = json.loads(response.read())
+    assert account["locked"] and "frozen_by_user" in [r["code"] for r in account["restrictions"]]
+    _press(bot, "acct-hacked", "account:freeze:yes")
+    _line(bot, "acct-hacked", "was already frozen")
+
+
+def test_an_unlinked_break_in_report_gets_no_freeze_button_and_a_forged_press_does_nothing(site):
+    bot, _ = site
+    _, body = say(bot, "acct-hacked-unlinked", "someone logged into my account and withdrew all my usdt, it wasn't me")
+    assert "account:freeze" not in [b["action"] for r in body["replies"] for b in r.get("buttons", [])]
+    _press(bot, "acct-hacked-unlinked", "account:freeze:yes")
+    time.sleep(1)
+    lines = call(bot, "GET", f"/api/webchat/{session_of(bot, 'acct-hacked-unlinked')}/messages")[1]["messages"]
+    assert not [line for line in lines if "frozen" in line["text"]]
+
+
+def test_a_vip_at_the_exchange_takes_the_vip_lane(site, redis_server):
+    bot, office = site
+    link(bot, office, "acct-vip", "carol")
+    say(bot, "acct-vip", "I want to talk to a human")
+    session = session_of(bot, "acct-vip")
+    cid = conversation_id(f"webchat:{session}:{session}")
+    assert redis_sync.Redis.from_url(SITE_DB(redis_server)).zscore("sb:q:vip:en", cid) is not None
+
+
+ACCOUNT_DATA = ("500.00", "10****89", "confirmations, about", "under review", "120.00 XRP", "1000.00 USDT")
+
+
+async def test_no_account_data_reaches_a_group_and_the_same_user_in_private_gets_it(site, redis, config, pipeline,
+                                                                                    redis_server):  # fmt: skip
+    """A linked user asking about their account in a group: every message the bot sends there
+    (and anything it queues anywhere) holds none of their data; in private the same questions
+    are answered from it, so the link works and the group's silence about it is the rule's."""
+    bot, office = site
+    link(bot, office, "acct-group-source", "alice")
+    ref = redis_sync.Redis.from_url(SITE_DB(redis_server)).hget(
+        f"sb:account-link:webchat:{session_of(bot, 'acct-group-source')}", "ref").decode()
+    stores = await Stores.open(redis, ["en"])
+    await stores.links.requested("r-group", "telegram", "4242", "4242", "c-private", 600)
+    assert (await stores.links.confirm("r-group", "telegram", "4242", ref, "ev-group", 86400)).outcome == "linked"
+    client = BackOfficeClient(office.url, TOKEN)
+    inbox = Inbox(config, pipeline, stores, None, client)
+    questions = ("where is my usdt deposit?", "my withdrawal is pending", "why is my account locked?",
+                 "is my kyc verified?", f"txid {seed.ALICE_USDT_TXID} not credited")  # fmt: skip
+    try:
+        for n, text in enumerate(questions):
+            await inbox.handle(InboundMessage("telegram", "-1001", "group", "4242", text, addressed=True,
+                                              message_id=f"g{n}"), reply_inline=False)  # fmt: skip
+        sent = [fields for name in ("telegram", "webchat", "discord", "x")
+                for _, fields in await redis.xrange(f"sb:outbox:{name}")]  # fmt: skip
+        texts = [value.decode() for fields in sent for key, value in fields.items() if key == b"text"]
+        assert texts, "the group was answered"
+        assert not [t for t in texts for data in ACCOUNT_DATA if data in t], texts
+        private = await inbox.handle(InboundMessage("telegram", "4242", "private", "4242", questions[0],
+                                                    addressed=True, message_id="p1"))  # fmt: skip
+        assert "500.00 USDT (TRC20)" in private.reply.text
+    finally:
+        await client.close()
+
+
+@pytest.mark.skipif(not shutil.which(CHROMIUM), reason="needs Debian's chromium (make test installs it)")
+def test_the_agent_sees_the_users_account_card_refreshes_it_and_each_read_is_audited(site, browser, redis_server):
+    bot, office = site
+    link(bot, office, "acct-card", "alice")
+    _, body = say(bot, "acct-card", "I want to talk to a human")
+    ticket = re.search(r"T-\d+", reply_text(body)).group()
+    token = add_agent(SimpleNamespace(url=SITE_DB(redis_server)), "card-agent", "en")
+    agent = Console(browser)
+    try:
+        sign_in(agent.page, bot.url, token)
+        agent.page.locator("li.queue-item", has_text=ticket).click(timeout=8000)
+        agent.page.wait_for_selector(f"#conv-ticket:has-text('{ticket}')")
+        card = agent.page.locator("#account-card")
+        card.locator("dd", has_text="10****89").wait_for()
+        text = card.inner_text()
+        assert "10234589" not in text and "12/20" in text and "under_review" in text and "XRP" in text
+        agent.page.click("#account-refresh")
+        card.locator("dd", has_text="10****89").wait_for()
+        assert not agent.errors and not agent.csp, (agent.errors, agent.csp)
+    finally:
+        agent.close()
+    reads = [fields for _, fields in redis_sync.Redis.from_url(SITE_DB(redis_server)).xrange("sb:audit")
+             if fields[b"action"] == b"account.lookup:card" and fields[b"actor"] == b"card-agent"]
+    assert len(reads) >= 2, "the first read and the refresh, each under the agent's name"
+
+
+def test_a_lookup_for_another_agents_or_an_unknown_conversation_is_refused(site, redis_server):
+    bot, _ = site
+    token = add_agent(SimpleNamespace(url=SITE_DB(redis_server)), "card-stranger", "en")
+    status, _ = call(bot, "GET", "/api/conversations/c000000000000/account", token=token)
+    assert status == 404
+    status, _ = call(bot, "GET", "/api/conversations/c000000000000/account")
+    assert status == 401
+
+
+@pytest.mark.skipif(not shutil.which(CHROMIUM), reason="needs Debian's chromium (make test installs it)")
+def test_the_web_chat_page_offers_linking_and_unlinking_as_buttons(site, browser):
+    bot, office = site
+    user = Watched(browser)
+    try:
+        user.page.goto(bot.url + "/")
+        user.page.click("#link-account")
+        offer = user.page.locator("li.bot", has_text=office.url + "/link/")
+        offer.wait_for()
+        assert "never ask you for a password" in offer.inner_text()
+        user.page.click("#unlink-account")
+        user.page.locator("li.bot", has_text="No account is linked").wait_for()
+        assert not user.dialogs and not user.csp
+    finally:
+        user.close()
+

@@ -243,6 +243,8 @@
       .then(function (body) {
         session = body.session;
         sessionStorage.setItem(key, session);
+        sessionStorage.setItem(key + "-accounts", body.accounts ? "1" : "");
+        offerAccounts();
         poll(1000);
       })
       .catch(function () {
@@ -282,6 +284,14 @@
         setTimeout(function () { poll(Math.min(delay * 2, 10000)); }, delay);
       });
   }
+
+  // Linking an exchange account, when the bot can: the same as typing /link or /unlink.
+  function offerAccounts() {
+    document.getElementById("account").hidden = !sessionStorage.getItem(key + "-accounts");
+  }
+  document.getElementById("link-account").addEventListener("click", function () { send("/link"); });
+  document.getElementById("unlink-account").addEventListener("click", function () { send("/unlink"); });
+  offerAccounts();
 
   form.addEventListener("submit", function (event) {
     event.preventDefault();

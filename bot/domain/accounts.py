@@ -167,6 +167,21 @@ def kyc_lines(account: Account, say: Say) -> list[str]:
     return lines
 
 
+def card_of(account: Account, deposits: list[Deposit], withdrawals: list[Withdrawal]) -> dict[str, object]:
+    """The account as the agents' console shows it (JSON)."""
+    return {
+        "uid_masked": account.uid_masked, "vip_tier": account.vip_tier, "locked": account.locked,
+        "kyc": {"level": account.kyc_level, "status": account.kyc_status,
+                "last_rejection_reason": account.kyc_rejection},
+        "restrictions": [{"code": r.code, "reason": r.reason} for r in account.restrictions],
+        "deposits": [{"coin": d.coin, "network": d.network, "amount": d.amount, "status": d.status, "txid": d.txid,
+                      "confirmations": d.confirmations, "required_confirmations": d.required, "reason": d.reason}
+                     for d in deposits],
+        "withdrawals": [{"coin": w.coin, "network": w.network, "amount": w.amount, "status": w.status,
+                         "reason": w.reason, "txid": w.txid} for w in withdrawals],
+    }  # fmt: skip
+
+
 def txid_in(text: str) -> Optional[str]:
     """The first transaction id the message names, if any."""
     found = TXID.search(text)

@@ -18,6 +18,8 @@ from intents import HANDOFF_INTENTS, NO_TOPIC
 
 SUGGESTION = "answer:"
 ACCOUNT_LINK = "account:link"  # "Link my account", under an account answer to an unlinked user
+FREEZE, FREEZE_CONFIRMED = "account:freeze", "account:freeze:yes"  # under a linked user's break-in report
+ACCOUNT_ACTIONS = (ACCOUNT_LINK, FREEZE, FREEZE_CONFIRMED)
 MAX_SUGGESTIONS = 2
 # Intents whose answer alone is not what the user needs from a tap (a report they must write).
 _NOT_SUGGESTED = frozenset(HANDOFF_INTENTS) | frozenset(NO_TOPIC) | {"feedback", "phishing_report"}

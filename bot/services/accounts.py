@@ -22,8 +22,8 @@ from typing import Optional
 
 from bot.config import Config
 from bot.domain import accounts
-from bot.domain.buttons import link_account_button
-from bot.domain.messages import Action, Decision, InboundMessage
+from bot.domain.buttons import FREEZE, FREEZE_CONFIRMED, link_account_button
+from bot.domain.messages import Action, Button, Decision, InboundMessage
 from bot.domain.texts import Texts
 from bot.services.backoffice_client import BackOfficeClient, BackOfficeDown, LinkGone
 from bot.services.replies import Replies
@@ -102,6 +102,68 @@ class Accounts:
     async def revoked(self, event: dict[str, str]) -> None:
         """A `link.revoked` event (signature checked): the exchange removed a link."""
         await self.links.revoked(event["account_ref"], event["event_id"])
+
+    async def offer_freeze(self, message: InboundMessage, decision: Decision) -> Decision:
+        """A break-in reported by a linked user in a private chat: the hand-off's reply offers
+        to freeze the account at once ("Freeze my account now", then a confirmation)."""
+        if not self.enabled or decision.intent != "account_compromised" or not decision.reply \
+                or message.chat_kind != "private" or not await self.links.ref_of(message.platform, message.user_id):
+            return decision  # fmt: skip
+        say = self._say(decision.language)
+        text = decision.reply.text + "\n\n" + say("account_freeze_offer")
+        buttons = (*decision.reply.buttons, Button(say("button_freeze"), FREEZE))
+        return replace(decision, reply=replace(decision.reply, text=text, buttons=buttons))
+
+    async def freeze_pressed(self, message: InboundMessage, action: str, conversation: str,
+                             language: str) -> tuple[str, tuple[Button, ...]] | None:  # fmt: skip
+        """The freeze buttons: the first asks to confirm, the confirmation freezes through the
+        back office and says how it went. Only the linked user's own account, only in private;
+        None otherwise (nothing to say)."""
+        ref = await self.links.ref_of(message.platform, message.user_id) if self.enabled else None
+        if ref is None or message.chat_kind != "private":
+            return None
+        say = self._say(language)
+        if action == FREEZE:
+            return say("account_freeze_confirm"), (Button(say("button_freeze_confirm"), FREEZE_CONFIRMED),)
+        try:
+            already = await self.client.freeze(ref, conversation, "user", "the user reported a break-in to the bot")
+            outcome, text = ("already", say("account_frozen_already")) if already else ("ok", say("account_frozen"))
+        except (BackOfficeDown, LinkGone):
+            outcome, text = "failed", say("account_freeze_failed")
+        await self.audit.record(AuditEntry(actor="user", role="user", action="account.freeze",
+                                           object=f"conversation:{conversation}", outcome=outcome))  # fmt: skip
+        return text, ()
+
+    async def card(self, platform: str, user_id: str, conversation: str, agent: str) -> dict[str, object]:
+        """What an agent's console shows of the user's account: `linked` false, `available`
+        false (the back office cannot be read now), or the masked UID, KYC, VIP tier,
+        restrictions and the latest deposits and withdrawals. Each read is in the audit trail
+        under the agent's name and the conversation."""
+        ref = await self.links.ref_of(platform, user_id) if self.enabled else None
+        if ref is None:
+            return {"linked": False}
+        await self.audit.record(AuditEntry(actor=agent, role="agent", action="account.lookup:card",
+                                           object=f"conversation:{conversation}"))  # fmt: skip
+        try:
+            account = await self.client.account(ref)
+            deposits, withdrawals = await self.client.deposits(ref), await self.client.withdrawals(ref)
+        except BackOfficeDown:
+            return {"linked": True, "available": False}
+        except LinkGone:
+            await self.links.unlink(platform, user_id)
+            return {"linked": False}
+        return {"linked": True, "available": True, **accounts.card_of(account, deposits, withdrawals)}
+
+    async def vip_tier(self, message: InboundMessage, conversation: str) -> int:
+        """The user's VIP tier at the exchange (0 when unlinked or when it cannot be read)."""
+        ref = await self.links.ref_of(message.platform, message.user_id) if self.enabled else None
+        if ref is None:
+            return 0
+        await self._record("bot", "account.lookup:vip", message, conversation)
+        try:
+            return (await self.client.account(ref)).vip_tier
+        except (BackOfficeDown, LinkGone):
+            return 0
 
     async def personalize(self, message: InboundMessage, conversation: str, decision: Decision) -> Decision:
         """An answer about the user's own account, in a private chat, starting from their data."""

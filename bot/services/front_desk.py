@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.domain.buttons import ACCOUNT_LINK
+from bot.domain.buttons import ACCOUNT_ACTIONS
 from bot.domain.messages import Decision, InboundMessage, OutboundReply
 from bot.domain.pipeline import BadMessage
 from bot.services.channels import STORE_OUTAGE
@@ -74,11 +74,16 @@ class FrontDesk:
         matters may be in it. Returned, never queued; the conversation is not changed."""
         return await self._inbox.answer_for_user_only(message, intent)
 
+    @property
+    def accounts_enabled(self) -> bool:
+        """Whether users can link their exchange account (`/link`, `/unlink`)."""
+        return self._inbox.accounts.enabled
+
     async def press(self, message: InboundMessage, action: str) -> Decision | None:
         """A button under one of the bot's replies (`message` says who pressed where); what
         follows takes the outbox."""
-        if action == ACCOUNT_LINK:
-            return await self._inbox.link_pressed(message)
+        if action in ACCOUNT_ACTIONS:
+            return await self._inbox.account_pressed(message, action)
         return await self._inbox.feedback.press(message, action)
 
     async def attachment(self, message: InboundMessage, description: str) -> Decision:

@@ -5,6 +5,7 @@ one-time link the user follows)."""
 from __future__ import annotations
 
 import math
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 from bot.config import Config
@@ -16,6 +17,8 @@ from bot.stores.conversations import Conversation
 from bot.stores.handoff_queue import HandoffQueue
 from bot.stores.holder import Stores
 from intents import PERSON_REQUEST, TicketLookup, TicketView
+
+VipTier = Callable[[InboundMessage, str], Awaitable[int]]  # (message, conversation id) -> tier
 
 
 def ticket_lookup(queue: HandoffQueue, message: InboundMessage) -> TicketLookup:
@@ -32,7 +35,7 @@ class HandOff:
     """Opens tickets and moves conversations to private chats."""
 
     def __init__(self, config: Config, pipeline: Pipeline, stores: Stores, replies: Replies,
-                 channels: Channels) -> None:  # fmt: skip
+                 channels: Channels, vip_tier: VipTier | None = None) -> None:  # fmt: skip
         self.config = config
         self.pipeline = pipeline
         self.conversations = stores.conversations
@@ -43,6 +46,8 @@ class HandOff:
         # How a conversation leaves a public chat: asked of the platform's channel (a thread, a
         # DM, or a link carrying a one-time token).
         self.channels = channels
+        # The user's VIP tier at the exchange (a linked account's, `accounts.py`); 0 when unknown.
+        self.vip_tier = vip_tier
 
     def can_move(self, platform: str) -> bool:
         return self.channels.private_chats(platform) is not None
@@ -100,15 +105,19 @@ class HandOff:
         await self.conversations.append(conversation.id, "bot", decision.reply_text)
         return decision
 
-    def lane_for(self, message: InboundMessage, priority: Priority) -> str:
+    async def lane_for(self, message: InboundMessage, priority: Priority, conversation: str) -> str:
+        """urgent first; then vip for the users `handoff.vip_users` names and for linked
+        accounts of VIP tier `backoffice.vip_from_tier` or more; else the priority's lane."""
         if priority is Priority.URGENT:
             return "urgent"
         if f"{message.platform}:{message.user_id}" in self.config.handoff.vip_users:
             return "vip"
+        if self.vip_tier and await self.vip_tier(message, conversation) >= self.config.backoffice.vip_from_tier:
+            return "vip"
         return priority.value
 
     async def hand_off(self, message: InboundMessage, conversation: Conversation, decision: Decision) -> Decision:
-        lane = self.lane_for(message, decision.priority)
+        lane = await self.lane_for(message, decision.priority, conversation.id)
         language = decision.language
         ticket, _ = await self.queue.enqueue(conversation.id, lane, language, decision.intent or "")
         position = await self.queue.position(conversation.id, lane, language)

@@ -27,6 +27,7 @@ from typing import Optional
 from bot import metrics
 from bot.config import Config
 from bot.domain import secret_guard
+from bot.domain.buttons import ACCOUNT_LINK
 from bot.domain.messages import Action, Decision, InboundMessage
 from bot.domain.pipeline import BadMessage, Pipeline
 from bot.domain.secret_guard import GuardResult
@@ -62,12 +63,13 @@ class Inbox:
         self.intake = stores.intake
         self.incidents = stores.incidents
         self.replies = Replies(pipeline.texts, stores.outbox, stores.conversations)
-        self.handoff = HandOff(config, pipeline, stores, self.replies, channels if channels is not None else Channels())
+        self.accounts = Accounts(config, pipeline.texts, stores, self.replies, backoffice)
+        self.handoff = HandOff(config, pipeline, stores, self.replies, channels if channels is not None else Channels(),
+                               self.accounts.vip_tier)  # fmt: skip
         self.feedback = Feedback(config, pipeline, stores, self.replies, self.handoff)
         self.community = Community(config, pipeline, stores, self.replies)
         self.end_incident = self.community.end_incident
         self.secret_carry = SecretCarry(stores.conversations)
-        self.accounts = Accounts(config, pipeline.texts, stores, self.replies, backoffice)
         self.incidents.when_spiking(self._suggest_incident)
 
     async def handle(self, message: InboundMessage, reply_inline: bool = True,
@@ -159,6 +161,7 @@ class Inbox:
                 decision = await self.handoff.move_to_private(message, conversation, decision)
             else:
                 decision = await self.handoff.hand_off(message, conversation, decision)
+                decision = await self.accounts.offer_freeze(message, decision)
             if decision.reply:
                 await self.conversations.append(conversation.id, "bot", decision.reply.text)
         else:  # an answer: the question, the answer and the language in one round trip
@@ -180,13 +183,19 @@ class Inbox:
         await self.conversations.record(conversation.id, said, answer, language=language)
         return Decision(language, language, None, 1.0, Action.ANSWER, None, answering(message, text), message.text)
 
-    async def link_pressed(self, message: InboundMessage) -> Decision:
-        """The "Link my account" button: the one-time link, in the outbox."""
+    async def account_pressed(self, message: InboundMessage, action: str) -> Decision | None:
+        """"Link my account" (the one-time link) or the freeze buttons; the reply takes the
+        outbox and the transcript (the agent sees a freeze even while they own the chat)."""
         conversation = await self.conversations.for_message(message)
         language = conversation.language or self.config.default_language
-        text = await self.accounts.link(message, conversation.id, language)
-        await self.conversations.append(conversation.id, "bot", text)
-        reply = await self.replies.answer(message, text, conversation=conversation.id, quote=False)
+        if action == ACCOUNT_LINK:
+            said = (await self.accounts.link(message, conversation.id, language), ())
+        else:
+            said = await self.accounts.freeze_pressed(message, action, conversation.id, language)
+        if said is None:
+            return None
+        await self.conversations.record(conversation.id, Line("user", f"[{action}]"), Line("bot", said[0]))
+        reply = await self.replies.answer(message, said[0], said[1], conversation=conversation.id, quote=False)
         return Decision(language, language, None, 1.0, Action.ANSWER, None, reply, "")
 
     def _moves_to_private(self, message: InboundMessage, decision: Decision) -> bool:

@@ -13,6 +13,7 @@ from bot.services.inbox import Inbox
 from bot.stores.agents import AgentStore
 from bot.stores.conversations import ConversationStore
 from bot.stores.handoff_queue import HandoffQueue
+from bot.web.account_routes import AccountRoutes
 from bot.web.agent_routes import AgentRoutes
 from bot.web.api_requests import OPEN_DOCUMENT, api_middleware
 from bot.web.audit_routes import AuditRoutes
@@ -35,8 +36,10 @@ class AgentApi:
         self.lead_routes = LeadRoutes(config, agents, queue, inbox)
         # The audit trail and data requests (leads): their stores are the app's (server.py).
         self.record_routes = [AuditRoutes(config), PrivacyRoutes(config)]
+        self.account_routes = AccountRoutes(conversations, inbox.accounts)
         self.middleware = api_middleware(agents, config.web.trust_forwarded_for)
 
     def routes(self) -> list[web.RouteDef]:
-        return [web.get(OPEN_DOCUMENT, openapi), *self.agent_routes.routes(), *self.lead_routes.routes(),
+        return [web.get(OPEN_DOCUMENT, openapi), *self.agent_routes.routes(), *self.account_routes.routes(),
+                *self.lead_routes.routes(),
                 *(route for routes in self.record_routes for route in routes.routes())]  # fmt: skip

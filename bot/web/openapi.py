@@ -84,6 +84,14 @@ OPENAPI = {
                 params=_ID,
             )
         },
+        "/api/conversations/{id}/account": {
+            "get": _op(
+                "the user's exchange account card (read from the back office; recorded in the audit trail)",
+                {"200": ("{linked: false}, {linked: true, available: false}, or the card", _OBJ),
+                 "404": ("not yours", _ERROR)},
+                params=_ID,
+            )
+        },
         "/api/conversations/{id}/reply": {
             "post": _op(
                 "reply to the user",

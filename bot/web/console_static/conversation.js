@@ -2,6 +2,7 @@
  * it, and which pane shows on a phone. The transcript, the composer and the resolve /
  * transfer / release buttons have their own modules. */
 
+import { loadAccountCard } from "./account-card.js";
 import { api, convPath } from "./api.js";
 import { loadCanned } from "./canned.js";
 import { saveDraft, setComposer } from "./composer.js";
@@ -73,6 +74,7 @@ export function showConversation(conv, fresh) {
   if (switched) {
     hideTransfer();
     loadCanned(conv);
+    loadAccountCard(conv.id);
     focusAfterOpen(conv);
   }
 }

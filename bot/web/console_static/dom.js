@@ -14,7 +14,8 @@ export const els = {};
   "sla-breaches", "breaches-empty", "breaches-count", "status", "help", "help-open", "help-close",
   "report", "report-refresh", "report-period", "report-error", "report-conversations", "report-messages",
   "report-deflection", "report-handoff", "report-tickets", "report-first-response", "report-sla", "report-csat",
-  "report-ratings", "report-languages", "report-intents", "report-days", "report-days-legend", "report-unanswered"]
+  "report-ratings", "report-languages", "report-intents", "report-days", "report-days-legend", "report-unanswered",
+  "account-card", "account-refresh", "account-body"]
   .forEach((id) => { els[id.replace(/-(\w)/g, (_, c) => c.toUpperCase())] = $(id); });
 
 export const LANES = ["urgent", "vip", "high", "normal"];

@@ -13,6 +13,7 @@
  * the shortcuts. Feature modules call each other's functions only when events happen, never
  * while loading, so their import cycles are harmless. */
 
+import { wireAccountCard } from "./account-card.js";
 import { whenTokenRevoked } from "./api.js";
 import { wireCanned } from "./canned.js";
 import { wireComposer } from "./composer.js";
@@ -36,6 +37,7 @@ function wire() {
   wireComposer();
   wireCanned();
   wireConversationActions();
+  wireAccountCard();
   wireReport();
   wireKeyboard();
 }
