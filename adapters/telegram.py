@@ -66,8 +66,10 @@ class TelegramAdapter:
         self.app: Application = builder.build()
         self.polling: asyncio.Task | None = None
         self.app.add_handler(CommandHandler("start", self.on_start))
-        self.app.add_handler(CommandHandler("ask", self.on_text))
-        self.app.add_handler(CommandHandler("help", self.on_text))
+        # /ask and /help carry a question; /link and /unlink the user's exchange account (the core
+        # reads those from the text: `bot/services/accounts.py`).
+        for command in ("ask", "help", "link", "unlink"):
+            self.app.add_handler(CommandHandler(command, self.on_text))
         self.app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND, self.on_text))
         self.app.add_handler(MessageHandler(filters.StatusUpdate.NEW_CHAT_MEMBERS, self.on_joined))
         self.app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & ~filters.TEXT, self.on_other))

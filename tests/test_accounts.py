@@ -6,6 +6,7 @@ events endpoint refusing what a forger, a replayer or another user sends."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -34,6 +35,7 @@ from bot.stores.holder import Stores
 from demo_backoffice import seed
 from tests.conftest import CHROMIUM, ROOT, BotProcess, free_port
 from tests.helpers import Watched, add_agent, call, say, session_of, wait_for
+from tests.standins.telegram_api import TelegramStandIn
 from tests.test_browser import Console, sign_in
 
 TOKEN, SIGNING = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
@@ -161,6 +163,9 @@ def test_a_back_office_down_slow_or_talking_nonsense_gets_the_general_answer_wit
     assert status == 200 and took < 3, took
     assert text.startswith("I can't see your account right now") and "deposit" in text.lower()
     assert bot.logs().count("back office: deposits failed") >= 1
+    metrics = urllib.request.urlopen(bot.url + "/metrics", timeout=5).read().decode()
+    counted = re.search(r'supportbot_backoffice_failures_total\{call="deposits"\} (\d+)', metrics)
+    assert counted and int(counted.group(1)) >= 1
 
 
 def _event(body: dict, secret: str = SIGNING, at: float | None = None) -> tuple[bytes, str]:
@@ -309,6 +314,64 @@ async def test_no_account_data_reaches_a_group_and_the_same_user_in_private_gets
         assert "500.00 USDT (TRC20)" in private.reply.text
     finally:
         await client.close()
+
+
+async def test_a_link_request_and_a_link_expire(redis):
+    """A link request not confirmed within its life is refused (410 at the events endpoint: it
+    is "unknown" then); a link lasts `backoffice.link_days`, then the user is unlinked."""
+    stores = await Stores.open(redis, ["en"])
+    await stores.links.requested("r-old", "webchat", "u-old", "u-old", "c-old", 1)
+    await asyncio.sleep(1.5)
+    assert (await stores.links.confirm("r-old", "webchat", "u-old", "ref-x", "ev-old", 60)).outcome == "unknown"
+    await stores.links.requested("r-new", "webchat", "u-new", "u-new", "c-new", 60)
+    assert (await stores.links.confirm("r-new", "webchat", "u-new", "ref-y", "ev-new", 1)).outcome == "linked"
+    assert await stores.links.ref_of("webchat", "u-new") == "ref-y"
+    await asyncio.sleep(1.5)
+    assert await stores.links.ref_of("webchat", "u-new") is None
+
+
+@pytest.fixture(scope="module")
+def telegram_site(redis_server, model_path, tmp_path_factory):
+    """A Telegram bot (on the Bot API stand-in) with the demo back office."""
+    standin = TelegramStandIn().start()
+    workdir = tmp_path_factory.mktemp("accounts-telegram")
+    config = yaml.safe_load((ROOT / "config.yml").read_text())
+    config["telegram"].update(enabled=True, base_url=standin.base_url)
+    bot = BotProcess(redis_server.url.rsplit("/", 1)[0] + "/6", workdir / "bot.log", workdir / "config.yml",
+                     env={"BACKOFFICE_TOKEN": TOKEN, "BACKOFFICE_SIGNING_SECRET": SIGNING,
+                          "TELEGRAM_TOKEN": "123456:TEST-token-for-the-stand-in"})  # fmt: skip
+    office = DemoBackOffice(bot.url, workdir / "backoffice.log")
+    config["backoffice"]["url"] = office.url
+    (workdir / "config.yml").write_text(yaml.safe_dump(config))
+    bot.start()
+    wait_for(lambda: any(m == "getUpdates" for m, _ in standin.calls))
+    yield standin, bot, office
+    bot.stop()
+    office.stop()
+
+
+def test_a_telegram_user_links_in_a_dm_and_their_group_question_reveals_nothing(telegram_site):
+    standin, bot, office = telegram_site
+    dm, group, user = 7301, -1007301, 7301
+    standin.push(group, "/link@ExampleXBot", chat_type="supergroup", user_id=user)
+    refusal = standin.wait_sent(group)[0]["text"]
+    assert "only link accounts in a private chat" in refusal and office.url not in refusal
+    standin.push(dm, "/link", user_id=user)
+    offer = standin.wait_sent(dm)[0]["text"]
+    url = next(word for word in offer.split() if word.startswith(office.url + "/link/"))
+    form = urllib.parse.urlencode({"username": "alice", "password": "demo"}).encode()
+    with urllib.request.urlopen(urllib.request.Request(url, data=form, method="POST"), timeout=10) as response:
+        assert response.status == 200
+    assert "10****89" in standin.wait_sent(dm, count=2)[1]["text"]
+    standin.push(dm, f"deposit not credited, txid {seed.ALICE_USDT_TXID}", user_id=user)
+    assert "12 of 20 confirmations" in standin.wait_sent(dm, count=3)[2]["text"]
+    for text in ("@ExampleXBot where is my usdt deposit?", "@ExampleXBot my withdrawal is pending",
+                 "@ExampleXBot why is my account locked?"):  # fmt: skip
+        standin.push(group, text, chat_type="supergroup", user_id=user)
+    wait_for(lambda: len(standin.sent(group)) >= 4)
+    time.sleep(1)
+    in_group = [m["text"] for m in standin.sent(group)]
+    assert not [t for t in in_group for data in ACCOUNT_DATA if data in t], in_group
 
 
 @pytest.mark.skipif(not shutil.which(CHROMIUM), reason="needs Debian's chromium (make test installs it)")
