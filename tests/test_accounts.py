@@ -148,6 +148,21 @@ def test_an_unlinked_user_is_offered_the_link_and_unlinking_forgets_it(site):
     assert "write /link" in reply_text(body) and "500.00 USDT" not in reply_text(body)
 
 
+def test_the_exchange_removing_a_link_unlinks_the_user_in_the_chat(site, redis_server):
+    """The user removes the chat on the exchange's own links page: its signed `link.revoked`
+    reaches the bot, which forgets the link (the next deposit question offers /link again)."""
+    bot, office = site
+    link(bot, office, "acct-removed", "carol")
+    key = f"sb:account-link:webchat:{session_of(bot, 'acct-removed')}"
+    ref = redis_sync.Redis.from_url(SITE_DB(redis_server)).hget(key, "ref").decode()
+    form = urllib.parse.urlencode({"username": "carol", "password": "demo", "account_ref": ref}).encode()
+    with urllib.request.urlopen(urllib.request.Request(office.url + "/links", data=form), timeout=10) as response:
+        assert "Removed." in response.read().decode()
+    wait_for(lambda: not redis_sync.Redis.from_url(SITE_DB(redis_server)).exists(key))
+    _, body = say(bot, "acct-removed", "my deposit hasn't arrived yet")
+    assert "write /link" in reply_text(body)
+
+
 @pytest.mark.parametrize("mode", ["slow", "error", "nonsense"])
 def test_a_back_office_down_slow_or_talking_nonsense_gets_the_general_answer_within_3_s(site, mode):
     bot, office = site
