@@ -32,7 +32,7 @@ class TokenAgents:
 
 
 def _api(config, redis=None) -> AgentApi:
-    inbox = SimpleNamespace(pipeline=SimpleNamespace(texts=None), replies=None)
+    inbox = SimpleNamespace(pipeline=SimpleNamespace(texts=None), replies=None, accounts=None)
     return AgentApi(config, TokenAgents(redis), None, None, inbox)
 
 
