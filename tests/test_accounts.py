@@ -35,6 +35,7 @@ from bot.stores.holder import Stores
 from demo_backoffice import seed
 from tests.conftest import CHROMIUM, ROOT, BotProcess, free_port
 from tests.helpers import Watched, add_agent, call, say, session_of, wait_for
+from tests.standins.discord_api import PUBLIC_CHANNEL, DiscordStandIn
 from tests.standins.telegram_api import TelegramStandIn
 from tests.test_browser import Console, sign_in
 
@@ -387,6 +388,47 @@ def test_a_telegram_user_links_in_a_dm_and_their_group_question_reveals_nothing(
     time.sleep(1)
     in_group = [m["text"] for m in standin.sent(group)]
     assert not [t for t in in_group for data in ACCOUNT_DATA if data in t], in_group
+
+
+@pytest.fixture(scope="module")
+def discord_site(redis_server, model_path, tmp_path_factory):
+    """A Discord bot (on the gateway and REST stand-in) with the demo back office."""
+    standin = DiscordStandIn().start()
+    workdir = tmp_path_factory.mktemp("accounts-discord")
+    config = yaml.safe_load((ROOT / "config.yml").read_text())
+    config["discord"].update(enabled=True, api_base_url=standin.api_base, gateway_url=standin.gateway_url)
+    bot = BotProcess(redis_server.url.rsplit("/", 1)[0] + "/5", workdir / "bot.log", workdir / "config.yml",
+                     env={"BACKOFFICE_TOKEN": TOKEN, "BACKOFFICE_SIGNING_SECRET": SIGNING,
+                          "DISCORD_TOKEN": "MTEwMDAw.TEST-discord-token.for-the-stand-in"})  # fmt: skip
+    office = DemoBackOffice(bot.url, workdir / "backoffice.log")
+    config["backoffice"]["url"] = office.url
+    (workdir / "config.yml").write_text(yaml.safe_dump(config))
+    bot.start()
+    assert standin.identified.wait(30), "the bot connected to the gateway"
+    yield standin, bot, office
+    bot.stop()
+    office.stop()
+
+
+def test_a_discord_user_links_in_a_dm_and_a_channel_question_reveals_nothing(discord_site):
+    standin, bot, office = discord_site
+    user = 1400000000000007301
+    dm = standin.dm_channel(user)
+    standin.push_message(dm, "/link", user_id=user)
+    offer = standin.wait_sent(dm)[0]["content"]
+    url = next(word for word in offer.split() if word.startswith(office.url + "/link/"))
+    form = urllib.parse.urlencode({"username": "alice", "password": "demo"}).encode()
+    with urllib.request.urlopen(urllib.request.Request(url, data=form, method="POST"), timeout=10) as response:
+        assert response.status == 200
+    assert "10****89" in standin.wait_sent(dm, count=2)[1]["content"]
+    standin.push_message(dm, f"deposit not credited, txid {seed.ALICE_USDT_TXID}", user_id=user)
+    assert "12 of 20 confirmations" in standin.wait_sent(dm, count=3)[2]["content"]
+    standin.push_message(PUBLIC_CHANNEL, "where is my usdt deposit?", user_id=user, mention_bot=True)
+    standin.push_message(PUBLIC_CHANNEL, "my withdrawal is pending", user_id=user, mention_bot=True)
+    wait_for(lambda: len(standin.sent(PUBLIC_CHANNEL)) >= 2)
+    time.sleep(1)
+    everywhere_but_the_dm = [m.get("content") or "" for m in standin.sent() if int(m["channel_id"]) != dm]
+    assert not [t for t in everywhere_but_the_dm for data in ACCOUNT_DATA if data in t], everywhere_but_the_dm
 
 
 @pytest.mark.skipif(not shutil.which(CHROMIUM), reason="needs Debian's chromium (make test installs it)")
