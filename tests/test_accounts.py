@@ -432,7 +432,7 @@ def test_a_discord_user_links_in_a_dm_and_a_channel_question_reveals_nothing(dis
 
 
 @pytest.mark.skipif(not shutil.which(CHROMIUM), reason="needs Debian's chromium (make test installs it)")
-def test_the_agent_sees_the_users_account_card_refreshes_it_and_each_read_is_audited(site, browser, redis_server):
+def test_the_agent_reads_refreshes_and_freezes_the_users_account_and_each_step_is_audited(site, browser, redis_server):
     bot, office = site
     link(bot, office, "acct-card", "alice")
     _, body = say(bot, "acct-card", "I want to talk to a human")
@@ -449,12 +449,21 @@ def test_the_agent_sees_the_users_account_card_refreshes_it_and_each_read_is_aud
         assert "10234589" not in text and "12/20" in text and "under_review" in text and "XRP" in text
         agent.page.click("#account-refresh")
         card.locator("dd", has_text="10****89").wait_for()
+        agent.page.click("#account-freeze")  # asks once more before it acts
+        assert agent.page.is_hidden("#account-freeze") and agent.page.is_visible("#account-freeze-confirm")
+        agent.page.click("#account-freeze-confirm")
+        card.locator("li", has_text="frozen_by_user").wait_for()
+        assert card.locator("dd.account-locked").inner_text() == "yes"
+        agent.page.locator("#transcript li", has_text="Account frozen at the exchange by card-agent").wait_for()
         assert not agent.errors and not agent.csp, (agent.errors, agent.csp)
     finally:
         agent.close()
     reads = [fields for _, fields in redis_sync.Redis.from_url(SITE_DB(redis_server)).xrange("sb:audit")
              if fields[b"action"] == b"account.lookup:card" and fields[b"actor"] == b"card-agent"]
     assert len(reads) >= 2, "the first read and the refresh, each under the agent's name"
+    frozen = [fields for _, fields in redis_sync.Redis.from_url(SITE_DB(redis_server)).xrange("sb:audit")
+              if fields[b"action"] == b"account.freeze" and fields[b"actor"] == b"card-agent"]  # fmt: skip
+    assert len(frozen) == 1 and frozen[0][b"outcome"] == b"ok"
 
 
 def test_a_lookup_for_another_agents_or_an_unknown_conversation_is_refused(site, redis_server):
@@ -464,6 +473,8 @@ def test_a_lookup_for_another_agents_or_an_unknown_conversation_is_refused(site,
     assert status == 404
     status, _ = call(bot, "GET", "/api/conversations/c000000000000/account")
     assert status == 401
+    status, _ = call(bot, "POST", "/api/conversations/c000000000000/account/freeze", {}, token=token)
+    assert status == 404, "nobody freezes an account through a conversation that is not theirs"
 
 
 @pytest.mark.skipif(not shutil.which(CHROMIUM), reason="needs Debian's chromium (make test installs it)")

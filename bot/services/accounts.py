@@ -154,6 +154,23 @@ class Accounts:
             return {"linked": False}
         return {"linked": True, "available": True, **accounts.card_of(account, deposits, withdrawals)}
 
+    async def freeze_for_agent(self, platform: str, user_id: str, conversation: str, agent: str, reason: str) -> str:
+        """An agent freezes the user's account: "ok", "already", "not_linked" or "failed"; in the
+        audit trail and the transcript (where the user's own freeze shows too)."""
+        ref = await self.links.ref_of(platform, user_id) if self.enabled else None
+        if ref is None:
+            return "not_linked"
+        try:
+            outcome = "already" if await self.client.freeze(ref, conversation, f"agent:{agent}", reason) else "ok"
+        except (BackOfficeDown, LinkGone):
+            outcome = "failed"
+        await self.audit.record(AuditEntry(actor=agent, role="agent", action="account.freeze",
+                                           object=f"conversation:{conversation}", outcome=outcome))  # fmt: skip
+        if outcome != "failed":
+            note = f"Account frozen at the exchange by {agent}: {reason}"
+            await self.conversations.append(conversation, "system", note)
+        return outcome
+
     async def vip_tier(self, message: InboundMessage, conversation: str) -> int:
         """The user's VIP tier at the exchange (0 when unlinked or when it cannot be read)."""
         ref = await self.links.ref_of(message.platform, message.user_id) if self.enabled else None

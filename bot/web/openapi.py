@@ -92,6 +92,15 @@ OPENAPI = {
                 params=_ID,
             )
         },
+        "/api/conversations/{id}/account/freeze": {
+            "post": _op(
+                "freeze the user's account at the exchange (recorded in the audit trail and the transcript)",
+                {"200": ("{frozen: true, already}", _OBJ), "404": ("not yours", _ERROR),
+                 "409": ("no linked account", _ERROR), "503": ("the back office cannot do it now", _ERROR)},
+                body={"type": "object", "properties": {"reason": {"type": "string"}}},
+                params=_ID,
+            )
+        },
         "/api/conversations/{id}/reply": {
             "post": _op(
                 "reply to the user",

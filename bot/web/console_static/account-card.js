@@ -1,18 +1,45 @@
 /* The user's exchange account, beside the conversation: masked UID, verification, VIP tier,
  * restrictions and the latest deposits and withdrawals, read from the exchange's back office
- * when a conversation opens and again on Refresh (every read is in the audit trail). */
+ * when a conversation opens and again on Refresh; and "Freeze account", which asks once more
+ * before it freezes the account there (every read and freeze is in the audit trail). */
 
 import { api, convPath } from "./api.js";
-import { el, els } from "./dom.js";
+import { refreshConversation } from "./conversation.js";
+import { el, els, toast } from "./dom.js";
 import { state } from "./state.js";
 
 export function wireAccountCard() {
   els.accountRefresh.addEventListener("click", () => { if (state.openId) loadAccountCard(state.openId); });
+  els.accountFreeze.addEventListener("click", () => {
+    els.accountFreeze.hidden = true;
+    els.accountFreezeConfirm.hidden = false;
+    els.accountFreezeConfirm.focus();
+  });
+  els.accountFreezeConfirm.addEventListener("click", freeze);
+}
+
+async function freeze() {
+  const id = state.openId;
+  els.accountFreezeConfirm.disabled = true;
+  try {
+    const { data } = await api("POST", convPath(id, "account/freeze"), { reason: "frozen from the console" });
+    toast(data.already ? "The account was already frozen." : "The account is frozen.");
+  } catch (e) {
+    toast(e.message, "error");
+  } finally {
+    els.accountFreezeConfirm.disabled = false;
+  }
+  if (state.openId === id) {
+    loadAccountCard(id);
+    refreshConversation();  // the transcript's note of the freeze
+  }
 }
 
 /** Reads and shows the account card of conversation `id`. */
 export async function loadAccountCard(id) {
   els.accountCard.hidden = false;
+  els.accountFreeze.hidden = true;
+  els.accountFreezeConfirm.hidden = true;
   els.accountBody.replaceChildren(el("p", "muted", "Reading the account…"));
   let card;
   try {
@@ -22,6 +49,7 @@ export async function loadAccountCard(id) {
   }
   if (state.openId !== id) return;
   els.accountBody.replaceChildren(...render(card));
+  els.accountFreeze.hidden = !(card.linked && card.available);
 }
 
 function render(card) {
