@@ -142,13 +142,12 @@ class WebChat:
         await self.sessions.append(reply.chat_id, sender, reply, **answers)
 
     async def new_session(self, request: web.Request) -> web.Response:
-        """A new session id for a page that has none (or whose id was refused)."""
+        """A new session id for a page without one; `accounts`: the page offers /link, /unlink."""
         refused = _not_json(request)
         if refused is not None:
             return refused
         if self.ids is None:
             return json_error(503, "unavailable", "the chat is starting; try again")
-        # `accounts`: the exchange's back office is on, so the page offers /link and /unlink.
         return web.json_response({"session": self.ids.issue(), "accounts": self.desk.accounts_enabled}, status=201)
 
     async def get_messages(self, request: web.Request) -> web.Response:
