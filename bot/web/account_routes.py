@@ -10,8 +10,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.services.accounts import Accounts
-from bot.stores.conversations import Conversation, ConversationStore
-from bot.web.agent_routes import is_conversation_id
+from bot.stores.conversations import ConversationStore
+from bot.web.agent_routes import owned_conversation
 from bot.web.api_requests import AGENT, json_object
 from bot.web.audit_routes import audited
 from bot.web.responses import ApiError
@@ -32,7 +32,7 @@ class AccountRoutes:
     async def account(self, request: web.Request) -> web.Response:
         """The user's account card: {"linked": false}, {"linked": true, "available": false}
         (the back office cannot be read now), or the card."""
-        conv = await self._owned(request)
+        conv = await owned_conversation(self.conversations, request)
         return web.json_response(await self.accounts.card(conv.platform, conv.user_id, conv.id,
                                                           request[AGENT].name))  # fmt: skip
 
@@ -41,7 +41,7 @@ class AccountRoutes:
         """Freeze the user's account at the exchange, with the agent's `reason`: {"frozen":
         true, "already": bool}; 409 when the user has no linked account, 503 when the back
         office cannot do it now."""
-        conv = await self._owned(request)
+        conv = await owned_conversation(self.conversations, request)
         body = await json_object(request, required=False)
         reason = body.get("reason") if isinstance(body.get("reason"), str) else ""
         outcome = await self.accounts.freeze_for_agent(conv.platform, conv.user_id, conv.id, request[AGENT].name,
@@ -51,11 +51,3 @@ class AccountRoutes:
         if outcome == "failed":
             raise ApiError(503, "backoffice_unavailable", "the exchange's back office cannot freeze it now")
         return web.json_response({"frozen": True, "already": outcome == "already"})
-
-    async def _owned(self, request: web.Request) -> Conversation:
-        agent = request[AGENT]
-        cid = request.match_info["id"]
-        conv = await self.conversations.get(cid) if is_conversation_id(cid) else None
-        if conv is None or (not agent.is_lead and agent.name not in (conv.agent, conv.last_agent)):
-            raise ApiError(404, "not_found", "no such conversation among yours")
-        return conv

@@ -46,6 +46,17 @@ def is_conversation_id(text: object) -> bool:
     return isinstance(text, str) and bool(CONVERSATION_ID.match(text))
 
 
+async def owned_conversation(conversations: ConversationStore, request: web.Request) -> Conversation:
+    """The conversation in the URL, if the agent may act on it (theirs now or last, or any
+    for a lead); else 404."""
+    agent = request[AGENT]
+    cid = request.match_info["id"]
+    conv = await conversations.get(cid) if is_conversation_id(cid) else None
+    if conv is None or (not agent.is_lead and agent.name not in (conv.agent, conv.last_agent)):
+        raise ApiError(404, "not_found", "no such conversation among yours")
+    return conv
+
+
 def visible_to(agent: Agent, event: dict) -> bool:
     """Whether `agent` is shown `event`: leads see all; agents neither the leads' events nor the
     rest of another agent's conversations."""
@@ -155,14 +166,7 @@ class AgentRoutes:
         return await self._conversation_json(cid)
 
     async def _owned(self, request: web.Request) -> Conversation:
-        """The conversation in the URL, if the agent may act on it (theirs now or last, or any
-        for a lead); else 404."""
-        agent = request[AGENT]
-        cid = request.match_info["id"]
-        conv = await self.conversations.get(cid) if is_conversation_id(cid) else None
-        if conv is None or (not agent.is_lead and agent.name not in (conv.agent, conv.last_agent)):
-            raise ApiError(404, "not_found", "no such conversation among yours")
-        return conv
+        return await owned_conversation(self.conversations, request)
 
     async def _conversation_json(self, cid: str) -> web.Response:
         conv = await self.conversations.get(cid)
