@@ -33,6 +33,7 @@ from bot.services.replies import Replies
 from bot.stores.conversations import conversation_id
 from bot.stores.holder import Stores
 from demo_backoffice import seed
+from demo_backoffice.sign_in import sign_in_on_link_page
 from tests.conftest import CHROMIUM, ROOT, BotProcess, free_port
 from tests.helpers import Watched, add_agent, call, say, session_of, wait_for
 from tests.standins.discord_api import PUBLIC_CHANNEL, DiscordStandIn
@@ -109,9 +110,7 @@ def link(bot, office, session: str, user: str) -> str:
     assert status == 200 and office.url + "/link/" in text, text
     assert "never ask you for a password" in text
     url = next(word for word in text.split() if word.startswith(office.url + "/link/"))
-    form = urllib.parse.urlencode({"username": user, "password": "demo"}).encode()
-    with urllib.request.urlopen(urllib.request.Request(url, data=form, method="POST"), timeout=10) as response:
-        assert response.status == 200 and "Linked" in response.read().decode()
+    assert "Linked" in sign_in_on_link_page(url, user)
     lines = wait_for(lambda: [line for line in call(bot, "GET", f"/api/webchat/{session_of(bot, session)}/messages")[1]
                               ["messages"] if "is linked" in line["text"]])  # fmt: skip
     return lines[0]["text"]
@@ -346,6 +345,18 @@ async def test_a_link_request_and_a_link_expire(redis):
     assert await stores.links.ref_of("webchat", "u-new") is None
 
 
+def link_in_a_dm_and_ask_about_the_deposit(office, push, sent) -> None:
+    """On a platform's stand-in: /link in the DM, sign in as alice, the linked notice, then a
+    deposit question by txid answered from her account. `push(text)` writes in the DM,
+    `sent(count)` waits for that many of the bot's DM messages and returns their texts."""
+    push("/link")
+    url = next(word for word in sent(1)[0].split() if word.startswith(office.url + "/link/"))
+    sign_in_on_link_page(url, "alice")
+    assert "10****89" in sent(2)[1]
+    push(f"deposit not credited, txid {seed.ALICE_USDT_TXID}")
+    assert "12 of 20 confirmations" in sent(3)[2]
+
+
 @pytest.fixture(scope="module")
 def telegram_site(redis_server, model_path, tmp_path_factory):
     """A Telegram bot (on the Bot API stand-in) with the demo back office."""
@@ -372,15 +383,8 @@ def test_a_telegram_user_links_in_a_dm_and_their_group_question_reveals_nothing(
     standin.push(group, "/link@ExampleXBot", chat_type="supergroup", user_id=user)
     refusal = standin.wait_sent(group)[0]["text"]
     assert "only link accounts in a private chat" in refusal and office.url not in refusal
-    standin.push(dm, "/link", user_id=user)
-    offer = standin.wait_sent(dm)[0]["text"]
-    url = next(word for word in offer.split() if word.startswith(office.url + "/link/"))
-    form = urllib.parse.urlencode({"username": "alice", "password": "demo"}).encode()
-    with urllib.request.urlopen(urllib.request.Request(url, data=form, method="POST"), timeout=10) as response:
-        assert response.status == 200
-    assert "10****89" in standin.wait_sent(dm, count=2)[1]["text"]
-    standin.push(dm, f"deposit not credited, txid {seed.ALICE_USDT_TXID}", user_id=user)
-    assert "12 of 20 confirmations" in standin.wait_sent(dm, count=3)[2]["text"]
+    link_in_a_dm_and_ask_about_the_deposit(office, lambda text: standin.push(dm, text, user_id=user),
+                                           lambda count: [m["text"] for m in standin.wait_sent(dm, count=count)])
     for text in ("@ExampleXBot where is my usdt deposit?", "@ExampleXBot my withdrawal is pending",
                  "@ExampleXBot why is my account locked?"):  # fmt: skip
         standin.push(group, text, chat_type="supergroup", user_id=user)
@@ -414,15 +418,8 @@ def test_a_discord_user_links_in_a_dm_and_a_channel_question_reveals_nothing(dis
     standin, bot, office = discord_site
     user = 1400000000000007301
     dm = standin.dm_channel(user)
-    standin.push_message(dm, "/link", user_id=user)
-    offer = standin.wait_sent(dm)[0]["content"]
-    url = next(word for word in offer.split() if word.startswith(office.url + "/link/"))
-    form = urllib.parse.urlencode({"username": "alice", "password": "demo"}).encode()
-    with urllib.request.urlopen(urllib.request.Request(url, data=form, method="POST"), timeout=10) as response:
-        assert response.status == 200
-    assert "10****89" in standin.wait_sent(dm, count=2)[1]["content"]
-    standin.push_message(dm, f"deposit not credited, txid {seed.ALICE_USDT_TXID}", user_id=user)
-    assert "12 of 20 confirmations" in standin.wait_sent(dm, count=3)[2]["content"]
+    link_in_a_dm_and_ask_about_the_deposit(office, lambda text: standin.push_message(dm, text, user_id=user),
+                                           lambda count: [m["content"] for m in standin.wait_sent(dm, count=count)])
     standin.push_message(PUBLIC_CHANNEL, "where is my usdt deposit?", user_id=user, mention_bot=True)
     standin.push_message(PUBLIC_CHANNEL, "my withdrawal is pending", user_id=user, mention_bot=True)
     wait_for(lambda: len(standin.sent(PUBLIC_CHANNEL)) >= 2)

@@ -12,7 +12,6 @@ import secrets
 import subprocess
 import sys
 import time
-import urllib.parse
 import urllib.request
 
 from aiohttp import web
@@ -24,11 +23,12 @@ from bot.services.accounts import Accounts
 from bot.services.backoffice_client import BackOfficeClient
 from bot.services.replies import Replies, answering
 from bot.stores.holder import Stores
+from demo_backoffice.seed import ALICE_USDT_TXID
+from demo_backoffice.sign_in import sign_in_on_link_page
 
 ASKED = (("deposit_missing", "where is my deposit?"), ("deposit_missing", "txid {txid} not credited"),
          ("withdrawal_pending", "my withdrawal is pending"), ("account_locked", "is my account locked?"),
          ("kyc_verification", "is my kyc done?"))  # fmt: skip
-TXID = "7f3a028ee4d69bebd6861a6fe0e77cfb589509e91f657d34e9532ad5666d8c4b"  # the demo's alice, USDT on TRC20
 
 
 def _port() -> int:
@@ -58,8 +58,7 @@ async def _linked_ref(office_url: str, token: str, events_port: int) -> str:
         client = BackOfficeClient(office_url, token)
         made = await client.link_request("webchat", "bench-user", "bench", 600)
         await client.close()
-        form = urllib.parse.urlencode({"username": "alice", "password": "demo"}).encode()
-        await asyncio.to_thread(urllib.request.urlopen, urllib.request.Request(made["url"], data=form), None, 10)
+        await asyncio.to_thread(sign_in_on_link_page, made["url"], "alice")
         return await asyncio.wait_for(confirmed, 10)
     finally:
         await runner.cleanup()
@@ -78,7 +77,8 @@ async def _timed(config: Config, texts: object, redis_url: str, office_url: str,
     try:
         for n in range(count + 20):
             intent, text = ASKED[n % len(ASKED)]
-            message = InboundMessage("webchat", "bench-user", "private", "bench-user", text.format(txid=TXID))
+            message = InboundMessage("webchat", "bench-user", "private", "bench-user",
+                                     text.format(txid=ALICE_USDT_TXID))
             decision = Decision("en", "en", intent, 0.95, Action.ANSWER, None, answering(message, "The guidance."), "")
             began = time.perf_counter()
             answered = await accounts.personalize(message, "c-bench", decision)
