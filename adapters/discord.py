@@ -29,7 +29,7 @@ from aiohttp import web
 
 from adapters.discord_interactions import Interactions
 from adapters.in_order import PerChat
-from bot.config import DiscordSettings
+from bot.channel_settings import DiscordSettings
 from bot.domain.messages import InboundMessage, OutboundReply
 from bot.domain.text_split import split_text
 from bot.services.channels import DiscordThreads, PrivateChat

@@ -37,7 +37,7 @@ from telegram.ext import (
 
 from adapters.in_order import PerChat
 from adapters.telegram_http import AiohttpRequest
-from bot.config import TelegramSettings
+from bot.channel_settings import TelegramSettings
 from bot.domain.messages import InboundMessage, OutboundReply
 from bot.domain.text_split import split_text
 from bot.services.channels import STORE_OUTAGE, PrivateChat

@@ -42,7 +42,7 @@ from adapters.x_posts import (
     what_x_said,
     with_suggestions_listed,
 )
-from bot.config import XSettings
+from bot.channel_settings import XSettings
 from bot.domain.messages import InboundMessage, OutboundReply
 from bot.domain.text_split import split_text
 from bot.services.channels import STORE_OUTAGE, PrivateChat, XState

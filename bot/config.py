@@ -14,6 +14,9 @@ from typing import Any
 
 import yaml
 
+from bot.channel_settings import DiscordSettings, TelegramSettings, XSettings
+from bot.domain.routing import RoutingError, RoutingSettings, parse_routing
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = ROOT / "config.yml"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -59,51 +62,6 @@ class HandoffSettings:
 
     def sla_seconds(self, lane: str) -> int:
         return int(getattr(self, f"sla_{lane}_seconds"))
-
-
-@dataclass(frozen=True)
-class TelegramSettings:
-    # On only when true; TELEGRAM_TOKEN must then be in the environment.
-    enabled: bool = False
-    # The Bot API's address: a self-hosted Bot API server (or the tests' stand-in) goes here.
-    base_url: str = "https://api.telegram.org/bot"
-    # Webhook mode (at /telegram/webhook) instead of long polling; needs TELEGRAM_WEBHOOK_SECRET.
-    webhook_url: str = ""
-    poll_interval_seconds: float = 0.0
-
-
-@dataclass(frozen=True)
-class DiscordSettings:
-    # On only when true; DISCORD_TOKEN must then be in the environment.
-    enabled: bool = False
-    # Discord's REST API and Gateway: a proxy (or the tests' stand-in) goes here.
-    api_base_url: str = "https://discord.com/api/v10"
-    gateway_url: str = "wss://gateway.discord.gg/"
-    # 0: one Gateway connection. N > 0: an AutoShardedClient with N shards (large bots).
-    shards: int = 0
-    # Which of those shards this replica runs (empty: all); replicas split them between them.
-    shard_ids: tuple = ()
-    # Register /support and /ticket with Discord on start.
-    sync_commands: bool = True
-    # Private support threads archive after this much quiet (60, 1440, 4320 or 10080).
-    thread_archive_minutes: int = 1440
-    # Check new members' names for impostors (needs the privileged Server Members intent).
-    watch_new_members: bool = False
-
-
-@dataclass(frozen=True)
-class XSettings:
-    # On only when true; the five X_* credentials must then be in the environment.
-    enabled: bool = False
-    # X's API host: tweepy has it built in; a proxy (or the tests' stand-in) goes here.
-    api_base_url: str = "https://api.twitter.com"
-    # How often the leader replica polls mentions and DMs (user-context rate limits allow ~2 s).
-    poll_interval_seconds: float = 15.0
-    # The polling leader's lock lasts this long after its last renewal (a successor's wait).
-    leader_lock_seconds: int = 30
-    # Loop guard: user ids never answered (other bots); at most this many public replies a user an hour.
-    ignore_users: tuple = ()
-    max_replies_per_user_hour: int = 20
 
 
 @dataclass(frozen=True)
@@ -178,6 +136,7 @@ class Config:
     community: CommunitySettings = CommunitySettings()
     audit: AuditSettings = AuditSettings()
     backoffice: BackOfficeSettings = BackOfficeSettings()
+    routing: RoutingSettings = RoutingSettings()
     redis_url: str = DEFAULT_REDIS_URL
     redis: RedisSettings = RedisSettings()
     # Redis Sentinel: (host, port) of each sentinel, and the name they monitor the master by.
@@ -234,7 +193,7 @@ def load_config(path: Path | str | None = None, env: dict[str, str] | None = Non
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
     known = {"exchange", "languages", "default_language", "nlu", "limits", "web", "handoff", "telegram", "discord", "x",
-             "community", "redis", "audit", "backoffice"}
+             "community", "redis", "audit", "backoffice", "routing"}
     unknown = set(raw) - known
     if unknown:
         raise ConfigError(f"{sorted(unknown)[0]}: unknown key (known: {', '.join(sorted(known))})")
@@ -274,6 +233,7 @@ def load_config(path: Path | str | None = None, env: dict[str, str] | None = Non
         community=_section(raw, "community", CommunitySettings, ""),
         audit=_section(raw, "audit", AuditSettings, ""),
         backoffice=_backoffice(raw),
+        routing=_routing(raw, tuple(languages)),
         redis_url=env.get("REDIS_URL", DEFAULT_REDIS_URL),
         redis=redis,
         redis_sentinels=sentinels,
@@ -287,6 +247,13 @@ def _backoffice(raw: dict[str, Any]) -> BackOfficeSettings:
             or not 1 <= settings.link_minutes <= 60 or settings.link_days < 1:  # fmt: skip
         raise ConfigError("backoffice: url http(s)://..., timeout_seconds 0-10, link_minutes 1-60, link_days >= 1")
     return settings
+
+
+def _routing(raw: dict[str, Any], languages: tuple[str, ...]) -> RoutingSettings:
+    try:
+        return parse_routing(raw.get("routing"), languages)
+    except RoutingError as error:
+        raise ConfigError(str(error)) from None
 
 
 def parse_sentinels(text: str) -> tuple[tuple[str, int], ...]:

@@ -52,9 +52,12 @@ def call(bot, method: str, path: str, body: object = None, token: str | None = N
         return error.code, json.loads(error.read() or b"{}")
 
 
-def add_agent(redis_server, name: str, languages: str, role: str = "agent") -> str:
+def add_agent(redis_server, name: str, languages: str, role: str = "agent", teams: str = "",
+              max_open: int | None = None) -> str:  # fmt: skip
+    """`python -m bot agents add` as an operator runs it; the token it prints."""
+    routing = [*(["--teams", teams] if teams else []), *(["--max-open", str(max_open)] if max_open else [])]
     done = subprocess.run(
-        [sys.executable, "-m", "bot", "agents", "add", name, "--languages", languages, "--role", role],
+        [sys.executable, "-m", "bot", "agents", "add", name, "--languages", languages, "--role", role, *routing],
         cwd=ROOT, env={**os.environ, "REDIS_URL": redis_server.url}, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr

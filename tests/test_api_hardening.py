@@ -22,7 +22,6 @@ import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from types import SimpleNamespace
 
 import pytest
 import redis as redis_sync
@@ -34,8 +33,8 @@ from bot.stores import keys
 from bot.stores.agents import AgentStore
 from bot.stores.conversations import ConversationStore, conversation_id
 from bot.stores.handoff_queue import HandoffQueue
-from bot.web.agent_routes import AgentRoutes
 from bot.web.api_requests import AGENT, api_middleware
+from bot.web.event_stream import EventStream
 from bot.web.signin_log import SignInLog
 from tests.conftest import ROOT, BotProcess, RedisServer
 from tests.helpers import LANGUAGES, add_agent, say, session_of
@@ -132,7 +131,7 @@ async def test_agents_do_not_receive_the_events_meant_for_leads(redis, config):
     agents, conversations = AgentStore(redis), ConversationStore(redis)
     queue = HandoffQueue(redis, conversations, LANGUAGES)
     agent, lead = await agents.add("ana", ["en"]), await agents.add("lea", ["en"], "lead")
-    routes = AgentRoutes(config, agents, conversations, queue, SimpleNamespace(replies=None))
+    routes = EventStream(redis)
     app = web.Application(middlewares=[api_middleware(agents)])
     app.add_routes(routes.routes())
 

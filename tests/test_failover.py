@@ -91,7 +91,7 @@ async def _enqueue(redis: Redis) -> tuple[str, str]:
     conversations = ConversationStore(redis)
     conversation = await conversations.for_message(InboundMessage("webchat", "chat-2", "private", "u2", "a human"))
     await HandoffQueue(redis, conversations, LANGUAGES).enqueue(conversation.id, "high", "en", "human_agent")
-    return keys.queue("high", "en"), conversation.id
+    return keys.queue("general", "high", "en"), conversation.id
 
 
 async def _put(redis: Redis) -> tuple[str, str]:

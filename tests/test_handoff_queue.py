@@ -19,7 +19,7 @@ async def test_ten_thousand_claims_by_fifty_agents_never_share_or_lose_a_convers
     client = Redis(connection_pool=pool)
     await client.flushdb()
     queued = await open_conversations(client, 1000)
-    queue = HandoffQueue(client, ConversationStore(client), LANGUAGES)
+    queue = HandoffQueue(client, ConversationStore(client), LANGUAGES, max_open=1000)  # claims alone here
     claims: list[tuple[str, str]] = []
 
     async def agent(name: str) -> None:
@@ -36,7 +36,7 @@ async def test_ten_thousand_claims_by_fifty_agents_never_share_or_lose_a_convers
     assert set(owners) == set(queued), "a conversation lost"
     for cid, name in claims[:50]:
         assert (await client.hget(f"sb:conv:{cid}", "agent")).decode() == name
-    assert await client.zcard("sb:q:normal:en") == 0
+    assert await client.zcard("sb:q:general:normal:en") == 0
     print(f"10,000 claims by 50 agents in {elapsed:.2f} s")
     await client.flushdb()
     await client.close()
@@ -71,7 +71,7 @@ async def test_claims_made_at_the_same_moment_take_the_lanes_in_order_one_each(r
 async def test_one_failing_claim_in_a_batch_fails_alone_and_a_flushed_script_is_loaded_again(redis):
     queued = await open_conversations(redis, 3)
     queue = HandoffQueue(redis, ConversationStore(redis), LANGUAGES)
-    await redis.set("sb:q:urgent:xx", "not a queue")  # a claim reading it fails in Redis
+    await redis.set("sb:q:general:urgent:xx", "not a queue")  # a claim reading it fails in Redis
     await redis.script_flush()  # as after a restart or a failover to a server without it
     results = await asyncio.gather(queue.claim_next("ana", ["en"]), queue.claim_next("bo", ["xx"]),
                                    queue.claim_next("cy", ["en"]), return_exceptions=True)  # fmt: skip
@@ -105,8 +105,9 @@ async def test_a_second_hand_off_keeps_the_open_ticket(redis):
     queue = HandoffQueue(redis, store, LANGUAGES)
     await queue.setup()
     conv = await store.for_message(InboundMessage("webchat", "s1", "private", "s1", "help"))
-    ticket, opened = await queue.enqueue(conv.id, "normal", "en", "human_agent")
-    again, opened_again = await queue.enqueue(conv.id, "urgent", "en", "account_compromised")
+    first = await queue.enqueue(conv.id, "normal", "en", "human_agent")
+    second = await queue.enqueue(conv.id, "urgent", "en", "account_compromised")
+    ticket, opened, again, opened_again = first.ticket, first.opened, second.ticket, second.opened
     assert ticket.startswith("T-") and int(ticket[2:]) > 1000
     assert (again, opened, opened_again) == (ticket, True, False)
     assert [t.id for t in await queue.user_tickets("webchat", "s1")] == [ticket]

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import re
 
-from bot.stores import handoff_queue, keys
+from bot.stores import assignment, keys, queue_scripts
 from tests.conftest import ROOT
 
 
 def test_the_lua_scripts_build_the_same_key_names_as_the_python_side():
-    scripts = "\n".join(value for value in vars(handoff_queue).values()
+    scripts = "\n".join(value for module in (queue_scripts, assignment) for value in vars(module).values()
                         if isinstance(value, str) and "redis.call" in value)  # fmt: skip
     assert scripts, "the queue's Lua scripts were not found"
     built = set(re.findall(r"'(sb:[\w:-]*)'", scripts))

@@ -37,8 +37,8 @@ async def test_overdue_conversations_are_escalated_once_and_the_user_told(redis,
     early, late = await open_conversations(redis, 2, language="es")
     conversations = ConversationStore(redis)
     queue = HandoffQueue(redis, conversations, LANGUAGES)
-    await redis.zadd("sb:q:normal:es", {late: time.time() - 700}, xx=True)  # waited past 600 s
-    await redis.zadd("sb:q:normal:es", {early: time.time() - 10}, xx=True)
+    await redis.zadd("sb:q:general:normal:es", {late: time.time() - 700}, xx=True)  # waited past 600 s
+    await redis.zadd("sb:q:general:normal:es", {early: time.time() - 10}, xx=True)
     events = redis.pubsub()
     await events.subscribe("sb:events")
     settings = HandoffSettings()

@@ -15,7 +15,7 @@ from bot.config import ROOT, read_yaml
 DATA_DIR = ROOT / "data"
 
 REPLY_KEYS = (
-    "clarify", "handoff", "handoff_ticket", "still_in_line",
+    "clarify", "handoff", "handoff_ticket", "still_in_line", "handoff_out_of_hours", "handoff_back_to_agent",
     "secret_mnemonic", "secret_private_key", "secret_api_secret", "secret_password", "secret_delete_request",
     "error_empty", "error_too_long", "error_unreadable", "error_unavailable", "non_text",
     "helpful_prompt", "button_helpful_yes", "button_helpful_no", "button_human",
@@ -110,7 +110,7 @@ class Texts:
 
 
 # Placeholders that are filled per message rather than from the config.
-_REPLY_FIELDS = {"ticket", "position", "wait", "limit", "status", "link", "name",
+_REPLY_FIELDS = {"ticket", "position", "wait", "opens", "limit", "status", "link", "name",
                  "network", "networks", "confirmations", "coin",
                  "url", "minutes", "uid", "amount", "seen", "required", "reason", "txid", "level"}  # fmt: skip
 

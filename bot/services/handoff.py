@@ -5,16 +5,18 @@ one-time link the user follows)."""
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 from bot.config import Config
 from bot.domain.messages import Action, Decision, InboundMessage, Priority
 from bot.domain.pipeline import Pipeline
+from bot.domain.routing import Team
 from bot.services.channels import Channels
 from bot.services.replies import Replies, answering
 from bot.stores.conversations import Conversation
-from bot.stores.handoff_queue import HandoffQueue
+from bot.stores.handoff_queue import HandoffQueue, Returning
 from bot.stores.holder import Stores
 from intents import PERSON_REQUEST, TicketLookup, TicketView
 
@@ -116,18 +118,42 @@ class HandOff:
             return "vip"
         return priority.value
 
+    def team_for(self, conversation: Conversation, decision: Decision, lane: str) -> Team:
+        """The team a hand-off goes to (`routing.teams`): by its intent, or for "a person,
+        please" by what the conversation was about (`topic`), or by its lane."""
+        intent = decision.intent or ""
+        if intent == PERSON_REQUEST and conversation.topic:
+            intent = conversation.topic
+        return self.config.routing.team_for(intent, lane, decision.language)
+
     async def hand_off(self, message: InboundMessage, conversation: Conversation, decision: Decision) -> Decision:
         lane = await self.lane_for(message, decision.priority, conversation.id)
         language = decision.language
-        ticket, _ = await self.queue.enqueue(conversation.id, lane, language, decision.intent or "")
-        position = await self.queue.position(conversation.id, lane, language)
-        speakers = [a for a in await self.agents.on_shift_recently(self.config.handoff.agent_timeout_seconds)
-                    if language in a.languages]  # fmt: skip
-        minutes = math.ceil(position * self.config.handoff.avg_handle_minutes / max(1, len(speakers)))
-        notice = self.replies.text(
-            "handoff_ticket", language, ticket=ticket, position=position, wait=f"{max(1, minutes)} min"
-        )
+        team = self.team_for(conversation, decision, lane)
+        now = time.time()
+        back_minutes = self.config.routing.return_to_last_agent_minutes
+        returning = Returning(now - back_minutes * 60 if back_minutes else -1,
+                              now - self.config.handoff.agent_timeout_seconds)  # fmt: skip
+        queued = await self.queue.enqueue(conversation.id, lane, language, decision.intent or "", team.name, returning)
+        if queued.agent:
+            notice = self.replies.text("handoff_back_to_agent", language, ticket=queued.ticket)
+        elif not team.hours.is_open(now):
+            opens = team.hours.next_opening(now)
+            notice = self.replies.text("handoff_out_of_hours", language, ticket=queued.ticket,
+                                       opens=f"{opens:%Y-%m-%d %H:%M} ({team.hours.timezone})")  # fmt: skip
+        else:
+            notice = await self._place_in_line(conversation.id, queued.ticket, team, lane, language)
         if decision.intent == PERSON_REQUEST and decision.reply and decision.action is not Action.WARN_SECRET:
             decision = replace(decision, reply=replace(decision.reply, text=""))  # the notice says it all
         return replace(self.pipeline.with_handoff_notice(decision, notice), action=Action.HANDOFF
                        if decision.action is not Action.WARN_SECRET else decision.action)  # fmt: skip
+
+    async def _place_in_line(self, cid: str, ticket: str, team: Team, lane: str, language: str) -> str:
+        """The notice of a queued hand-off: the ticket, the place in the team's line and the
+        wait it means with the team's agents on shift who speak the language."""
+        position = await self.queue.position(cid, team.name, lane, language)
+        speakers = [a for a in await self.agents.on_shift_recently(self.config.handoff.agent_timeout_seconds)
+                    if language in a.languages and a.in_team(team.name)]  # fmt: skip
+        minutes = math.ceil(position * self.config.handoff.avg_handle_minutes / max(1, len(speakers)))
+        return self.replies.text("handoff_ticket", language, ticket=ticket, position=position,
+                                 wait=f"{max(1, minutes)} min")  # fmt: skip

@@ -42,7 +42,7 @@ from bot.services.secret_carry import SecretCarry
 from bot.stores import keys
 from bot.stores.conversations import BOT, RESOLVED, WITH_PEOPLE, Conversation, Line, conversation_id
 from bot.stores.holder import Stores
-from intents import INTENTS, PRIVATE_INTENTS
+from intents import INTENTS, NO_TOPIC, PRIVATE_INTENTS
 
 log = logging.getLogger(__name__)
 # What a channel that keeps the answer itself does with the decision (see `Inbox.handle`).
@@ -166,7 +166,9 @@ class Inbox:
                 await self.conversations.append(conversation.id, "bot", decision.reply.text)
         else:  # an answer: the question, the answer and the language in one round trip
             answer = [Line("bot", decision.reply.text)] if decision.reply else []
-            await self.conversations.record(conversation.id, said, *answer, language=decision.language)
+            answered = decision.action is Action.ANSWER and decision.intent not in NO_TOPIC
+            topic = {"topic": decision.intent} if answered else {}  # what "a person, please" is about
+            await self.conversations.record(conversation.id, said, *answer, language=decision.language, **topic)
         log.info(
             "%s %s lang=%s intent=%s conf=%.2f action=%s secrets=%s",
             message.platform, conversation.id, decision.language, decision.intent,

@@ -12,8 +12,9 @@ Exported and erased:
   anonymous stub under a new random id, so the reports still count it: platform, language,
   lane, intent, ticket and times; the transcript keeps only the user's lines' time, intent,
   action, language and answer (no text; coins and networks named, other entities as
-  "(erased)"). It leaves the queue (`keys.queue`), the agents' sets
-  (`keys.agent_conversations`) and its incident's group (`keys.incident_grouped`).
+  "(erased)"). It leaves the queue (`keys.queue`), the offers of auto-assignment
+  (`keys.OFFERS`), the agents' sets (`keys.agent_conversations`) and its incident's group
+  (`keys.incident_grouped`).
 - `keys.ticket`: kept for the reports (times, lane, rating), pointing at the stub.
 - `keys.user_tickets`, `keys.move` (unspent one-time links), `keys.webchat_session` (the web
   chat's lines: a web chat user's id is their session), `keys.webchat_rate` (the session's

@@ -23,6 +23,7 @@ from typing import Optional
 from redis.asyncio import Redis
 
 from bot.domain.hidden_characters import refuse_hidden_characters
+from bot.domain.routing import TEAM_NAME
 from bot.stores import keys
 
 ROLES = ("agent", "lead")
@@ -38,16 +39,25 @@ FAILURE_WINDOW_SECONDS = 60
 ON_SHIFT_CACHED_SECONDS = 2.0
 
 
+PRESENCES = ("online", "away", "offline")
+
+
 @dataclass(frozen=True)
 class Agent:
     name: str
     languages: tuple[str, ...]
     role: str
     token_expires_at: Optional[float] = None  # None: the token does not expire (or was revoked)
+    teams: tuple[str, ...] = ()  # none: every team's queue
+    max_open: Optional[int] = None  # None: routing.max_open_per_agent
+    presence: str = "online"  # away and offline agents are offered no new work
 
     @property
     def is_lead(self) -> bool:
         return self.role == "lead"
+
+    def in_team(self, team: str) -> bool:
+        return not self.teams or team in self.teams
 
 
 def _digest(token: str) -> str:
@@ -66,9 +76,20 @@ def _languages(languages: Iterable[str]) -> tuple[str, ...]:
     return codes
 
 
+def _teams(teams: Iterable[str]) -> tuple[str, ...]:
+    """Team names, or ValueError (names as in config.yml's routing.teams)."""
+    names = tuple(dict.fromkeys(t.strip() for t in teams if t.strip()))
+    for name in names:
+        if not TEAM_NAME.match(name):
+            raise ValueError(f"{name!r} is not a team name (lowercase letters, digits, '-', '_')")
+    return names
+
+
 def _agent(data: dict[str, str]) -> Agent:
     expires = float(data.get("token_expires_at") or 0) or None
-    return Agent(data["name"], tuple(data["languages"].split(",")), data["role"], expires)
+    return Agent(data["name"], tuple(data["languages"].split(",")), data["role"], expires,
+                 tuple(t for t in data.get("teams", "").split(",") if t), int(data.get("max_open") or 0) or None,
+                 data.get("presence") or "online")  # fmt: skip
 
 
 class AgentStore:
@@ -80,15 +101,32 @@ class AgentStore:
         self._on_shift: dict[float, tuple[float, list[Agent]]] = {}  # within -> (read until, agents)
 
     async def add(self, name: str, languages: Iterable[str], role: str = "agent",
-                  expires_in_days: Optional[float] = None) -> str:  # fmt: skip
+                  expires_in_days: Optional[float] = None, teams: Iterable[str] = (),
+                  max_open: Optional[int] = None) -> str:  # fmt: skip
         """Create or re-key an agent; returns the new token (the only time it is seen), which
-        expires after `expires_in_days` when given."""
+        expires after `expires_in_days` when given. `teams`: the teams whose queues they work
+        (none: all); `max_open`: their maximum of open conversations (None: the default)."""
         if not NAME.match(name):
             raise ValueError("an agent name is 1-32 lowercase letters, digits, '.', '_' or '-'")
         if role not in ROLES:
             raise ValueError(f"role must be one of {', '.join(ROLES)}")
-        record = {"name": name, "languages": ",".join(_languages(languages)), "role": role, "created_at": time.time()}
+        record = {"name": name, "languages": ",".join(_languages(languages)), "role": role, "created_at": time.time(),
+                  **_routing_fields(teams, max_open)}  # fmt: skip
         return await self._issue(name, record, expires_in_days)
+
+    async def set_routing(self, name: str, teams: Iterable[str], max_open: Optional[int]) -> bool:
+        """The teams an agent works and their maximum; False when there is no such agent."""
+        fields = _routing_fields(teams, max_open)
+        if not NAME.match(name) or await self._record(name) is None:
+            return False
+        await self.redis.hset(keys.agent(name), mapping=fields)
+        return True
+
+    async def set_presence(self, name: str, presence: str) -> None:
+        """online, away or offline (away and offline agents are offered no new work)."""
+        if presence not in PRESENCES:
+            raise ValueError(f"presence must be one of {', '.join(PRESENCES)}")
+        await self.redis.hset(keys.agent(name), "presence", presence)
 
     async def rotate(self, name: str, expires_in_days: Optional[float] = None) -> Optional[str]:
         """A new token for an existing agent (the old one stops working at once); None when
@@ -173,10 +211,20 @@ class AgentStore:
             self._on_shift[within_seconds] = (time.monotonic() + ON_SHIFT_CACHED_SECONDS, agents)
         return agents
 
+    async def available(self, team: str, within_seconds: float) -> list[Agent]:
+        """The team's agents on shift and online (room aside)."""
+        return [a for a in await self.on_shift(within_seconds) if a.presence == "online" and a.in_team(team)]
+
     async def vanished(self, within_seconds: float) -> list[str]:
         """Agents whose last sign of life is older than `within_seconds`."""
         until = time.time() - within_seconds
         return [n.decode() for n in await self.redis.zrangebyscore(ON_SHIFT_KEY, "-inf", until)]
+
+
+def _routing_fields(teams: Iterable[str], max_open: Optional[int]) -> dict[str, str]:
+    if max_open is not None and not 1 <= max_open <= 100:
+        raise ValueError("max_open is 1 to 100 open conversations")
+    return {"teams": ",".join(_teams(teams)), "max_open": str(max_open or "")}
 
 
 class SignInFailures:

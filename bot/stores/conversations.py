@@ -70,6 +70,10 @@ class Conversation:
     agent: str = ""
     last_agent: str = ""  # who resolved or released it: they are told why a late reply is refused
     incident: str = ""  # the incident it was about, while that lasts
+    topic: str = ""  # the intent of the last question the bot answered (what "a person, please" is about)
+    team: str = ""  # the team its hand-off went to
+    offered_at: str = ""  # offered to `agent` by auto-assignment and not accepted yet
+    overflowed_from: str = ""  # the team it waited in before it overflowed to `team`
     tags: list[str] = field(default_factory=list)
     created_at: float = 0.0
     updated_at: float = 0.0
@@ -95,6 +99,8 @@ class Conversation:
             "ticket": self.ticket or None, "agent": self.agent or None, "tags": self.tags,
             "created_at": self.created_at, "updated_at": self.updated_at,
             "queued_at": self.queued_at or None, "claimed_at": self.claimed_at or None,
+            "team": self.team or None, "offered": bool(self.offered_at),
+            "overflowed_from": self.overflowed_from or None,
         }  # fmt: skip
 
 

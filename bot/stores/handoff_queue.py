@@ -1,17 +1,18 @@
-"""The hand-off queue: tickets, lanes by priority, routing by language, atomic claims.
+"""The hand-off queue: tickets, teams, lanes by priority, routing by language, atomic claims.
 
-Layout in Redis: one sorted set per lane and language, `sb:q:<lane>:<lang>`, scored by the
-time the conversation was queued (first in, first out inside a lane). Lanes are taken
-strictly in order: urgent, vip, high, normal.
+Layout in Redis: one sorted set per team, lane and language, `sb:q:<team>:<lane>:<lang>`,
+scored by the time the conversation was queued (first in, first out inside a lane). Lanes are
+taken strictly in order: urgent, vip, high, normal.
 
-Why Lua rather than streams with consumer groups: a claim has to choose across several
-lanes and languages (the agent's own, plus those no agent on shift speaks) and take the
-oldest of the most urgent, then mark the conversation and its ticket as owned, all or
-nothing. A consumer group hands out entries of one stream in arrival order and cannot pick
-across streams by priority; a Lua script runs the whole choice and the update as one atomic
-step inside Redis, so two agents can never own one conversation, and a crash between
-"popped" and "marked" cannot happen. A vanished agent's conversations go back with their
-original score, which puts them at the head of their lane again.
+Why Lua rather than streams with consumer groups: a claim has to choose across several teams,
+lanes and languages (the agent's own, plus those no agent on shift speaks), take the oldest of
+the most urgent, check the agent's room, then mark the conversation and its ticket as owned,
+all or nothing. A consumer group hands out entries of one stream in arrival order and cannot
+pick across streams by priority; a Lua script (`queue_scripts.py`) runs the whole choice and
+the update as one atomic step inside Redis, so two agents can never own one conversation, no
+agent holds more than their maximum, and a crash between "popped" and "marked" cannot happen.
+A vanished agent's conversations go back with their original score, which puts them at the
+head of their lane again.
 """
 
 from __future__ import annotations
@@ -24,118 +25,19 @@ from typing import Optional
 
 from redis.asyncio import Redis
 
-from bot.stores import keys
+from bot.domain.routing import LANES
+from bot.stores import keys, queue_scripts
 from bot.stores.batched_script import BatchedScript
 from bot.stores.conversations import ASSIGNED, BOT, QUEUED, RESOLVED, ConversationStore
 from bot.stores.durability import replicated
 
-LANES = ("urgent", "vip", "high", "normal")
 TICKET_FIRST = 1000
 EVENTS_CHANNEL = keys.EVENTS
+FULL = "!full"  # what the claim scripts answer for an agent at their maximum
 
-# KEYS: none (every key is derived inside; one Redis, no cluster slots to respect).
-# ARGV: cid, lane, language, now, intent. Publishes "queued" when it opens a ticket.
-_ENQUEUE = """
-local ck = 'sb:conv:' .. ARGV[1]
-local state = redis.call('HGET', ck, 'state')
-if state == 'queued' or state == 'assigned' then
-  return {redis.call('HGET', ck, 'ticket'), 0}
-end
-local ticket = 'T-' .. redis.call('INCR', 'sb:ticket:seq')
-redis.call('HSET', ck, 'state', 'queued', 'lane', ARGV[2], 'language', ARGV[3], 'queued_at', ARGV[4],
-           'updated_at', ARGV[4], 'intent', ARGV[5], 'ticket', ticket, 'agent', '', 'claimed_at', '',
-           'tags', ARGV[5] .. ',' .. ARGV[2])
-redis.call('HDEL', ck, 'sla_breached_at')
-redis.call('HSET', 'sb:ticket:' .. ticket, 'id', ticket, 'conversation', ARGV[1], 'status', 'queued',
-           'lane', ARGV[2], 'intent', ARGV[5], 'opened_at', ARGV[4])
-local user = redis.call('HGET', ck, 'platform') .. ':' .. redis.call('HGET', ck, 'user_id')
-redis.call('ZADD', 'sb:user-tickets:' .. user, ARGV[4], ticket)
-redis.call('ZADD', 'sb:q:' .. ARGV[2] .. ':' .. ARGV[3], ARGV[4], ARGV[1])
-redis.call('PUBLISH', 'sb:events', cjson.encode({type = 'queued', at = tonumber(ARGV[4]), conversation = ARGV[1],
-                                                 ticket = ticket, lane = ARGV[2], language = ARGV[3]}))
-return {ticket, 1}
-"""
 
-# Give a queued conversation to an agent: shared by both claim scripts.
-_ASSIGN = """
-local function assign(cid, agent, now)
-  local ck = 'sb:conv:' .. cid
-  redis.call('HSET', ck, 'state', 'assigned', 'agent', agent, 'claimed_at', now, 'updated_at', now)
-  redis.call('SADD', 'sb:agent:' .. agent .. ':convs', cid)
-  local ticket = redis.call('HGET', ck, 'ticket')
-  if ticket then
-    redis.call('HSET', 'sb:ticket:' .. ticket, 'status', 'assigned', 'agent', agent)
-    redis.call('HSETNX', 'sb:ticket:' .. ticket, 'claimed_at', now)
-  end
-  redis.call('PUBLISH', 'sb:events', cjson.encode({type = 'claimed', at = tonumber(now), conversation = cid,
-                                                   agent = agent, ticket = ticket}))
-  return cid
-end
-"""
-
-# ARGV: agent, now, n_lanes, lanes..., languages...
-_CLAIM = """
-local agent, now, n_lanes = ARGV[1], ARGV[2], tonumber(ARGV[3])
-for l = 4, 3 + n_lanes do
-  local best, best_score, best_key = nil, nil, nil
-  for i = 4 + n_lanes, #ARGV do
-    local key = 'sb:q:' .. ARGV[l] .. ':' .. ARGV[i]
-    local head = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
-    if head[1] and (best_score == nil or tonumber(head[2]) < best_score) then
-      best, best_score, best_key = head[1], tonumber(head[2]), key
-    end
-  end
-  if best then
-    redis.call('ZREM', best_key, best)
-    return assign(best, agent, now)
-  end
-end
-return false
-"""
-
-# One named conversation, if it still waits (the console's click-to-claim). ARGV: cid, agent, now
-_CLAIM_ONE = _ASSIGN + """
-local ck = 'sb:conv:' .. ARGV[1]
-local state, lane, lang = unpack(redis.call('HMGET', ck, 'state', 'lane', 'language'))
-if state ~= 'queued' or redis.call('ZREM', 'sb:q:' .. lane .. ':' .. lang, ARGV[1]) == 0 then return false end
-return assign(ARGV[1], ARGV[2], ARGV[3])
-"""
-
-# Back to the queue with the original score (the head of its lane). ARGV: cid, expected agent or ''
-_REQUEUE = """
-local ck = 'sb:conv:' .. ARGV[1]
-local state, agent = unpack(redis.call('HMGET', ck, 'state', 'agent'))
-if state ~= 'assigned' or (ARGV[2] ~= '' and agent ~= ARGV[2]) then return 0 end
-local lane, lang, score, ticket = unpack(redis.call('HMGET', ck, 'lane', 'language', 'queued_at', 'ticket'))
-redis.call('ZADD', 'sb:q:' .. lane .. ':' .. lang, score, ARGV[1])
-redis.call('HSET', ck, 'state', 'queued', 'agent', '', 'claimed_at', '')
-redis.call('SREM', 'sb:agent:' .. agent .. ':convs', ARGV[1])
-if ticket then redis.call('HSET', 'sb:ticket:' .. ticket, 'status', 'queued', 'agent', '') end
-return 1
-"""
-
-# Close an owned conversation. ARGV: cid, agent, new state (resolved|bot), now
-_CLOSE = """
-local ck = 'sb:conv:' .. ARGV[1]
-local state, agent, ticket = unpack(redis.call('HMGET', ck, 'state', 'agent', 'ticket'))
-if state ~= 'assigned' or agent ~= ARGV[2] then return 0 end
-redis.call('HSET', ck, 'state', ARGV[3], 'agent', '', 'last_agent', agent, 'updated_at', ARGV[4])
-redis.call('SREM', 'sb:agent:' .. agent .. ':convs', ARGV[1])
-if ticket then redis.call('HSET', 'sb:ticket:' .. ticket, 'status', 'resolved', 'resolved_at', ARGV[4]) end
-return 1
-"""
-
-# Hand an owned conversation to another agent. ARGV: cid, from, to
-_TRANSFER = """
-local ck = 'sb:conv:' .. ARGV[1]
-local state, agent, ticket = unpack(redis.call('HMGET', ck, 'state', 'agent', 'ticket'))
-if state ~= 'assigned' or agent ~= ARGV[2] then return 0 end
-redis.call('HSET', ck, 'agent', ARGV[3])
-redis.call('SREM', 'sb:agent:' .. ARGV[2] .. ':convs', ARGV[1])
-redis.call('SADD', 'sb:agent:' .. ARGV[3] .. ':convs', ARGV[1])
-if ticket then redis.call('HSET', 'sb:ticket:' .. ticket, 'agent', ARGV[3]) end
-return 1
-"""
+class AtCapacity(Exception):
+    """The agent holds as many open conversations as they may (`max_open`)."""
 
 
 @dataclass(frozen=True)
@@ -154,53 +56,101 @@ class QueuedEntry:
     lane: str
     language: str
     queued_at: float
+    team: str = "general"
+
+
+@dataclass(frozen=True)
+class Queued:
+    """What a hand-off became: its ticket, whether it was opened now, and the agent it went
+    straight to ("" when it waits in the queue)."""
+
+    ticket: str
+    opened: bool
+    agent: str = ""
+
+
+@dataclass(frozen=True)
+class Returning:
+    """Send a returning user back to their last agent: if their last ticket closed after
+    `closed_since` (-1: never) and the agent was seen after `seen_since`."""
+
+    closed_since: float
+    seen_since: float
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value or "")
+
+
+def _claimed(reply: object) -> Optional[str]:
+    """A claim script's answer: the conversation's id, None for nothing, AtCapacity for FULL."""
+    cid = _text(reply) if reply else ""
+    if cid == FULL:
+        raise AtCapacity()
+    return cid or None
 
 
 class HandoffQueue:
-    """Opens tickets, queues conversations by lane and language, and hands them to agents."""
+    """Opens tickets, queues conversations by team, lane and language, and hands them to agents."""
 
-    def __init__(self, redis: Redis, conversations: ConversationStore, languages: Iterable[str]) -> None:
+    def __init__(self, redis: Redis, conversations: ConversationStore, languages: Iterable[str],
+                 teams: Iterable[str] = ("general",), max_open: int = 8) -> None:  # fmt: skip
+        """`teams`: every team's name, the fallback (which takes the queues from before teams)
+        last or named by `setup`; `max_open`: an agent's maximum unless their record says."""
         self.redis = redis
         self.conversations = conversations
         self.languages = tuple(languages)
-        self._enqueue = redis.register_script(_ENQUEUE)
-        self._claim = BatchedScript(redis, _CLAIM, prelude=_ASSIGN)  # agents claiming at once: one script call
-        self._claim_one = redis.register_script(_CLAIM_ONE)
-        self._requeue = redis.register_script(_REQUEUE)
-        self._close = redis.register_script(_CLOSE)
-        self._transfer = redis.register_script(_TRANSFER)
+        self.teams = tuple(teams)
+        self.max_open = max_open
+        self._enqueue = redis.register_script(queue_scripts.ENQUEUE)
+        # Agents claiming at once: one script call.
+        self._claim = BatchedScript(redis, queue_scripts.CLAIM_NEXT, prelude=queue_scripts.HELPERS)
+        self._claim_one = redis.register_script(queue_scripts.CLAIM_ONE)
+        self._requeue = redis.register_script(queue_scripts.REQUEUE)
+        self._close = redis.register_script(queue_scripts.CLOSE)
+        self._transfer = redis.register_script(queue_scripts.TRANSFER)
+        self._migrate = redis.register_script(queue_scripts.MIGRATE)
 
-    async def setup(self) -> None:
-        """Ticket numbers start at T-1001."""
+    async def setup(self, fallback_team: str = "") -> None:
+        """Ticket numbers start at T-1001; conversations queued before there were teams join
+        the fallback team's queues."""
         await self.redis.set(keys.TICKET_SEQ, TICKET_FIRST, nx=True)
+        await self._migrate(args=[fallback_team or self.teams[-1], *LANES, "--", *self.languages])
 
-    async def enqueue(self, cid: str, lane: str, language: str, intent: str) -> tuple[str, bool]:
-        """Open a ticket and queue the conversation; (ticket, newly opened). A conversation
-        already with people keeps its ticket."""
+    async def enqueue(self, cid: str, lane: str, language: str, intent: str, team: str = "",
+                      returning: Optional[Returning] = None) -> Queued:  # fmt: skip
+        """Open a ticket and queue the conversation in `team` (the last team without one). A
+        conversation already with people keeps its ticket. With `returning`, a user whose
+        last ticket closed since then goes straight to the agent who closed it, if that agent
+        is in the team, online and has room."""
         if lane not in LANES:
             raise ValueError(f"unknown lane {lane!r}")
+        back = returning or Returning(-1, 0)
         # The script also tells the consoles ("queued"): one round trip.
-        ticket, opened = await self._enqueue(args=[cid, lane, language, time.time(), intent])
+        ticket, opened, agent = await self._enqueue(args=[cid, lane, language, time.time(), intent,
+                                                          team or self.teams[-1], back.closed_since,
+                                                          back.seen_since, self.max_open])  # fmt: skip
         await replicated(self.redis)  # the ticket the user is told survives a failover
-        ticket = ticket.decode() if isinstance(ticket, bytes) else ticket
-        return ticket, bool(opened)
+        return Queued(_text(ticket), bool(opened), _text(agent))
 
-    async def claim_next(self, agent: str, languages: Iterable[str]) -> Optional[str]:
-        """Atomically take the oldest conversation of the most urgent lane in `languages`;
-        the conversation's id, or None when nothing waits."""
-        cid = await self._claim(args=[agent, time.time(), len(LANES), *LANES, *dict.fromkeys(languages)])
-        if not cid:
-            return None
-        return cid.decode() if isinstance(cid, bytes) else cid  # the script published "claimed"
+    async def claim_next(self, agent: str, languages: Iterable[str], teams: Iterable[str] = ()) -> Optional[str]:
+        """Atomically take the oldest conversation of the most urgent lane in `teams` (every
+        team without) and `languages`; the conversation's id, or None when nothing waits.
+        AtCapacity when the agent holds their maximum."""
+        teams = tuple(teams) or self.teams
+        cid = await self._claim(args=[agent, time.time(), self.max_open, len(LANES), *LANES, len(teams), *teams,
+                                      *dict.fromkeys(languages)])  # fmt: skip
+        return _claimed(cid)  # the script published "claimed"
 
     async def claim(self, cid: str, agent: str) -> bool:
         """Atomically take the conversation `cid` if it is still waiting; False if it is not
-        (another agent was first, or it left the queue)."""
-        return bool(await self._claim_one(args=[cid, agent, time.time()]))
+        (another agent was first, or it left the queue); AtCapacity at the agent's maximum."""
+        return _claimed(await self._claim_one(args=[cid, agent, time.time(), self.max_open])) is not None
 
-    async def requeue(self, cid: str, agent: str = "") -> bool:
-        """Back to the head of its lane (transfer to the queue, or a vanished agent)."""
-        done = bool(await self._requeue(args=[cid, agent]))
+    async def requeue(self, cid: str, agent: str = "", declined: bool = False) -> bool:
+        """Back to the head of its lane (transfer to the queue, a vanished agent, or an offer
+        not accepted in time: `declined`, the next offer goes to someone else)."""
+        done = bool(await self._requeue(args=[cid, agent, "declined" if declined else ""]))
         if done:
             await self.publish("queued", conversation=cid, requeued=True)
         return done
@@ -219,36 +169,42 @@ class HandoffQueue:
         return done
 
     async def transfer(self, cid: str, from_agent: str, to_agent: str) -> bool:
-        done = bool(await self._transfer(args=[cid, from_agent, to_agent]))
+        """To another agent; False unless `from_agent` holds it, AtCapacity when the other
+        agent holds their maximum."""
+        done = await self._transfer(args=[cid, from_agent, to_agent, self.max_open])
+        if done == -1:
+            raise AtCapacity(to_agent)
         if done:
             await self.publish("transferred", conversation=cid, agent=to_agent)
-        return done
+        return bool(done)
 
-    async def bump(self, cid: str, lane: str, language: str) -> None:
+    async def bump(self, entry: QueuedEntry) -> None:
         """To the head of its lane (an SLA escalation); its age for reports is kept on the
         conversation (`queued_at`)."""
-        key = keys.queue(lane, language)
+        key = keys.queue(entry.team, entry.lane, entry.language)
         head = await self.redis.zrange(key, 0, 0, withscores=True)
-        if head and head[0][0].decode() != cid:
-            await self.redis.zadd(key, {cid: head[0][1] - 0.001}, xx=True)
+        if head and head[0][0].decode() != entry.conversation:
+            await self.redis.zadd(key, {entry.conversation: head[0][1] - 0.001}, xx=True)
 
-    async def waiting(self) -> list[QueuedEntry]:
-        """Everything queued, most urgent lane first, oldest first inside a lane."""
-        entries = []
-        for lane in LANES:
-            lane_entries = []
-            for lang in self.languages:
-                for member, score in await self.redis.zrange(keys.queue(lane, lang), 0, -1, withscores=True):
-                    lane_entries.append(QueuedEntry(member.decode(), lane, lang, score))
-            entries += sorted(lane_entries, key=lambda e: e.queued_at)
-        return entries
+    async def waiting(self, teams: Iterable[str] = ()) -> list[QueuedEntry]:
+        """Everything queued in `teams` (all without), most urgent lane first, oldest first
+        inside a lane."""
+        teams = tuple(teams) or self.teams
+        where = [(lane, team, lang) for lane in LANES for team in teams for lang in self.languages]
+        async with self.redis.pipeline(transaction=False) as pipe:  # one round trip
+            for lane, team, lang in where:
+                pipe.zrange(keys.queue(team, lane, lang), 0, -1, withscores=True)
+            found = await pipe.execute()
+        entries = [QueuedEntry(member.decode(), lane, lang, score, team)
+                   for (lane, team, lang), members in zip(where, found, strict=True) for member, score in members]
+        return sorted(entries, key=lambda e: (LANES.index(e.lane), e.queued_at))  # fmt: skip
 
-    async def position(self, cid: str, lane: str, language: str) -> int:
-        """1 for next in line, counting the more urgent lanes of the same language."""
+    async def position(self, cid: str, team: str, lane: str, language: str) -> int:
+        """1 for next in line, counting the more urgent lanes of the same team and language."""
         async with self.redis.pipeline(transaction=False) as pipe:  # one round trip
             for other in LANES[: LANES.index(lane)]:
-                pipe.zcard(keys.queue(other, language))
-            pipe.zrank(keys.queue(lane, language), cid)
+                pipe.zcard(keys.queue(team, other, language))
+            pipe.zrank(keys.queue(team, lane, language), cid)
             *ahead, rank = await pipe.execute()
         return sum(ahead) + (rank if rank is not None else 0) + 1
 
@@ -283,4 +239,4 @@ class HandoffQueue:
         await self.redis.publish(EVENTS_CHANNEL, json.dumps({"type": kind, "at": time.time(), **fields}))
 
 
-__all__ = ["LANES", "HandoffQueue", "Ticket", "QueuedEntry", "QUEUED", "ASSIGNED"]
+__all__ = ["LANES", "AtCapacity", "HandoffQueue", "Queued", "QueuedEntry", "Returning", "Ticket", "QUEUED", "ASSIGNED"]

@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from bot.domain.routing import RoutingSettings
 from bot.stores.account_links import AccountLinks
 from bot.stores.agents import AgentStore
+from bot.stores.assignment import Assignment
 from bot.stores.audit import AuditTrail
 from bot.stores.conversations import ConversationStore
 from bot.stores.handoff_queue import HandoffQueue
@@ -28,7 +30,8 @@ STORE_OUTAGE: tuple[type[Exception], ...] = (RedisError, OSError)
 @dataclass(frozen=True)
 class Stores:
     """Conversations, the hand-off queue, the outbox, agents, incidents, the intake stream, the
-    leads' lists, the tokens of private moves, account links and the audit trail. The services
+    leads' lists, the tokens of private moves, account links, the audit trail and the offers
+    of auto-assignment. The services
     reach Redis only through these."""
 
     conversations: ConversationStore
@@ -42,11 +45,17 @@ class Stores:
     links: AccountLinks
     audit: AuditTrail
 
+    assignment: Assignment
+
     @classmethod
-    async def open(cls, redis: Redis, languages: Iterable[str], audit_days: int = 365) -> Stores:
-        """Every store on `redis`, ticket numbers set up (`audit_days`: the audit's retention)."""
+    async def open(cls, redis: Redis, languages: Iterable[str], audit_days: int = 365,
+                   routing: RoutingSettings = RoutingSettings()) -> Stores:  # fmt: skip
+        """Every store on `redis`, ticket numbers set up and queues from before teams moved to
+        the fallback team (`audit_days`: the audit's retention; `routing`: the teams)."""
         conversations = ConversationStore(redis)
-        queue = HandoffQueue(redis, conversations, languages)
-        await queue.setup()
+        languages = tuple(languages)
+        queue = HandoffQueue(redis, conversations, languages, routing.team_names, routing.max_open_per_agent)
+        await queue.setup(routing.fallback_team)
         return cls(conversations, queue, Outbox(redis), AgentStore(redis), IncidentStore(redis), IntakeStream(redis),
-                   LeadLists(redis), MoveTokens(redis), AccountLinks(redis), AuditTrail(redis, audit_days))  # fmt: skip
+                   LeadLists(redis), MoveTokens(redis), AccountLinks(redis), AuditTrail(redis, audit_days),
+                   Assignment(redis, languages, routing.max_open_per_agent))  # fmt: skip

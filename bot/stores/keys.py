@@ -16,7 +16,7 @@ REPLICATION_MARK = "sb:replication-mark"
 TICKET_SEQ = "sb:ticket:seq"  # counter: the last ticket number (Lua too)
 CONVERSATION_PREFIX = "sb:conv:"  # hash per conversation, its transcript beside it (Lua too)
 TICKET_PREFIX = "sb:ticket:"  # hash per ticket (Lua too)
-QUEUE_PREFIX = "sb:q:"  # sorted set per lane and language (Lua too)
+QUEUE_PREFIX = "sb:q:"  # sorted set per team, lane and language (Lua too)
 USER_TICKETS_PREFIX = "sb:user-tickets:"  # sorted set of a platform user's tickets (Lua too)
 AGENT_PREFIX = "sb:agent:"  # hash per agent; `<agent>:convs` set of what they own (Lua too)
 
@@ -46,8 +46,8 @@ def ticket(tid: str) -> str:
     return f"{TICKET_PREFIX}{tid}"
 
 
-def queue(lane: str, language: str) -> str:
-    return f"{QUEUE_PREFIX}{lane}:{language}"
+def queue(team: str, lane: str, language: str) -> str:
+    return f"{QUEUE_PREFIX}{team}:{lane}:{language}"
 
 
 def user_tickets(platform: str, user_id: str) -> str:
@@ -61,7 +61,8 @@ def move(platform: str, user_id: str, token: str) -> str:
 
 # -- agents --------------------------------------------------------------------------------
 AGENTS = "sb:agents"  # set of agent names
-AGENTS_SEEN = "sb:agents:seen"  # sorted set: agent -> last seen (on shift)
+AGENTS_SEEN = "sb:agents:seen"  # sorted set: agent -> last seen (on shift) (Lua too)
+OFFERS = "sb:offers"  # sorted set: conversation -> when offered to an agent, until accepted (Lua too)
 
 
 def agent(name: str) -> str:

@@ -16,7 +16,6 @@ from redis.asyncio import Redis
 
 from bot.stores import keys
 from bot.stores.conversations import IDLE_TTL_SECONDS
-from bot.stores.handoff_queue import LANES
 
 SCAN_COUNT = 1000
 # Replace list items by value, atomically (a list may be pushed and trimmed meanwhile, which
@@ -157,9 +156,9 @@ class PersonalData:
                 pipe.expire(keys.conversation(stub_id) + ":log", ttl)
             if record.get("ticket"):
                 pipe.hset(keys.ticket(record["ticket"]), "conversation", stub_id)
-            for lane in LANES:
-                for language in self.languages:
-                    pipe.zrem(keys.queue(lane, language), cid)
+            if record.get("state") == "queued":
+                pipe.zrem(keys.queue(record.get("team", ""), record.get("lane", ""), record.get("language", "")), cid)
+            pipe.zrem(keys.OFFERS, cid)
             for agent in agents:
                 pipe.srem(keys.agent_conversations(agent), cid)
             if record.get("incident"):

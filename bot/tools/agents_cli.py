@@ -43,6 +43,11 @@ def _agents(args: argparse.Namespace) -> int:
     async def run() -> int:
         redis = connect(config, os.environ)
         try:
+            known = config.routing.team_names
+            unknown = [t for t in (getattr(args, "teams", "") or "").split(",") if t and t not in known]
+            if unknown:
+                log.error("no team %r in config.yml (routing.teams: %s)", unknown[0], ", ".join(known))
+                return 2
             status = await _agents_command(AgentStore(redis), args, days if days > 0 else None)
             action = TOKEN_ACTIONS.get(args.agents_command)
             if status == 0 and action:
@@ -59,11 +64,13 @@ async def _agents_command(store: AgentStore, args: argparse.Namespace, days: flo
     until = f"expires in {days:g} days" if days else "does not expire"
     if args.agents_command == "add":
         try:
-            token = await store.add(args.name, args.languages.split(","), args.role, days)
+            token = await store.add(args.name, args.languages.split(","), args.role, days,
+                                    (args.teams or "").split(","), args.max_open)  # fmt: skip
         except ValueError as exc:
             log.error("%s", exc)
             return 2
-        print(f"agent {args.name} ({args.role}, {args.languages}); token ({until}), shown only now:")
+        teams = args.teams or "every team"
+        print(f"agent {args.name} ({args.role}, {args.languages}, {teams}); token ({until}), shown only now:")
         print(token)
     elif args.agents_command == "rotate":
         token = await store.rotate(args.name, days)
@@ -81,7 +88,9 @@ async def _agents_command(store: AgentStore, args: argparse.Namespace, days: flo
         for agent in await store.all():
             expires = agent.token_expires_at
             expiry = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(expires)) if expires else "-"
-            print(f"{agent.name}\t{agent.role}\t{','.join(agent.languages)}\t{expiry}")
+            teams = ",".join(agent.teams) or "*"
+            languages = ",".join(agent.languages)
+            print(f"{agent.name}\t{agent.role}\t{languages}\t{teams}\t{agent.max_open or '-'}\t{expiry}")
     return 0
 
 
@@ -94,6 +103,9 @@ def add_agents_command(sub: argparse._SubParsersAction) -> None:
     add.add_argument("name")
     add.add_argument("--languages", required=True, help="comma-separated, e.g. en,zh")
     add.add_argument("--role", choices=("agent", "lead"), default="agent")
+    add.add_argument("--teams", default="", help="comma-separated teams of config.yml's routing (default: every team)")
+    add.add_argument("--max-open", type=int, default=None,
+                     help="open conversations held at most (default: routing.max_open_per_agent)")
     rotate = agents_sub.add_parser("rotate", help="a new token for an agent (the old one stops working); printed once")
     rotate.add_argument("name")
     revoke = agents_sub.add_parser("revoke", help="stop an agent's token from working")
@@ -101,5 +113,5 @@ def add_agents_command(sub: argparse._SubParsersAction) -> None:
     for command in (add, rotate):
         command.add_argument("--expires-in-days", type=_days, default=None,
                              help="the token works this many days (0: no end; default: handoff.agent_token_days)")
-    agents_sub.add_parser("list", help="list agents (name, role, languages, token expiry)")
+    agents_sub.add_parser("list", help="list agents (name, role, languages, teams, maximum, token expiry)")
     agents.set_defaults(func=_agents)

@@ -11,15 +11,18 @@ from aiohttp import web
 from bot.config import Config
 from bot.services.inbox import Inbox
 from bot.stores.agents import AgentStore
+from bot.stores.assignment import Assignment
 from bot.stores.conversations import ConversationStore
 from bot.stores.handoff_queue import HandoffQueue
 from bot.web.account_routes import AccountRoutes
 from bot.web.agent_routes import AgentRoutes
 from bot.web.api_requests import OPEN_DOCUMENT, api_middleware
 from bot.web.audit_routes import AuditRoutes
+from bot.web.event_stream import EventStream
 from bot.web.lead_routes import LeadRoutes
 from bot.web.openapi import OPENAPI
 from bot.web.privacy_routes import PrivacyRoutes
+from bot.web.shift_routes import ShiftRoutes
 
 
 async def openapi(request: web.Request) -> web.Response:
@@ -31,8 +34,10 @@ class AgentApi:
     """The agent API: `routes()` for the app, `middleware` among its middlewares."""
 
     def __init__(self, config: Config, agents: AgentStore, conversations: ConversationStore, queue: HandoffQueue,
-                 inbox: Inbox) -> None:  # fmt: skip
-        self.agent_routes = AgentRoutes(config, agents, conversations, queue, inbox)
+                 inbox: Inbox, assignment: Assignment | None = None) -> None:  # fmt: skip
+        self.agent_routes = AgentRoutes(config, agents, conversations, queue, inbox, assignment)
+        self.shift_routes = ShiftRoutes(config, agents, conversations, queue, assignment)
+        self.event_stream = EventStream(queue.redis if queue else None)
         self.lead_routes = LeadRoutes(config, agents, queue, inbox)
         # The audit trail and data requests (leads): their stores are the app's (server.py).
         self.record_routes = [AuditRoutes(config), PrivacyRoutes(config)]
@@ -41,5 +46,6 @@ class AgentApi:
 
     def routes(self) -> list[web.RouteDef]:
         return [web.get(OPEN_DOCUMENT, openapi), *self.agent_routes.routes(), *self.account_routes.routes(),
+                *self.event_stream.routes(), *self.shift_routes.routes(),
                 *self.lead_routes.routes(),
                 *(route for routes in self.record_routes for route in routes.routes())]  # fmt: skip

@@ -1,6 +1,6 @@
 """The agent API's routes for every agent: who am I, the queue, claiming, one's conversations
-(read, reply, resolve, release, transfer), the event stream, canned answers and the active
-incidents.
+(read, reply, resolve, release, transfer), canned answers and the active incidents (the event
+stream is `event_stream.py`'s).
 
 404 for a conversation that is not the agent's (leads see every one), 409 for an action the
 conversation's state does not allow (a reply to a resolved conversation is refused, never
@@ -9,8 +9,6 @@ silently lost). Who may call what, and how a body is read: `bot/web/api_requests
 
 from __future__ import annotations
 
-import asyncio
-import json
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -24,19 +22,16 @@ from bot import metrics
 from bot.config import ROOT, Config
 from bot.domain.messages import Button
 from bot.services.inbox import Inbox
-from bot.stores.agents import Agent, AgentStore
+from bot.stores.agents import AgentStore
+from bot.stores.assignment import Assignment
 from bot.stores.conversations import ASSIGNED, Conversation, ConversationStore
-from bot.stores.handoff_queue import EVENTS_CHANNEL, HandoffQueue
+from bot.stores.handoff_queue import AtCapacity, HandoffQueue
 from bot.web.api_requests import AGENT, json_object
 from bot.web.audit_routes import audited
 from bot.web.responses import ApiError
 
 CANNED_DIR = ROOT / "data" / "canned"
 MAX_REPLY_CHARS = 4000
-# Event types every agent sees, whoever they concern (each queue drops what others took).
-EVENTS_FOR_ALL = ("queued", "claimed")
-# Event types only leads see: escalations, suggested incidents, impostors (their lists are leads').
-EVENTS_FOR_LEADS = ("sla_breached", "incident_suggested", "impostor_joined")
 # The shape of `conversation_id`: anything else names no conversation (and may name another
 # kind of key, such as a transcript, which Redis would refuse to read as one).
 CONVERSATION_ID = re.compile(r"^c[0-9a-f]{12}$")
@@ -57,16 +52,6 @@ async def owned_conversation(conversations: ConversationStore, request: web.Requ
     return conv
 
 
-def visible_to(agent: Agent, event: dict) -> bool:
-    """Whether `agent` is shown `event`: leads see all; agents neither the leads' events nor the
-    rest of another agent's conversations."""
-    if agent.is_lead:
-        return True
-    if event.get("type") in EVENTS_FOR_LEADS:
-        return False
-    return event.get("agent") in (None, agent.name) or event.get("type") in EVENTS_FOR_ALL
-
-
 def load_canned(languages: tuple[str, ...], directory: Path = CANNED_DIR) -> dict[str, dict[str, str]]:
     """Canned answers per language (`data/canned/<lang>.yml`), placeholders {ticket}, {name}."""
     return {lang: yaml.safe_load((directory / f"{lang}.yml").read_text(encoding="utf-8")) for lang in languages}
@@ -76,13 +61,14 @@ class AgentRoutes:
     """Routes any agent may call (leads too, and on every conversation)."""
 
     def __init__(self, config: Config, agents: AgentStore, conversations: ConversationStore, queue: HandoffQueue,
-                 inbox: Inbox) -> None:  # fmt: skip
+                 inbox: Inbox, assignment: Assignment | None = None) -> None:  # fmt: skip
         self.config = config
         self.agents = agents
         self.conversations = conversations
         self.queue = queue
         self.inbox = inbox
         self.replies = inbox.replies
+        self.assignment = assignment
         self.canned = load_canned(config.languages)
 
     def routes(self) -> list[web.RouteDef]:
@@ -95,7 +81,6 @@ class AgentRoutes:
             web.post("/api/conversations/{id}/resolve", self.resolve),
             web.post("/api/conversations/{id}/transfer", self.transfer),
             web.post("/api/conversations/{id}/release", self.release),
-            web.get("/api/events", self.events),
             web.get("/api/canned", self.canned_answers),
             web.get("/api/incidents", self.list_incidents),
         ]
@@ -106,6 +91,9 @@ class AgentRoutes:
         owned = [await self.conversations.get(cid) for cid in await self.queue.owned_by(agent.name)]
         return web.json_response({
             "name": agent.name, "languages": list(agent.languages), "role": agent.role,
+            "teams": list(agent.teams) or list(self.config.routing.team_names), "presence": agent.presence,
+            "max_open": agent.max_open or self.config.routing.max_open_per_agent,
+            "away_after_minutes": self.config.routing.away_after_minutes,
             "conversations": [c.public() for c in owned if c is not None],
         })  # fmt: skip
 
@@ -128,6 +116,7 @@ class AgentRoutes:
                 "platform": conv.platform, "intent": conv.intent or None,
                 "waited_seconds": round(now - entry.queued_at, 1), "first_message": first,
                 "sla_seconds": self.config.handoff.sla_seconds(entry.lane), "user_name": conv.user_name,
+                "team": entry.team, "overflowed_from": conv.overflowed_from or None,
             })  # fmt: skip
         return web.json_response({"queue": items})
 
@@ -146,15 +135,21 @@ class AgentRoutes:
         on_shift = await self.agents.on_shift(self.config.handoff.agent_timeout_seconds)
         spoken = {lang for a in on_shift for lang in a.languages}
         unspoken = [lang for lang in self.config.languages if lang not in spoken]
+        teams = () if agent.is_lead else agent.teams  # none: every team's queue
         named = body.get("conversation")
-        if named is not None:  # click-to-claim: that one, if it still waits and is in the agent's languages
-            conv = await self.conversations.get(named) if is_conversation_id(named) else None
-            if conv is None or (not agent.is_lead and conv.language not in [*agent.languages, *unspoken]):
-                raise ApiError(404, "not_found", "no such conversation waiting in your languages")
-            if not await self.queue.claim(conv.id, agent.name):
-                raise ApiError(409, "taken", "the conversation is no longer waiting (someone else claimed it)")
-            return await self._claimed(conv.id)
-        cid = await self.queue.claim_next(agent.name, [*wanted, *unspoken])
+        try:
+            if named is not None:  # click-to-claim: that one, if it still waits in the agent's teams and languages
+                conv = await self.conversations.get(named) if is_conversation_id(named) else None
+                if conv is None or (not agent.is_lead and (conv.language not in [*agent.languages, *unspoken]
+                                                           or not agent.in_team(conv.team or "general"))):  # fmt: skip
+                    raise ApiError(404, "not_found", "no such conversation waiting in your teams and languages")
+                if not await self.queue.claim(conv.id, agent.name):
+                    raise ApiError(409, "taken", "the conversation is no longer waiting (someone else claimed it)")
+                return await self._claimed(conv.id)
+            cid = await self.queue.claim_next(agent.name, [*wanted, *unspoken], teams)
+        except AtCapacity:
+            raise ApiError(409, "at_capacity", "you hold as many open conversations as you may: "
+                                               "resolve or hand one on first") from None  # fmt: skip
         if cid is None:
             return web.Response(status=204)
         return await self._claimed(cid)
@@ -198,6 +193,8 @@ class AgentRoutes:
         if conv.state != ASSIGNED or conv.agent != agent.name:
             raise ApiError(409, "not_yours", f"the conversation is {conv.state}; claim it before replying")
         entry = await self.replies.tell(conv, text, sender=f"agent:{agent.name}", record=True)
+        if conv.offered_at:  # replying to an offered conversation accepts it
+            await self.assignment.accept(conv.id, agent.name)
         if conv.ticket:  # for the reports' time to first response
             await self.queue.note_first_reply(conv.ticket, time.time())
         return web.json_response({"queued_for_delivery": entry}, status=202)
@@ -243,7 +240,10 @@ class AgentRoutes:
             target = await self.agents.get(body["agent"])
             if target is None:
                 raise ApiError(400, "bad_request", f"no agent named {body['agent']!r}")
-            done = await self.queue.transfer(conv.id, conv.agent, target.name)
+            try:
+                done = await self.queue.transfer(conv.id, conv.agent, target.name)
+            except AtCapacity:
+                raise ApiError(409, "at_capacity", f"{target.name} holds their maximum of open conversations") from None
         else:
             raise ApiError(400, "bad_request", 'send {"agent": name} or {"queue": true}')
         if not done:
@@ -263,30 +263,3 @@ class AgentRoutes:
         incidents = self.inbox.incidents
         return web.json_response({"incidents": [asdict(i) for i in await incidents.listed()],
                                   "suggestions": await incidents.suggestions()})  # fmt: skip
-
-    async def events(self, request: web.Request) -> web.StreamResponse:
-        """Server-sent events: queued, claimed, user_wrote, resolved, released, transferred,
-        sla_breached, incidents, impostors. Agents see their own conversations' and the queue's
-        (`visible_to`); leads see all."""
-        agent = request[AGENT]
-        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
-        await response.prepare(request)
-        pubsub = self.queue.redis.pubsub()
-        await pubsub.subscribe(EVENTS_CHANNEL)
-        try:
-            await response.write(b": connected\n\n")
-            while True:
-                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=15)
-                if message is None:
-                    await response.write(b": keep-alive\n\n")
-                    continue
-                event = json.loads(message["data"])
-                if not visible_to(agent, event):
-                    continue
-                await response.write(f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode())
-        except (ConnectionResetError, asyncio.CancelledError):
-            pass
-        finally:
-            await pubsub.unsubscribe(EVENTS_CHANNEL)
-            await pubsub.close()
-        return response

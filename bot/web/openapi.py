@@ -72,7 +72,7 @@ OPENAPI = {
                 "claim the next conversation, or the one named by `conversation`",
                 {"200": ("the claimed conversation", _CONV), "204": ("nothing waits", None),
                  "404": ("no such conversation waiting in your languages", _ERROR),
-                 "409": ("someone else claimed it first", _ERROR)},
+                 "409": ("someone else claimed it first, or you are at your maximum (at_capacity)", _ERROR)},
                 body={"type": "object", "properties": {"languages": {"type": "array", "items": {"type": "string"}},
                                                        "conversation": {"type": "string"}}},
             )
@@ -128,6 +128,23 @@ OPENAPI = {
             )
         },
         "/api/events": {"get": _op("server-sent events", {"200": ("text/event-stream", None)})},
+        "/api/me/presence": {"post": _op(
+            "set your presence: away and offline agents are offered no new work",
+            {"200": ("the presence", _OBJ), "400": ("not online, away or offline", _ERROR)},
+            body={"type": "object", "required": ["presence"],
+                  "properties": {"presence": {"type": "string", "enum": ["online", "away", "offline"]}}})},
+        "/api/conversations/{id}/accept": {"post": _op(
+            "accept a conversation auto-assignment offered you",
+            {"200": ("accepted", _OBJ), "404": ("not yours", _ERROR), "409": ("no offer of yours", _ERROR)},
+            params=_ID)},
+        "/api/teams": {"get": _op("the teams: open or when, waiting, available agents", {"200": ("teams", _OBJ)})},
+        "/api/agents/{name}/routing": {"post": _op(
+            "set an agent's teams and maximum of open conversations (leads)",
+            {"200": ("set", _OBJ), "400": ("unknown team", _ERROR), "403": ("not a lead", _ERROR),
+             "404": ("no such agent", _ERROR)},
+            body={"type": "object", "properties": {"teams": {"type": "array", "items": {"type": "string"}},
+                                                   "max_open": {"type": "integer", "nullable": True}}},
+            params=_NAME)},
         "/api/canned": {
             "get": _op(
                 "canned answers in a language",

@@ -24,7 +24,7 @@ from bot.services.channels import ChannelBuilder, ChannelKit, Channels, ChannelS
 from bot.services.front_desk import FrontDesk
 from bot.services.inbox import Inbox
 from bot.services.privacy import DataRequests
-from bot.services.upkeep import escalate_overdue, requeue_vanished
+from bot.services.upkeep import escalate_overdue, lapse_offers, offer_waiting, overflow_waiting, requeue_vanished
 from bot.stores.connection import connect, describe
 from bot.stores.holder import Stores
 from bot.stores.personal_data import PersonalData
@@ -60,7 +60,7 @@ async def build_app(config: Config, pipeline: Pipeline, channel_table: Mapping[s
         raise StartupError(
             f"{describe(config)} is not reachable ({type(exc).__name__}): start it or fix the environment"
         ) from None
-    stores = await Stores.open(redis, config.languages, config.audit.retention_days)
+    stores = await Stores.open(redis, config.languages, config.audit.retention_days, config.routing)
     channels = Channels()
     backoffice = backoffice_credentials(env)
     client = BackOfficeClient(config.backoffice.url, backoffice[0], config.backoffice.timeout_seconds) \
@@ -78,7 +78,7 @@ async def build_app(config: Config, pipeline: Pipeline, channel_table: Mapping[s
             channel = build(kit)
             if lead or not channel.listens:
                 channels.add(channel)
-    api = AgentApi(config, stores.agents, stores.conversations, stores.queue, inbox)
+    api = AgentApi(config, stores.agents, stores.conversations, stores.queue, inbox, stores.assignment)
     app = web.Application(client_max_size=1024 * 1024, middlewares=[api.middleware])
     install_response_headers(app)
     app[AUDIT_TRAIL] = stores.audit
@@ -106,7 +106,14 @@ def _background(config: Config, redis: Redis, stores: Stores, inbox: Inbox, chan
                 asyncio.create_task(every(5, "vanished agents", lambda: requeue_vanished(
                     stores.agents, stores.queue, config.handoff.agent_timeout_seconds))),
                 asyncio.create_task(every(5, "SLA", lambda: escalate_overdue(
-                    stores.queue, stores.conversations, inbox.replies, config.handoff))),
+                    stores.queue, stores.conversations, inbox.replies, config.handoff, config.routing))),
+                asyncio.create_task(every(1, "auto-assignment", lambda: offer_waiting(
+                    stores.assignment, config.routing, config.handoff.agent_timeout_seconds))),
+                asyncio.create_task(every(2, "offers", lambda: lapse_offers(
+                    stores.assignment, stores.queue, stores.conversations, config.routing.accept_seconds))),
+                asyncio.create_task(every(5, "overflow", lambda: overflow_waiting(
+                    stores.queue, stores.assignment, stores.agents, stores.conversations, config.routing,
+                    config.handoff.agent_timeout_seconds))),
                 asyncio.create_task(every(min(5.0, config.limits.redelivery_seconds / 2), "inbox recovery",
                                           lambda: inbox.recover_orphans(config.limits.redelivery_seconds))),
             ]  # fmt: skip
