@@ -212,8 +212,9 @@ class AgentStore:
         return agents
 
     async def available(self, team: str, within_seconds: float) -> list[Agent]:
-        """The team's agents on shift and online (room aside)."""
-        return [a for a in await self.on_shift(within_seconds) if a.presence == "online" and a.in_team(team)]
+        """The team's agents (not leads) on shift and online (room aside)."""
+        return [a for a in await self.on_shift(within_seconds)
+                if a.presence == "online" and a.in_team(team) and not a.is_lead]  # fmt: skip
 
     async def vanished(self, within_seconds: float) -> list[str]:
         """Agents whose last sign of life is older than `within_seconds`."""

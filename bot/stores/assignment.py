@@ -22,26 +22,31 @@ from redis.asyncio import Redis
 from bot.domain.routing import LANES
 from bot.stores import keys, queue_scripts
 
-# The next waiting conversation of a team offered to the best agent for it: online, on shift,
-# in the team, with room, speaking the language (or the language is one no such agent speaks),
-# not one who let this conversation's offer lapse; the most room wins, then who has waited
-# longest since their last assignment. ARGV: team, now, seen since, default max, lanes...,
-# '--', languages... Returns {cid, agent} or false.
+# The next waiting conversation of a team offered to the best agent for it: an agent (leads
+# are offered nothing), online, on shift, in the team, with room, speaking the language (or
+# the language is one no such agent speaks), not one who let this conversation's offer lapse;
+# the most room wins, then who has waited longest since their last assignment.
+# ARGV: team, now, seen since, default max, lanes..., '--', languages... Returns {cid, agent}
+# or false.
 _OFFER_NEXT = queue_scripts.HELPERS + """
 local team, now, seen_since, default_max = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local lanes, langs, dash = {}, {}, false
 for i = 5, #ARGV do
-  if ARGV[i] == '--' then dash = true elseif dash then langs[#langs + 1] = ARGV[i] else lanes[#lanes + 1] = ARGV[i] end
+  if ARGV[i] == '--' then dash = true
+  elseif dash then langs[#langs + 1] = ARGV[i]
+  else lanes[#lanes + 1] = ARGV[i] end
 end
 local agents, spoken = {}, {}
 for _, name in ipairs(redis.call('ZRANGEBYSCORE', 'sb:agents:seen', seen_since, '+inf')) do
-  local languages, presence, max_open, last = unpack(redis.call('HMGET', 'sb:agent:' .. name, 'languages',
-                                                                'presence', 'max_open', 'last_assigned_at'))
-  if languages and (not presence or presence == '' or presence == 'online') and in_team(name, team) then
+  local languages, presence, max_open, last, role = unpack(redis.call('HMGET', 'sb:agent:' .. name,
+    'languages', 'presence', 'max_open', 'last_assigned_at', 'role'))
+  local online = not presence or presence == '' or presence == 'online'
+  if languages and role ~= 'lead' and online and in_team(name, team) then
     for lang in string.gmatch(languages, '[^,]+') do spoken[lang] = true end
     local room = (tonumber(max_open) or default_max) - redis.call('SCARD', 'sb:agent:' .. name .. ':convs')
     if room > 0 then
-      agents[#agents + 1] = {name = name, languages = ',' .. languages .. ',', room = room, last = tonumber(last) or 0}
+      agents[#agents + 1] = {name = name, languages = ',' .. languages .. ',', room = room,
+                             last = tonumber(last) or 0}
     end
   end
 end

@@ -47,9 +47,9 @@ end
 """
 
 # ARGV: cid, lane, language, now, intent, team, returning since (a close after this sends the
-# user back to their last agent, if in the team and available; -1: never), seen since, default
-# max. Returns {ticket, opened, the agent it went straight to or ''}. Publishes "queued" when it
-# queues the conversation.
+# user back to their last agent, if available, and for an urgent hand-off only in the team;
+# -1: never), seen since, default max. Returns {ticket, opened, the agent it went straight to
+# or ''}. Publishes "queued" when it queues the conversation.
 ENQUEUE = HELPERS + """
 local cid, lane, lang, now, intent, team = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local ck = 'sb:conv:' .. cid
@@ -68,7 +68,7 @@ local user = redis.call('HGET', ck, 'platform') .. ':' .. redis.call('HGET', ck,
 redis.call('ZADD', 'sb:user-tickets:' .. user, now, ticket)
 local last, closed = unpack(redis.call('HMGET', ck, 'last_agent', 'closed_at'))
 if last and last ~= '' and (tonumber(closed) or 0) > tonumber(ARGV[7]) and tonumber(ARGV[7]) >= 0
-   and in_team(last, team) and available(last, tonumber(ARGV[8]), tonumber(ARGV[9])) then
+   and (lane ~= 'urgent' or in_team(last, team)) and available(last, tonumber(ARGV[8]), tonumber(ARGV[9])) then
   assign(cid, last, now, 'returning')
   return {ticket, 1, last}
 end
