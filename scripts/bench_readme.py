@@ -58,6 +58,19 @@ def _at_100(saturation: dict) -> str:
     return f"p50 **{_ms(step['p50_ms'])}**, p99 **{_ms(step['p99_ms'])}**"
 
 
+def routing_rows(routing: dict | None) -> list[tuple[str, str, str]]:
+    """Auto-assignment and claims at 200 agents in 5 teams, each with a maximum (issue 19)."""
+    if not routing:
+        return []
+    return [
+        (f"auto-assignment: the next conversation offered, {routing['agents']} agents on shift in "
+         f"{routing['teams']} teams", f"p50 {routing['offer_p50_ms']:.2f} ms, p99 **{routing['offer_p99_ms']:.2f} ms**",
+         "p99 < 5 ms"),
+        (f"claims by {routing['agents']} agents at once (5 teams, a maximum of 5 each)",
+         f"p50 {routing['claim_p50_ms']:.2f} ms, p99 {routing['claim_p99_ms']:.2f} ms", ""),
+    ]  # fmt: skip
+
+
 def table(pipeline: dict, e2e: dict) -> str:
     ours, server, queue = pipeline["in_process"], pipeline["rasa_server"], pipeline["handoff_queue"]
     redis = queue.get("redis_benchmark", {})
@@ -71,6 +84,7 @@ def table(pipeline: dict, e2e: dict) -> str:
         ("speed-up over the Rasa-server set-up", f"**{pipeline['speedup']}x**", ">= 1.5x"),
         ("claim latency, 50 agents claiming at once",
          f"p50 {queue['claim_p50_ms']:.2f} ms, p99 **{queue['claim_p99_ms']:.2f} ms**", "p99 < 5 ms"),
+        *routing_rows(queue.get("routing")),
         ("`redis-benchmark`, same server, 50 clients",
          f"SET {redis.get('set_per_s', 0):,.0f}/s, GET {redis.get('get_per_s', 0):,.0f}/s", ""),
         ("hand-offs per second (conversation + ticket + queue)", f"{queue['handoffs_per_s']:,.0f}", ""),

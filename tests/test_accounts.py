@@ -287,13 +287,13 @@ def test_an_unlinked_break_in_report_gets_no_freeze_button_and_a_forged_press_do
     assert not [line for line in lines if "frozen" in line["text"]]
 
 
-def test_a_vip_at_the_exchange_takes_the_vip_lane(site, redis_server):
+def test_a_vip_at_the_exchange_takes_the_vip_lane_and_goes_to_the_vip_team(site, redis_server):
     bot, office = site
     link(bot, office, "acct-vip", "carol")
     say(bot, "acct-vip", "I want to talk to a human")
     session = session_of(bot, "acct-vip")
     cid = conversation_id(f"webchat:{session}:{session}")
-    assert redis_sync.Redis.from_url(SITE_DB(redis_server)).zscore("sb:q:vip:en", cid) is not None
+    assert redis_sync.Redis.from_url(SITE_DB(redis_server)).zscore("sb:q:vip:vip:en", cid) is not None
 
 
 ACCOUNT_DATA = ("500.00", "10****89", "confirmations, about", "under review", "120.00 XRP", "1000.00 USDT")

@@ -7,14 +7,16 @@ team out of hours says when it opens, and no agent takes more than their maximum
 from __future__ import annotations
 
 import datetime
+import shutil
 import time
 from types import SimpleNamespace
 
 import pytest
 import yaml
 
-from tests.conftest import ROOT, BotProcess
+from tests.conftest import CHROMIUM, ROOT, BotProcess
 from tests.helpers import add_agent, call, say, wait_for
+from tests.test_browser import Console, sign_in
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 TOMORROW = WEEKDAYS[(datetime.datetime.now(datetime.timezone.utc).weekday() + 1) % 7]
@@ -128,3 +130,37 @@ def test_a_team_out_of_hours_says_when_a_person_will_answer_and_keeps_the_place_
     status, teams = call(bot, "GET", "/api/teams", token=tokens["gen"])
     disputes = next(t for t in teams["teams"] if t["name"] == "disputes")
     assert status == 200 and disputes["open"] is False and disputes["waiting"] >= 1
+
+
+@pytest.mark.skipif(not shutil.which(CHROMIUM), reason="needs Debian's chromium (make test installs it)")
+def test_presence_offers_and_the_leads_table_in_the_console(site, browser):
+    """In Chromium: an agent accepts what is offered to them, goes away by choice and by being
+    idle (no new work then), and the lead's table shows each agent's teams and presence."""
+    bot, tokens = site
+    call(bot, "POST", "/api/me/presence", {"presence": "away"}, token=tokens["sec2"])
+    agent, lead = Console(browser), Console(browser)
+    try:
+        agent.page.clock.install()
+        sign_in(agent.page, bot.url, tokens["sec1"])
+        sign_in(lead.page, bot.url, tokens["lead"])
+        assert agent.page.input_value("#presence") == "online"
+        _, body = say(bot, "route-console", "someone logged into my account and withdrew all my usdt, it wasn't me")
+        ticket = ticket_in(body)
+        offered = agent.page.locator("#mine li.is-offered", has_text=ticket)
+        offered.wait_for(timeout=15000)
+        offered.locator("button.accept").click()
+        agent.page.locator("#mine li.is-offered", has_text=ticket).wait_for(state="detached")
+        assert held_by(bot, tokens["sec1"], ticket)["offered"] is False
+        agent.page.select_option("#presence", "offline")
+        row = lead.page.locator("#agents-body tr[data-name='sec1']")
+        wait_for(lambda: "Offline" in row.inner_text(), 20)
+        assert "security" in row.inner_text()
+        agent.page.select_option("#presence", "online")
+        wait_for(lambda: call(bot, "GET", "/api/me", token=tokens["sec1"])[1]["presence"] == "online", 10)
+        agent.page.clock.fast_forward("11:00")  # 11 minutes with no activity (away after 10)
+        wait_for(lambda: agent.page.input_value("#presence") == "away", 10)
+        assert call(bot, "GET", "/api/me", token=tokens["sec1"])[1]["presence"] == "away"
+        assert not agent.errors and not lead.errors, agent.errors + lead.errors
+    finally:
+        agent.context.close()
+        lead.context.close()

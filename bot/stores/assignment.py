@@ -38,10 +38,11 @@ for i = 5, #ARGV do
 end
 local agents, spoken = {}, {}
 for _, name in ipairs(redis.call('ZRANGEBYSCORE', 'sb:agents:seen', seen_since, '+inf')) do
-  local languages, presence, max_open, last, role = unpack(redis.call('HMGET', 'sb:agent:' .. name,
-    'languages', 'presence', 'max_open', 'last_assigned_at', 'role'))
+  local languages, presence, max_open, last, role, teams = unpack(redis.call('HMGET', 'sb:agent:' .. name,
+    'languages', 'presence', 'max_open', 'last_assigned_at', 'role', 'teams'))
   local online = not presence or presence == '' or presence == 'online'
-  if languages and role ~= 'lead' and online and in_team(name, team) then
+  local in_team = not teams or teams == '' or string.find(',' .. teams .. ',', ',' .. team .. ',', 1, true)
+  if languages and role ~= 'lead' and online and in_team then
     for lang in string.gmatch(languages, '[^,]+') do spoken[lang] = true end
     local room = (tonumber(max_open) or default_max) - redis.call('SCARD', 'sb:agent:' .. name .. ':convs')
     if room > 0 then

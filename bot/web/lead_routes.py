@@ -56,7 +56,9 @@ class LeadRoutes:
         on_shift = {a.name for a in await self.agents.on_shift(self.config.handoff.agent_timeout_seconds)}
         return web.json_response({"agents": [
             {"name": a.name, "languages": list(a.languages), "role": a.role, "on_shift": a.name in on_shift,
-             "conversations": len(await self.queue.owned_by(a.name)), "token_expires_at": a.token_expires_at}
+             "conversations": len(await self.queue.owned_by(a.name)), "token_expires_at": a.token_expires_at,
+             "presence": a.presence, "teams": list(a.teams),
+             "max_open": a.max_open or self.config.routing.max_open_per_agent}
             for a in await self.agents.all()
         ]})  # fmt: skip
 

@@ -99,6 +99,16 @@ function onEvent(type, data) {
     state.unread.add(id);
     renderMine();
   }
+  if (type === "claimed" && data.how === "offered" && data.agent === state.me.name) {
+    toast("Offered to you: " + (data.ticket || id) + ". Accept it in My conversations.");
+  }
+  if (type === "offer_lapsed" && data.agent === state.me.name) {
+    toast((data.ticket || id) + " went to the next agent: not accepted in time.", "error");
+  }
+  if (type === "overflowed" && isLead()) {
+    toast((data.ticket || id) + " overflowed from " + data.overflowed_from + " to " + data.team + ": no one available.", "error");
+  }
+  if (["offer_lapsed", "accepted"].includes(type)) flags.me = true;
   if (type === "sla_breached" && id) {
     state.breaches.delete(id);  // re-inserted last: the newest shows first
     state.breaches.set(id, data);

@@ -21,7 +21,8 @@ import { refreshConversation, wireConversation } from "./conversation.js";
 import { wireConversationActions } from "./conversation-actions.js";
 import { els } from "./dom.js";
 import { wireKeyboard } from "./keyboard.js";
-import { refreshMe } from "./mine.js";
+import { refreshMe, wireMine } from "./mine.js";
+import { wirePresence } from "./presence.js";
 import { refreshQueue, wireQueue } from "./queue.js";
 import { refreshWith } from "./refresh.js";
 import { wireReport } from "./report.js";
@@ -40,6 +41,8 @@ function wire() {
   wireAccountCard();
   wireReport();
   wireKeyboard();
+  wirePresence();
+  wireMine();
 }
 
 async function boot() {

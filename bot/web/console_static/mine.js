@@ -1,7 +1,7 @@
 /* My conversations: the list, what is unread in it, and the tab title's unread count. */
 
 import { api } from "./api.js";
-import { el, els, focusItem, known, LANES } from "./dom.js";
+import { el, els, focusItem, known, LANES, toast } from "./dom.js";
 import { userLabel } from "./format.js";
 import { scheduleRefresh } from "./refresh.js";
 import { state } from "./state.js";
@@ -68,6 +68,37 @@ function mineItem(conv) {
   const meta = el("div", "qi-who");
   meta.append(el("span", "badge lang", conv.language), el("span", "badge platform", conv.platform),
     el("span", "badge lane lane-" + known(conv.lane, LANES, "normal"), conv.lane || "normal"));
+  if (conv.team) meta.append(el("span", "badge team", conv.team));
   li.append(top, meta);
+  if (conv.offered) {  // auto-assigned: the agent accepts it, or it goes to the next agent
+    li.classList.add("is-offered");
+    const accept = el("button", "btn btn-primary btn-small accept", "Accept");
+    accept.type = "button";
+    accept.dataset.accept = conv.id;
+    li.append(el("span", "badge offered", "offered to you"), accept);
+  }
   return li;
+}
+
+async function accept(id) {
+  try {
+    await api("POST", "/api/conversations/" + encodeURIComponent(id) + "/accept");
+    const conv = state.mine.find((c) => c.id === id);
+    if (conv) conv.offered = false;
+    toast("Accepted " + ((conv && conv.ticket) || "the conversation"));
+    renderMine();
+  } catch (e) {
+    toast(e.message, "error");
+    scheduleRefresh({ me: true });
+  }
+}
+
+/** The Accept buttons of offered conversations (a click on one does not open the chat). */
+export function wireMine() {
+  els.mine.addEventListener("click", (ev) => {
+    const button = ev.target.closest("button[data-accept]");
+    if (!button) return;
+    ev.stopPropagation();
+    accept(button.dataset.accept);
+  }, true);
 }

@@ -54,6 +54,8 @@ function queueItem(item) {
   const who = el("div", "qi-who");
   who.append(el("span", "badge lang", item.language),
     el("span", "badge platform platform-" + known(item.platform, PLATFORMS, "other"), item.platform));
+  if (item.team) who.append(el("span", "badge team", item.team));
+  if (item.overflowed_from) who.append(el("span", "badge overflowed", "from " + item.overflowed_from));
   if (item.user_name) who.append(el("span", "user-name", item.user_name));
   if (item.intent) who.append(el("span", "intent", item.intent));
   const bar = el("div", "sla-bar");
@@ -105,6 +107,7 @@ async function claim(body, item) {
     }
   } catch (e) {
     if (e.code === "taken") toast("Someone else took it" + (item ? " (" + item.ticket + ")" : "") + ".", "error");
+    else if (e.code === "at_capacity") toast("You hold your maximum of open conversations: resolve one first.", "error");
     else toast(e.message, "error");
   } finally {
     state.claiming = false;

@@ -6,6 +6,7 @@ import { closeConversation } from "./conversation.js";
 import { els } from "./dom.js";
 import { connectEvents, setConnection } from "./events.js";
 import { renderMine } from "./mine.js";
+import { startPresence } from "./presence.js";
 import { refreshQueue, tick } from "./queue.js";
 import { poll, POLL_MS } from "./refresh.js";
 import { clearReport, refreshReport, REPORT_MS } from "./report.js";
@@ -53,10 +54,12 @@ async function trySession(token) {
 function startSession(token, me) {
   state.generation += 1;
   state.token = token;
-  state.me = { name: me.name, languages: me.languages || [], role: me.role };
+  state.me = { name: me.name, languages: me.languages || [], role: me.role, teams: me.teams || [],
+    presence: me.presence || "online", awayAfterMinutes: me.away_after_minutes || 10 };
   state.mine = me.conversations || [];
   els.whoami.textContent = me.name + " · " + me.role;
-  els.whoami.title = "Languages: " + state.me.languages.join(", ");
+  els.whoami.title = "Languages: " + state.me.languages.join(", ") + " · Teams: " + state.me.teams.join(", ");
+  startPresence();
   document.body.classList.remove("signed-out");
   document.body.classList.toggle("is-lead", isLead());
   els.leadPanel.hidden = !isLead();

@@ -28,15 +28,17 @@ function renderAgents() {
     tr.dataset.name = a.name;
     const name = el("td", "agent-name", a.name);
     if (a.role === "lead") name.append(el("span", "badge role", "lead"));
+    const shift = !a.on_shift ? "Off" : a.presence === "online" ? "On" : a.presence === "away" ? "Away" : "Offline";
     tr.append(name, el("td", "agent-langs", (a.languages || []).join(", ")),
-      el("td", "agent-shift", a.on_shift ? "On" : "Off"),
-      el("td", "num agent-load", String(a.conversations)));
+      el("td", "agent-teams", (a.teams || []).join(", ") || "all"),
+      el("td", "agent-shift shift-" + shift.toLowerCase(), shift),
+      el("td", "num agent-load", String(a.conversations) + (a.max_open ? " / " + a.max_open : "")));
     return tr;
   }));
   if (!rows.length) {
     const tr = el("tr");
     const td = el("td", "empty", "No agents");
-    td.colSpan = 4;
+    td.colSpan = 5;
     tr.append(td);
     els.agentsBody.append(tr);
   }
