@@ -1,7 +1,7 @@
 """Weekly-review numbers from what the bot keeps in Redis: conversations and their transcripts,
 tickets, and ratings. `python -m bot report --since 7d [--out DIR]` prints a summary and writes
-PNG charts plus `report.json` (the numbers behind every chart); leads get the same data as JSON
-at /api/reports.
+PNG charts plus `report.json` (the numbers behind every chart, `report_charts.py`); leads get
+the same data as JSON at /api/reports.
 
 - deflection: conversations of the period that needed no person; hand-off rate: the others;
 - first response: a ticket's opening to its first agent reply; resolution: to resolved; SLA
@@ -14,14 +14,11 @@ Every figure is given overall, by language and by platform.
 from __future__ import annotations
 
 import json
-import logging
 import re
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from pathlib import Path
 from statistics import median
-from typing import Any
 
 from redis.asyncio import Redis
 
@@ -241,60 +238,3 @@ def summary_text(report: dict) -> str:
         lines += ["Unanswered (the bot asked to rephrase):"] + [f"  {n}x {t[:80]}" for t, n in report["unanswered"]]
     return "\n".join(lines)
 
-
-def write_charts(report: dict, out: Path) -> list[Path]:
-    """PNG charts for the review, and `report.json` with the numbers behind them."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    logging.getLogger("matplotlib").setLevel(logging.WARNING)
-    from matplotlib import pyplot as plt
-
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-
-    def save(fig: Any, name: str) -> None:
-        fig.tight_layout()
-        fig.savefig(out / name, dpi=110)
-        plt.close(fig)
-        written.append(out / name)
-
-    days = list(report["messages_per_day"])
-    platforms = sorted({p for counts in report["messages_per_day"].values() for p in counts})
-    fig, ax = plt.subplots(figsize=(8, 4))
-    bottom = [0] * len(days)
-    for platform in platforms:
-        values = [report["messages_per_day"][d].get(platform, 0) for d in days]
-        ax.bar(days, values, bottom=bottom, label=platform)
-        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
-    ax.set_title("Messages per day by platform")
-    ax.legend() if platforms else None
-    save(fig, "messages_per_day.png")
-
-    languages = list(report["by_language"])
-    fig, ax = plt.subplots(figsize=(8, 4))
-    deflection = [(report["by_language"][lang]["deflection"] or 0) * 100 for lang in languages]
-    handoff = [(report["by_language"][lang]["handoff_rate"] or 0) * 100 for lang in languages]
-    positions = range(len(languages))
-    ax.bar([p - 0.2 for p in positions], deflection, width=0.4, label="answered by the bot (%)")
-    ax.bar([p + 0.2 for p in positions], handoff, width=0.4, label="handed to a person (%)")
-    ax.set_xticks(list(positions), languages)
-    ax.set_ylim(0, 100)
-    ax.set_title("Deflection and hand-off rate by language")
-    ax.legend()
-    save(fig, "outcomes_by_language.png")
-
-    fig, ax = plt.subplots(figsize=(8, 4))
-    names = [name for name, _ in report["top_intents"]][::-1]
-    ax.barh(names, [count for _, count in report["top_intents"]][::-1])
-    ax.set_title("Top intents")
-    save(fig, "top_intents.png")
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.bar([str(n) for n in range(1, 6)], [report["ratings"].get(n, report["ratings"].get(str(n), 0))
-                                          for n in range(1, 6)])  # fmt: skip
-    ax.set_title(f"Ratings after resolved tickets (CSAT {report['overall']['csat'] or '-'})")
-    save(fig, "csat.png")
-
-    (out / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2))
-    return written
