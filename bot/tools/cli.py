@@ -82,6 +82,7 @@ def _report(args: argparse.Namespace) -> int:
     from redis.exceptions import RedisError
 
     from bot.stores.connection import connect, describe
+    from bot.tools.agent_figures import team_targets
     from bot.tools.report_charts import write_charts
     from bot.tools.reports import build_report, parse_since, summary_text
 
@@ -95,7 +96,7 @@ def _report(args: argparse.Namespace) -> int:
     async def run() -> dict:
         redis = connect(config, os.environ)
         try:
-            return await build_report(redis, config, since)
+            return await build_report(redis, config, since, targets=team_targets(config))
         finally:
             await redis.close()
 

@@ -63,7 +63,19 @@ def write_charts(report: dict, out: Path) -> list[Path]:
                                           for n in range(1, 6)])  # fmt: skip
     ax.set_title(f"Ratings after resolved tickets (CSAT {report['overall']['csat'] or '-'})")
     save(fig, "csat.png")
+    save(_agents_chart(plt, report.get("agents") or {}), "agents.png")
 
     (out / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2))
     return written
 
+
+def _agents_chart(plt: Any, agents: dict[str, dict]) -> Any:
+    """First response (median) and CSAT per agent, side by side; no bar where there is no figure."""
+    names = sorted(agents, reverse=True)  # barh draws bottom up: A at the top
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 1.5 + 0.4 * max(1, len(names))), sharey=True)
+    left.barh(names, [(agents[n]["first_response_median_s"] or 0) / 60 for n in names])
+    left.set_title("First response, median (min)")
+    right.barh(names, [agents[n]["csat"] or 0 for n in names], color="#e09400")
+    right.set_xlim(0, 5)
+    right.set_title("CSAT (1-5)")
+    return fig

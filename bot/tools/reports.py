@@ -8,7 +8,8 @@ the same data as JSON at /api/reports.
   kept: claimed within the lane's pickup target;
 - CSAT: the 1-5 ratings after resolved tickets (satisfied = 4 or 5), and "Was this helpful?";
 - top intents and unanswered questions (those the bot asked to rephrase), redacted as stored.
-Every figure is given overall, by language and by platform.
+Every figure is given overall, by language and by platform; per agent and per team from the
+tickets (`agent_figures.py`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from redis.asyncio import Redis
 
 from bot.config import Config
 from bot.stores import keys
+from bot.tools.agent_figures import agent_and_team_figures
 
 _DURATION = re.compile(r"^(\d+)([mhdw])$")
 _UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -91,8 +93,10 @@ def _median(values: list) -> float | None:
     return round(median(values), 1) if values else None
 
 
-async def build_report(redis: Redis, config: Config, since_seconds: float, now: float | None = None) -> dict:
-    """Every figure of the report for the last `since_seconds`, as plain data."""
+async def build_report(redis: Redis, config: Config, since_seconds: float, now: float | None = None,
+                       targets: dict[str, int] | None = None) -> dict:  # fmt: skip
+    """Every figure of the report for the last `since_seconds`, as plain data; `targets`: each
+    team's first-response target in seconds."""
     now = now or time.time()
     start = now - since_seconds
     groups: dict[str, _Group] = defaultdict(_Group)
@@ -150,6 +154,7 @@ async def build_report(redis: Redis, config: Config, since_seconds: float, now: 
         "unanswered": unanswered.most_common(10),
         "messages_per_day": {day: dict(counts) for day, counts in sorted(per_day.items())},
         "ratings": dict(sorted(Counter(groups["all"].ratings).items())),
+        **agent_and_team_figures(tickets, targets or {}),
     }  # fmt: skip
 
 
@@ -206,14 +211,7 @@ async def _tickets(redis: Redis) -> list[dict]:
 
 def summary_text(report: dict) -> str:
     """The report as a few lines a lead reads in the weekly review."""
-    o = report["overall"]
-
-    def pct(value: float | None) -> str:
-        return "-" if value is None else f"{value * 100:.1f}%"
-
-    def secs(value: float | None) -> str:
-        return "-" if value is None else (f"{value / 60:.1f} min" if value >= 60 else f"{value:.0f} s")
-
+    o, pct, secs = report["overall"], _pct, _secs
     lines = [
         f"Support report {time.strftime('%Y-%m-%d %H:%M', time.gmtime(report['since']))} to "
         f"{time.strftime('%Y-%m-%d %H:%M', time.gmtime(report['until']))} UTC",
@@ -236,5 +234,31 @@ def summary_text(report: dict) -> str:
         lines.append(f"Named ({kind}): " + ", ".join(f"{v} {n}" for v, n in counts))
     if report["unanswered"]:
         lines += ["Unanswered (the bot asked to rephrase):"] + [f"  {n}x {t[:80]}" for t, n in report["unanswered"]]
-    return "\n".join(lines)
+    return "\n".join(lines + _people_lines(report))
 
+
+def _people_lines(report: dict) -> list[str]:
+    """The per-agent and per-team tables of the summary."""
+    lines = ["", "agent            handled resolved  1st resp   1st p90    handle  CSAT"]
+    for name, row in report.get("agents", {}).items():
+        lines.append(f"{name[:16]:<16} {row['handled']:>7} {_pct(row['resolution_rate']):>8} "
+                     f"{_secs(row['first_response_median_s']):>9} {_secs(row['first_response_p90_s']):>9} "
+                     f"{_secs(row['handle_median_s']):>9} {_num(row['csat']):>5}")  # fmt: skip
+    lines += ["", "team             handled  waiting  1st resp    target in target  CSAT"]
+    for name, row in report.get("teams", {}).items():
+        lines.append(f"{name[:16]:<16} {row['handled']:>7} {row['waiting']:>8} "
+                     f"{_secs(row['first_response_median_s']):>9} {_secs(row['first_response_target_s']):>9} "
+                     f"{_pct(row['within_target']):>9} {_num(row['csat']):>5}")  # fmt: skip
+    return lines
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.1f}%"
+
+
+def _secs(value: float | None) -> str:
+    return "-" if value is None else (f"{value / 60:.1f} min" if value >= 60 else f"{value:.0f} s")
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:g}"

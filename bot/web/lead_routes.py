@@ -19,6 +19,7 @@ from bot.stores import keys
 from bot.stores.agents import AgentStore
 from bot.stores.handoff_queue import HandoffQueue
 from bot.stores.incidents import check_texts
+from bot.tools.agent_figures import team_targets
 from bot.tools.reports import build_report, parse_since
 from bot.web.api_requests import AGENT, json_object, lead_only
 from bot.web.audit_routes import audited
@@ -121,12 +122,14 @@ class LeadRoutes:
     @audited("report_read")
     @lead_only("only leads see reports")
     async def reports(self, request: web.Request) -> web.Response:
-        """The report's figures (`?since=7d`), as `python -m bot report` has them."""
+        """The report's figures (`?since=7d`), per agent and per team too, as `python -m bot report`
+        has them."""
         try:
             since = parse_since(request.query.get("since", "7d"))
         except ValueError as exc:
             raise ApiError(400, "bad_request", str(exc)) from None
-        return web.json_response(await build_report(self.queue.redis, self.config, since))
+        report = await build_report(self.queue.redis, self.config, since, targets=team_targets(self.config))
+        return web.json_response(report)
 
     @audited("filed_read")
     @lead_only("only leads see this list")
