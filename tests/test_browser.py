@@ -18,7 +18,7 @@ import pytest
 import redis as redis_sync
 
 from tests.conftest import CHROMIUM, ROOT, BotProcess
-from tests.helpers import Watched, add_agent, session_of
+from tests.helpers import Watched, add_agent, call, session_of, wait_for
 
 XSS = "<img src=x onerror=alert(1)>"
 SCREENSHOTS = ROOT / "docs" / "screenshots"
@@ -307,6 +307,58 @@ def test_a_lead_sees_the_weeks_report(site, browser):
     finally:
         lead.close()
         agent.close()
+
+
+def test_a_lead_sees_each_agents_figures_in_the_report(site, browser):
+    """Two agents take tickets this week: fig-ana resolves both (rated 5 and 4), fig-ben one of
+    two (rated 2). The lead's report has a row for each, with those numbers; the tickets were
+    routed to no team, so they count under "general"."""
+    from bot.stores.conversations import conversation_id
+
+    db = SimpleNamespace(url=site.redis_url)
+    tokens = {name: add_agent(db, name, "en") for name in ("fig-ana", "fig-ben")}
+    plan = [("fig-ana", True, 5), ("fig-ana", True, 4), ("fig-ben", True, 2), ("fig-ben", False, None)]
+    left_open, rated = [], []
+    lead = Console(browser)
+    try:
+        for i, (name, resolve, rating) in enumerate(plan):
+            session, token = session_of(site, f"browser-figures-{i}"), tokens[name]
+            chat, cid = f"/api/webchat/{session}", conversation_id(f"webchat:{session}:{session}")
+            assert call(site, "POST", f"{chat}/messages", {"text": "I want to talk to a human"})[0] == 200
+            status, conv = call(site, "POST", "/api/queue/claim", {"conversation": cid}, token=token)
+            assert status == 200, conv
+            assert call(site, "POST", f"/api/conversations/{cid}/reply", {"text": "Hi."}, token=token)[0] == 202
+            if not resolve:
+                left_open.append((cid, token))
+                continue
+            assert call(site, "POST", f"/api/conversations/{cid}/resolve", token=token)[0] == 200
+            if rating:
+                assert call(site, "POST", f"{chat}/press", {"action": f"rate:{rating}:{conv['ticket']}"})[0] == 202
+                rated.append(f"sb:ticket:{conv['ticket']}")
+        redis = redis_sync.Redis.from_url(site.redis_url)
+        assert wait_for(lambda: all(redis.hexists(key, "rating") for key in rated), timeout=10), "ratings stored"
+
+        sign_in(lead.page, site.url, site.tokens["lead"])
+        lead.page.wait_for_selector("#report[aria-busy='false'] #report-period:not(:empty)")
+        status, report = call(site, "GET", "/api/reports?since=7d", token=site.tokens["lead"])
+        assert status == 200
+
+        def cells(table: str, name: str) -> list[str]:
+            row = lead.page.locator(f"#{table} tr[data-name='{name}']")
+            return [text.strip() for text in row.locator("th, td").all_inner_texts()]
+
+        for name, resolution, csat in (("fig-ana", "100%", "4.5"), ("fig-ben", "50%", "2")):
+            figures = report["agents"][name]
+            first = f"{int(figures['first_response_median_s'])}s"  # the replies came within the minute
+            handle = f"{int(figures['handle_median_s'])}s"
+            assert cells("report-agents-body", name) == [name, "2", resolution, first, handle, csat]
+        assert "general" in [text.strip() for text in lead.page.locator("#report-teams-body th").all_inner_texts()]
+        assert not lead.dialogs and not lead.csp
+        assert not lead.errors, lead.errors
+    finally:
+        lead.close()
+        for cid, token in left_open:
+            call(site, "POST", f"/api/conversations/{cid}/resolve", token=token)
 
 
 def test_markup_in_a_transfer_target_is_shown_as_text(site, browser):

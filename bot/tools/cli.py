@@ -82,7 +82,8 @@ def _report(args: argparse.Namespace) -> int:
     from redis.exceptions import RedisError
 
     from bot.stores.connection import connect, describe
-    from bot.tools.reports import build_report, parse_since, summary_text, write_charts
+    from bot.tools.report_charts import write_charts
+    from bot.tools.reports import build_report, parse_since, summary_text
 
     try:
         since = parse_since(args.since)

@@ -1,32 +1,31 @@
 """Weekly-review numbers from what the bot keeps in Redis: conversations and their transcripts,
 tickets, and ratings. `python -m bot report --since 7d [--out DIR]` prints a summary and writes
-PNG charts plus `report.json` (the numbers behind every chart); leads get the same data as JSON
-at /api/reports.
+PNG charts plus `report.json` (the numbers behind every chart, `report_charts.py`); leads get
+the same data as JSON at /api/reports.
 
 - deflection: conversations of the period that needed no person; hand-off rate: the others;
 - first response: a ticket's opening to its first agent reply; resolution: to resolved; SLA
   kept: claimed within the lane's pickup target;
 - CSAT: the 1-5 ratings after resolved tickets (satisfied = 4 or 5), and "Was this helpful?";
 - top intents and unanswered questions (those the bot asked to rephrase), redacted as stored.
-Every figure is given overall, by language and by platform.
+Every figure is given overall, by language and by platform; per agent and per team from the
+tickets (`agent_figures.py`).
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import re
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from pathlib import Path
 from statistics import median
-from typing import Any
 
 from redis.asyncio import Redis
 
 from bot.config import Config
 from bot.stores import keys
+from bot.tools.agent_figures import agent_and_team_figures
 
 _DURATION = re.compile(r"^(\d+)([mhdw])$")
 _UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -94,8 +93,10 @@ def _median(values: list) -> float | None:
     return round(median(values), 1) if values else None
 
 
-async def build_report(redis: Redis, config: Config, since_seconds: float, now: float | None = None) -> dict:
-    """Every figure of the report for the last `since_seconds`, as plain data."""
+async def build_report(redis: Redis, config: Config, since_seconds: float, now: float | None = None,
+                       targets: dict[str, int] | None = None) -> dict:  # fmt: skip
+    """Every figure of the report for the last `since_seconds`, as plain data; `targets`: each
+    team's first-response target in seconds (routing.team_targets without)."""
     now = now or time.time()
     start = now - since_seconds
     groups: dict[str, _Group] = defaultdict(_Group)
@@ -153,6 +154,7 @@ async def build_report(redis: Redis, config: Config, since_seconds: float, now: 
         "unanswered": unanswered.most_common(10),
         "messages_per_day": {day: dict(counts) for day, counts in sorted(per_day.items())},
         "ratings": dict(sorted(Counter(groups["all"].ratings).items())),
+        **agent_and_team_figures(tickets, config.routing.team_targets if targets is None else targets),
     }  # fmt: skip
 
 
@@ -209,14 +211,7 @@ async def _tickets(redis: Redis) -> list[dict]:
 
 def summary_text(report: dict) -> str:
     """The report as a few lines a lead reads in the weekly review."""
-    o = report["overall"]
-
-    def pct(value: float | None) -> str:
-        return "-" if value is None else f"{value * 100:.1f}%"
-
-    def secs(value: float | None) -> str:
-        return "-" if value is None else (f"{value / 60:.1f} min" if value >= 60 else f"{value:.0f} s")
-
+    o, pct, secs = report["overall"], _pct, _secs
     lines = [
         f"Support report {time.strftime('%Y-%m-%d %H:%M', time.gmtime(report['since']))} to "
         f"{time.strftime('%Y-%m-%d %H:%M', time.gmtime(report['until']))} UTC",
@@ -239,62 +234,31 @@ def summary_text(report: dict) -> str:
         lines.append(f"Named ({kind}): " + ", ".join(f"{v} {n}" for v, n in counts))
     if report["unanswered"]:
         lines += ["Unanswered (the bot asked to rephrase):"] + [f"  {n}x {t[:80]}" for t, n in report["unanswered"]]
-    return "\n".join(lines)
+    return "\n".join(lines + _people_lines(report))
 
 
-def write_charts(report: dict, out: Path) -> list[Path]:
-    """PNG charts for the review, and `report.json` with the numbers behind them."""
-    import matplotlib
+def _people_lines(report: dict) -> list[str]:
+    """The per-agent and per-team tables of the summary."""
+    lines = ["", "agent            handled resolved  1st resp   1st p90    handle  CSAT"]
+    for name, row in report.get("agents", {}).items():
+        lines.append(f"{name[:16]:<16} {row['handled']:>7} {_pct(row['resolution_rate']):>8} "
+                     f"{_secs(row['first_response_median_s']):>9} {_secs(row['first_response_p90_s']):>9} "
+                     f"{_secs(row['handle_median_s']):>9} {_num(row['csat']):>5}")  # fmt: skip
+    lines += ["", "team             handled  waiting  1st resp    target in target  CSAT"]
+    for name, row in report.get("teams", {}).items():
+        lines.append(f"{name[:16]:<16} {row['handled']:>7} {row['waiting']:>8} "
+                     f"{_secs(row['first_response_median_s']):>9} {_secs(row['first_response_target_s']):>9} "
+                     f"{_pct(row['within_target']):>9} {_num(row['csat']):>5}")  # fmt: skip
+    return lines
 
-    matplotlib.use("Agg")
-    logging.getLogger("matplotlib").setLevel(logging.WARNING)
-    from matplotlib import pyplot as plt
 
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.1f}%"
 
-    def save(fig: Any, name: str) -> None:
-        fig.tight_layout()
-        fig.savefig(out / name, dpi=110)
-        plt.close(fig)
-        written.append(out / name)
 
-    days = list(report["messages_per_day"])
-    platforms = sorted({p for counts in report["messages_per_day"].values() for p in counts})
-    fig, ax = plt.subplots(figsize=(8, 4))
-    bottom = [0] * len(days)
-    for platform in platforms:
-        values = [report["messages_per_day"][d].get(platform, 0) for d in days]
-        ax.bar(days, values, bottom=bottom, label=platform)
-        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
-    ax.set_title("Messages per day by platform")
-    ax.legend() if platforms else None
-    save(fig, "messages_per_day.png")
+def _secs(value: float | None) -> str:
+    return "-" if value is None else (f"{value / 60:.1f} min" if value >= 60 else f"{value:.0f} s")
 
-    languages = list(report["by_language"])
-    fig, ax = plt.subplots(figsize=(8, 4))
-    deflection = [(report["by_language"][lang]["deflection"] or 0) * 100 for lang in languages]
-    handoff = [(report["by_language"][lang]["handoff_rate"] or 0) * 100 for lang in languages]
-    positions = range(len(languages))
-    ax.bar([p - 0.2 for p in positions], deflection, width=0.4, label="answered by the bot (%)")
-    ax.bar([p + 0.2 for p in positions], handoff, width=0.4, label="handed to a person (%)")
-    ax.set_xticks(list(positions), languages)
-    ax.set_ylim(0, 100)
-    ax.set_title("Deflection and hand-off rate by language")
-    ax.legend()
-    save(fig, "outcomes_by_language.png")
 
-    fig, ax = plt.subplots(figsize=(8, 4))
-    names = [name for name, _ in report["top_intents"]][::-1]
-    ax.barh(names, [count for _, count in report["top_intents"]][::-1])
-    ax.set_title("Top intents")
-    save(fig, "top_intents.png")
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.bar([str(n) for n in range(1, 6)], [report["ratings"].get(n, report["ratings"].get(str(n), 0))
-                                          for n in range(1, 6)])  # fmt: skip
-    ax.set_title(f"Ratings after resolved tickets (CSAT {report['overall']['csat'] or '-'})")
-    save(fig, "csat.png")
-
-    (out / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2))
-    return written
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:g}"

@@ -123,12 +123,14 @@ class LeadRoutes:
     @audited("report_read")
     @lead_only("only leads see reports")
     async def reports(self, request: web.Request) -> web.Response:
-        """The report's figures (`?since=7d`), as `python -m bot report` has them."""
+        """The report's figures (`?since=7d`), per agent and per team too, as `python -m bot report`
+        has them."""
         try:
             since = parse_since(request.query.get("since", "7d"))
         except ValueError as exc:
             raise ApiError(400, "bad_request", str(exc)) from None
-        return web.json_response(await build_report(self.queue.redis, self.config, since))
+        report = await build_report(self.queue.redis, self.config, since)
+        return web.json_response(report)
 
     @audited("filed_read")
     @lead_only("only leads see this list")

@@ -15,6 +15,7 @@ export const els = {};
   "report", "report-refresh", "report-period", "report-error", "report-conversations", "report-messages",
   "report-deflection", "report-handoff", "report-tickets", "report-first-response", "report-sla", "report-csat",
   "report-ratings", "report-languages", "report-intents", "report-days", "report-days-legend", "report-unanswered",
+  "report-agents-body", "report-teams-body",
   "account-card", "account-refresh", "account-body", "account-freeze", "account-freeze-confirm", "presence"]
   .forEach((id) => { els[id.replace(/-(\w)/g, (_, c) => c.toUpperCase())] = $(id); });
 

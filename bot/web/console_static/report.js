@@ -1,10 +1,12 @@
 /* Leads: the week's report (GET /api/reports?since=7d), fetched when the panel opens, every
  * 5 minutes, on Refresh, and on coming back to a tab whose copy is stale. The figures go in
- * the tiles here; the charts are drawn by report-charts.js. */
+ * the tiles here; the charts are drawn by report-charts.js, the per-agent and per-team tables
+ * by lead-figures.js. */
 
 import { api } from "./api.js";
 import { els } from "./dom.js";
 import { DASH, fmtClock, fmtDate, fmtPct, fmtSeconds, isNum, plural } from "./format.js";
+import { clearLeadFigures, renderLeadFigures } from "./lead-figures.js";
 import { renderDays, renderIntents, renderLanguages, renderUnanswered } from "./report-charts.js";
 import { isLead, state } from "./state.js";
 
@@ -57,6 +59,7 @@ function renderReport() {
   renderIntents(Array.isArray(r.top_intents) ? r.top_intents : []);
   renderDays(r.messages_per_day || {}, r.since, r.until);
   renderUnanswered(Array.isArray(r.unanswered) ? r.unanswered : []);
+  renderLeadFigures(r);
 }
 
 export function clearReport() {
@@ -65,6 +68,7 @@ export function clearReport() {
   [els.reportPeriod, els.reportMessages, els.reportTickets, els.reportRatings].forEach((node) => { node.textContent = ""; });
   [els.reportLanguages, els.reportIntents, els.reportDays, els.reportDaysLegend, els.reportUnanswered]
     .forEach((node) => node.replaceChildren());
+  clearLeadFigures();
   els.reportError.hidden = true;
   els.report.setAttribute("aria-busy", "false");
   els.reportRefresh.disabled = false;
