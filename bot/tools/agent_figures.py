@@ -44,17 +44,17 @@ class _Row:
         ratings = self.ratings
         return {
             "handled": self.handled, "resolved": self.resolved,
-            "resolution_rate": _share(self.resolved, self.handled),
-            "first_response_median_s": _median(self.first_response),
+            "resolution_rate": share(self.resolved, self.handled),
+            "first_response_median_s": median_or_none(self.first_response),
             "first_response_p90_s": _p90(self.first_response),
-            "handle_median_s": _median(self.handle),
+            "handle_median_s": median_or_none(self.handle),
             "csat": round(sum(ratings) / len(ratings), 2) if ratings else None, "ratings": len(ratings),
-            "csat_satisfied": _share(sum(1 for r in ratings if r >= 4), len(ratings)),
+            "csat_satisfied": share(sum(1 for r in ratings if r >= 4), len(ratings)),
         }  # fmt: skip
 
     def team_figures(self, target: int | None) -> dict:
         """The row, with the team's first-response target and the share of first replies within it."""
-        within = None if target is None else _share(sum(1 for s in self.first_response if s <= target),
+        within = None if target is None else share(sum(1 for s in self.first_response if s <= target),
                                                     len(self.first_response))  # fmt: skip
         return {**self.figures(), "first_response_target_s": target, "within_target": within, "waiting": self.waiting}
 
@@ -78,11 +78,13 @@ def agent_and_team_figures(tickets: list[dict], targets: dict[str, int]) -> dict
     }
 
 
-def _share(part: int, whole: int) -> float | None:
+def share(part: int, whole: int) -> float | None:
+    """part / whole to 4 places; None of nothing (the reports' shares)."""
     return round(part / whole, 4) if whole else None
 
 
-def _median(values: list[float]) -> float | None:
+def median_or_none(values: list[float]) -> float | None:
+    """The median to a tenth; None of nothing (the reports' medians)."""
     return round(median(values), 1) if values else None
 
 

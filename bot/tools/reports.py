@@ -19,13 +19,12 @@ import re
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from statistics import median
 
 from redis.asyncio import Redis
 
 from bot.config import Config
 from bot.stores import keys
-from bot.tools.agent_figures import agent_and_team_figures
+from bot.tools.agent_figures import agent_and_team_figures, median_or_none, share
 
 _DURATION = re.compile(r"^(\d+)([mhdw])$")
 _UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -75,22 +74,15 @@ class _Group:
         deflected = self.conversations - self.handed_off
         return {
             "conversations": self.conversations, "messages": self.messages,
-            "deflection": _share(deflected, self.conversations),
-            "handoff_rate": _share(self.handed_off, self.conversations),
-            "first_response_median_s": _median(self.first_response), "resolution_median_s": _median(self.resolution),
-            "sla_kept": _share(self.sla_kept, self.sla_counted), "tickets": self.sla_counted,
+            "deflection": share(deflected, self.conversations),
+            "handoff_rate": share(self.handed_off, self.conversations),
+            "first_response_median_s": median_or_none(self.first_response),
+            "resolution_median_s": median_or_none(self.resolution),
+            "sla_kept": share(self.sla_kept, self.sla_counted), "tickets": self.sla_counted,
             "csat": round(sum(self.ratings) / len(self.ratings), 2) if self.ratings else None,
-            "csat_satisfied": _share(sum(1 for r in self.ratings if r >= 4), len(self.ratings)),
-            "ratings": len(self.ratings), "helpful": _share(self.helpful_yes, self.helpful_yes + self.helpful_no),
+            "csat_satisfied": share(sum(1 for r in self.ratings if r >= 4), len(self.ratings)),
+            "ratings": len(self.ratings), "helpful": share(self.helpful_yes, self.helpful_yes + self.helpful_no),
         }  # fmt: skip
-
-
-def _share(part: int, whole: int) -> float | None:
-    return round(part / whole, 4) if whole else None
-
-
-def _median(values: list) -> float | None:
-    return round(median(values), 1) if values else None
 
 
 async def build_report(redis: Redis, config: Config, since_seconds: float, now: float | None = None,
