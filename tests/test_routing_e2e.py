@@ -127,6 +127,7 @@ def test_a_team_out_of_hours_says_when_a_person_will_answer_and_keeps_the_place_
     assert "09:00 (UTC)" in text and "keeps its place in line" in text, text
     entry = waiting(bot, tokens["lead"], ticket_in(body))
     assert entry["team"] == "disputes"
+    assert waiting(bot, tokens["gen"], ticket_in(body)) is None, "agents see their own teams' queue"
     status, teams = call(bot, "GET", "/api/teams", token=tokens["gen"])
     disputes = next(t for t in teams["teams"] if t["name"] == "disputes")
     assert status == 200 and disputes["open"] is False and disputes["waiting"] >= 1

@@ -98,10 +98,12 @@ class AgentRoutes:
         })  # fmt: skip
 
     async def list_queue(self, request: web.Request) -> web.Response:
-        """The waiting conversations, most urgent first, with why each waits."""
+        """The waiting conversations of the agent's teams (every team's for leads and agents of
+        every team), most urgent first, with why each waits."""
+        agent = request[AGENT]
         now = time.time()
         items = []
-        for entry in await self.queue.waiting():
+        for entry in await self.queue.waiting(() if agent.is_lead else agent.teams):
             conv = await self.conversations.get(entry.conversation)
             if conv is None:
                 continue
@@ -141,7 +143,7 @@ class AgentRoutes:
             if named is not None:  # click-to-claim: that one, if it still waits in the agent's teams and languages
                 conv = await self.conversations.get(named) if is_conversation_id(named) else None
                 if conv is None or (not agent.is_lead and (conv.language not in [*agent.languages, *unspoken]
-                                                           or not agent.in_team(conv.team or "general"))):  # fmt: skip
+                                                           or not agent.in_team(conv.team))):  # fmt: skip
                     raise ApiError(404, "not_found", "no such conversation waiting in your teams and languages")
                 if not await self.queue.claim(conv.id, agent.name):
                     raise ApiError(409, "taken", "the conversation is no longer waiting (someone else claimed it)")
