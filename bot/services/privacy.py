@@ -37,15 +37,17 @@ Exported, kept:
 
 Holding nothing about a user (agents', leads' and counters' keys): `keys.inbox_lock`,
 `keys.EVENTS` (pub/sub, nothing stored), `keys.TICKET_SEQ`, `keys.AGENTS`, `keys.AGENTS_SEEN`,
-`keys.agent`, `keys.agent_token`, `keys.INCIDENTS`, `keys.INCIDENT_SUGGESTIONS`,
-`keys.incident_suggested`, `keys.intent_rate`, `keys.backoffice_event` (event ids, an hour),
-`keys.link_request` (a link asked for: named by a random id, it cannot be found by the user, and
-expires after `backoffice.link_minutes`), `keys.signin_failures` (refused tokens per
-address, a minute), `keys.REPLICATION_MARK` and `keys.WEBCHAT_NEWS` (pub/sub, nothing
-stored), `keys.WEBCHAT_SECRET` (signs web chat session ids), `keys.X_LEADER`, `keys.x_since`, `keys.x_seen`
-(tweet and DM ids, a month), `keys.x_progress` (a digest of a reply, a day), and `keys.AUDIT`,
-which names users only by pseudonym (`bot/stores/audit.py`, `user_ref`) and conversations by
-their old ids, and keeps the record of the erasure itself.
+`keys.agent`, `keys.agent_token`, `keys.agent_canned` (an agent's private canned answers: the
+agent's own texts, for no user in particular; the data requests here are users'),
+`keys.INCIDENTS`, `keys.INCIDENT_SUGGESTIONS`, `keys.incident_suggested`, `keys.intent_rate`,
+`keys.backoffice_event` (event ids, an hour), `keys.link_request` (a link asked for: named by a
+random id, it cannot be found by the user, and expires after `backoffice.link_minutes`),
+`keys.signin_failures` (refused tokens per address, a minute), `keys.REPLICATION_MARK` and
+`keys.WEBCHAT_NEWS` (pub/sub, nothing stored), `keys.WEBCHAT_SECRET` (signs web chat session
+ids), `keys.X_LEADER`, `keys.x_since`, `keys.x_seen` (tweet and DM ids, a month),
+`keys.x_progress` (a digest of a reply, a day), and `keys.AUDIT`, which names users only by
+pseudonym (`bot/stores/audit.py`, `user_ref`) and conversations by their old ids, and keeps the
+record of the erasure itself.
 """
 
 from __future__ import annotations

@@ -72,6 +72,11 @@ def agent_conversations(name: str) -> str:
     return f"{AGENT_PREFIX}{name}:convs"
 
 
+def agent_canned(name: str) -> str:
+    """Hash: an agent's private canned answers, title -> text (bot/stores/canned_answers.py)."""
+    return f"{AGENT_PREFIX}{name}:canned"
+
+
 def agent_token(digest: str) -> str:
     """The agent a token's SHA-256 belongs to (tokens themselves are never stored)."""
     return f"sb:agent-token:{digest}"

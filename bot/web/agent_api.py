@@ -1,8 +1,9 @@
 """The agents' and leads' HTTP API (JSON, `Authorization: Bearer <token>`), put together: the
-routes every agent may call (`agent_routes.py`), the leads' (`lead_routes.py`; the audit trail's
-and data requests' in `audit_routes.py` and `privacy_routes.py`), the OpenAPI
-document that describes them (`openapi.py`), behind one middleware (`api_requests.py`: the
-token, the role, the JSON errors)."""
+routes every agent may call (`agent_routes.py`, with canned answers in `canned_routes.py`
+and the account card in `account_routes.py`), the leads'
+(`lead_routes.py`; the audit trail's and data requests' in `audit_routes.py` and
+`privacy_routes.py`), the OpenAPI document that describes them (`openapi.py`), behind one
+middleware (`api_requests.py`: the token, the role, the JSON errors)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from bot.web.account_routes import AccountRoutes
 from bot.web.agent_routes import AgentRoutes
 from bot.web.api_requests import OPEN_DOCUMENT, api_middleware
 from bot.web.audit_routes import AuditRoutes
+from bot.web.canned_routes import CannedRoutes
 from bot.web.lead_routes import LeadRoutes
 from bot.web.openapi import OPENAPI
 from bot.web.privacy_routes import PrivacyRoutes
@@ -37,9 +39,11 @@ class AgentApi:
         # The audit trail and data requests (leads): their stores are the app's (server.py).
         self.record_routes = [AuditRoutes(config), PrivacyRoutes(config)]
         self.account_routes = AccountRoutes(conversations, inbox.accounts)
+        # Canned answers: each agent's private ones are in the app's store (server.py).
+        self.canned_routes = CannedRoutes(config)
         self.middleware = api_middleware(agents, config.web.trust_forwarded_for)
 
     def routes(self) -> list[web.RouteDef]:
         return [web.get(OPEN_DOCUMENT, openapi), *self.agent_routes.routes(), *self.account_routes.routes(),
-                *self.lead_routes.routes(),
+                *self.canned_routes.routes(), *self.lead_routes.routes(),
                 *(route for routes in self.record_routes for route in routes.routes())]  # fmt: skip

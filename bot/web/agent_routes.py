@@ -1,6 +1,6 @@
 """The agent API's routes for every agent: who am I, the queue, claiming, one's conversations
-(read, reply, resolve, release, transfer), the event stream, canned answers and the active
-incidents.
+(read, reply, resolve, release, transfer), the event stream and the active incidents. Canned
+answers are `canned_routes.py`'s.
 
 404 for a conversation that is not the agent's (leads see every one), 409 for an action the
 conversation's state does not allow (a reply to a resolved conversation is refused, never
@@ -15,13 +15,11 @@ import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
-from pathlib import Path
 
-import yaml
 from aiohttp import web
 
 from bot import metrics
-from bot.config import ROOT, Config
+from bot.config import Config
 from bot.domain.messages import Button
 from bot.services.inbox import Inbox
 from bot.stores.agents import Agent, AgentStore
@@ -31,7 +29,6 @@ from bot.web.api_requests import AGENT, json_object
 from bot.web.audit_routes import audited
 from bot.web.responses import ApiError
 
-CANNED_DIR = ROOT / "data" / "canned"
 MAX_REPLY_CHARS = 4000
 # Event types every agent sees, whoever they concern (each queue drops what others took).
 EVENTS_FOR_ALL = ("queued", "claimed")
@@ -67,11 +64,6 @@ def visible_to(agent: Agent, event: dict) -> bool:
     return event.get("agent") in (None, agent.name) or event.get("type") in EVENTS_FOR_ALL
 
 
-def load_canned(languages: tuple[str, ...], directory: Path = CANNED_DIR) -> dict[str, dict[str, str]]:
-    """Canned answers per language (`data/canned/<lang>.yml`), placeholders {ticket}, {name}."""
-    return {lang: yaml.safe_load((directory / f"{lang}.yml").read_text(encoding="utf-8")) for lang in languages}
-
-
 class AgentRoutes:
     """Routes any agent may call (leads too, and on every conversation)."""
 
@@ -83,7 +75,6 @@ class AgentRoutes:
         self.queue = queue
         self.inbox = inbox
         self.replies = inbox.replies
-        self.canned = load_canned(config.languages)
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -96,7 +87,6 @@ class AgentRoutes:
             web.post("/api/conversations/{id}/transfer", self.transfer),
             web.post("/api/conversations/{id}/release", self.release),
             web.get("/api/events", self.events),
-            web.get("/api/canned", self.canned_answers),
             web.get("/api/incidents", self.list_incidents),
         ]
 
@@ -249,13 +239,6 @@ class AgentRoutes:
         if not done:
             raise ApiError(409, "not_assigned", f"the conversation is {conv.state}")
         return await self._conversation_json(conv.id)
-
-    async def canned_answers(self, request: web.Request) -> web.Response:
-        """The canned answers in `?language=` (the default language without it)."""
-        language = request.query.get("language", self.config.default_language)
-        if language not in self.canned:
-            raise ApiError(400, "bad_request", f"language must be one of {', '.join(self.canned)}")
-        return web.json_response({"language": language, "canned": self.canned[language]})
 
     async def list_incidents(self, request: web.Request) -> web.Response:
         """Active incidents (agents see why the queue is quiet) and the bot's suggestions of

@@ -26,6 +26,7 @@ def _op(summary: str, responses: dict, body: dict | None = None, params: list | 
 
 _ID = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]
 _NAME = [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}]
+_TITLE = [{"name": "title", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 80}}]
 _CONV = {"$ref": "#/components/schemas/Conversation"}
 _OBJ = {"type": "object"}
 
@@ -130,10 +131,27 @@ OPENAPI = {
         "/api/events": {"get": _op("server-sent events", {"200": ("text/event-stream", None)})},
         "/api/canned": {
             "get": _op(
-                "canned answers in a language",
-                {"200": ("canned answers", _OBJ)},
+                "the team's canned answers in a language, and the agent's own private ones in `mine`",
+                {"200": ("canned answers", _OBJ), "400": ("unknown language", _ERROR)},
                 params=[{"name": "language", "in": "query", "schema": {"type": "string"}}],
             )
+        },
+        "/api/canned/mine": {
+            "get": _op("the agent's private canned answers (no one else sees them)", {"200": ("{mine}", _OBJ)})
+        },
+        "/api/canned/mine/{title}": {
+            "put": _op(
+                "add one of the agent's private canned answers, or change its text (at most 100)",
+                {"200": ("{title, text}", _OBJ), "400": ("bad title or text, or 100 already", _ERROR)},
+                body={"type": "object", "required": ["text"], "properties": {
+                    "text": {"type": "string", "maxLength": 2000}}},
+                params=_TITLE,
+            ),
+            "delete": _op(
+                "delete one of the agent's private canned answers",
+                {"200": ("deleted", _OBJ), "404": ("none by that title", _ERROR)},
+                params=_TITLE,
+            ),
         },
         "/api/agents": {
             "get": _op("agents and their load (leads)", {"200": ("agents", _OBJ), "403": ("not a lead", _ERROR)})
