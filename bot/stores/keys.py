@@ -42,6 +42,12 @@ def secret_marks(cid: str) -> str:
     return f"sb:secret-marks:{cid}"
 
 
+def conversation_mentions(cid: str) -> str:
+    """Set: the agents an internal note on the conversation mentioned (`@name`), who may read
+    it (bot/services/notes.py). Not under the conversation's prefix, for the same reason."""
+    return f"sb:mentions:{cid}"
+
+
 def ticket(tid: str) -> str:
     return f"{TICKET_PREFIX}{tid}"
 

@@ -1,10 +1,11 @@
 """The agent API's routes for every agent: who am I, the queue, claiming, one's conversations
 (read, reply, resolve, release, transfer), the event stream and the active incidents. Canned
-answers are `canned_routes.py`'s.
+answers are `canned_routes.py`'s, internal notes `note_routes.py`'s.
 
-404 for a conversation that is not the agent's (leads see every one), 409 for an action the
-conversation's state does not allow (a reply to a resolved conversation is refused, never
-silently lost). Who may call what, and how a body is read: `bot/web/api_requests.py`.
+404 for a conversation that is not the agent's (leads see every one; an agent a note mentioned
+may read it, not act on it), 409 for an action the conversation's state does not allow (a
+reply to a resolved conversation is refused, never silently lost). Who may call what, and
+how a body is read: `bot/web/api_requests.py`.
 """
 
 from __future__ import annotations
@@ -43,20 +44,23 @@ def is_conversation_id(text: object) -> bool:
     return isinstance(text, str) and bool(CONVERSATION_ID.match(text))
 
 
-async def owned_conversation(conversations: ConversationStore, request: web.Request) -> Conversation:
+async def owned_conversation(conversations: ConversationStore, request: web.Request,
+                             reading: bool = False) -> Conversation:  # fmt: skip
     """The conversation in the URL, if the agent may act on it (theirs now or last, or any
-    for a lead); else 404."""
+    for a lead), or with `reading`, read it (also when a note mentioned them); else 404."""
     agent = request[AGENT]
     cid = request.match_info["id"]
     conv = await conversations.get(cid) if is_conversation_id(cid) else None
-    if conv is None or (not agent.is_lead and agent.name not in (conv.agent, conv.last_agent)):
+    allowed = conv is not None and (agent.is_lead or agent.name in (conv.agent, conv.last_agent)
+                                    or (reading and await conversations.is_mentioned(cid, agent.name)))  # fmt: skip
+    if not allowed:
         raise ApiError(404, "not_found", "no such conversation among yours")
     return conv
 
 
 def visible_to(agent: Agent, event: dict) -> bool:
     """Whether `agent` is shown `event`: leads see all; agents neither the leads' events nor the
-    rest of another agent's conversations."""
+    rest of another agent's conversations (nor a mention of another agent)."""
     if agent.is_lead:
         return True
     if event.get("type") in EVENTS_FOR_LEADS:
@@ -170,8 +174,9 @@ class AgentRoutes:
 
     @audited("transcript_read")
     async def conversation(self, request: web.Request) -> web.Response:
-        """One of the agent's conversations, with its transcript and the user's earlier tickets."""
-        conv = await self._owned(request)
+        """One of the agent's conversations (or one a note mentioned them in), with its
+        transcript, internal notes included, and the user's earlier tickets."""
+        conv = await owned_conversation(self.conversations, request, reading=True)
         return await self._conversation_json(conv.id)
 
     @audited("reply")
@@ -249,7 +254,7 @@ class AgentRoutes:
 
     async def events(self, request: web.Request) -> web.StreamResponse:
         """Server-sent events: queued, claimed, user_wrote, resolved, released, transferred,
-        sla_breached, incidents, impostors. Agents see their own conversations' and the queue's
+        mentioned, sla_breached, incidents, impostors. Agents see their own conversations' and the queue's
         (`visible_to`); leads see all."""
         agent = request[AGENT]
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})

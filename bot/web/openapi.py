@@ -114,6 +114,17 @@ OPENAPI = {
                 params=_ID,
             )
         },
+        "/api/conversations/{id}/notes": {
+            "post": _op(
+                "an internal note for agents, never sent to the user; `@name` mentions an agent, who may then read "
+                "the conversation",
+                {"201": ("the note as stored (secrets redacted) and whom it mentioned", _OBJ),
+                 "400": ("no text, or hidden control characters", _ERROR), "404": ("not yours", _ERROR),
+                 "413": ("longer than 4000 characters", _ERROR)},
+                body={"type": "object", "required": ["text"], "properties": {"text": {"type": "string"}}},
+                params=_ID,
+            )
+        },
         "/api/conversations/{id}/resolve": {
             "post": _op("resolve", {"200": ("resolved", _CONV), "409": ("state", _ERROR)}, params=_ID)
         },
