@@ -14,7 +14,10 @@ Exported and erased:
   action, language and answer (no text; coins and networks named, other entities as
   "(erased)"). It leaves the queue (`keys.queue`), the offers of auto-assignment
   (`keys.OFFERS`), the agents' sets (`keys.agent_conversations`) and its incident's group
-  (`keys.incident_grouped`).
+  (`keys.incident_grouped`). Agents' internal notes on it (lines from `NOTE`) are about the
+  user: exported, each marked `"internal": true` (the lead who answers the request decides what
+  of them to hand over), and erased with the rest; which agents they mentioned
+  (`keys.conversation_mentions`: names of agents only) is deleted.
 - `keys.ticket`: kept for the reports (times, lane, rating), pointing at the stub.
 - `keys.user_tickets`, `keys.move` (unspent one-time links), `keys.webchat_session` (the web
   chat's lines: a web chat user's id is their session), `keys.webchat_rate` (the session's
@@ -38,15 +41,17 @@ Exported, kept:
 
 Holding nothing about a user (agents', leads' and counters' keys): `keys.inbox_lock`,
 `keys.EVENTS` (pub/sub, nothing stored), `keys.TICKET_SEQ`, `keys.AGENTS`, `keys.AGENTS_SEEN`,
-`keys.agent`, `keys.agent_token`, `keys.INCIDENTS`, `keys.INCIDENT_SUGGESTIONS`,
-`keys.incident_suggested`, `keys.intent_rate`, `keys.backoffice_event` (event ids, an hour),
-`keys.link_request` (a link asked for: named by a random id, it cannot be found by the user, and
-expires after `backoffice.link_minutes`), `keys.signin_failures` (refused tokens per
-address, a minute), `keys.REPLICATION_MARK` and `keys.WEBCHAT_NEWS` (pub/sub, nothing
-stored), `keys.WEBCHAT_SECRET` (signs web chat session ids), `keys.X_LEADER`, `keys.x_since`, `keys.x_seen`
-(tweet and DM ids, a month), `keys.x_progress` (a digest of a reply, a day), and `keys.AUDIT`,
-which names users only by pseudonym (`bot/stores/audit.py`, `user_ref`) and conversations by
-their old ids, and keeps the record of the erasure itself.
+`keys.agent`, `keys.agent_token`, `keys.agent_canned` (an agent's private canned answers: the
+agent's own texts, for no user in particular; the data requests here are users'),
+`keys.INCIDENTS`, `keys.INCIDENT_SUGGESTIONS`, `keys.incident_suggested`, `keys.intent_rate`,
+`keys.backoffice_event` (event ids, an hour), `keys.link_request` (a link asked for: named by a
+random id, it cannot be found by the user, and expires after `backoffice.link_minutes`),
+`keys.signin_failures` (refused tokens per address, a minute), `keys.REPLICATION_MARK` and
+`keys.WEBCHAT_NEWS` (pub/sub, nothing stored), `keys.WEBCHAT_SECRET` (signs web chat session
+ids), `keys.X_LEADER`, `keys.x_since`, `keys.x_seen` (tweet and DM ids, a month),
+`keys.x_progress` (a digest of a reply, a day), and `keys.AUDIT`, which names users only by
+pseudonym (`bot/stores/audit.py`, `user_ref`) and conversations by their old ids, and keeps the
+record of the erasure itself.
 """
 
 from __future__ import annotations
@@ -57,6 +62,7 @@ import time
 from dataclasses import dataclass, field
 
 from bot.stores import keys
+from bot.stores.conversations import NOTE
 from bot.stores.personal_data import PersonalData
 from intents import INTENTS
 
@@ -85,6 +91,11 @@ class Found:
     x_parked: list[list[str]] = field(default_factory=list)
     counters: list[str] = field(default_factory=list)  # keys of per-user counters and marks
     account_link: dict[str, str] = field(default_factory=dict)  # when and in which chat, not the ref
+
+
+def exported_line(line: dict) -> dict:
+    """A transcript line as an export shows it: an agent's internal note marked as one."""
+    return {**line, "internal": True} if line.get("from") == NOTE else line
 
 
 def anonymous_line(line: dict) -> dict:
@@ -139,6 +150,7 @@ class DataRequests:
         for chat_id in sorted(private | ({user_id} if platform == "webchat" else set())):
             found.counters += await self.records.message_marks(platform, chat_id)
         found.counters += [keys.secret_marks(cid) for cid in cids]
+        found.counters += [keys.conversation_mentions(cid) for cid in cids]
         link = await self.records.account_link(platform, user_id)
         if link:
             found.account_link = {name: link[name] for name in ("linked_at", "chat_id") if name in link}
@@ -155,7 +167,7 @@ class DataRequests:
         found = await self.find(platform, user_id)
         return {
             "platform": platform, "user_id": user_id, "exported_at": time.time(),
-            "conversations": [{**record, "transcript": found.transcripts.get(cid, [])}
+            "conversations": [{**record, "transcript": [exported_line(x) for x in found.transcripts.get(cid, [])]}
                               for cid, record in found.conversations.items()],
             "tickets": found.tickets, "feedback": list(found.feedback.values()),
             "filed": {key: list(items.values()) for key, items in found.filed.items()},

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -26,6 +26,9 @@ TRANSCRIPT_LIMIT = 500  # entries kept per conversation
 RECENT_LINES = 20  # where a line to redact afterwards is looked for (half of a secret)
 LineRewrite = Callable[[list[str]], Optional[list[str]]]
 
+# The sender of an internal note's line: agents wrote it for agents, the user never sees it.
+NOTE = "note"
+
 BOT, QUEUED, ASSIGNED, RESOLVED = "bot", "queued", "assigned", "resolved"
 WITH_PEOPLE = (QUEUED, ASSIGNED)
 
@@ -37,8 +40,8 @@ def conversation_id(conversation_key: str) -> str:
 
 @dataclass(frozen=True)
 class Line:
-    """One (redacted) transcript line: who said it ("user", "bot", "agent:<name>", "system"),
-    what, and details kept with it (the intent, the language, an incident...)."""
+    """One (redacted) transcript line: who said it ("user", "bot", "agent:<name>", "system",
+    or `NOTE`), what, and details kept with it (the intent, the language, an incident...)."""
 
     sender: str
     text: str
@@ -96,7 +99,8 @@ class Conversation:
             "id": self.id, "platform": self.platform, "chat_id": self.chat_id, "chat_kind": self.chat_kind,
             "user_id": self.user_id, "user_name": self.user_name, "language": self.language,
             "state": self.state, "lane": self.lane or None, "intent": self.intent or None,
-            "ticket": self.ticket or None, "agent": self.agent or None, "tags": self.tags,
+            "ticket": self.ticket or None, "agent": self.agent or None, "last_agent": self.last_agent or None,
+            "tags": self.tags,
             "created_at": self.created_at, "updated_at": self.updated_at,
             "queued_at": self.queued_at or None, "claimed_at": self.claimed_at or None,
             "team": self.team or None, "offered": bool(self.offered_at),
@@ -149,8 +153,8 @@ class ConversationStore:
         return bool(await self.redis.hsetnx(self.key(cid), "sla_breached_at", at))
 
     async def append(self, cid: str, sender: str, text: str, **details: object) -> None:
-        """Add a (redacted) line to the transcript: sender is "user", "bot", "agent:<name>" or
-        "system"."""
+        """Add a (redacted) line to the transcript: sender is "user", "bot", "agent:<name>",
+        "system" or `NOTE` (an agent's internal note, `agent` in its details: never sent)."""
         await self.record(cid, Line(sender, text, details))
 
     async def record(self, cid: str, *lines: Line, **fields: object) -> None:
@@ -165,6 +169,19 @@ class ConversationStore:
                 pipe.ltrim(self.log_key(cid), -TRANSCRIPT_LIMIT, -1)
                 pipe.expire(self.log_key(cid), IDLE_TTL_SECONDS)
             await pipe.execute()
+
+    async def add_mentions(self, cid: str, names: Iterable[str]) -> None:
+        """The agents `names` may read the conversation from now on: a note mentioned them."""
+        names = list(names)
+        if names:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.sadd(keys.conversation_mentions(cid), *names)
+                pipe.expire(keys.conversation_mentions(cid), IDLE_TTL_SECONDS)
+                await pipe.execute()
+
+    async def is_mentioned(self, cid: str, name: str) -> bool:
+        """Whether a note on the conversation mentioned the agent `name`."""
+        return bool(await self.redis.sismember(keys.conversation_mentions(cid), name))
 
     async def transcript(self, cid: str, first: int = 0) -> list[dict]:
         """The transcript, or only its `first` lines."""

@@ -42,6 +42,12 @@ def secret_marks(cid: str) -> str:
     return f"sb:secret-marks:{cid}"
 
 
+def conversation_mentions(cid: str) -> str:
+    """Set: the agents an internal note on the conversation mentioned (`@name`), who may read
+    it (bot/services/notes.py). Not under the conversation's prefix, for the same reason."""
+    return f"sb:mentions:{cid}"
+
+
 def ticket(tid: str) -> str:
     return f"{TICKET_PREFIX}{tid}"
 
@@ -71,6 +77,11 @@ def agent(name: str) -> str:
 
 def agent_conversations(name: str) -> str:
     return f"{AGENT_PREFIX}{name}:convs"
+
+
+def agent_canned(name: str) -> str:
+    """Hash: an agent's private canned answers, title -> text (bot/stores/canned_answers.py)."""
+    return f"{AGENT_PREFIX}{name}:canned"
 
 
 def agent_token(digest: str) -> str:

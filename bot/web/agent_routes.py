@@ -1,10 +1,11 @@
 """The agent API's routes for every agent: who am I, the queue, claiming, one's conversations
-(read, reply, resolve, release, transfer), canned answers and the active incidents (the event
-stream is `event_stream.py`'s).
+(read, reply, resolve, release, transfer) and the active incidents. The event stream is
+`event_stream.py`'s, canned answers `canned_routes.py`'s, internal notes `note_routes.py`'s.
 
-404 for a conversation that is not the agent's (leads see every one), 409 for an action the
-conversation's state does not allow (a reply to a resolved conversation is refused, never
-silently lost). Who may call what, and how a body is read: `bot/web/api_requests.py`.
+404 for a conversation that is not the agent's (leads see every one; an agent a note mentioned
+may read it, not act on it), 409 for an action the conversation's state does not allow (a
+reply to a resolved conversation is refused, never silently lost). Who may call what, and
+how a body is read: `bot/web/api_requests.py`.
 """
 
 from __future__ import annotations
@@ -13,13 +14,11 @@ import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
-from pathlib import Path
 
-import yaml
 from aiohttp import web
 
 from bot import metrics
-from bot.config import ROOT, Config
+from bot.config import Config
 from bot.domain.messages import Button
 from bot.services.inbox import Inbox
 from bot.stores.agents import AgentStore
@@ -30,7 +29,6 @@ from bot.web.api_requests import AGENT, json_object
 from bot.web.audit_routes import audited
 from bot.web.responses import ApiError
 
-CANNED_DIR = ROOT / "data" / "canned"
 MAX_REPLY_CHARS = 4000
 # The shape of `conversation_id`: anything else names no conversation (and may name another
 # kind of key, such as a transcript, which Redis would refuse to read as one).
@@ -41,20 +39,18 @@ def is_conversation_id(text: object) -> bool:
     return isinstance(text, str) and bool(CONVERSATION_ID.match(text))
 
 
-async def owned_conversation(conversations: ConversationStore, request: web.Request) -> Conversation:
+async def owned_conversation(conversations: ConversationStore, request: web.Request,
+                             reading: bool = False) -> Conversation:  # fmt: skip
     """The conversation in the URL, if the agent may act on it (theirs now or last, or any
-    for a lead); else 404."""
+    for a lead), or with `reading`, read it (also when a note mentioned them); else 404."""
     agent = request[AGENT]
     cid = request.match_info["id"]
     conv = await conversations.get(cid) if is_conversation_id(cid) else None
-    if conv is None or (not agent.is_lead and agent.name not in (conv.agent, conv.last_agent)):
+    allowed = conv is not None and (agent.is_lead or agent.name in (conv.agent, conv.last_agent)
+                                    or (reading and await conversations.is_mentioned(cid, agent.name)))  # fmt: skip
+    if not allowed:
         raise ApiError(404, "not_found", "no such conversation among yours")
     return conv
-
-
-def load_canned(languages: tuple[str, ...], directory: Path = CANNED_DIR) -> dict[str, dict[str, str]]:
-    """Canned answers per language (`data/canned/<lang>.yml`), placeholders {ticket}, {name}."""
-    return {lang: yaml.safe_load((directory / f"{lang}.yml").read_text(encoding="utf-8")) for lang in languages}
 
 
 class AgentRoutes:
@@ -69,7 +65,6 @@ class AgentRoutes:
         self.inbox = inbox
         self.replies = inbox.replies
         self.assignment = assignment
-        self.canned = load_canned(config.languages)
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -81,7 +76,6 @@ class AgentRoutes:
             web.post("/api/conversations/{id}/resolve", self.resolve),
             web.post("/api/conversations/{id}/transfer", self.transfer),
             web.post("/api/conversations/{id}/release", self.release),
-            web.get("/api/canned", self.canned_answers),
             web.get("/api/incidents", self.list_incidents),
         ]
 
@@ -177,8 +171,9 @@ class AgentRoutes:
 
     @audited("transcript_read")
     async def conversation(self, request: web.Request) -> web.Response:
-        """One of the agent's conversations, with its transcript and the user's earlier tickets."""
-        conv = await self._owned(request)
+        """One of the agent's conversations (or one a note mentioned them in), with its
+        transcript, internal notes included, and the user's earlier tickets."""
+        conv = await owned_conversation(self.conversations, request, reading=True)
         return await self._conversation_json(conv.id)
 
     @audited("reply")
@@ -251,13 +246,6 @@ class AgentRoutes:
         if not done:
             raise ApiError(409, "not_assigned", f"the conversation is {conv.state}")
         return await self._conversation_json(conv.id)
-
-    async def canned_answers(self, request: web.Request) -> web.Response:
-        """The canned answers in `?language=` (the default language without it)."""
-        language = request.query.get("language", self.config.default_language)
-        if language not in self.canned:
-            raise ApiError(400, "bad_request", f"language must be one of {', '.join(self.canned)}")
-        return web.json_response({"language": language, "canned": self.canned[language]})
 
     async def list_incidents(self, request: web.Request) -> web.Response:
         """Active incidents (agents see why the queue is quiet) and the bot's suggestions of

@@ -23,7 +23,7 @@ EVENTS_FOR_LEADS = ("sla_breached", "incident_suggested", "impostor_joined", "ov
 
 def visible_to(agent: Agent, event: dict) -> bool:
     """Whether `agent` is shown `event`: leads see all; agents neither the leads' events nor the
-    rest of another agent's conversations."""
+    rest of another agent's conversations (nor a mention of another agent)."""
     if agent.is_lead:
         return True
     if event.get("type") in EVENTS_FOR_LEADS:
@@ -43,8 +43,9 @@ class EventStream:
 
     async def events(self, request: web.Request) -> web.StreamResponse:
         """Server-sent events: queued, claimed, user_wrote, resolved, released, transferred,
-        sla_breached, incidents, impostors. Agents see their own conversations' and the queue's
-        (`visible_to`); leads see all."""
+        mentioned, offer_lapsed, accepted, presence, sla_breached, overflowed, incidents,
+        impostors. Agents see their own conversations' and the queue's (`visible_to`); leads
+        see all."""
         agent = request[AGENT]
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         await response.prepare(request)

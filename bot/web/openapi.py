@@ -1,39 +1,16 @@
-"""The OpenAPI document of the agent API and the web chat API, served at /api/openapi.json."""
+"""The OpenAPI document of the agent API and the web chat API, served at /api/openapi.json
+(the agents' day, issue 19: `openapi_agents_day.py`)."""
 
 from __future__ import annotations
 
-_ERROR = {"$ref": "#/components/schemas/Error"}
-
-
-def _op(summary: str, responses: dict, body: dict | None = None, params: list | None = None,
-        auth: bool = True) -> dict:  # fmt: skip
-    op: dict = {"summary": summary, "responses": {
-        code: {"description": text, **({"content": {"application/json": {"schema": schema}}} if schema else {})}
-        for code, (text, schema) in responses.items()
-    }}  # fmt: skip
-    if auth:
-        op["responses"]["401"] = {"description": "no valid token", "content": {"application/json": {"schema": _ERROR}}}
-        op["responses"]["429"] = {"description": "too many refused tokens from this address (see Retry-After)",
-                                  "content": {"application/json": {"schema": _ERROR}}}  # fmt: skip
-    else:
-        op["security"] = []
-    if body:
-        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
-    if params:
-        op["parameters"] = params
-    return op
-
-
-_ID = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]
-_NAME = [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}]
-_CONV = {"$ref": "#/components/schemas/Conversation"}
-_OBJ = {"type": "object"}
+from bot.web.openapi_agents_day import AGENTS_DAY_PATHS
+from bot.web.openapi_parts import CONV, ERROR, ID, NAME, OBJ, op
 
 # A web chat session id: issued by POST /api/webchat/sessions; any other is answered 404.
 _SESSION = {"name": "session", "in": "path", "required": True,
             "schema": {"type": "string", "pattern": "^[0-9a-f]{64}$"}}  # fmt: skip
-_UNKNOWN = ("not a session this server issued", _ERROR)
-_NOT_JSON = ("the body is not declared application/json", _ERROR)
+_UNKNOWN = ("not a session this server issued", ERROR)
+_NOT_JSON = ("the body is not declared application/json", ERROR)
 _USER = [{"name": "platform", "in": "path", "required": True, "schema": {"type": "string", "example": "webchat"}},
          {"name": "user_id", "in": "path", "required": True, "schema": {"type": "string"}}]  # fmt: skip
 _AUDIT_QUERY = [{"name": name, "in": "query", "schema": {"type": "string"}}
@@ -58,123 +35,100 @@ OPENAPI = {
                     "state": {"type": "string", "enum": ["bot", "queued", "assigned", "resolved"]},
                     "ticket": {"type": "string", "nullable": True},
                     "agent": {"type": "string", "nullable": True},
-                    "transcript": {"type": "array", "items": _OBJ},
+                    "transcript": {"type": "array", "items": OBJ},
                 },
             },
         },
     },  # fmt: skip
     "security": [{"bearer": []}],
     "paths": {
-        "/api/me": {"get": _op("the signed-in agent", {"200": ("the agent", _OBJ)})},
-        "/api/queue": {"get": _op("waiting conversations, most urgent first", {"200": ("the queue", _OBJ)})},
+        "/api/me": {"get": op("the signed-in agent", {"200": ("the agent", OBJ)})},
+        "/api/queue": {"get": op("waiting conversations, most urgent first", {"200": ("the queue", OBJ)})},
         "/api/queue/claim": {
-            "post": _op(
+            "post": op(
                 "claim the next conversation, or the one named by `conversation`",
-                {"200": ("the claimed conversation", _CONV), "204": ("nothing waits", None),
-                 "404": ("no such conversation waiting in your languages", _ERROR),
-                 "409": ("someone else claimed it first, or you are at your maximum (at_capacity)", _ERROR)},
+                {"200": ("the claimed conversation", CONV), "204": ("nothing waits", None),
+                 "404": ("no such conversation waiting in your languages", ERROR),
+                 "409": ("someone else claimed it first, or you are at your maximum (at_capacity)", ERROR)},
                 body={"type": "object", "properties": {"languages": {"type": "array", "items": {"type": "string"}},
                                                        "conversation": {"type": "string"}}},
             )
         },
         "/api/conversations/{id}": {
-            "get": _op(
+            "get": op(
                 "a conversation with its transcript",
-                {"200": ("the conversation", _CONV), "404": ("not yours", _ERROR)},
-                params=_ID,
+                {"200": ("the conversation", CONV), "404": ("not yours", ERROR)},
+                params=ID,
             )
         },
         "/api/conversations/{id}/account": {
-            "get": _op(
+            "get": op(
                 "the user's exchange account card (read from the back office; recorded in the audit trail)",
-                {"200": ("{linked: false}, {linked: true, available: false}, or the card", _OBJ),
-                 "404": ("not yours", _ERROR)},
-                params=_ID,
+                {"200": ("{linked: false}, {linked: true, available: false}, or the card", OBJ),
+                 "404": ("not yours", ERROR)},
+                params=ID,
             )
         },
         "/api/conversations/{id}/account/freeze": {
-            "post": _op(
+            "post": op(
                 "freeze the user's account at the exchange (recorded in the audit trail and the transcript)",
-                {"200": ("{frozen: true, already}", _OBJ), "404": ("not yours", _ERROR),
-                 "409": ("no linked account", _ERROR), "503": ("the back office cannot do it now", _ERROR)},
+                {"200": ("{frozen: true, already}", OBJ), "404": ("not yours", ERROR),
+                 "409": ("no linked account", ERROR), "503": ("the back office cannot do it now", ERROR)},
                 body={"type": "object", "properties": {"reason": {"type": "string"}}},
-                params=_ID,
+                params=ID,
             )
         },
         "/api/conversations/{id}/reply": {
-            "post": _op(
+            "post": op(
                 "reply to the user",
                 {
-                    "202": ("queued for delivery", _OBJ),
-                    "404": ("not yours", _ERROR),
-                    "409": ("not assigned to you", _ERROR),
+                    "202": ("queued for delivery", OBJ),
+                    "404": ("not yours", ERROR),
+                    "409": ("not assigned to you", ERROR),
                 },
                 body={"type": "object", "required": ["text"], "properties": {"text": {"type": "string"}}},
-                params=_ID,
+                params=ID,
             )
         },
+        **AGENTS_DAY_PATHS,
         "/api/conversations/{id}/resolve": {
-            "post": _op("resolve", {"200": ("resolved", _CONV), "409": ("state", _ERROR)}, params=_ID)
+            "post": op("resolve", {"200": ("resolved", CONV), "409": ("state", ERROR)}, params=ID)
         },
         "/api/conversations/{id}/release": {
-            "post": _op("hand back to the bot", {"200": ("released", _CONV)}, params=_ID)
+            "post": op("hand back to the bot", {"200": ("released", CONV)}, params=ID)
         },
         "/api/conversations/{id}/transfer": {
-            "post": _op(
+            "post": op(
                 "transfer to an agent or back to the queue",
-                {"200": ("transferred", _CONV), "409": ("state", _ERROR)},
+                {"200": ("transferred", CONV), "409": ("state", ERROR)},
                 body={"type": "object", "properties": {"agent": {"type": "string"}, "queue": {"type": "boolean"}}},
-                params=_ID,
+                params=ID,
             )
         },
-        "/api/events": {"get": _op("server-sent events", {"200": ("text/event-stream", None)})},
-        "/api/me/presence": {"post": _op(
-            "set your presence: away and offline agents are offered no new work",
-            {"200": ("the presence", _OBJ), "400": ("not online, away or offline", _ERROR)},
-            body={"type": "object", "required": ["presence"],
-                  "properties": {"presence": {"type": "string", "enum": ["online", "away", "offline"]}}})},
-        "/api/conversations/{id}/accept": {"post": _op(
-            "accept a conversation auto-assignment offered you",
-            {"200": ("accepted", _OBJ), "404": ("not yours", _ERROR), "409": ("no offer of yours", _ERROR)},
-            params=_ID)},
-        "/api/teams": {"get": _op("the teams: open or when, waiting, available agents", {"200": ("teams", _OBJ)})},
-        "/api/agents/{name}/routing": {"post": _op(
-            "set an agent's teams and maximum of open conversations (leads)",
-            {"200": ("set", _OBJ), "400": ("unknown team", _ERROR), "403": ("not a lead", _ERROR),
-             "404": ("no such agent", _ERROR)},
-            body={"type": "object", "properties": {"teams": {"type": "array", "items": {"type": "string"}},
-                                                   "max_open": {"type": "integer", "nullable": True}}},
-            params=_NAME)},
-        "/api/canned": {
-            "get": _op(
-                "canned answers in a language",
-                {"200": ("canned answers", _OBJ)},
-                params=[{"name": "language", "in": "query", "schema": {"type": "string"}}],
-            )
-        },
+        "/api/events": {"get": op("server-sent events", {"200": ("text/event-stream", None)})},
         "/api/agents": {
-            "get": _op("agents and their load (leads)", {"200": ("agents", _OBJ), "403": ("not a lead", _ERROR)})
+            "get": op("agents and their load (leads)", {"200": ("agents", OBJ), "403": ("not a lead", ERROR)})
         },
         "/api/agents/{name}/revoke": {
-            "post": _op("stop an agent's token from working (leads)",
-                        {"200": ("revoked", _OBJ), "403": ("not a lead", _ERROR),
-                         "404": ("no such agent holding a token", _ERROR)}, params=_NAME)  # fmt: skip
+            "post": op("stop an agent's token from working (leads)",
+                        {"200": ("revoked", OBJ), "403": ("not a lead", ERROR),
+                         "404": ("no such agent holding a token", ERROR)}, params=NAME)  # fmt: skip
         },
         "/api/agents/{name}/rotate": {
-            "post": _op(
+            "post": op(
                 "a new token for an agent, shown only in this answer; the old one stops working (leads)",
-                {"200": ("the new token and when it expires", _OBJ), "400": ("bad expiry", _ERROR),
-                 "403": ("not a lead", _ERROR), "404": ("no such agent", _ERROR)},
+                {"200": ("the new token and when it expires", OBJ), "400": ("bad expiry", ERROR),
+                 "403": ("not a lead", ERROR), "404": ("no such agent", ERROR)},
                 body={"type": "object", "properties": {
                     "expires_in_days": {"type": "number", "minimum": 0, "maximum": 3650}}},
-                params=_NAME,
+                params=NAME,
             )
         },
         "/api/incidents": {
-            "get": _op("active incidents and suggested ones", {"200": ("incidents", _OBJ)}),
-            "post": _op(
+            "get": op("active incidents and suggested ones", {"200": ("incidents", OBJ)}),
+            "post": op(
                 "declare an incident (leads)",
-                {"201": ("the incident", _OBJ), "400": ("bad input", _ERROR), "403": ("not a lead", _ERROR)},
+                {"201": ("the incident", OBJ), "400": ("bad input", ERROR), "403": ("not a lead", ERROR)},
                 body={"type": "object", "required": ["intents", "status"], "properties": {
                     "intents": {"type": "array", "items": {"type": "string"}},
                     "status": {"type": "object", "additionalProperties": {"type": "string"}},
@@ -182,83 +136,83 @@ OPENAPI = {
             ),
         },
         "/api/incidents/{id}": {
-            "delete": _op(
+            "delete": op(
                 "resolve an incident; the grouped users hear the final message (leads)",
-                {"200": ("resolved", _OBJ), "403": ("not a lead", _ERROR), "404": ("no such incident", _ERROR)},
+                {"200": ("resolved", OBJ), "403": ("not a lead", ERROR), "404": ("no such incident", ERROR)},
                 body={"type": "object", "properties": {
                     "final": {"type": "object", "additionalProperties": {"type": "string"}}}},
-                params=_ID,
+                params=ID,
             )
         },
         "/api/reports": {
-            "get": _op(
+            "get": op(
                 "deflection, hand-offs, response times, SLA, CSAT, top intents by language and platform (leads)",
-                {"200": ("the report", _OBJ), "400": ("bad period", _ERROR), "403": ("not a lead", _ERROR)},
+                {"200": ("the report", OBJ), "400": ("bad period", ERROR), "403": ("not a lead", ERROR)},
                 params=[{"name": "since", "in": "query", "schema": {"type": "string", "example": "7d"}}],
             )
         },
         "/api/feedback-items": {
-            "get": _op("suggestions and bug reports users filed (leads)",
-                       {"200": ("items, newest first", _OBJ), "403": ("not a lead", _ERROR)})
+            "get": op("suggestions and bug reports users filed (leads)",
+                       {"200": ("items, newest first", OBJ), "403": ("not a lead", ERROR)})
         },
         "/api/impostors": {
-            "get": _op("new members whose names imitate staff (leads)",
-                       {"200": ("reports, newest first", _OBJ), "403": ("not a lead", _ERROR)})
+            "get": op("new members whose names imitate staff (leads)",
+                       {"200": ("reports, newest first", OBJ), "403": ("not a lead", ERROR)})
         },
         "/api/phishing-reports": {
-            "get": _op("reported scam links and handles (leads)",
-                       {"200": ("reports, newest first", _OBJ), "403": ("not a lead", _ERROR)})
+            "get": op("reported scam links and handles (leads)",
+                       {"200": ("reports, newest first", OBJ), "403": ("not a lead", ERROR)})
         },
         "/api/audit": {
-            "get": _op(
+            "get": op(
                 "the audit trail, newest first, a page; next_cursor continues it (leads)",
-                {"200": ("entries and next_cursor", _OBJ), "400": ("bad filter", _ERROR),
-                 "403": ("not a lead", _ERROR)},
+                {"200": ("entries and next_cursor", OBJ), "400": ("bad filter", ERROR),
+                 "403": ("not a lead", ERROR)},
                 params=_AUDIT_QUERY + [{"name": "limit", "in": "query", "schema": {"type": "integer"}},
                                        {"name": "cursor", "in": "query", "schema": {"type": "string"}}],
             )
         },
         "/api/audit/export": {
-            "get": _op(
+            "get": op(
                 "the audit trail, oldest first, as JSON lines (leads)",
-                {"200": ("application/x-ndjson", None), "400": ("bad filter", _ERROR), "403": ("not a lead", _ERROR)},
+                {"200": ("application/x-ndjson", None), "400": ("bad filter", ERROR), "403": ("not a lead", ERROR)},
                 params=_AUDIT_QUERY,
             )
         },
         "/api/users/{platform}/{user_id}/export": {
-            "get": _op(
+            "get": op(
                 "everything kept about a platform user, as one document (leads)",
-                {"200": ("the user's data", _OBJ), "400": ("bad user", _ERROR), "403": ("not a lead", _ERROR)},
+                {"200": ("the user's data", OBJ), "400": ("bad user", ERROR), "403": ("not a lead", ERROR)},
                 params=_USER,
             )
         },
         "/api/users/{platform}/{user_id}/erase": {
-            "post": _op(
+            "post": op(
                 "erase a platform user's data everywhere; reports keep anonymous counts (leads)",
-                {"200": ("what was erased", _OBJ), "400": ("not confirmed", _ERROR), "403": ("not a lead", _ERROR)},
+                {"200": ("what was erased", OBJ), "400": ("not confirmed", ERROR), "403": ("not a lead", ERROR)},
                 body={"type": "object", "required": ["confirm"], "properties": {
                     "confirm": {"type": "string", "description": "<platform>:<user_id> again"}}},
                 params=_USER,
             )
         },
         "/api/webchat/sessions": {
-            "post": _op("a new web chat session", {"201": ("{session}", _OBJ), "415": _NOT_JSON},
-                        body=_OBJ, auth=False)  # fmt: skip
+            "post": op("a new web chat session", {"201": ("{session}", OBJ), "415": _NOT_JSON},
+                        body=OBJ, auth=False)  # fmt: skip
         },
         "/api/webchat/{session}/messages": {
-            "post": _op(
+            "post": op(
                 "a web chat user's message",
-                {"200": ("the bot's replies", _OBJ), "400": ("bad input", _ERROR), "404": _UNKNOWN,
+                {"200": ("the bot's replies", OBJ), "400": ("bad input", ERROR), "404": _UNKNOWN,
                  "415": _NOT_JSON},  # fmt: skip
                 body={"type": "object", "required": ["text"], "properties": {"text": {"type": "string"}}},
                 params=[_SESSION],
                 auth=False,
             ),
-            "get": _op(
+            "get": op(
                 "what came later (an agent's reply); with wait, a long poll",
-                {"200": ("messages after the cursor", _OBJ), "404": _UNKNOWN,
-                 "409": ("a newer poll of the session replaced this one", _ERROR),
-                 "429": ("the address holds too many open polls", _ERROR)},  # fmt: skip
+                {"200": ("messages after the cursor", OBJ), "404": _UNKNOWN,
+                 "409": ("a newer poll of the session replaced this one", ERROR),
+                 "429": ("the address holds too many open polls", ERROR)},  # fmt: skip
                 params=[
                     _SESSION,
                     {"name": "after", "in": "query", "schema": {"type": "string"}},
@@ -268,9 +222,9 @@ OPENAPI = {
             ),
         },
         "/api/webchat/{session}/press": {
-            "post": _op(
+            "post": op(
                 "a web chat user pressed a button under a reply",
-                {"202": ("recorded; what follows comes by GET", _OBJ), "400": ("bad action", _ERROR),
+                {"202": ("recorded; what follows comes by GET", OBJ), "400": ("bad action", ERROR),
                  "404": _UNKNOWN, "415": _NOT_JSON},  # fmt: skip
                 body={"type": "object", "required": ["action"], "properties": {"action": {"type": "string"}}},
                 params=[_SESSION],

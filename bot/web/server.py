@@ -25,6 +25,7 @@ from bot.services.front_desk import FrontDesk
 from bot.services.inbox import Inbox
 from bot.services.privacy import DataRequests
 from bot.services.upkeep import escalate_overdue, lapse_offers, offer_waiting, overflow_waiting, requeue_vanished
+from bot.stores.canned_answers import PrivateCanned
 from bot.stores.connection import connect, describe
 from bot.stores.holder import Stores
 from bot.stores.personal_data import PersonalData
@@ -32,6 +33,7 @@ from bot.web import console_page
 from bot.web.agent_api import AgentApi
 from bot.web.audit_routes import AUDIT_TRAIL
 from bot.web.backoffice_routes import backoffice_routes
+from bot.web.canned_routes import PRIVATE_CANNED
 from bot.web.headers import install_response_headers
 from bot.web.health import WORKER, health_routes
 from bot.web.privacy_routes import DATA_REQUESTS
@@ -83,6 +85,7 @@ async def build_app(config: Config, pipeline: Pipeline, channel_table: Mapping[s
     install_response_headers(app)
     app[AUDIT_TRAIL] = stores.audit
     app[DATA_REQUESTS] = DataRequests(PersonalData(redis, config.languages))
+    app[PRIVATE_CANNED] = PrivateCanned(redis)
     app.add_routes([*health_routes(redis, pipeline.nlu), *(route for channel in channels for route in channel.routes()),
                     *api.routes(), *console_page.routes(), metrics_route(stores.queue),
                     *(backoffice_routes(inbox.accounts, backoffice[1]) if backoffice else [])])  # fmt: skip

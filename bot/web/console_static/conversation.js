@@ -5,7 +5,7 @@
 import { loadAccountCard } from "./account-card.js";
 import { api, convPath } from "./api.js";
 import { loadCanned } from "./canned.js";
-import { saveDraft, setComposer } from "./composer.js";
+import { mayNote, saveDraft, setComposer, setMode } from "./composer.js";
 import { hideTransfer } from "./conversation-actions.js";
 import { el, els, known, LANES, toast } from "./dom.js";
 import { fmtDate, userLabel } from "./format.js";
@@ -80,7 +80,8 @@ export function showConversation(conv, fresh) {
 }
 
 function focusAfterOpen(conv) {
-  if (isMine(conv)) els.reply.focus();
+  if (state.noteMode && mayNote(conv)) els.note.focus();
+  else if (isMine(conv) && !state.noteMode) els.reply.focus();
   else els.transcript.focus();
 }
 
@@ -117,6 +118,8 @@ export function closeConversation() {
   els.convEmpty.hidden = false;
   els.transcript.replaceChildren();
   els.reply.value = "";
+  els.note.value = "";
+  setMode(false);
   hideTransfer();
   showPane("side");
   renderMine();

@@ -16,7 +16,10 @@ export const els = {};
   "report-deflection", "report-handoff", "report-tickets", "report-first-response", "report-sla", "report-csat",
   "report-ratings", "report-languages", "report-intents", "report-days", "report-days-legend", "report-unanswered",
   "report-agents-body", "report-teams-body",
-  "account-card", "account-refresh", "account-body", "account-freeze", "account-freeze-confirm", "presence"]
+  "account-card", "account-refresh", "account-body", "account-freeze", "account-freeze-confirm", "presence",
+  "mentions-panel", "mentions", "mentions-count", "mode-reply", "mode-note", "note", "note-hint", "reply-hint",
+  "canned-manage", "canned-dialog", "canned-mine", "canned-add", "canned-title", "canned-text", "canned-error",
+  "canned-close"]
   .forEach((id) => { els[id.replace(/-(\w)/g, (_, c) => c.toUpperCase())] = $(id); });
 
 export const LANES = ["urgent", "vip", "high", "normal"];

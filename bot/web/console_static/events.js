@@ -3,6 +3,7 @@
 
 import { bearer, tokenRevoked } from "./api.js";
 import { els, toast } from "./dom.js";
+import { addMention } from "./mentions.js";
 import { renderMine } from "./mine.js";
 import { scheduleRefresh } from "./refresh.js";
 import { isLead, state } from "./state.js";
@@ -109,6 +110,8 @@ function onEvent(type, data) {
     toast((data.ticket || id) + " overflowed from " + data.overflowed_from + " to " + data.team + ": no one available.", "error");
   }
   if (["offer_lapsed", "accepted"].includes(type)) flags.me = true;
+  // Leads see every mention; only the mentioned agent is told of one.
+  if (type === "mentioned" && id && state.me && data.agent === state.me.name) addMention(data);
   if (type === "sla_breached" && id) {
     state.breaches.delete(id);  // re-inserted last: the newest shows first
     state.breaches.set(id, data);

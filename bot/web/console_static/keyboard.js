@@ -45,7 +45,7 @@ function onListKey(ev, activate) {
 
 function onGlobalKey(ev) {
   if (!state.me || ev.defaultPrevented || ev.ctrlKey || ev.metaKey || ev.altKey) return;
-  if (els.help.open) return;
+  if (els.help.open || els.cannedDialog.open) return;
   if (ev.key === "Escape" && !els.transferForm.hidden && (isTyping(ev.target) || els.transferForm.contains(ev.target))) {
     ev.preventDefault();
     hideTransfer();

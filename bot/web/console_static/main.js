@@ -7,7 +7,7 @@
  * and goes in an Authorization header, never in a URL (api.js).
  *
  * Modules: state.js, dom.js, format.js, api.js and refresh.js are the base (they import no
- * feature); session.js signs in and out; queue.js, mine.js, conversation.js (with
+ * feature); session.js signs in and out; queue.js, mine.js, mentions.js, conversation.js (with
  * transcript.js, composer.js, canned.js, conversation-actions.js), team.js and report.js
  * (with report-charts.js) are the page's parts; events.js is the live stream; keyboard.js
  * the shortcuts. Feature modules call each other's functions only when events happen, never
@@ -21,6 +21,7 @@ import { refreshConversation, wireConversation } from "./conversation.js";
 import { wireConversationActions } from "./conversation-actions.js";
 import { els } from "./dom.js";
 import { wireKeyboard } from "./keyboard.js";
+import { wireMentions } from "./mentions.js";
 import { refreshMe, wireMine } from "./mine.js";
 import { wirePresence } from "./presence.js";
 import { refreshQueue, wireQueue } from "./queue.js";
@@ -37,6 +38,7 @@ function wire() {
   wireConversation();
   wireComposer();
   wireCanned();
+  wireMentions();
   wireConversationActions();
   wireAccountCard();
   wireReport();

@@ -86,6 +86,8 @@ export function signOut(message) {
   sessionStorage.removeItem(TOKEN_KEY);
   els.queue.replaceChildren();
   els.mine.replaceChildren();
+  els.mentions.replaceChildren();
+  els.mentionsPanel.hidden = true;
   els.transcript.replaceChildren();
   els.agentsBody.replaceChildren();
   els.slaBreaches.replaceChildren();

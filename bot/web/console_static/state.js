@@ -13,6 +13,10 @@ export const state = {
   openId: null,
   open: null,             // the open conversation, with its transcript
   drafts: new Map(),      // conversation id -> unsent reply, so switching chats loses nothing
+  noteDrafts: new Map(),  // conversation id -> unsent internal note
+  noteMode: false,        // the composer writes an internal note, not a reply
+  mentions: [],           // "mentioned" events for me, newest first (mentions.js)
+  cannedMine: {},         // my private canned answers, title -> text
   canned: new Map(),      // language -> {language, canned}
   cannedBase: null,       // the reply text before the current canned pick (see insertCanned)
   cannedKeyNav: false,
@@ -32,8 +36,9 @@ export const state = {
 /** Back to a signed-out session (the generation is left to the caller). */
 export function resetState() {
   Object.assign(state, { token: null, me: null, queue: [], mine: [], openId: null, open: null, stream: null,
-    attempt: 0, pending: {}, timers: {}, claiming: false, agents: [], report: null, reportAt: 0, reportLoading: false });
-  ["unread", "drafts", "canned", "breaches"].forEach((k) => state[k].clear());
+    attempt: 0, pending: {}, timers: {}, claiming: false, agents: [], report: null, reportAt: 0, reportLoading: false,
+    noteMode: false, mentions: [], cannedMine: {} });
+  ["unread", "drafts", "noteDrafts", "canned", "breaches"].forEach((k) => state[k].clear());
 }
 
 export function isLead() { return !!state.me && state.me.role === "lead"; }

@@ -1,13 +1,22 @@
 /* The transcript: one list item per line, with who wrote it, when, and (for the user's lines)
- * what the bot understood. User text is set with textContent only. */
+ * what the bot understood; agents' internal notes (never sent to the user) stand apart, in
+ * yellow. User text is set with textContent only. */
 
 import { el, els } from "./dom.js";
 import { fmtClock, userLabel } from "./format.js";
 import { state } from "./state.js";
 
 function senderKind(from) {
-  if (from === "user" || from === "bot" || from === "system") return from;
+  if (from === "user" || from === "bot" || from === "system" || from === "note") return from;
   return String(from).startsWith("agent:") ? "agent" : "system";
+}
+
+/** Who wrote a line, as the transcript says it. */
+function whoSaid(kind, line) {
+  const agentName = kind === "agent" ? String(line.from).slice(6) : "";
+  if (kind === "note") return "Internal note by " + (line.agent === state.me.name ? "you" : String(line.agent || "?"));
+  return { user: state.open ? userLabel(state.open) : "User", bot: "Bot", system: "System",
+    agent: agentName === state.me.name ? "You" : agentName }[kind];
 }
 
 /** One transcript line ({at, from, text, intent, confidence, answer_id, language, entities}). */
@@ -15,17 +24,20 @@ export function lineItem(line) {
   const kind = senderKind(line.from);
   const li = el("li", "line from-" + kind);
   li.dataset.key = line.at + "|" + line.from;
-  const agentName = kind === "agent" ? String(line.from).slice(6) : "";
-  if (kind === "agent" && agentName === state.me.name) li.classList.add("from-me");
-  const who = { user: state.open ? userLabel(state.open) : "User", bot: "Bot", system: "System",
-    agent: agentName === state.me.name ? "You" : agentName }[kind];
+  if (kind === "agent" && String(line.from).slice(6) === state.me.name) li.classList.add("from-me");
   const meta = el("div", "meta");
   const time = el("time", "at", fmtClock(line.at));
   time.dateTime = new Date(line.at * 1000).toISOString();
-  meta.append(el("span", "who", who), time);
+  meta.append(el("span", "who", whoSaid(kind, line)), time);
   const bubble = el("div", "bubble");
+  if (kind === "note") bubble.append(el("div", "note-label", "Only agents see this"));
   bubble.append(el("div", "text", line.text));
   li.append(meta, bubble);
+  if (kind === "note" && Array.isArray(line.mentions) && line.mentions.length) {
+    const tags = el("div", "tags");
+    line.mentions.forEach((name) => tags.append(el("span", "mentioned", "@" + String(name))));
+    li.append(tags);
+  }
   if (kind === "user") {
     const tags = understoodTags(line);
     if (tags.childNodes.length) li.append(tags);
