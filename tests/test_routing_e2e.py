@@ -12,6 +12,7 @@ import time
 from types import SimpleNamespace
 
 import pytest
+import redis as redis_sync
 import yaml
 
 from tests.conftest import CHROMIUM, ROOT, BotProcess
@@ -38,7 +39,8 @@ def site(redis_server, model_path, tmp_path_factory):
     config["routing"] = {"fallback_team": "general", "overflow_seconds": 2, "accept_seconds": 3,
                          "return_to_last_agent_minutes": 60, "teams": TEAMS}  # fmt: skip
     (workdir / "config.yml").write_text(yaml.safe_dump(config))
-    url = redis_server.url.rsplit("/", 1)[0] + "/14"
+    url = redis_server.url.rsplit("/", 1)[0] + "/15"
+    redis_sync.Redis.from_url(url).flushdb()
     bot = BotProcess(url, workdir / "bot.log", workdir / "config.yml").start()
     on_db = SimpleNamespace(url=url)  # add_agent's Redis: the bot's database
     tokens = {name: add_agent(on_db, name, "en", teams=teams, max_open=most)

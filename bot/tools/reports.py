@@ -87,14 +87,12 @@ class _Group:
 
 async def build_report(redis: Redis, config: Config, since_seconds: float, now: float | None = None,
                        targets: dict[str, int] | None = None) -> dict:  # fmt: skip
-    """Every figure of the report for the last `since_seconds`, as plain data; `targets`: each
-    team's first-response target in seconds (routing.team_targets without)."""
+    """Every figure of the report for the last `since_seconds` (teams against `targets`, seconds)."""
     now = now or time.time()
     start = now - since_seconds
     groups: dict[str, _Group] = defaultdict(_Group)
-    intents: dict[str, Counter] = defaultdict(Counter)
-    unanswered: Counter = Counter()
-    answers: Counter = Counter()
+    intents: dict[str, Counter] = defaultdict(Counter)  # slice -> intent -> messages
+    unanswered, answers = Counter(), Counter()  # (clarified) texts; answer ids
     named: dict[str, Counter] = defaultdict(Counter)  # entity kind -> value -> messages
     per_day: dict[str, Counter] = defaultdict(Counter)
     platform_of: dict[str, tuple[str, str]] = {}
@@ -131,13 +129,10 @@ async def build_report(redis: Redis, config: Config, since_seconds: float, now: 
 
     _count_tickets(groups, tickets, platform_of, config)
     _count_feedback(groups, [json.loads(raw) for raw in await redis.lrange(keys.FEEDBACK, 0, -1)], start)
-
-    def sliced(prefix: str) -> dict:
-        return {name.split(":", 1)[1]: groups[name].summary() for name in sorted(groups) if name.startswith(prefix)}
-
+    targets = config.routing.team_targets if targets is None else targets
     return {
         "since": start, "until": now, "overall": groups["all"].summary(),
-        "by_language": sliced("language:"), "by_platform": sliced("platform:"),
+        "by_language": _sliced(groups, "language:"), "by_platform": _sliced(groups, "platform:"),
         "top_intents": intents["all"].most_common(10),
         "top_intents_by_language": {n.split(":", 1)[1]: c.most_common(5) for n, c in intents.items() if ":" in n
                                     and n.startswith("language:")},
@@ -146,8 +141,13 @@ async def build_report(redis: Redis, config: Config, since_seconds: float, now: 
         "unanswered": unanswered.most_common(10),
         "messages_per_day": {day: dict(counts) for day, counts in sorted(per_day.items())},
         "ratings": dict(sorted(Counter(groups["all"].ratings).items())),
-        **agent_and_team_figures(tickets, config.routing.team_targets if targets is None else targets),
+        **agent_and_team_figures(tickets, targets),
     }  # fmt: skip
+
+
+def _sliced(groups: dict[str, _Group], prefix: str) -> dict:
+    """The summaries of one kind of slice ("language:", "platform:") by their value."""
+    return {name.split(":", 1)[1]: groups[name].summary() for name in sorted(groups) if name.startswith(prefix)}
 
 
 def _count_tickets(groups: dict[str, _Group], tickets: list[dict], platform_of: dict[str, tuple[str, str]],
