@@ -1,6 +1,7 @@
 """Internal notes, @mentions and private canned answers (issue 19) end to end: one bot process
-with the web chat, Telegram (on the Bot API stand-in) and Discord (on the gateway stand-in),
-a Redis database of its own, the agent API over HTTP; the console in Chromium last.
+with the web chat, Telegram (on the Bot API stand-in), Discord (on the gateway stand-in) and X
+(on its API stand-in), a Redis database of its own, the agent API over HTTP; the console in
+Chromium last.
 
 A note is for agents only: whatever each platform's stand-in received, and whatever the web
 chat lets its user read, never holds a note's text."""
@@ -21,9 +22,10 @@ import yaml
 
 from bot.stores.conversations import conversation_id
 from tests.conftest import CHROMIUM, ROOT, BotProcess, stored_text
-from tests.helpers import add_agent, call, say, session_of, wait_for
+from tests.helpers import X_CREDENTIALS, add_agent, call, say, session_of, wait_for
 from tests.standins.discord_api import DiscordStandIn
 from tests.standins.telegram_api import TelegramStandIn
+from tests.standins.x_api import XStandIn
 from tests.test_browser import Console, sign_in
 
 TELEGRAM_TOKEN = "123456:TEST-token-for-the-stand-in"
@@ -33,8 +35,8 @@ SEED = "legal winner thank year wave sausage worth useful legal winner thank yel
 
 @pytest.fixture(scope="module")
 def site(redis_server, model_path, tmp_path_factory):
-    """The bot on the three platforms, and its agents: alice, bob and carol, and a lead."""
-    telegram, discord = TelegramStandIn().start(), DiscordStandIn().start()
+    """The bot on the four platforms, and its agents: alice, bob and carol, and a lead."""
+    telegram, discord, x = TelegramStandIn().start(), DiscordStandIn().start(), XStandIn().start()
     workdir = tmp_path_factory.mktemp("notes")
     url = redis_server.url.rsplit("/", 1)[0] + "/14"  # this module's own database
     redis_sync.Redis.from_url(url).flushdb()
@@ -42,17 +44,20 @@ def site(redis_server, model_path, tmp_path_factory):
     config["web"]["rate_per_ip_minute"] = 1_000_000
     config["telegram"].update(enabled=True, base_url=telegram.base_url)
     config["discord"].update(enabled=True, api_base_url=discord.api_base, gateway_url=discord.gateway_url)
+    config["x"].update(enabled=True, api_base_url=x.base_url, poll_interval_seconds=0.3)
     (workdir / "config.yml").write_text(yaml.safe_dump(config))
     bot = BotProcess(url, workdir / "bot.log", workdir / "config.yml",
-                     env={"TELEGRAM_TOKEN": TELEGRAM_TOKEN, "DISCORD_TOKEN": DISCORD_TOKEN}).start()  # fmt: skip
+                     env={"TELEGRAM_TOKEN": TELEGRAM_TOKEN, "DISCORD_TOKEN": DISCORD_TOKEN,
+                          **X_CREDENTIALS}).start()  # fmt: skip
     assert discord.identified.wait(30), "the bot connected to the gateway"
     wait_for(lambda: any(m == "getUpdates" for m, _ in telegram.calls))
     db = SimpleNamespace(url=url)
     tokens = {name: add_agent(db, name, "en,es") for name in ("alice", "bob", "carol")}
     tokens["lead"] = add_agent(db, "nora", "en", role="lead")
-    yield SimpleNamespace(bot=bot, url=url, tokens=tokens, telegram=telegram, discord=discord)
+    yield SimpleNamespace(bot=bot, url=url, tokens=tokens, telegram=telegram, discord=discord, x=x)
     bot.stop()
     discord.stop()
+    x.stop()
 
 
 def claim(site, cid: str, agent: str = "alice") -> dict:
@@ -127,8 +132,12 @@ def test_a_note_reaches_no_user_on_any_platform_and_the_transcript_marks_it(site
     dm = site.discord.dm_channel(user)
     site.discord.push_message(dm, "talk to a human please", user_id=user)
     assert site.discord.wait_sent(dm), "the hand-off notice"
+    x_user = "1600000000000007901"
+    site.x.dm(x_user, "I need a human please")
+    assert site.x.wait_dms(x_user), "the hand-off notice"
     conversations = {"webchat": web, "telegram": conversation_id("telegram:7901:7901"),
-                     "discord": conversation_id(f"discord:{dm}:{user}")}  # fmt: skip
+                     "discord": conversation_id(f"discord:{dm}:{user}"),
+                     "x": conversation_id(f"x:dm:{x_user}:{x_user}")}  # fmt: skip
     for platform, cid in conversations.items():
         claim(site, cid)
         status, added = note(site, cid, f"internal: {platform} user seems unsure, check KYC zq-note-{platform}")
@@ -145,10 +154,13 @@ def test_a_note_reaches_no_user_on_any_platform_and_the_transcript_marks_it(site
     wait_for(lambda: any(m["from"] == "agent" for m in webchat_lines(site, "notes-web-0001")))
     assert site.telegram.wait_sent(7901, count=2)[-1]["text"] == "Hello from alice on telegram"
     assert site.discord.wait_sent(dm, count=2)[-1]["content"] == "Hello from alice on discord"
+    assert site.x.wait_dms(x_user, count=2)[-1]["text"] == "Hello from alice on x"
     time.sleep(1)
     assert "zq-note" not in json.dumps(webchat_lines(site, "notes-web-0001"), ensure_ascii=False)
     assert "zq-note" not in json.dumps(site.telegram.calls, ensure_ascii=False), "nothing Telegram received"
     assert "zq-note" not in json.dumps(site.discord.calls, ensure_ascii=False), "nothing Discord received"
+    received_by_x = [site.x.calls, site.x.dms_sent(), site.x.posts()]
+    assert "zq-note" not in json.dumps(received_by_x, ensure_ascii=False), "nothing X received"
     outside = {key: text for key, text in stored_text(site.url).items() if "zq-note" in text}
     assert set(outside) == {f"sb:conv:{cid}:log" for cid in conversations.values()}, "only in the transcripts"
 
