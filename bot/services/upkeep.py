@@ -95,8 +95,9 @@ async def overflow_waiting(queue: HandoffQueue, assignment: Assignment, agents: 
     to the fallback team, keeping its place in time; leads are told (`overflowed`)."""
     moved, now = [], time.time()
     fallback = routing.fallback_team
+    on_shift = await agents.on_shift(seen_within)
     for team in routing.teams:
-        if team.name == fallback or not team.hours.is_open(now) or await agents.available(team.name, seen_within):
+        if team.name == fallback or not team.hours.is_open(now) or any(a.available_for(team.name) for a in on_shift):
             continue
         for entry in await queue.waiting([team.name]):
             waited = now - entry.queued_at

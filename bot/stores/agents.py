@@ -59,6 +59,11 @@ class Agent:
     def in_team(self, team: str) -> bool:
         return not self.teams or team in self.teams
 
+    def available_for(self, team: str) -> bool:
+        """Whether this agent (on shift) counts as available for `team`: online, not a lead,
+        working it (room aside)."""
+        return self.presence == "online" and self.in_team(team) and not self.is_lead
+
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
@@ -210,11 +215,6 @@ class AgentStore:
             agents = await self.on_shift(within_seconds)
             self._on_shift[within_seconds] = (time.monotonic() + ON_SHIFT_CACHED_SECONDS, agents)
         return agents
-
-    async def available(self, team: str, within_seconds: float) -> list[Agent]:
-        """The team's agents (not leads) on shift and online (room aside)."""
-        return [a for a in await self.on_shift(within_seconds)
-                if a.presence == "online" and a.in_team(team) and not a.is_lead]  # fmt: skip
 
     async def vanished(self, within_seconds: float) -> list[str]:
         """Agents whose last sign of life is older than `within_seconds`."""

@@ -26,6 +26,8 @@ from bot.stores import keys, queue_scripts
 # are offered nothing), online, on shift, in the team, with room, speaking the language (or
 # the language is one no such agent speaks), not one who let this conversation's offer lapse;
 # the most room wins, then who has waited longest since their last assignment.
+# Nothing waiting in the team's queues: false at once, before any agent is read (this runs
+# each second per auto-assigning team).
 # ARGV: team, now, seen since, default max, lanes..., '--', languages... Returns {cid, agent}
 # or false.
 _OFFER_NEXT = queue_scripts.HELPERS + """
@@ -36,13 +38,20 @@ for i = 5, #ARGV do
   elseif dash then langs[#langs + 1] = ARGV[i]
   else lanes[#lanes + 1] = ARGV[i] end
 end
+local heads = {}
+for _, lane in ipairs(lanes) do
+  for _, lang in ipairs(langs) do
+    local key = 'sb:q:' .. team .. ':' .. lane .. ':' .. lang
+    if redis.call('EXISTS', key) == 1 then heads[#heads + 1] = key end
+  end
+end
+if #heads == 0 then return false end
 local agents, spoken = {}, {}
 for _, name in ipairs(redis.call('ZRANGEBYSCORE', 'sb:agents:seen', seen_since, '+inf')) do
   local languages, presence, max_open, last, role, teams = unpack(redis.call('HMGET', 'sb:agent:' .. name,
     'languages', 'presence', 'max_open', 'last_assigned_at', 'role', 'teams'))
   local online = not presence or presence == '' or presence == 'online'
-  local in_team = not teams or teams == '' or string.find(',' .. teams .. ',', ',' .. team .. ',', 1, true)
-  if languages and role ~= 'lead' and online and in_team then
+  if languages and role ~= 'lead' and online and works_team(teams, team) then
     for lang in string.gmatch(languages, '[^,]+') do spoken[lang] = true end
     local room = (tonumber(max_open) or default_max) - redis.call('SCARD', 'sb:agent:' .. name .. ':convs')
     if room > 0 then

@@ -12,16 +12,19 @@ default passed in) and `last_assigned_at`.
 
 from __future__ import annotations
 
-# Shared local functions: whether an agent may take one more conversation now, and giving a
+# Shared local functions: whether an agent works a team (from their `teams` field, or their
+# name), whether they may take one more conversation now, and giving a
 # queued conversation to an agent (the ticket too; "claimed" tells the consoles).
 HELPERS = """
 local function has_room(agent, default_max)
   local max_open = tonumber(redis.call('HGET', 'sb:agent:' .. agent, 'max_open')) or default_max
   return redis.call('SCARD', 'sb:agent:' .. agent .. ':convs') < max_open
 end
-local function in_team(agent, team)
-  local teams = redis.call('HGET', 'sb:agent:' .. agent, 'teams')
+local function works_team(teams, team)
   return not teams or teams == '' or string.find(',' .. teams .. ',', ',' .. team .. ',', 1, true) ~= nil
+end
+local function in_team(agent, team)
+  return works_team(redis.call('HGET', 'sb:agent:' .. agent, 'teams'), team)
 end
 local function available(agent, seen_since, default_max)
   local seen = redis.call('ZSCORE', 'sb:agents:seen', agent)

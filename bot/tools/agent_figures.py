@@ -2,7 +2,7 @@
 (conversations handled, resolution rate, first response, handle time, CSAT), from the tickets.
 
 A ticket counts for the agent who holds or held it (`agent`) and for the team it was routed to
-(`team`; tickets from before teams existed count under "general"). Handled means claimed by an
+(`team`; tickets from before teams existed count under the fallback team). Handled means claimed by an
 agent: a ticket released back to the queue counts again only once someone claims it.
 """
 
@@ -12,8 +12,6 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from statistics import median
-
-GENERAL = "general"  # the team of tickets routed before teams existed
 
 
 @dataclass
@@ -59,14 +57,15 @@ class _Row:
         return {**self.figures(), "first_response_target_s": target, "within_target": within, "waiting": self.waiting}
 
 
-def agent_and_team_figures(tickets: list[dict], targets: dict[str, int]) -> dict:
+def agent_and_team_figures(tickets: list[dict], targets: dict[str, int], fallback_team: str) -> dict:
     """`{"agents": {name: row}, "teams": {team: row}}` from the `sb:ticket:<id>` hashes (fields
     as strings), names in order; a figure with nothing to measure is None. `waiting` counts the
-    given tickets still queued (the report gives those opened in its period)."""
+    given tickets still queued (the report gives those opened in its period). Tickets opened
+    before there were teams count for `fallback_team`, where their queues moved."""
     agents: dict[str, _Row] = defaultdict(_Row)
     teams: dict[str, _Row] = defaultdict(_Row)
     for ticket in tickets:
-        team = teams[ticket.get("team") or GENERAL]
+        team = teams[ticket.get("team") or fallback_team]
         if ticket.get("status") == "queued":
             team.waiting += 1
         elif ticket.get("claimed_at") and ticket.get("agent"):

@@ -141,7 +141,7 @@ async def build_report(redis: Redis, config: Config, since_seconds: float, now: 
         "unanswered": unanswered.most_common(10),
         "messages_per_day": {day: dict(counts) for day, counts in sorted(per_day.items())},
         "ratings": dict(sorted(Counter(groups["all"].ratings).items())),
-        **agent_and_team_figures(tickets, targets),
+        **agent_and_team_figures(tickets, targets, config.routing.fallback_team),
     }  # fmt: skip
 
 

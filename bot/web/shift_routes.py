@@ -65,7 +65,7 @@ class ShiftRoutes:
         how many of its agents are available; an agent's own teams first."""
         now = time.time()
         waiting = await self.queue.waiting()
-        within = self.config.handoff.agent_timeout_seconds
+        on_shift = await self.agents.on_shift(self.config.handoff.agent_timeout_seconds)
         teams = []
         for team in self.config.routing.teams:
             opens = team.hours.next_opening(now)
@@ -74,7 +74,7 @@ class ShiftRoutes:
                 "timezone": team.hours.timezone, "auto_assign": team.auto_assign,
                 "first_response_seconds": team.first_response_seconds or None,
                 "waiting": sum(1 for e in waiting if e.team == team.name),
-                "available": len(await self.agents.available(team.name, within)),
+                "available": sum(1 for a in on_shift if a.available_for(team.name)),
                 "mine": request[AGENT].in_team(team.name),
             })  # fmt: skip
         return web.json_response({"fallback_team": self.config.routing.fallback_team, "teams": teams})
