@@ -137,7 +137,7 @@ class DiscordAdapter:
         if not normalized.text and message.attachments:
             if normalized.addressed:
                 files = ", ".join(f"{a.content_type or 'file'} {a.url}" for a in message.attachments)
-                await self.desk.attachment(normalized, files)
+                await self.desk.attachment(normalized, description=files)
             return
         decision = await self.desk.take(normalized)
         if decision and decision.delete_original:

@@ -264,7 +264,7 @@ class TelegramAdapter:
             attachment = attachment[-1] if attachment else None  # photos come in sizes: the largest
         kind = type(attachment).__name__.lower().replace("photosize", "photo") if attachment is not None else "file"
         file_id = getattr(attachment, "file_id", "")
-        await self.desk.attachment(normalized, f"{kind} file_id={file_id}" if file_id else kind)
+        await self.desk.attachment(normalized, description=f"{kind} file_id={file_id}" if file_id else kind)
 
     async def deliver(self, reply: OutboundReply, conversation: str, sender: str) -> None:
         """Send one outbox reply: split to Telegram's length, as a reply to the user's message,

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from bot.channel_settings import DiscordSettings, TelegramSettings, XSettings
+from bot.domain.attachments import FileSettings
 from bot.domain.routing import RoutingError, RoutingSettings, parse_routing
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -137,6 +138,7 @@ class Config:
     audit: AuditSettings = AuditSettings()
     backoffice: BackOfficeSettings = BackOfficeSettings()
     routing: RoutingSettings = RoutingSettings()
+    attachments: FileSettings = FileSettings()
     redis_url: str = DEFAULT_REDIS_URL
     redis: RedisSettings = RedisSettings()
     # Redis Sentinel: (host, port) of each sentinel, and the name they monitor the master by.
@@ -193,7 +195,7 @@ def load_config(path: Path | str | None = None, env: dict[str, str] | None = Non
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
     known = {"exchange", "languages", "default_language", "nlu", "limits", "web", "handoff", "telegram", "discord", "x",
-             "community", "redis", "audit", "backoffice", "routing"}
+             "community", "redis", "audit", "backoffice", "routing", "attachments"}
     unknown = set(raw) - known
     if unknown:
         raise ConfigError(f"{sorted(unknown)[0]}: unknown key (known: {', '.join(sorted(known))})")
@@ -234,6 +236,7 @@ def load_config(path: Path | str | None = None, env: dict[str, str] | None = Non
         audit=_section(raw, "audit", AuditSettings, ""),
         backoffice=_backoffice(raw),
         routing=_routing(raw, tuple(languages)),
+        attachments=_attachments(raw),
         redis_url=env.get("REDIS_URL", DEFAULT_REDIS_URL),
         redis=redis,
         redis_sentinels=sentinels,
@@ -246,6 +249,13 @@ def _backoffice(raw: dict[str, Any]) -> BackOfficeSettings:
     if not settings.url.startswith(("http://", "https://")) or not 0 < settings.timeout_seconds <= 10 \
             or not 1 <= settings.link_minutes <= 60 or settings.link_days < 1:  # fmt: skip
         raise ConfigError("backoffice: url http(s)://..., timeout_seconds 0-10, link_minutes 1-60, link_days >= 1")
+    return settings
+
+
+def _attachments(raw: dict[str, Any]) -> FileSettings:
+    settings = _section(raw, "attachments", FileSettings, "")
+    if not 1_000 <= settings.max_bytes <= 100_000_000 or not (settings.folder or settings.s3_bucket):
+        raise ConfigError("attachments: max_bytes 1000-100000000, and a folder or an s3_bucket")
     return settings
 
 

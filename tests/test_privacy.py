@@ -176,7 +176,7 @@ async def test_other_platforms_pending_entries_and_lead_lists_are_found_and_eras
     and counters; a Discord user's private thread."""
     stores = await Stores.open(redis, LANGUAGES)
     channel_state = ChannelState.on(redis)
-    requests = DataRequests(PersonalData(redis, LANGUAGES))
+    requests = DataRequests(PersonalData(redis, LANGUAGES), stores.files)
     secret_text = "tg-user-text zz-group-words"
     group = InboundMessage("telegram", "-100500", "group", "424242", secret_text, user_name="Tg Person")
     private = InboundMessage("telegram", "424242", "private", "424242", "private words zz-77")

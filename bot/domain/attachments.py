@@ -34,6 +34,37 @@ MAX_PIXELS = 40_000_000  # a 40-megapixel screenshot or photo; more is refused u
 TOO_BIG, WRONG_TYPE, UNREADABLE, EMPTY = "too_big", "wrong_type", "unreadable", "empty"
 
 
+@dataclass(frozen=True)
+class FileSettings:
+    """`attachments:` in config.yml: the largest file taken, and where files are kept."""
+
+    max_bytes: int = 10_000_000
+    folder: str = "var/attachments"  # the local store, when no bucket is named
+    s3_bucket: str = ""  # named: files go to this S3-compatible bucket instead
+    s3_prefix: str = "attachments/"
+    s3_endpoint_url: str = ""  # "": AWS; e.g. http://minio:9000 for MinIO
+    s3_region: str = ""
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file as a channel received it: its bytes (None when the channel did not fetch them
+    because `size`, as the platform told it, is over the limit, or it could not), and the name
+    the user gave it (shown to agents; never used to tell the type)."""
+
+    data: bytes | None
+    name: str = ""
+    size: int | None = None
+
+    def checked(self, max_bytes: int) -> Attachment:
+        """The file as the bot keeps it, or AttachmentRefused."""
+        if self.data is None:
+            if self.size is not None and self.size > max_bytes:
+                raise AttachmentRefused(TOO_BIG, f"{self.size} bytes, at most {max_bytes}")
+            raise AttachmentRefused(UNREADABLE, "the file could not be fetched")
+        return check_attachment(self.data, max_bytes)
+
+
 class AttachmentRefused(ValueError):
     """A file the bot does not take; `reason` is one of TOO_BIG, WRONG_TYPE, UNREADABLE, EMPTY."""
 

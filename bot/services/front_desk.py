@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.domain.attachments import Upload
 from bot.domain.buttons import ACCOUNT_ACTIONS
 from bot.domain.messages import Decision, InboundMessage, OutboundReply
 from bot.domain.pipeline import BadMessage
@@ -86,10 +87,20 @@ class FrontDesk:
             return await self._inbox.account_pressed(message, action)
         return await self._inbox.feedback.press(message, action)
 
-    async def attachment(self, message: InboundMessage, description: str) -> Decision:
-        """A photo, sticker, voice note or file (`description`: its kind and where to find it):
-        shown to the person on the conversation, or the user is asked to type."""
-        return await self._inbox.attachment(message, description)
+    async def attachment(self, message: InboundMessage, upload: Upload | None = None,
+                         description: str = "") -> Decision | None:  # fmt: skip
+        """A file the user sent (`upload`: images and PDFs are kept for the agents, anything
+        else refused with a reply saying what is taken), or something without a file the bot
+        keeps (`description`: "sticker", "voice note"). Its caption, `message.text`, is then
+        read like any message (see `take`); the replies take the outbox."""
+        decision = await self._inbox.attachments.received(message, upload, description)
+        return await self.take(message) if decision is None else decision
+
+    @property
+    def attachment_limit(self) -> int:
+        """The largest file taken, in bytes: a channel told a file's size need not fetch a
+        larger one (it passes `Upload(None, name, size)`)."""
+        return self._inbox.attachments.max_bytes
 
     async def member_joined(self, message: InboundMessage) -> str | None:
         """A new member of a group; the name they imitate, if they imitate staff."""

@@ -32,6 +32,7 @@ from bot.domain.messages import Action, Decision, InboundMessage
 from bot.domain.pipeline import BadMessage, Pipeline
 from bot.domain.secret_guard import GuardResult
 from bot.services.accounts import Accounts
+from bot.services.attachments import Attachments
 from bot.services.backoffice_client import BackOfficeClient
 from bot.services.channels import Channels
 from bot.services.community import Community
@@ -68,6 +69,7 @@ class Inbox:
                                self.accounts.vip_tier)  # fmt: skip
         self.feedback = Feedback(config, pipeline, stores, self.replies, self.handoff)
         self.community = Community(config, pipeline, stores, self.replies)
+        self.attachments = Attachments(config, pipeline, stores, self.replies)
         self.end_incident = self.community.end_incident
         self.secret_carry = SecretCarry(stores.conversations)
         self.incidents.when_spiking(self._suggest_incident)
@@ -226,20 +228,6 @@ class Inbox:
         previous = (known.language or None) if known else None
         language = self.pipeline.detector.detect("", message.language_hint, previous).language
         return await self.pipeline.answer_intent(intent, language, message, ticket_lookup(self.queue, message))
-
-    async def attachment(self, message: InboundMessage, description: str) -> Decision:
-        """A photo, sticker, voice note or file. With a person on the conversation they see
-        that it came (`description`, e.g. "photo file_id=..."); otherwise the user is asked to
-        type the question. `message.text` is ignored."""
-        conversation = await self.conversations.for_message(message)
-        language = self.pipeline.detector.detect("", message.language_hint, conversation.language or None).language
-        if conversation.state in WITH_PEOPLE:
-            await self.conversations.append(conversation.id, "user", f"[{description}]")
-            await self.queue.publish("user_wrote", conversation=conversation.id, agent=conversation.agent or None)
-            return Decision(language, language, None, 0.0, Action.FORWARD, None, None, "")
-        text = self.replies.text("non_text", language)
-        reply = await self.replies.answer(message, text, conversation=conversation.id)
-        return Decision(language, language, None, 0.0, Action.ANSWER, None, reply, "")
 
     async def _to_people(self, message: InboundMessage, conversation: Conversation,
                          guarded: Optional[GuardResult] = None) -> Decision:  # fmt: skip

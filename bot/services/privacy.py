@@ -18,6 +18,10 @@ Exported and erased:
   user: exported, each marked `"internal": true` (the lead who answers the request decides what
   of them to hand over), and erased with the rest; which agents they mentioned
   (`keys.conversation_mentions`: names of agents only) is deleted.
+- The conversation's files (`keys.conversation_files`, each file's record `keys.stored_file`
+  and its entry in `keys.FILES`, the bytes in the blob store: `bot/stores/user_files.py`):
+  listed in the export (name, type, size, when, who sent it; a lead opens the files themselves
+  in the console), deleted with their bytes by an erasure.
 - `keys.ticket`: kept for the reports (times, lane, rating), pointing at the stub.
 - `keys.user_tickets`, `keys.move` (unspent one-time links), `keys.webchat_session` (the web
   chat's lines: a web chat user's id is their session), `keys.webchat_rate` (the session's
@@ -64,6 +68,7 @@ from dataclasses import dataclass, field
 from bot.stores import keys
 from bot.stores.conversations import NOTE
 from bot.stores.personal_data import PersonalData
+from bot.stores.user_files import StoredFile, UserFiles
 from intents import INTENTS
 
 # What an anonymous stub keeps of a conversation: what the reports count by.
@@ -91,6 +96,7 @@ class Found:
     x_parked: list[list[str]] = field(default_factory=list)
     counters: list[str] = field(default_factory=list)  # keys of per-user counters and marks
     account_link: dict[str, str] = field(default_factory=dict)  # when and in which chat, not the ref
+    files: list[StoredFile] = field(default_factory=list)  # sent in the user's conversations, either way
 
 
 def exported_line(line: dict) -> dict:
@@ -111,8 +117,9 @@ def anonymous_line(line: dict) -> dict:
 class DataRequests:
     """Exports and erases what the bot keeps about one platform user."""
 
-    def __init__(self, records: PersonalData) -> None:
+    def __init__(self, records: PersonalData, files: UserFiles) -> None:
         self.records = records
+        self.files = files
 
     async def find(self, platform: str, user_id: str) -> Found:
         """Every record of the user's, wherever it is kept."""
@@ -122,6 +129,7 @@ class DataRequests:
             if record:
                 found.conversations[cid] = {**record, "id": cid}
                 found.transcripts[cid] = await self.records.transcript(cid)
+                found.files += await self.files.of_conversation(cid)
         cids = set(found.conversations)
         ticket_ids = {*await self.records.ticket_ids(platform, user_id),
                       *(c["ticket"] for c in found.conversations.values() if c.get("ticket"))}  # fmt: skip
@@ -175,7 +183,7 @@ class DataRequests:
             "pending_replies": list(found.pending_replies.values()),
             "private_moves": list(found.moves.values()), "webchat_lines": found.webchat_lines,
             "discord_threads": found.discord_threads, "x_parked_replies": found.x_parked,
-            "account_link": found.account_link,
+            "account_link": found.account_link, "files": [f.public() for f in found.files],
         }  # fmt: skip
 
     async def erase(self, platform: str, user_id: str) -> dict[str, int]:
@@ -193,6 +201,7 @@ class DataRequests:
             lines = [anonymous_line(line) for line in found.transcripts.get(cid, []) if line.get("from") == "user"]
             await self.records.replace_conversation(record, stub_ids[cid], stub, lines)
         erased["conversations"] = len(stub_ids)
+        erased["files"] = sum([await self.files.remove_conversation(cid) for cid in found.conversations])
         erased["transcript_lines"] = sum(len(lines) for lines in found.transcripts.values())
         erased["feedback"] = await self.records.replace_items(keys.FEEDBACK, {
             raw: json.dumps({**item, "conversation": stub_ids.get(item["conversation"], "")})

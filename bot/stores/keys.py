@@ -48,6 +48,21 @@ def conversation_mentions(cid: str) -> str:
     return f"sb:mentions:{cid}"
 
 
+FILES = "sb:files-by-time"  # sorted set: file id -> when kept (the retention sweep, user_files.py)
+
+
+def conversation_files(cid: str) -> str:
+    """Set: the ids of the files sent in the conversation, either way (bot/stores/user_files.py).
+    Not under the conversation's prefix, for the same reason."""
+    return f"sb:files:{cid}"
+
+
+def stored_file(file_id: str) -> str:
+    """Hash: one file's record (its conversation, type, the name the sender gave, size, who
+    sent it, the blob's name); the bytes are in the blob store (bot/stores/blobs.py)."""
+    return f"sb:file:{file_id}"
+
+
 def ticket(tid: str) -> str:
     return f"{TICKET_PREFIX}{tid}"
 

@@ -63,9 +63,11 @@ async def user_request(redis: Redis, config: Config, args: argparse.Namespace) -
     """`users export` prints everything kept about the user; `users erase` erases it."""
     from bot.services.privacy import DataRequests
     from bot.stores.audit import user_ref
+    from bot.stores.blobs import open_blobs
     from bot.stores.personal_data import PersonalData
+    from bot.stores.user_files import UserFiles
 
-    requests = DataRequests(PersonalData(redis, config.languages))
+    requests = DataRequests(PersonalData(redis, config.languages), UserFiles(redis, open_blobs(config.attachments)))
     target = user_ref(args.platform, args.user_id)
     if args.users_command == "export":
         document = await requests.export(args.platform, args.user_id)

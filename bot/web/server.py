@@ -62,7 +62,8 @@ async def build_app(config: Config, pipeline: Pipeline, channel_table: Mapping[s
         raise StartupError(
             f"{describe(config)} is not reachable ({type(exc).__name__}): start it or fix the environment"
         ) from None
-    stores = await Stores.open(redis, config.languages, config.audit.retention_days, config.routing)
+    stores = await Stores.open(redis, config.languages, config.audit.retention_days, config.routing,
+                               config.attachments)
     channels = Channels()
     backoffice = backoffice_credentials(env)
     client = BackOfficeClient(config.backoffice.url, backoffice[0], config.backoffice.timeout_seconds) \
@@ -84,7 +85,7 @@ async def build_app(config: Config, pipeline: Pipeline, channel_table: Mapping[s
     app = web.Application(client_max_size=1024 * 1024, middlewares=[api.middleware])
     install_response_headers(app)
     app[AUDIT_TRAIL] = stores.audit
-    app[DATA_REQUESTS] = DataRequests(PersonalData(redis, config.languages))
+    app[DATA_REQUESTS] = DataRequests(PersonalData(redis, config.languages), stores.files)
     app[PRIVATE_CANNED] = PrivateCanned(redis)
     app.add_routes([*health_routes(redis, pipeline.nlu), *(route for channel in channels for route in channel.routes()),
                     *api.routes(), *console_page.routes(), metrics_route(stores.queue),
