@@ -112,8 +112,8 @@ class Texts:
 
 # Placeholders that are filled per message rather than from the config.
 _REPLY_FIELDS = {"ticket", "position", "wait", "opens", "limit", "status", "link", "name",
-                 "network", "networks", "confirmations", "coin",
-                 "url", "minutes", "uid", "amount", "seen", "required", "reason", "txid", "level", "max_mb"}  # fmt: skip
+                 "network", "networks", "confirmations", "coin", "max_mb",
+                 "url", "minutes", "uid", "amount", "seen", "required", "reason", "txid", "level"}  # fmt: skip
 
 
 def _load(path: Path, keys: tuple[str, ...], placeholders: dict[str, str], runtime: set[str]) -> dict[str, str]:
