@@ -38,4 +38,12 @@ def _x(kit: ChannelKit) -> Channel:
     return XAdapter(kit.desk, kit.config.x, credentials, kit.consumer, kit.state.x)
 
 
-CHANNELS: dict[str, ChannelBuilder] = {"webchat": _webchat, "telegram": _telegram, "discord": _discord, "x": _x}
+def _email(kit: ChannelKit) -> Channel:
+    from adapters.email import EmailChannel
+
+    return EmailChannel(kit.desk, kit.config.email, kit.env["SB_MAIL_USER"], kit.env["SB_MAIL_PASSWORD"],
+                        kit.consumer, kit.state.mail)  # fmt: skip
+
+
+CHANNELS: dict[str, ChannelBuilder] = {"webchat": _webchat, "telegram": _telegram, "discord": _discord, "x": _x,
+                                       "email": _email}  # fmt: skip

@@ -49,3 +49,24 @@ class XSettings:
     # Loop guard: user ids never answered (other bots); at most this many public replies a user an hour.
     ignore_users: tuple = ()
     max_replies_per_user_hour: int = 20
+
+
+@dataclass(frozen=True)
+class EmailSettings:
+    # On only when true; SB_MAIL_USER and SB_MAIL_PASSWORD (the support mailbox's login) must
+    # then be in the environment.
+    enabled: bool = False
+    address: str = "support@example.com"  # what the bot's mail comes from, and users write to
+    imap_host: str = "imap.example.com"
+    imap_port: int = 993
+    imap_tls: bool = True  # IMAP over TLS (993); false only for a server on this machine
+    smtp_host: str = "smtp.example.com"
+    smtp_port: int = 587
+    smtp_starttls: bool = True
+    folder: str = "INBOX"
+    # Without IMAP IDLE, how often the mailbox is read; with it, the longest wait between reads.
+    poll_seconds: float = 30.0
+    # The reading leader's lock lasts this long after its last renewal (one replica reads).
+    leader_lock_seconds: int = 60
+    # Loop guard: mail from one address beyond this many an hour is not answered.
+    max_mails_per_address_hour: int = 10

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from bot.channel_settings import DiscordSettings, TelegramSettings, XSettings
+from bot.channel_settings import DiscordSettings, EmailSettings, TelegramSettings, XSettings
 from bot.domain.attachments import FileSettings
 from bot.domain.routing import RoutingError, RoutingSettings, parse_routing
 
@@ -134,6 +134,7 @@ class Config:
     telegram: TelegramSettings = TelegramSettings()
     discord: DiscordSettings = DiscordSettings()
     x: XSettings = XSettings()
+    email: EmailSettings = EmailSettings()
     community: CommunitySettings = CommunitySettings()
     audit: AuditSettings = AuditSettings()
     backoffice: BackOfficeSettings = BackOfficeSettings()
@@ -195,7 +196,7 @@ def load_config(path: Path | str | None = None, env: dict[str, str] | None = Non
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
     known = {"exchange", "languages", "default_language", "nlu", "limits", "web", "handoff", "telegram", "discord", "x",
-             "community", "redis", "audit", "backoffice", "routing", "attachments"}
+             "community", "redis", "audit", "backoffice", "routing", "attachments", "email"}
     unknown = set(raw) - known
     if unknown:
         raise ConfigError(f"{sorted(unknown)[0]}: unknown key (known: {', '.join(sorted(known))})")
@@ -232,6 +233,7 @@ def load_config(path: Path | str | None = None, env: dict[str, str] | None = Non
         telegram=_section(raw, "telegram", TelegramSettings, ""),
         discord=_section(raw, "discord", DiscordSettings, ""),
         x=_section(raw, "x", XSettings, ""),
+        email=_section(raw, "email", EmailSettings, ""),
         community=_section(raw, "community", CommunitySettings, ""),
         audit=_section(raw, "audit", AuditSettings, ""),
         backoffice=_backoffice(raw),

@@ -15,6 +15,7 @@ PLATFORM_SECRETS = {
     "telegram": (("TELEGRAM_TOKEN",), "the bot's token from @BotFather"),
     "discord": (("DISCORD_TOKEN",), "the bot's token from the Developer Portal (Bot > Reset Token)"),
     "x": (X_CREDENTIALS, "the app's bearer token and the account's OAuth 1.0a keys from the developer portal"),
+    "email": (("SB_MAIL_USER", "SB_MAIL_PASSWORD"), "the support mailbox's login (IMAP and SMTP)"),
 }
 
 

@@ -37,8 +37,8 @@ class Attachments:
         self.files = stores.files
         self.replies = replies
 
-    async def received(self, message: InboundMessage, upload: Optional[Upload],
-                       description: str = "") -> Optional[Decision]:  # fmt: skip
+    async def received(self, message: InboundMessage, upload: Optional[Upload], description: str = "",
+                       acknowledge: bool = True) -> Optional[Decision]:  # fmt: skip
         """A file (`upload`), or something without one (`description`: "sticker", "voice").
         None when the file was taken or refused and `message.text`, its caption, is still to
         be read (the front desk reads it as a message); else what was done."""
@@ -67,7 +67,7 @@ class Attachments:
             await self.queue.publish("user_wrote", conversation=conversation.id, agent=conversation.agent or None)
         if message.text.strip():
             return None
-        if with_people:
+        if with_people or not acknowledge:
             return Decision(language, language, None, 0.0, Action.FORWARD, None, None, "")
         reply = await self.replies.answer(message, self.replies.text("attachment_received", language, name=stored.name),
                                           conversation=conversation.id)  # fmt: skip

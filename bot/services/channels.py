@@ -24,6 +24,7 @@ from bot.domain.messages import InboundMessage, OutboundReply
 # The stores a channel may be handed, named here so that channels import the port, never a store.
 from bot.stores.channel_state import ChannelState, DiscordThreads, WebChatSessions, XState
 from bot.stores.holder import STORE_OUTAGE
+from bot.stores.mail_state import MailState, MailThread
 
 if TYPE_CHECKING:
     from aiohttp.web import AbstractRouteDef
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from bot.services.front_desk import FrontDesk
 
 __all__ = ["STORE_OUTAGE", "Channel", "ChannelBuilder", "ChannelKit", "ChannelState", "Channels", "DiscordThreads",
-           "OpensPrivateChats", "PrivateChat", "WebChatSessions", "XState"]  # fmt: skip
+           "MailState", "MailThread", "OpensPrivateChats", "PrivateChat", "WebChatSessions", "XState"]  # fmt: skip
 
 # STORE_OUTAGE (from the stores): what a store outage raises; a channel that polls pauses and
 # tries again, a request is refused.

@@ -87,13 +87,15 @@ class FrontDesk:
             return await self._inbox.account_pressed(message, action)
         return await self._inbox.feedback.press(message, action)
 
-    async def attachment(self, message: InboundMessage, upload: Upload | None = None,
-                         description: str = "") -> Decision | None:  # fmt: skip
+    async def attachment(self, message: InboundMessage, upload: Upload | None = None, description: str = "",
+                         acknowledge: bool = True) -> Decision | None:  # fmt: skip
         """A file the user sent (`upload`: images and PDFs are kept for the agents, anything
         else refused with a reply saying what is taken), or something without a file the bot
         keeps (`description`: "sticker", "voice note"). Its caption, `message.text`, is then
-        read like any message (see `take`); the replies take the outbox."""
-        decision = await self._inbox.attachments.received(message, upload, description)
+        read like any message (see `take`); the replies take the outbox. A file kept without
+        a caption is acknowledged ("we have your file") unless `acknowledge` is false (the
+        second and later files of one message)."""
+        decision = await self._inbox.attachments.received(message, upload, description, acknowledge)
         return await self.take(message) if decision is None else decision
 
     @property

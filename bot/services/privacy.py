@@ -29,6 +29,11 @@ Exported and erased:
   `keys.once` (the idempotency marks of messages in the user's private chats, named by chat
   and message id, 6 hours; a group's marks name the group, not the user) and
   `keys.secret_marks` (the count of seed words a message ended with, 5 minutes): deleted.
+- E-mail (`bot/stores/mail_state.py`): `keys.mail_thread` (a thread's address, name, subject
+  and message ids), `keys.mail_address` (unsubscribed, bounced, the last conversation mailed)
+  and `keys.mail_count` (the loop guard's hourly count): deleted. `keys.MAIL_LEADER` holds a
+  replica's name only. The mail itself stays in the support mailbox, which the exchange keeps
+  (one with a pasted secret is deleted there once read).
 - `keys.account_link` (the exchange account the user linked: its opaque account_ref, when,
   which chat) and its owner record `keys.account_ref`: exported (when and where, not the ref),
   deleted. The exchange keeps its side until it or the user removes it there.
@@ -67,6 +72,7 @@ from dataclasses import dataclass, field
 
 from bot.stores import keys
 from bot.stores.conversations import NOTE
+from bot.stores.mail_state import thread_digest
 from bot.stores.personal_data import PersonalData
 from bot.stores.user_files import StoredFile, UserFiles
 from intents import INTENTS
@@ -163,6 +169,10 @@ class DataRequests:
         if link:
             found.account_link = {name: link[name] for name in ("linked_at", "chat_id") if name in link}
             found.counters += [keys.account_link(platform, user_id), keys.account_ref(link.get("ref", ""))]
+        if platform == "email":  # the user's id is their address; a conversation's chat, its thread
+            hour = int(time.time() // 3600)
+            found.counters += [keys.mail_address(user_id), *(keys.mail_count(user_id, h) for h in (hour - 1, hour)),
+                               *(keys.mail_thread(thread_digest(chat)) for chat in sorted(chat_ids))]  # fmt: skip
         if platform == "discord":
             found.discord_threads = await self.records.discord_threads(sorted(chat_ids))
         if platform == "x":

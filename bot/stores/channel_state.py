@@ -1,6 +1,7 @@
 """What the channels keep in Redis between messages: the web chat's session lines and send
-counts, the private threads the bot opened on Discord, and X's polling marks (the leader lock,
-what was read, what was answered, replies parked until a user accepts DMs).
+counts, the private threads the bot opened on Discord, X's polling marks (the leader lock,
+what was read, what was answered, replies parked until a user accepts DMs), and e-mail's
+threads and addresses (`mail_state.py`).
 
 Adapters never hold a Redis client: the composition root hands each the store it needs from
 `ChannelState` (see `bot/services/front_desk.py`, `ChannelKit`).
@@ -13,6 +14,7 @@ import contextlib
 import json
 import secrets
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -22,6 +24,9 @@ from bot.stores import keys
 from bot.stores.durability import replicated
 from bot.stores.intake import ONCE_SECONDS
 from bot.stores.webchat_news import SessionNews
+
+if TYPE_CHECKING:
+    from bot.stores.mail_state import MailState
 
 SESSION_TTL_SECONDS = 7 * 24 * 3600
 SESSION_MAX_MESSAGES = 500
@@ -258,7 +263,10 @@ class ChannelState:
     webchat: WebChatSessions
     discord_threads: DiscordThreads
     x: XState
+    mail: MailState
 
     @classmethod
     def on(cls, redis: Redis) -> ChannelState:
-        return cls(WebChatSessions(redis), DiscordThreads(redis), XState(redis))
+        from bot.stores.mail_state import MailState  # it imports this module's lock scripts
+
+        return cls(WebChatSessions(redis), DiscordThreads(redis), XState(redis), MailState(redis))

@@ -208,3 +208,23 @@ def link_request(request_id: str) -> str:
 def backoffice_event(event_id: str) -> str:
     """A back-office event already taken (a replay is refused), for a while."""
     return f"sb:backoffice-event:{event_id}"
+
+
+# -- e-mail (bot/stores/mail_state.py) ----------------------------------------------------
+MAIL_LEADER = "sb:mail:leader"  # the replica that reads the support mailbox
+
+
+def mail_thread(root_digest: str) -> str:
+    """Hash: one e-mail thread (named by a digest of its first message's id): the user's
+    address and name, the subject, the ids a reply must name to thread, the ticket."""
+    return f"sb:mail:thread:{root_digest}"
+
+
+def mail_address(address: str) -> str:
+    """Hash: what the bot knows of a user's address: unsubscribed, bounced (and when)."""
+    return f"sb:mail:address:{address}"
+
+
+def mail_count(address: str, hour: int | str) -> str:
+    """Mail read from an address in an hour (the loop guard)."""
+    return f"sb:mail:count:{address}:{hour}"
