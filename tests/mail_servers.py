@@ -1,0 +1,281 @@
+"""Real mail servers for the e-mail tests: a private Dovecot for IMAP (Debian's dovecot-imapd,
+`scripts/ensure-dovecot`) and an aiosmtpd SMTP server that delivers each accepted message into
+the recipient's Dovecot mailbox through Dovecot's own LDA. Nothing here stands in for a server.
+
+Dovecot runs from a config file of its own in a temporary folder (its base_dir, state, log,
+passwd-file and Maildirs there too), on a free loopback port, never reading /etc/dovecot and
+whether or not the machine's own dovecot service runs. Tests import the `mail_servers` fixture.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import grp
+import imaplib
+import os
+import pwd
+import shutil
+import smtplib
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from tests.conftest import free_port
+
+HOST = "127.0.0.1"
+DOVECOT = "/usr/sbin/dovecot"
+DOVECOT_LDA = "/usr/lib/dovecot/dovecot-lda"
+# Every mailbox the servers know, with its password: the bot's and the users it writes to.
+USERS = {
+    "support@bot.test": "support-mailbox-pass",
+    "ana@user.test": "ana-mailbox-pass",
+    "bo@user.test": "bo-mailbox-pass",
+}
+NETWORK_TIMEOUT = 10.0
+
+DOVECOT_CONFIG = """\
+# A private test instance: nothing here is read from or written to /etc/dovecot or /var.
+instance_name = {instance}
+base_dir = {workdir}/run
+state_dir = {workdir}/state
+log_path = {workdir}/dovecot.log
+protocols = imap
+listen = {host}
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+auth_failure_delay = 0
+default_internal_user = {internal_user}
+default_internal_group = {internal_group}
+default_login_user = {login_user}
+mail_uid = {mail_user}
+mail_gid = {mail_group}
+first_valid_uid = {first_uid}
+first_valid_gid = {first_gid}
+mail_location = maildir:~/Maildir
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {workdir}/users
+}}
+userdb {{
+  driver = passwd-file
+  args = username_format=%u {workdir}/users
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = {host}
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+"""
+
+
+def _identities() -> dict[str, object]:
+    """Who Dovecot's processes run as. As root (CI), the login process and mail access must
+    not be root (Dovecot refuses both): Debian's `dovecot`/`dovenull` users for its own
+    processes and the system's `mail` user for the Maildirs. Otherwise all is the current user."""
+    if os.geteuid() == 0:
+        mail = pwd.getpwnam("mail")
+        return dict(internal_user="dovecot", internal_group="dovecot", login_user="dovenull",
+                    mail_user="mail", mail_group=grp.getgrgid(mail.pw_gid).gr_name,
+                    first_uid=mail.pw_uid, first_gid=mail.pw_gid)  # fmt: skip
+    me = pwd.getpwuid(os.geteuid())
+    group = grp.getgrgid(os.getegid()).gr_name
+    return dict(internal_user=me.pw_name, internal_group=group, login_user=me.pw_name, mail_user=me.pw_name,
+                mail_group=group, first_uid=me.pw_uid, first_gid=os.getegid())  # fmt: skip
+
+
+class Dovecot:
+    """One private Dovecot: IMAP on `port`, users from a passwd-file, mail in Maildirs, all in
+    `workdir`. Stopping it keeps the mail, so a restart serves the same mailboxes."""
+
+    def __init__(self, workdir: Path, users: dict[str, str]) -> None:
+        self.workdir = workdir
+        self.port = free_port()
+        self.users = dict(users)
+        self.config = workdir / "dovecot.conf"
+        self.process: subprocess.Popen | None = None
+        identities = _identities()
+        self._mail_owner = (pwd.getpwnam(str(identities["mail_user"])).pw_uid, int(identities["first_gid"]))
+        self.config.write_text(DOVECOT_CONFIG.format(instance=f"sb-test-{self.port}", workdir=workdir, host=HOST,
+                                                     port=self.port, **identities))  # fmt: skip
+        (workdir / "mail").mkdir()
+        os.chown(workdir / "mail", *self._mail_owner)
+        self._write_users()
+
+    def _write_users(self) -> None:
+        lines = [f"{address}:{{PLAIN}}{password}::::{self.workdir}/mail/{address}\n"
+                 for address, password in self.users.items()]  # fmt: skip
+        (self.workdir / "users").write_text("".join(lines))
+        (self.workdir / "users").chmod(0o644)  # read by Dovecot's auth process, not root
+
+    def add_user(self, address: str, password: str) -> None:
+        """One more mailbox (Dovecot rereads the passwd-file when it changes)."""
+        self.users[address] = password
+        self._write_users()
+
+    def start(self) -> float:
+        """Starts Dovecot in the foreground (a child of the tests) and returns the seconds it
+        took until IMAP answered."""
+        began = time.monotonic()
+        self.process = subprocess.Popen([DOVECOT, "-F", "-c", str(self.config)], stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.PIPE)  # fmt: skip
+        deadline = began + 20
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"dovecot exited: {self.process.stderr.read().decode()}\n{self.log()}")
+            try:
+                with socket.create_connection((HOST, self.port), timeout=1) as probe:
+                    if probe.recv(100).startswith(b"* OK"):
+                        return time.monotonic() - began
+            except OSError:
+                time.sleep(0.02)
+        raise RuntimeError(f"dovecot did not answer on {HOST}:{self.port}\n{self.log()}")
+
+    def stop(self) -> None:
+        """Stops Dovecot and waits for it (and its children) to be gone."""
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process.stderr.close()
+        self.process = None
+
+    def log(self) -> str:
+        path = self.workdir / "dovecot.log"
+        return path.read_text(errors="replace")[-4000:] if path.exists() else ""
+
+    def deliver_locally(self, recipient: str, raw: bytes, mail_from: str) -> int:
+        """Hands one message to Dovecot's LDA for `recipient`, as an MTA would; its exit code
+        (0 delivered, 67 no such user, 75 try later)."""
+        done = subprocess.run([DOVECOT_LDA, "-c", str(self.config), "-d", recipient, "-f", mail_from or "<>"],
+                              input=raw, capture_output=True, timeout=NETWORK_TIMEOUT)  # fmt: skip
+        return done.returncode
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """One message the SMTP server accepted: its envelope and who had logged in to send it."""
+
+    mail_from: str
+    rcpt_tos: tuple[str, ...]
+    login: str | None
+
+
+class DeliveringHandler:
+    """aiosmtpd's handler: local recipients only (others 550), each message delivered into
+    Dovecot through its LDA before the 250, and recorded."""
+
+    def __init__(self, dovecot: Dovecot) -> None:
+        self.dovecot = dovecot
+        self.accepted: list[Accepted] = []
+
+    async def handle_RCPT(self, server, session, envelope, address: str, rcpt_options) -> str:  # noqa: N802
+        if address.lower() not in self.dovecot.users:
+            return f"550 5.1.1 <{address}>: no such mailbox here"
+        envelope.rcpt_tos.append(address.lower())
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802
+        raw = envelope.original_content
+        for recipient in envelope.rcpt_tos:
+            code = await asyncio.to_thread(self.dovecot.deliver_locally, recipient, raw, envelope.mail_from)
+            if code != 0:
+                return f"451 4.3.0 delivery to <{recipient}> failed (LDA exit {code}), try again later"
+        login = session.auth_data.login.decode() if session.authenticated else None
+        self.accepted.append(Accepted(envelope.mail_from, tuple(envelope.rcpt_tos), login))
+        return "250 2.0.0 delivered"
+
+
+class MailServers:
+    """What a test module uses: both servers' addresses, the mailboxes' credentials, and
+    `deliver` / `fetch_all` to write and read mail as the users' own servers and clients would."""
+
+    def __init__(self, workdir: Path, users: dict[str, str]) -> None:
+        self.imap_host = self.smtp_host = HOST
+        self.dovecot = Dovecot(workdir, users)
+        self.imap_port = self.dovecot.port
+        self.smtp_port = free_port()
+        self.handler = DeliveringHandler(self.dovecot)
+        self.smtp = Controller(self.handler, hostname=HOST, port=self.smtp_port, authenticator=self._authenticate,
+                               auth_require_tls=False, ready_timeout=NETWORK_TIMEOUT)  # fmt: skip
+        self.dovecot_start_seconds = 0.0
+
+    @property
+    def users(self) -> dict[str, str]:
+        return self.dovecot.users
+
+    @property
+    def accepted(self) -> list[Accepted]:
+        return self.handler.accepted
+
+    def _authenticate(self, server, session, envelope, mechanism: str, auth_data) -> AuthResult:
+        """SMTP AUTH (PLAIN or LOGIN, allowed without TLS on loopback) against the same users."""
+        if isinstance(auth_data, LoginPassword):
+            login, password = auth_data.login.decode(), auth_data.password.decode()
+            if self.users.get(login.lower()) == password:
+                return AuthResult(success=True, auth_data=auth_data)
+        return AuthResult(success=False, handled=False)
+
+    def start(self) -> None:
+        self.dovecot_start_seconds = self.dovecot.start()
+        self.smtp.start()
+
+    def stop(self) -> None:
+        self.smtp.stop()
+        self.dovecot.stop()
+
+    def deliver(self, to: str, raw: bytes, mail_from: str = "ana@user.test") -> None:
+        """Puts a message into `to`'s mailbox as a sending server would: over SMTP to the server
+        above (no login: it is mail for a local mailbox), which delivers it into Dovecot."""
+        with smtplib.SMTP(self.smtp_host, self.smtp_port, timeout=NETWORK_TIMEOUT) as client:
+            client.sendmail(mail_from, [to], raw)
+
+    def fetch_all(self, address: str, password: str | None = None) -> list[bytes]:
+        """Every message in `address`'s INBOX, oldest first, read over IMAP without marking it seen."""
+        client = imaplib.IMAP4(self.imap_host, self.imap_port, timeout=NETWORK_TIMEOUT)
+        try:
+            client.login(address, password if password is not None else self.users[address])
+            client.select("INBOX", readonly=True)
+            _, data = client.uid("FETCH", "1:*", "(BODY.PEEK[])")
+            return [part[1] for part in data if isinstance(part, tuple)]
+        finally:
+            client.logout()
+
+    def restart_imap(self) -> float:
+        """Stops Dovecot and starts it again on the same port and Maildirs: the seconds it was down."""
+        began = time.monotonic()
+        self.dovecot.stop()
+        self.dovecot.start()
+        return time.monotonic() - began
+
+
+@pytest.fixture(scope="module")
+def mail_servers() -> Iterator[MailServers]:
+    """A Dovecot and an SMTP server for one test module, stopped and removed at its end."""
+    if not shutil.which(DOVECOT) or not os.access(DOVECOT_LDA, os.X_OK):
+        pytest.fail("Dovecot is not installed: run scripts/ensure-dovecot (make test does)")
+    workdir = Path(tempfile.mkdtemp(prefix="sb-mail-"))  # short: Dovecot's sockets live under it
+    workdir.chmod(0o755)  # Dovecot's own users read the config and passwd-file, and the Maildirs
+    servers = MailServers(workdir, USERS)
+    try:
+        servers.start()
+        yield servers
+    finally:
+        servers.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
