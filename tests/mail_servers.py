@@ -15,6 +15,7 @@ import imaplib
 import os
 import pwd
 import shutil
+import signal
 import smtplib
 import socket
 import subprocess
@@ -68,6 +69,13 @@ passdb {{
 userdb {{
   driver = passwd-file
   args = username_format=%u {workdir}/users
+}}
+# No growing delay after failed logins from one address (anvil's auth penalty): the tests
+# fail logins on purpose, from 127.0.0.1 every time.
+service anvil {{
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
 }}
 service imap-login {{
   inet_listener imap {{
@@ -129,8 +137,10 @@ class Dovecot:
         """Starts Dovecot in the foreground (a child of the tests) and returns the seconds it
         took until IMAP answered."""
         began = time.monotonic()
+        # A process group of its own: stop() ends the IMAP sessions with the master, as a
+        # service manager does (Dovecot's master leaves a busy imap process running).
         self.process = subprocess.Popen([DOVECOT, "-F", "-c", str(self.config)], stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.PIPE)  # fmt: skip
+                                        stderr=subprocess.PIPE, start_new_session=True)  # fmt: skip
         deadline = began + 20
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -144,9 +154,11 @@ class Dovecot:
         raise RuntimeError(f"dovecot did not answer on {HOST}:{self.port}\n{self.log()}")
 
     def stop(self) -> None:
-        """Stops Dovecot and waits for it (and its children) to be gone."""
+        """Stops Dovecot, then what its master left (open IMAP sessions), and waits until all
+        of them are gone: the clients see their connections closed."""
         if self.process is None:
             return
+        group = self.process.pid
         self.process.terminate()
         try:
             self.process.wait(timeout=15)
@@ -155,6 +167,7 @@ class Dovecot:
             self.process.wait()
         self.process.stderr.close()
         self.process = None
+        _end_group(group)
 
     def log(self) -> str:
         path = self.workdir / "dovecot.log"
@@ -166,6 +179,19 @@ class Dovecot:
         done = subprocess.run([DOVECOT_LDA, "-c", str(self.config), "-d", recipient, "-f", mail_from or "<>"],
                               input=raw, capture_output=True, timeout=NETWORK_TIMEOUT)  # fmt: skip
         return done.returncode
+
+
+def _end_group(group: int) -> None:
+    """SIGTERM to what is left of one process group (ours: Dovecot's), then SIGKILL after 5 s."""
+    deadline = time.monotonic() + 5
+    try:
+        os.killpg(group, signal.SIGTERM)
+        while time.monotonic() < deadline:
+            time.sleep(0.02)
+            os.killpg(group, 0)
+        os.killpg(group, signal.SIGKILL)
+    except ProcessLookupError:
+        pass  # all gone
 
 
 @dataclass(frozen=True)
@@ -185,13 +211,13 @@ class DeliveringHandler:
         self.dovecot = dovecot
         self.accepted: list[Accepted] = []
 
-    async def handle_RCPT(self, server, session, envelope, address: str, rcpt_options) -> str:  # noqa: N802
+    async def handle_RCPT(self, server, session, envelope, address: str, rcpt_options) -> str:
         if address.lower() not in self.dovecot.users:
             return f"550 5.1.1 <{address}>: no such mailbox here"
         envelope.rcpt_tos.append(address.lower())
         return "250 2.1.5 OK"
 
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802
+    async def handle_DATA(self, server, session, envelope) -> str:
         raw = envelope.original_content
         for recipient in envelope.rcpt_tos:
             code = await asyncio.to_thread(self.dovecot.deliver_locally, recipient, raw, envelope.mail_from)
@@ -265,8 +291,8 @@ class MailServers:
         return time.monotonic() - began
 
 
-@pytest.fixture(scope="module")
-def mail_servers() -> Iterator[MailServers]:
+@pytest.fixture(scope="module", name="mail_servers")
+def mail_servers_fixture() -> Iterator[MailServers]:
     """A Dovecot and an SMTP server for one test module, stopped and removed at its end."""
     if not shutil.which(DOVECOT) or not os.access(DOVECOT_LDA, os.X_OK):
         pytest.fail("Dovecot is not installed: run scripts/ensure-dovecot (make test does)")
