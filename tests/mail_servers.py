@@ -10,6 +10,7 @@ whether or not the machine's own dovecot service runs. Tests import the `mail_se
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import grp
 import imaplib
 import os
@@ -70,14 +71,17 @@ userdb {{
   driver = passwd-file
   args = username_format=%u {workdir}/users
 }}
-# No growing delay after failed logins from one address (anvil's auth penalty): the tests
-# fail logins on purpose, from 127.0.0.1 every time.
+# No chroot (`chroot =`) for the two processes that have one: only root may chroot, and a
+# developer's tests run as themselves. No growing delay after failed logins from one address
+# (anvil's auth penalty): the tests fail logins on purpose, from 127.0.0.1 every time.
 service anvil {{
+  chroot =
   unix_listener anvil-auth-penalty {{
     mode = 0
   }}
 }}
 service imap-login {{
+  chroot =
   inet_listener imap {{
     address = {host}
     port = {port}
@@ -108,7 +112,7 @@ class Dovecot:
     """One private Dovecot: IMAP on `port`, users from a passwd-file, mail in Maildirs, all in
     `workdir`. Stopping it keeps the mail, so a restart serves the same mailboxes."""
 
-    def __init__(self, workdir: Path, users: dict[str, str]) -> None:
+    def __init__(self, workdir: Path, users: dict[str, str], extra_config: str = "") -> None:
         self.workdir = workdir
         self.port = free_port()
         self.users = dict(users)
@@ -117,7 +121,7 @@ class Dovecot:
         identities = _identities()
         self._mail_owner = (pwd.getpwnam(str(identities["mail_user"])).pw_uid, int(identities["first_gid"]))
         self.config.write_text(DOVECOT_CONFIG.format(instance=f"sb-test-{self.port}", workdir=workdir, host=HOST,
-                                                     port=self.port, **identities))  # fmt: skip
+                                                     port=self.port, **identities) + extra_config)  # fmt: skip
         (workdir / "mail").mkdir()
         os.chown(workdir / "mail", *self._mail_owner)
         self._write_users()
@@ -291,17 +295,39 @@ class MailServers:
         return time.monotonic() - began
 
 
-@pytest.fixture(scope="module", name="mail_servers")
-def mail_servers_fixture() -> Iterator[MailServers]:
-    """A Dovecot and an SMTP server for one test module, stopped and removed at its end."""
+@contextlib.contextmanager
+def _workdir() -> Iterator[Path]:
+    """A fresh folder for one Dovecot, removed afterwards."""
     if not shutil.which(DOVECOT) or not os.access(DOVECOT_LDA, os.X_OK):
         pytest.fail("Dovecot is not installed: run scripts/ensure-dovecot (make test does)")
     workdir = Path(tempfile.mkdtemp(prefix="sb-mail-"))  # short: Dovecot's sockets live under it
     workdir.chmod(0o755)  # Dovecot's own users read the config and passwd-file, and the Maildirs
-    servers = MailServers(workdir, USERS)
     try:
-        servers.start()
-        yield servers
+        yield workdir
     finally:
-        servers.stop()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def dovecot_alone(extra_config: str) -> Iterator[Dovecot]:
+    """A second, differently configured Dovecot (IMAP only, the same users), e.g. one
+    without IDLE; mail goes in with `deliver_locally`."""
+    with _workdir() as workdir:
+        dovecot = Dovecot(workdir, USERS, extra_config)
+        try:
+            dovecot.start()
+            yield dovecot
+        finally:
+            dovecot.stop()
+
+
+@pytest.fixture(scope="module", name="mail_servers")
+def mail_servers_fixture() -> Iterator[MailServers]:
+    """A Dovecot and an SMTP server for one test module, stopped and removed at its end."""
+    with _workdir() as workdir:
+        servers = MailServers(workdir, USERS)
+        try:
+            servers.start()
+            yield servers
+        finally:
+            servers.stop()

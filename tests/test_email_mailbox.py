@@ -20,7 +20,7 @@ from email.utils import make_msgid
 import pytest
 
 from adapters.email_mailbox import Mailbox, MailboxLoginRefused, MailboxSettings, MailboxUnavailable, MailRefused
-from tests.mail_servers import MailServers, mail_servers_fixture  # noqa: F401  (the module's `mail_servers`)
+from tests.mail_servers import MailServers, dovecot_alone, mail_servers_fixture  # noqa: F401  (the module's `mail_servers`)
 
 SUPPORT = "support@bot.test"
 ANA = "ana@user.test"
@@ -120,6 +120,19 @@ async def test_wait_for_mail_wakes_within_a_second_of_a_delivery_while_idling(ma
     started = time.monotonic()
     await mailbox.wait_for_mail(timeout=20)
     assert time.monotonic() - started < 1.0
+
+
+async def test_without_idle_on_offer_the_mailbox_polls_every_poll_seconds(mail_servers):
+    with dovecot_alone("imap_capability = IMAP4rev1 LITERAL+ UIDPLUS\n") as no_idle:
+        box = Mailbox(settings_for(mail_servers, imap_port=no_idle.port, poll_seconds=0.5))
+        started = time.monotonic()
+        await box.wait_for_mail(timeout=20)  # nothing comes: one poll_seconds, not the 20 s of an IDLE
+        assert 0.4 < time.monotonic() - started < 1.5
+
+        assert no_idle.deliver_locally(SUPPORT, user_mail("Polled", "by the minute").as_bytes(), ANA) == 0
+        await box.wait_for_mail(timeout=20)
+        assert [parsed(raw)["Subject"] for _, raw in await box.unseen()] == ["Polled"]
+        await box.close()
 
 
 async def test_send_reaches_the_users_mailbox_with_its_threading_headers(mail_servers, mailbox):
