@@ -12,6 +12,7 @@ logged nor put in an error: those name the user and the server only.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.message
 import logging
 import re
@@ -88,44 +89,48 @@ class Mailbox:
         credentials, MailboxUnavailable when the server cannot be reached."""
         await self.close()
         settings = self.settings
-        self._connection += 1
         self._dropped.clear()
         connection = self._connection
         context = ssl.create_default_context() if settings.imap_tls else None
         client = IMAP4(settings.imap_host, settings.imap_port, timeout=NETWORK_TIMEOUT, ssl_context=context,
                        conn_lost_cb=lambda _exc: self._lost(connection))  # fmt: skip
         try:
-            await client.wait_hello_from_server()
-            login = await client.login(settings.user, settings.password)
-            if login.result != "OK":
-                raise MailboxLoginRefused(f"IMAP login refused for {self._imap_where()}: {_text(login)}")
-            await asyncio.wait_for(client.protocol.capability(), NETWORK_TIMEOUT)  # the post-login set
-            selected = await client.select(quoted(settings.folder))
-            if selected.result != "OK":
-                raise MailboxError(f"cannot open folder {settings.folder} for {self._imap_where()}: {_text(selected)}")
-        except (OSError, asyncio.TimeoutError, AioImapException) as exc:
-            self._connection += 1  # its closing is no news
+            await self._sign_in(client)
+        except BaseException as exc:
+            self._connection += 1  # this client's closing is no news
             _abandon(client)
-            raise MailboxUnavailable(f"IMAP server unreachable for {self._imap_where()}: {exc!r}") from exc
-        except MailboxError:
-            self._connection += 1
-            _abandon(client)
+            if isinstance(exc, (OSError, asyncio.TimeoutError, AioImapException)):
+                where = self._imap_where()
+                raise MailboxUnavailable(f"IMAP server unreachable for {where}: {_cause(exc)}") from _chained(exc)
             raise
         self._imap = client
         log.info("IMAP connected: %s, folder %s, IDLE %s", self._imap_where(), settings.folder,
                  "offered" if client.has_capability("IDLE") else "not offered")  # fmt: skip
 
+    async def _sign_in(self, client: IMAP4) -> None:
+        await client.wait_hello_from_server()
+        login = await client.login(self.settings.user, self.settings.password)
+        if login.result != "OK":
+            raise MailboxLoginRefused(f"IMAP login refused for {self._imap_where()}: {_text(login)}")
+        await asyncio.wait_for(client.protocol.capability(), NETWORK_TIMEOUT)  # the set after login
+        selected = await client.select(quoted(self.settings.folder))
+        if selected.result != "OK":
+            folder = self.settings.folder
+            raise MailboxError(f"cannot open folder {folder} for {self._imap_where()}: {_text(selected)}")
+
     async def close(self) -> None:
         """Logs out (briefly: a dead server is not waited for) and forgets the connection."""
+        if self._imap is not None:
+            with contextlib.suppress(OSError, asyncio.TimeoutError, AioImapException):
+                await asyncio.wait_for(self._imap.logout(), 2)
+        self._forget()
+
+    def _forget(self) -> None:
+        """Drops the connection, unread: the next call connects again."""
         client, self._imap = self._imap, None
         self._connection += 1
-        if client is None:
-            return
-        try:
-            await asyncio.wait_for(client.logout(), 2)
-        except (OSError, asyncio.TimeoutError, AioImapException):
-            pass
-        _abandon(client)
+        if client is not None:
+            _abandon(client)
 
     def _lost(self, connection: int) -> None:
         if connection == self._connection:
@@ -146,23 +151,16 @@ class Mailbox:
         dropped.cancel()
         if not reply.done():
             reply.cancel()
-            await self._forget()
+            self._forget()
             raise MailboxUnavailable(f"IMAP {what} got no answer for {self._imap_where()}")
         try:
             response = reply.result()
         except (OSError, asyncio.TimeoutError, AioImapException) as exc:
-            await self._forget()
-            raise MailboxUnavailable(f"IMAP {what} failed for {self._imap_where()}: {exc!r}") from exc
+            self._forget()
+            raise MailboxUnavailable(f"IMAP {what} failed for {self._imap_where()}: {_cause(exc)}") from _chained(exc)
         if response.result != "OK":
             raise MailboxError(f"IMAP {what} refused for {self._imap_where()}: {_text(response)}")
         return response
-
-    async def _forget(self) -> None:
-        """Drops a connection that cannot be trusted any more: the next call reconnects."""
-        client, self._imap = self._imap, None
-        self._connection += 1
-        if client is not None:
-            _abandon(client)
 
     async def _unseen_uids(self, client: IMAP4) -> list[int]:
         # A server lets a search see new mail only once it has announced it (EXISTS), which a
@@ -218,8 +216,8 @@ class Mailbox:
         try:
             idle = await asyncio.wait_for(client.idle_start(timeout=timeout), NETWORK_TIMEOUT)
         except (OSError, asyncio.TimeoutError, AioImapException) as exc:
-            await self._forget()
-            log.warning("IMAP IDLE failed for %s: %r", self._imap_where(), exc)
+            self._forget()
+            log.warning("IMAP IDLE failed for %s: %s", self._imap_where(), _cause(exc))
             return
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -279,10 +277,24 @@ def _abandon(client: IMAP4) -> None:
         transport.close()
 
 
+def _cause(exc: BaseException) -> str:
+    """What went wrong, fit for a log: aioimaplib's own errors can quote the command they were
+    about, and a LOGIN command holds the password, so only their kind is said."""
+    if isinstance(exc, AioImapException):
+        return type(exc).__name__
+    if isinstance(exc, asyncio.TimeoutError):
+        return f"no answer within {NETWORK_TIMEOUT:g} s"
+    return repr(exc)
+
+
+def _chained(exc: BaseException) -> BaseException | None:
+    """The cause to chain to our error (shown in tracebacks): none for aioimaplib's (see `_cause`)."""
+    return None if isinstance(exc, AioImapException) else exc
+
+
 def _text(response: Response) -> str:
     """A refusal's text from the server, e.g. `[AUTHENTICATIONFAILED] Authentication failed.`"""
-    last = response.lines[-1] if response.lines else b""
-    return _decoded(last)
+    return _decoded(response.lines[-1] if response.lines else b"")
 
 
 def _decoded(value: bytes | bytearray | str) -> str:

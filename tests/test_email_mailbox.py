@@ -151,6 +151,7 @@ async def test_send_reaches_the_users_mailbox_with_its_threading_headers(mail_se
     for header in ("From", "To", "Subject", "In-Reply-To", "References"):
         assert received[header] == reply[header]
     assert text_of(received) == text_of(reply)
+    assert mail_servers.fetch_all("bo@user.test") == []  # nobody else got it
     last = mail_servers.accepted[-1]
     assert (last.mail_from, last.rcpt_tos, last.login) == (SUPPORT, (ANA,), SUPPORT)  # logged in to send
 
