@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test bench train install redis chromium lint clean
+.PHONY: run test bench train install redis chromium dovecot lint clean
 
 # One install for every target: the runtime pins and the development ones (tests, ruff,
 # hadolint, playwright), which requirements-dev.lock includes. The image installs only the
@@ -26,10 +26,14 @@ redis:
 chromium:
 	@scripts/ensure-chromium
 
+# The e-mail tests' IMAP server (Debian's dovecot-imapd), started privately by the tests.
+dovecot:
+	@scripts/ensure-dovecot
+
 run: install train redis
 	PY=$(PY) scripts/run-with-demo-backoffice
 
-test: install lint train redis chromium
+test: install lint train redis chromium dovecot
 	$(PY) -m pytest
 
 bench: install train redis
