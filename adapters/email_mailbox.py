@@ -190,6 +190,17 @@ class Mailbox:
             client = await self._client()
             await self._run(client.uid("store", str(uid), "+FLAGS.SILENT", r"(\Seen)"), "store")
 
+    async def delete(self, uid: int) -> None:
+        """Removes the message from the mailbox for good (one that held a pasted secret): flagged
+        \\Deleted and expunged, by its uid alone where the server has UIDPLUS."""
+        async with self._turn:
+            client = await self._client()
+            await self._run(client.uid("store", str(uid), "+FLAGS.SILENT", r"(\Seen \Deleted)"), "store")
+            if "UIDPLUS" in client.protocol.capabilities:
+                await self._run(client.uid("expunge", str(uid)), "expunge")
+            else:
+                await self._run(client.expunge(), "expunge")
+
     async def wait_for_mail(self, timeout: float) -> None:
         """Returns when new mail may have arrived, or after `timeout` seconds at most: at once
         if unseen mail newer than what `unseen` returned is there already; else IDLE when the

@@ -13,7 +13,7 @@ import sys
 from bot.environment import X_CREDENTIALS
 
 TOKEN_VARIABLES = ("TELEGRAM_TOKEN", "TELEGRAM_WEBHOOK_SECRET", "DISCORD_TOKEN", "WEBCHAT_SESSION_SECRET",
-                   *X_CREDENTIALS)  # fmt: skip
+                   "SB_MAIL_PASSWORD", "BACKOFFICE_TOKEN", "BACKOFFICE_SIGNING_SECRET", *X_CREDENTIALS)  # fmt: skip
 
 
 class ScrubTokens(logging.Filter):

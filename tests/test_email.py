@@ -1,0 +1,165 @@
+"""E-mail end to end (issue 20): the real bot process reads a real Dovecot over IMAP and sends
+through a real SMTP server (aiosmtpd delivering into Dovecot), with the trained model and
+Redis. A mail in gets an answer in its thread; a handed-off mail's agent reply threads and the
+user's answer comes back to the same conversation, its quoted history left out; a file reaches
+the agent; automatic mail is not answered; a bounce is recorded; a pasted seed phrase is stored
+nowhere, not even left in the mailbox."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import io
+import re
+from email.message import EmailMessage
+from email.utils import make_msgid
+from types import SimpleNamespace
+
+import pytest
+import redis as redis_sync
+import yaml
+from PIL import Image
+
+from tests.conftest import ROOT, BotProcess, stored_text
+from tests.helpers import add_agent, call, wait_for
+from tests.mail_servers import MailServers, mail_servers_fixture  # noqa: F401  (the module's `mail_servers`)
+
+SUPPORT, ANA, BO = "support@bot.test", "ana@user.test", "bo@user.test"
+
+
+@pytest.fixture(scope="module")
+def email_bot(mail_servers: MailServers, redis_server, model_path, tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("email")
+    config = yaml.safe_load((ROOT / "config.yml").read_text())
+    config["email"] = {"enabled": True, "address": SUPPORT, "imap_host": mail_servers.imap_host,
+                       "imap_port": mail_servers.imap_port, "imap_tls": False, "smtp_host": mail_servers.smtp_host,
+                       "smtp_port": mail_servers.smtp_port, "smtp_starttls": False, "poll_seconds": 2.0,
+                       "leader_lock_seconds": 6}  # fmt: skip
+    config["attachments"]["folder"] = str(workdir / "files")
+    (workdir / "config.yml").write_text(yaml.safe_dump(config))
+    redis_url = redis_server.url.rsplit("/", 1)[0] + "/2"  # this module's own database
+    redis_sync.Redis.from_url(redis_url).flushdb()
+    password = mail_servers.users[SUPPORT]
+    bot = BotProcess(redis_url, workdir / "bot.log", workdir / "config.yml",
+                     env={"SB_MAIL_USER": SUPPORT, "SB_MAIL_PASSWORD": password}).start()  # fmt: skip
+    yield SimpleNamespace(bot=bot, servers=mail_servers, redis_url=redis_url,
+                          redis=redis_sync.Redis.from_url(redis_url))
+    bot.stop()
+    assert password not in bot.logs(), "the mailbox's password never reaches the logs"
+
+
+def mail_from(sender: str, subject: str, body: str, *, reply_to: EmailMessage | None = None,
+              **headers: str) -> EmailMessage:  # fmt: skip
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = SUPPORT
+    message["Subject"] = subject
+    message["Message-ID"] = make_msgid(domain="user.test")
+    if reply_to is not None:
+        message["In-Reply-To"] = reply_to["Message-ID"]
+        message["References"] = " ".join(filter(None, [str(reply_to.get("References", "")), reply_to["Message-ID"]]))
+    for name, value in headers.items():
+        message[name.replace("_", "-")] = value
+    message.set_content(body)
+    return message
+
+
+def send(env, message: EmailMessage) -> EmailMessage:
+    env.servers.deliver(SUPPORT, message.as_bytes(policy=email.policy.SMTP), mail_from=str(message["From"]))
+    return message
+
+
+def inbox_of(env, address: str) -> list[EmailMessage]:
+    return [email.message_from_bytes(raw, policy=email.policy.default) for raw in env.servers.fetch_all(address)]
+
+
+def replies_to(env, address: str, message: EmailMessage, count: int = 1, timeout: float = 60) -> list[EmailMessage]:
+    """The bot's mails in `address`'s mailbox that name `message` in their References."""
+    def found() -> list[EmailMessage]:
+        return [m for m in inbox_of(env, address) if message["Message-ID"] in str(m.get("References", ""))]
+
+    wait_for(lambda: len(found()) >= count, timeout=timeout, every=0.5)
+    return found()
+
+
+def body(message: EmailMessage) -> str:
+    return message.get_body(preferencelist=("plain",)).get_content()
+
+
+def test_a_mail_is_answered_in_its_thread_without_inviting_robots_to_answer(email_bot):
+    asked = send(email_bot, mail_from(f"Ana <{ANA}>", "2FA", "Hi, how do I enable 2FA on my account?\n\n--\nAna"))
+    [reply] = replies_to(email_bot, ANA, asked)
+    assert reply["In-Reply-To"] == asked["Message-ID"], "threads under the user's mail"
+    assert reply["Subject"] == "Re: 2FA" and reply["From"] == SUPPORT
+    assert reply["Auto-Submitted"] == "auto-replied", "other robots do not answer us"
+    assert "mailto:" + SUPPORT in reply["List-Unsubscribe"]
+    assert "2FA" in body(reply) or "authenticator" in body(reply).lower()
+
+
+def test_a_handed_off_mail_gets_the_agents_reply_in_its_thread_and_the_answer_comes_back(email_bot):
+    bot = email_bot.bot
+    asked = send(email_bot, mail_from(f"Ana <{ANA}>", "Account locked", "I want to talk to a human, please."))
+    [notice] = replies_to(email_bot, ANA, asked)
+    ticket = re.search(r"T-\d+", body(notice)).group(0)
+    token = add_agent(SimpleNamespace(url=email_bot.redis_url), "mira", "en")
+    status, conv = call(bot, "POST", "/api/queue/claim", {"languages": ["en"]}, token=token)
+    assert status == 200 and conv["platform"] == "email"
+    text = "Hello Ana, Mira here. Which e-mail address is on your account?"
+    assert call(bot, "POST", f"/api/conversations/{conv['id']}/reply", {"text": text}, token=token)[0] == 202
+    agent_mail = replies_to(email_bot, ANA, asked, count=2)[-1]
+    assert body(agent_mail).strip().startswith(text)
+    assert f"[#{ticket}]" in agent_mail["Subject"], "the ticket in the subject"
+    assert agent_mail["In-Reply-To"] == notice["Message-ID"], "threads under the bot's last mail"
+
+    answer = mail_from(f"Ana <{ANA}>", "Re: " + agent_mail["Subject"],
+                       f"It is ana.trader@example.com\n\nOn Mon, Mira wrote:\n> {text}\n", reply_to=agent_mail)
+    image = io.BytesIO()
+    Image.new("RGB", (40, 30), (10, 200, 10)).save(image, format="PNG")
+    answer.add_attachment(image.getvalue(), maintype="image", subtype="png", filename="screenshot.png")
+    send(email_bot, answer)
+
+    def transcript() -> list[dict]:
+        return call(bot, "GET", f"/api/conversations/{conv['id']}", token=token)[1]["transcript"]
+
+    lines = wait_for(lambda: [x for x in transcript() if "ana.trader@example.com" in x["text"]])
+    assert lines and "Mira here" not in lines[0]["text"], "the quoted history is left out"
+    [with_file] = [x for x in transcript() if x.get("file")]
+    assert with_file["text"] == "[screenshot.png]" and with_file["media_type"] == "image/png"
+    assert len(replies_to(email_bot, ANA, asked, count=3, timeout=3)) == 2, "the bot stays quiet while Mira has it"
+
+
+def test_automatic_mail_is_not_answered_and_a_bounce_is_recorded(email_bot):
+    out_of_office = send(email_bot, mail_from(BO, "Out of office", "I am away until Monday.",
+                                              Auto_Submitted="auto-replied"))  # fmt: skip
+    bulk = send(email_bot, mail_from(BO, "Newsletter", "Our weekly news", Precedence="bulk"))
+    asked = send(email_bot, mail_from(BO, "Fees", "What are your withdrawal fees?"))
+    assert replies_to(email_bot, BO, asked), "a person's mail is answered"
+    assert not [m for m in inbox_of(email_bot, BO) if {out_of_office["Message-ID"], bulk["Message-ID"]}
+                & set(str(m.get("References", "")).split())], "no answer to robots"  # fmt: skip
+
+    bounce = EmailMessage()
+    bounce["From"] = "MAILER-DAEMON@user.test"
+    bounce["To"] = SUPPORT
+    bounce["Subject"] = "Undelivered Mail Returned to Sender"
+    bounce["Message-ID"] = make_msgid(domain="user.test")
+    bounce["Auto-Submitted"] = "auto-replied"
+    bounce.set_content(f"This is the mail system.\n\n<{BO}>: host user.test said: 550 5.1.1 User unknown\n")
+    send(email_bot, bounce)
+    state = wait_for(lambda: email_bot.redis.hgetall(f"sb:mail:address:{BO}").get(b"bounced"))
+    assert state, "the bounce is recorded against the address"
+
+
+def test_a_seed_phrase_in_a_mail_is_stored_nowhere_and_leaves_the_mailbox(email_bot):
+    from mnemonic import Mnemonic
+
+    phrase = Mnemonic("english").to_mnemonic(bytes(range(120, 136)))
+    asked = send(email_bot, mail_from(f"Ana <{ANA}>", "wallet", f"Is this safe? my seed is {phrase}"))
+    [warning] = replies_to(email_bot, ANA, asked)
+    assert "seed" in body(warning).lower() or "recovery" in body(warning).lower()
+    words = phrase.split()
+    leaked = {key: value for key, value in stored_text(email_bot.redis_url).items()
+              if sum(word in value.split() for word in words) >= 6}  # fmt: skip
+    assert leaked == {}
+    wait_for(lambda: not [m for m in inbox_of(email_bot, SUPPORT) if m["Message-ID"] == asked["Message-ID"]])
+    assert not [m for m in inbox_of(email_bot, SUPPORT) if m["Message-ID"] == asked["Message-ID"]], \
+        "deleted from the support mailbox once read"  # fmt: skip
