@@ -65,7 +65,7 @@ QUOTED = re.compile(r"^\s*>")
 
 def new_text(text: str) -> str:
     """The part of a mail's text the user wrote now (see the module's doc); tidied, capped."""
-    lines = text.split("\n")
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     lines = lines[: _history_start(lines)]
     lines = _without_inline_quotes(lines)
     lines = lines[: _signature_start(lines)]
