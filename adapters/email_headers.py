@@ -1,19 +1,21 @@
 """Reading a mail's headers and texts without trusting them: the parsing policy, decoded text
 in a charset the sender may have got wrong, addresses and message ids.
 
-The standard library's `email.policy.default` parses a header when it is first read, and its
-parser is recursive and in places quadratic: a Content-Type of 50,000 "(" exceeds Python's
-recursion limit and 8,000 parameters take seconds. The feed parser itself reads Content-Type
-while it splits the parts, so the guard has to sit in the policy: `SAFE_POLICY` keeps at most
-`MAX_HEADER_CHARS` of each header as received and hands the parser at most
-`MAX_PARSED_HEADER_CHARS`; a header it still cannot parse is read again without the
-characters that nest, and failing that as empty (for Content-Type: text/plain, RFC 2045's
-default). Our own readers (message ids, the automatic-mail signs) read the raw values.
+The standard library's `email.policy.default` parses a header when it is read, each time it is
+read, and its parser is recursive and in places quadratic: a Content-Type of 50,000 "(" exceeds
+Python's recursion limit, and 8 KB of '"' or of parameters take seconds. The feed parser itself
+reads Content-Type while it splits the parts, so the guard sits in the policy: `SAFE_POLICY`
+keeps at most `MAX_HEADER_CHARS` of each header as received, hands the parser at most
+`MAX_PARSED_HEADER_CHARS` (without the characters that nest when there are more of them than a
+real header has), remembers what it parsed, and reads a header that still defeats the parser
+without those characters, or else as empty (for Content-Type: text/plain, RFC 2045's default).
+Our own readers (message ids, the automatic-mail signs) read the raw values.
 """
 
 from __future__ import annotations
 
 import codecs
+import functools
 import re
 import unicodedata
 from email.message import Message
@@ -21,7 +23,8 @@ from email.policy import EmailPolicy
 from email.utils import getaddresses
 
 MAX_HEADER_CHARS = 64 * 1024
-MAX_PARSED_HEADER_CHARS = 8 * 1024
+MAX_PARSED_HEADER_CHARS = 2048
+MAX_NESTING_CHARS = 100  # more quotes, parentheses or brackets than a real header has: read without them
 # Charsets senders name for the superset their software really wrote; decoding by the superset
 # loses nothing (Windows writes cp1252 and calls it iso-8859-1, GBK calls itself gb2312).
 CHARSET_SUPERSETS = {
@@ -52,13 +55,21 @@ class _SafePolicy(EmailPolicy):
     def header_fetch_parse(self, name: str, value: str):  # noqa: ANN201 (a header object of the name's class)
         if hasattr(value, "name"):
             return value
-        value = _unescape_8bit(value)[:MAX_PARSED_HEADER_CHARS]
-        for attempt in (value, _NESTING.sub(" ", value), ""):
-            try:
-                return super().header_fetch_parse(name, attempt)
-            except Exception:  # noqa: BLE001, S112 (the email package's parser raises anything)
-                continue
-        return super().header_fetch_parse("X-Unreadable", "")
+        return _parsed_header(self, name, _unescape_8bit(value)[:MAX_PARSED_HEADER_CHARS])
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed_header(policy: EmailPolicy, name: str, value: str):  # noqa: ANN202
+    """The header object, parsed once for the parts and reads that ask for it again."""
+    without_nesting = _NESTING.sub(" ", value)
+    nesting = len(value) - len(_NESTING.sub("", value))
+    attempts = (value, without_nesting, "") if nesting <= MAX_NESTING_CHARS else (without_nesting, "")
+    for attempt in attempts:
+        try:
+            return EmailPolicy.header_fetch_parse(policy, name, attempt)
+        except Exception:  # noqa: BLE001, S112 (the email package's parser raises anything)
+            continue
+    return EmailPolicy.header_fetch_parse(policy, "X-Unreadable", "")
 
 
 SAFE_POLICY = _SafePolicy()

@@ -36,7 +36,7 @@ from adapters.email_quotes import MAX_TEXT_CHARS, new_text, tidy
 MAX_MAIL_BYTES = 40 * 1024 * 1024  # beyond this a mail is read as cut there
 MAX_PARTS = 200
 MAX_BOUNDARY_LINES = 5 * MAX_PARTS  # "--" lines: part boundaries, and signatures
-MAX_DEPTH = 40
+MAX_DEPTH = 128  # a mail nested 100 deep is still read whole
 MAX_ATTACHMENTS = 10
 MAX_SUBJECT_CHARS = 300
 MAX_NAME_CHARS = 100

@@ -8,10 +8,14 @@ from __future__ import annotations
 import base64
 import io
 import quopri
+from urllib.parse import quote
+from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default as default_policy
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from adapters.email_compose import compose_reply, reply_subject
@@ -318,3 +322,360 @@ def test_an_inline_image_without_a_name_is_an_attachment_and_at_most_ten_are_rea
     assert read.text == "See the picture."
     assert [(found.name, found.declared_type, found.data) for found in read.attachments] == [
         ("attachment.png", "image/png", bytes([number]) * 10) for number in range(10)]  # fmt: skip
+
+
+# --- automatic mail ---------------------------------------------------------------------------
+
+POSTFIX_BOUNCE = """Return-Path: <>
+Received: by mx.exchange.example (Postfix) id 8A1B2C3D; Mon,  7 Dec 2026 10:05:01 +0000 (UTC)
+Date: Mon,  7 Dec 2026 10:05:01 +0000 (UTC)
+From: MAILER-DAEMON@mx.exchange.example (Mail Delivery System)
+Subject: Undelivered Mail Returned to Sender
+To: support@exchange.example
+Auto-Submitted: auto-replied
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status;
+\tboundary="8A1B2C3D.1796637901/mx.exchange.example"
+Message-Id: <20261207100501.8A1B2C3D@mx.exchange.example>
+
+This is a MIME-encapsulated message.
+
+--8A1B2C3D.1796637901/mx.exchange.example
+Content-Description: Notification
+Content-Type: text/plain; charset=us-ascii
+
+This is the mail system at host mx.exchange.example.
+
+I'm sorry to have to inform you that your message could not
+be delivered to one or more recipients. It's attached below.
+
+                   The mail system
+
+<gone.user@example.net>: host mx.example.net[203.0.113.5] said: 550 5.1.1
+    <gone.user@example.net>: Recipient address rejected: User unknown in
+    virtual mailbox table (in reply to RCPT TO command)
+
+--8A1B2C3D.1796637901/mx.exchange.example
+Content-Description: Delivery report
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.exchange.example
+X-Postfix-Queue-ID: 8A1B2C3D
+X-Postfix-Sender: rfc822; support@exchange.example
+Arrival-Date: Mon,  7 Dec 2026 10:05:00 +0000 (UTC)
+
+Final-Recipient: rfc822; Gone.User@example.net
+Original-Recipient: rfc822;gone.user@example.net
+Action: failed
+Status: 5.1.1
+Remote-MTA: dns; mx.example.net
+Diagnostic-Code: smtp; 550 5.1.1 <gone.user@example.net>: Recipient address
+    rejected: User unknown in virtual mailbox table
+
+--8A1B2C3D.1796637901/mx.exchange.example
+Content-Description: Undelivered Message Headers
+Content-Type: text/rfc822-headers
+
+From: Exchange Support <support@exchange.example>
+To: gone.user@example.net
+Subject: Re: [#T-1001] Deposit
+Message-ID: <bot-9@exchange.example>
+
+--8A1B2C3D.1796637901/mx.exchange.example--
+"""
+EXIM_BOUNCE = """From: Mail Delivery System <Mailer-Daemon@mail.example.org>
+To: support@exchange.example
+Subject: Mail delivery failed: returning message to sender
+Content-Type: text/plain; charset=us-ascii
+
+This message was created automatically by mail delivery software.
+
+A message that you sent could not be delivered to one or more of its
+recipients. This is a permanent error. The following address(es) failed:
+
+  nobody@nowhere.example
+    host mx.nowhere.example [198.51.100.7]
+    SMTP error from remote mail server after RCPT TO:<nobody@nowhere.example>:
+    550 No such user
+"""
+
+
+def wire(text: str) -> bytes:
+    return text.replace("\n", "\r\n").encode("utf-8")
+
+
+@pytest.mark.parametrize(("headers", "reason"), [
+    ("Auto-Submitted: auto-replied\nX-Auto-Response-Suppress: All\n", "auto_submitted"),
+    ("X-Autoreply: yes\n", "auto_reply_header"),
+    ("X-Auto-Response-Suppress: OOF\n", "auto_reply_header"),
+    ("Precedence: bulk\n", "precedence"),
+    ("Precedence: auto_reply\n", "precedence"),
+    ("List-Id: Exchange news <news.exchange.example>\nList-Unsubscribe: <https://news.example/u>\n", "list"),
+])  # fmt: skip
+def test_automatic_mail_is_recognised(headers, reason):
+    out_of_office = "I am out of the office until 14 December with limited access to e-mail."
+    read = read_mail(mail(out_of_office, subject="Automatic reply: [#T-1001] Deposit", headers=headers))
+    assert (read.automatic, read.bounce_for) == (reason, "")
+
+
+def test_a_delivery_status_report_is_a_bounce_for_its_final_recipient():
+    read = read_mail(wire(POSTFIX_BOUNCE))
+    assert (read.automatic, read.bounce_for) == ("bounce", "gone.user@example.net")
+    assert read.sender == "mailer-daemon@mx.exchange.example"
+
+
+def test_a_daemons_text_bounce_names_the_failed_address():
+    read = read_mail(wire(EXIM_BOUNCE))
+    assert (read.automatic, read.bounce_for) == ("bounce", "nobody@nowhere.example")
+    headed = read_mail(wire(EXIM_BOUNCE.replace("To:", "X-Failed-Recipients: other@nowhere.example\nTo:", 1)))
+    assert headed.bounce_for == "other@nowhere.example"
+
+
+def test_a_daemon_that_does_not_bounce_is_still_a_daemon():
+    read = read_mail(mail("Your mailbox is almost full.", sender="postmaster@example.com"))
+    assert (read.automatic, read.bounce_for) == ("mailer_daemon", "")
+
+
+def test_a_persons_reply_is_not_automatic():
+    headers = ("Auto-Submitted: no\nX-Mailer: Microsoft Outlook 16.0\nThread-Index: AQHbSxYz\n"
+               "X-Auto-Response-Suppress: RN, NRN\nReceived: from mail.example.com by mx.exchange.example\n")  # fmt: skip
+    for raw in (mail(GMAIL_EN, headers=headers), alternative(OUTLOOK_EN, OUTLOOK_EN_HTML), mail("Hi")):
+        assert read_mail(raw).automatic == ""
+
+
+# --- the bot's replies ------------------------------------------------------------------------
+
+
+def test_a_composed_reply_threads_and_carries_its_ticket_once():
+    user = read_mail(mail("Where is my deposit?", subject="RE: Re: Deposit", headers=(
+        "In-Reply-To: <bot-1@exchange.example>\nReferences: <user-0@mail.example.com> <bot-1@exchange.example>\n")))
+    png = png_bytes()
+    reply = compose_reply(sender=SUPPORT, to=user.sender, subject=user.subject, text="It is credited now.\r\nRegards",
+                          ticket="T-1001", in_reply_to=user.message_id, references=user.references,
+                          domain="exchange.example", unsubscribe_url="https://exchange.example/mail/stop?t=abc",
+                          unsubscribe_mailto="stop+abc@exchange.example",
+                          attachments=(MailAttachment("receipt.png", "image/png", png),))  # fmt: skip
+    assert reply["List-Unsubscribe"] == "<mailto:stop+abc@exchange.example>, <https://exchange.example/mail/stop?t=abc>"
+    assert reply["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert reply["Date"] and reply["Message-ID"].endswith("@exchange.example>")
+    read = read_mail(reply.as_bytes())
+    assert read.in_reply_to == "<user-1@mail.example.com>"
+    assert read.references == ("<user-0@mail.example.com>", "<bot-1@exchange.example>", "<user-1@mail.example.com>")
+    assert read.subject == "Re: [#T-1001] Deposit" and ticket_in_subject(read.subject) == "T-1001"
+    assert read.automatic == "auto_submitted"  # our own mail, if it ever came back, is not answered
+    assert read.text == "It is credited now.\nRegards"
+    assert read.full_text.endswith("To stop these e-mails: https://exchange.example/mail/stop?t=abc")
+    assert read.attachments == (MailAttachment("receipt.png", "image/png", png),)
+    # the user answers the reply: the ticket stays once, the thread grows
+    again = compose_reply(sender=SUPPORT, to=user.sender, subject="Re: " + read.subject, text="Anything else?",
+                          ticket="T-1001", in_reply_to="<user-2@mail.example.com>", references=read.references,
+                          domain="exchange.example")  # fmt: skip
+    assert again["Subject"] == "Re: [#T-1001] Deposit" and "List-Unsubscribe" not in again
+    assert again["References"].split()[-1] == "<user-2@mail.example.com>"
+
+
+@pytest.mark.parametrize(("subject", "ticket", "expected"), [
+    ("Deposit", "T-1001", "Re: [#T-1001] Deposit"),
+    ("Re: Re: [#T-1234] Deposit", "T-1234", "Re: [#T-1234] Deposit"),
+    ("AW: Einzahlung", None, "Re: Einzahlung"),
+    ("Ответ: 回复: Депозит", "T-7", "Re: [#T-7] Депозит"),
+    ("", "T-7", "Re: [#T-7]"),
+])  # fmt: skip
+def test_reply_subjects(subject, ticket, expected):
+    assert reply_subject(subject, ticket) == expected
+    assert ticket_in_subject(expected) == ticket
+
+
+def test_ticket_in_subject():
+    assert ticket_in_subject("Re: Re: [#T-1234] Deposit") == "T-1234"
+    assert ticket_in_subject("Re: T-1234 Deposit") is None and ticket_in_subject("[#X-12]") is None
+
+
+def test_header_injection_adds_no_header():
+    injected = "x\r\nBcc: a@b"
+    reply = compose_reply(sender=SUPPORT, to="ana@example.com", subject=injected, text=injected, ticket="T-1\nBcc: a@b",
+                          in_reply_to="<u@x>\r\nBcc: a@b", references=("<r@x>\nBcc: a@b",), domain="ex.com\r\nBcc: a@b",
+                          unsubscribe_url="https://ex.com/u\r\nBcc: a@b", unsubscribe_mailto="u@ex.com\r\nBcc: a@b",
+                          attachments=(MailAttachment("a.pdf\r\nBcc: a@b", "application/pdf\r\nBcc: a@b", PDF),))  # fmt: skip
+    raw = reply.as_bytes()
+    parsed = message_from_bytes(raw, policy=default_policy)
+    assert [part for part in parsed.walk() if "Bcc" in part] == []
+    assert b"\nbcc:" not in raw.split(b"\n\n")[0].lower()  # the top headers, as sent
+    assert parsed["To"] == "ana@example.com" and parsed["Subject"] == "Re: [#T-1 Bcc: a@b] x Bcc: a@b"
+    read = read_mail(raw)
+    assert read.attachments[0].data == PDF and read.text == "x\nBcc: a@b"  # the body keeps its lines
+    for bad in ("x\r\nBcc: a@b", "ana@example.com, eve@example.com", "team: a@b, c@d;", ""):
+        with pytest.raises(ValueError):
+            compose_reply(sender=SUPPORT, to=bad, subject="s", text="t", ticket=None, domain="ex.com")
+
+
+# --- fuzzing ----------------------------------------------------------------------------------
+
+FUZZ = settings(max_examples=300, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+FEW = settings(FUZZ, max_examples=40)
+AUTOMATIC_REASONS = {"", "auto_submitted", "precedence", "auto_reply_header", "bounce", "mailer_daemon", "list"}
+ODD_CHARSETS = ["utf-8", "koi8-r", "shift_jis", "gb2312", "iso-8859-1", "utf-16", "utf-7", "x-unknown-42", "idna",
+                "punycode", "base64", "rot13", "unicode_escape", "zlib", "", '"', "utf-8\x00", "é"]  # fmt: skip
+ODD_ENCODINGS = ["7bit", "8bit", "binary", "base64", "quoted-printable", "x-uuencode", "bogus", ""]
+ODD_TYPES = ["text/plain", "text/html", "image/png", "application/pdf", "message/rfc822", "message/delivery-status",
+             "text/rfc822-headers", "foo/bar", "", "text", "multipart/mixed"]  # fmt: skip
+HUGE_HEADER_UNITS = [b"(", b"<", b'"', b"\\", b"=?utf-8?q?a?= ", b"a@b, ", b"; a=b", b"x"]
+
+
+def assert_sane(read: ReadMail) -> None:
+    """What every caller may rely on, whatever the mail was."""
+    assert isinstance(read, ReadMail)
+    strings = [read.sender, read.sender_name, read.subject, read.message_id, read.in_reply_to, read.text,
+               read.full_text, read.automatic, read.bounce_for, *read.references]  # fmt: skip
+    for value in strings:
+        assert isinstance(value, str)
+        value.encode("utf-8")  # no lone surrogates
+    assert "\n" not in read.subject and len(read.subject) <= 300 and "\n" not in read.sender_name
+    assert len(read.text) <= 20_000 and len(read.full_text) <= 20_000 and len(read.references) <= 50
+    assert read.automatic in AUTOMATIC_REASONS and (read.bounce_for == "" or read.automatic == "bounce")
+    assert read.language_hint is None or read.language_hint.isalpha()
+    assert len(read.attachments) <= 10
+    for attachment in read.attachments:
+        assert isinstance(attachment.data, bytes) and isinstance(attachment.declared_type, str)
+        assert 0 < len(attachment.name) <= 100 and not {"/", "\\", "\n", "\r", "\x00"} & set(attachment.name)
+
+
+@FUZZ
+@given(st.binary(max_size=3000))
+def test_any_bytes_are_read(raw):
+    assert_sane(read_mail(raw))
+
+
+SEEDS = [
+    with_attachments((b"\x89PNG\r\n\x1a\n" + bytes(range(256)), "image", "png", "a.png"), (PDF, "application", "pdf",
+                     "b.pdf")),  # fmt: skip
+    alternative(GMAIL_EN, GMAIL_EN_HTML, headers="References: <a@b> <c@d>\nContent-Language: fr\n"),
+    wire(POSTFIX_BOUNCE),
+    mail(base64.encodebytes("入金が反映されていません。".encode("shift_jis")), content_type="text/plain; charset=shift_jis",
+         encoding="base64"),  # fmt: skip
+]
+MUTATION = st.tuples(st.sampled_from(["insert", "delete", "flip"]), st.floats(0, 1), st.binary(min_size=1, max_size=8))
+
+
+@FUZZ
+@given(st.sampled_from(SEEDS), st.lists(MUTATION, min_size=1, max_size=12))
+def test_mutated_real_mails_are_read(seed, mutations):
+    raw = bytearray(seed)
+    for kind, where, data in mutations:
+        position = int(where * len(raw))
+        if kind == "insert":
+            raw[position:position] = data
+        elif kind == "delete":
+            del raw[position : position + len(data) * 8]
+        elif raw:
+            raw[min(position, len(raw) - 1)] ^= data[0]
+    assert_sane(read_mail(bytes(raw)))
+
+
+@st.composite
+def odd_leaf(draw) -> bytes:
+    """A part with a type, charset and transfer encoding that may be wrong, and a body that may
+    not be what its encoding says."""
+    content_type = draw(st.sampled_from(ODD_TYPES))
+    charset = draw(st.sampled_from(ODD_CHARSETS))
+    encoding = draw(st.sampled_from(ODD_ENCODINGS))
+    body = draw(st.binary(max_size=300) | st.text(max_size=200).map(lambda text: text.encode("utf-8", "replace")))
+    if encoding == "base64" and draw(st.booleans()):
+        body = base64.encodebytes(body)[: draw(st.integers(0, 400))]  # cut anywhere: broken padding
+    elif encoding == "quoted-printable" and draw(st.booleans()):
+        body = quopri.encodestring(body) + b"=4=Z=\n=\xff"
+    disposition = draw(st.sampled_from(["", "attachment", "inline", "attachment; filename*=utf-8''%E2%80%AE..%2F"]))
+    head = f'Content-Type: {content_type}; charset="{charset}"; name="../x\x01.bin"\nContent-Transfer-Encoding: {encoding}\n'
+    head += f"Content-Disposition: {disposition}\n" if disposition else ""
+    return head.encode("utf-8", "surrogateescape") + b"\n" + body
+
+
+@st.composite
+def odd_multipart(draw, children) -> bytes:
+    boundary = draw(st.sampled_from(["b", "=_x", "a b", "", "--", "b" * 80]))
+    subtype = draw(st.sampled_from(["mixed", "alternative", "related", 'report; report-type="delivery-status"']))
+    parts = draw(st.lists(children, max_size=4))
+    closing = draw(st.sampled_from([f"--{boundary}--\n", "", f"--{boundary}\n", "--other--\n"]))
+    body = b"".join(f"--{boundary}\n".encode() + part + b"\n" for part in parts) + closing.encode()
+    return f'Content-Type: multipart/{subtype}; boundary="{boundary}"\n\n'.encode() + body
+
+
+MIME_TREE = st.recursive(odd_leaf(), lambda children: odd_multipart(children), max_leaves=12)
+
+
+@FUZZ
+@given(MIME_TREE, st.sampled_from(["", "From: =?koi8-r?b?5MXQ?= <a@b>\nSubject: =?bogus?q?x=FF?=\n", "From: <>\n",
+                                   "From: MAILER-DAEMON@x\nX-Failed-Recipients: ,,,\n"]))  # fmt: skip
+def test_generated_mime_trees_are_read(tree, headers):
+    assert_sane(read_mail(headers.encode() + b"MIME-Version: 1.0\n" + tree))
+
+
+@FEW
+@given(st.sampled_from(["From", "Subject", "Content-Type", "References", "Content-Disposition", "X-Other"]),
+       st.sampled_from(HUGE_HEADER_UNITS), st.integers(50_000, 110_000), MIME_TREE)  # fmt: skip
+def test_100_kb_headers_are_read(name, unit, size, tree):
+    huge = name.encode() + b": " + unit * (size // len(unit)) + b"\n"
+    read = read_mail(huge + tree)
+    assert_sane(read)
+    assert_sane(read_mail(b"Content-Type: multipart/mixed; boundary=b\n\n--b\n" + huge + b"\nhello\n--b--\n"))
+
+
+@FEW
+@given(st.integers(1, 150), st.sampled_from(["mixed", "alternative", "related"]), st.booleans())
+def test_deep_nesting_is_read(depth, subtype, closed):
+    raw = b"".join(f'--b{level - 1}\nContent-Type: multipart/{subtype}; boundary="b{level}"\n\n'.encode()
+                   for level in range(1, depth))  # fmt: skip
+    raw = f'Content-Type: multipart/{subtype}; boundary="b0"\n\n'.encode() + raw
+    raw += f"--b{depth - 1}\nContent-Type: text/plain\n\ndeep down\n".encode()
+    if closed:
+        raw += b"".join(f"--b{level}--\n".encode() for level in reversed(range(depth)))
+    read = read_mail(raw)
+    assert_sane(read)
+    assert depth > 100 or read.text == "deep down"  # 100 deep is read whole
+
+
+# Well-formed mails for "nothing lost": the user's line in a charset that can write it.
+SAMPLES = {"utf-8": "Депозит 入金 ✓", "iso-8859-1": "dépôt reçu", "koi8-r": "депозит", "shift_jis": "入金",
+           "gb2312": "充值", "us-ascii": "deposit"}  # fmt: skip
+FILLER = st.text(alphabet="abcdefghij klmnopqrstuvwxyz.,0123456789", max_size=120)
+FILE = st.tuples(st.binary(max_size=3000), st.sampled_from(["image/png", "application/pdf", "application/octet-stream",
+                 "text/csv", "image/jpeg"]), st.sampled_from(["", "scan.png", "../r.pdf", "выписка.pdf", "a" * 150]))  # fmt: skip
+
+
+def text_part(text: str, charset: str, encoding: str, subtype: str = "plain") -> bytes:
+    data = text.encode(charset)
+    body = {"base64": base64.encodebytes, "quoted-printable": quopri.encodestring, "8bit": bytes}[encoding](data)
+    head = f"Content-Type: text/{subtype}; charset={charset}\nContent-Transfer-Encoding: {encoding}\n\n"
+    return head.encode() + body + b"\n"
+
+
+def file_part(data: bytes, declared_type: str, filename: str) -> bytes:
+    name = f"; filename*=utf-8''{quote(filename)}" if filename else ""
+    disposition = f"Content-Disposition: attachment{name}\n" if filename or declared_type.startswith("text/") else ""
+    return (f"Content-Type: {declared_type}\nContent-Transfer-Encoding: base64\n{disposition}\n".encode()
+            + base64.encodebytes(data))  # fmt: skip
+
+
+def multipart(subtype: str, parts: list[bytes], boundary: str) -> bytes:
+    body = b"".join(f"--{boundary}\n".encode() + part + b"\n" for part in parts) + f"--{boundary}--\n".encode()
+    return f'Content-Type: multipart/{subtype}; boundary="{boundary}"\n\n'.encode() + body
+
+
+@FUZZ
+@given(st.sampled_from(sorted(SAMPLES)), st.sampled_from(["base64", "quoted-printable", "8bit"]), st.uuids(),
+       st.lists(FILLER, max_size=3), st.lists(FILE, max_size=8), st.integers(0, 4), st.booleans())  # fmt: skip
+def test_nothing_is_lost(charset, encoding, token, filler, files, wrappers, with_html):
+    """A well-formed mail: the user's new line comes out in `text`, every file byte for byte."""
+    line = f"{SAMPLES[charset]} {token.hex}"
+    first = text_part("\n".join([line, *filler]), charset, encoding)
+    if with_html:
+        first = multipart("alternative", [first, text_part(f"<p>{line}</p>", "utf-8", encoding, "html")], "alt")
+    parts = [first] + [text_part(text, "utf-8", "8bit") for text in filler] + [file_part(*file) for file in files]
+    tree = multipart("mixed", parts, "top")
+    for level in range(wrappers):
+        tree = multipart("mixed", [tree], f"wrap{level}")
+    read = read_mail(b"From: Ana <ana@example.com>\nSubject: =?utf-8?b?" + base64.b64encode(line.encode()) + b"?=\n"
+                     + b"MIME-Version: 1.0\n" + tree)  # fmt: skip
+    assert_sane(read)
+    assert line in read.text.split("\n") and read.subject == line and read.automatic == ""
+    assert [attachment.data for attachment in read.attachments] == [data for data, _, _ in files]
