@@ -1,0 +1,161 @@
+"""What a user newly wrote in a mail: the history their client quoted and their signature taken
+away, in the forms Gmail, Outlook, Apple Mail and Thunderbird write them (en, es, ru, fr, de,
+ja, ko, zh, vi, and pt, it, nl, pl, tr where the form was known).
+
+Two kinds of quoted history:
+- an attribution ("On ... wrote:") followed by "> " lines: an inline quote. The attribution and
+  the quoted lines go, what the user wrote between or after them stays (bottom-posting).
+- the start of a history that is not marked line by line: Outlook's "-----Original Message-----",
+  a "From: / Sent: / To: / Subject:" block in any of the languages, an attribution with its
+  verb followed by unquoted text (HTML mail read as text). Everything from there on goes.
+Then the signature: from a "-- " line, or a "Sent from my iPhone" kind of line, on.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+MAX_TEXT_CHARS = 20_000
+MAX_ATTRIBUTION_CHARS = 400
+ATTRIBUTION_LINES = 3  # Gmail wraps a long "On ... wrote:" over up to three lines
+
+# An attribution ends with the verb each client writes (the line, or lines joined, ends with
+# it); a real one also names the date, so one without a digit is not taken as history.
+ATTRIBUTION_VERB = re.compile(
+    r"(?:\bwrote|\bescribió|\ba écrit|\bschrieb\b.*|\bhat geschrieben|написал\(а\)|написала|написал|пишет"
+    r"|\bescreveu|\bha scritto|\bschreef\b.*|napisał\(a\)|napisał|yazdı|写道|寫道|작성|đã viết"
+    r"|の(?:メッセージ|メール))\s?[:：]\s*$",
+    re.IGNORECASE,
+)
+# Any line ending in a colon that names a date or an address opens an inline quote when "> "
+# lines follow it (Gmail's Russian and Japanese attributions have no verb).
+COLON_END = re.compile(r"[:：]\s*$")
+ORIGINAL_MESSAGE = re.compile(
+    r"^\s*-{2,}\s*(?:original message|ursprüngliche nachricht|mensaje original|message d'origine"
+    r"|исходное сообщение|messaggio originale|oorspronkelijk bericht|mensagem original|originalmeddelande"
+    r"|wiadomość oryginalna|原始邮件|原始郵件|元のメッセージ|원본 메시지|tin nhắn gốc|thư gốc)\s*-{2,}\s*$",
+    re.IGNORECASE,
+)
+_LABEL = r"^\s*\*?\s*(?:{})\s*\*?\s*[:：]"
+FROM_LABEL = re.compile(
+    _LABEL.format("from|de|von|van|da|от|差出人|发件人|寄件者|보낸 사람|từ|od|kimden|expéditeur"), re.IGNORECASE
+)
+OTHER_LABELS = re.compile(
+    _LABEL.format(
+        "sent|date|to|cc|subject|enviado|fecha|para|asunto|envoyé|à|objet|gesendet|datum|an|betreff"
+        "|отправлено|дата|кому|копия|тема|送信日時|日付|宛先|件名|发送时间|日期|收件人|主题|寄件日期|主旨"
+        "|보낸 날짜|받는 사람|제목|đã gửi|ngày|đến|chủ đề|data|inviato|oggetto|verzonden|onderwerp|aan"
+        "|wysłano|temat|do|tarih|kime|konu"
+    ),
+    re.IGNORECASE,
+)
+SIGNATURE_DELIMITER = re.compile(r"^--\s?$")
+MOBILE_SIGNATURE = re.compile(
+    r"^\s*(?:sent from (?:my |mail for |outlook|yahoo|gmail|proton|samsung|aol|the )|sent with proton"
+    r"|get outlook for |enviado desde (?:mi |outlook|yahoo)|enviado do meu |obtener outlook para "
+    r"|отправлено (?:с|из|со) |envoyé (?:de|depuis|à partir de) (?:mon |outlook|yahoo)|télécharger outlook pour "
+    r"|von meinem .*gesendet|gesendet (?:von|mit) (?:meinem|der|outlook|iphone)|inviato da |verzonden (?:met|vanaf) "
+    r"|発自我的|发自我的|從我的|从我的.*发送|.*から送信$|.*에서 보냄$|(?:được )?gửi từ .*của tôi)",
+    re.IGNORECASE,
+)
+SEPARATOR = re.compile(r"^\s*[-_=*~]{3,}\s*$")
+QUOTED = re.compile(r"^\s*>")
+
+
+def new_text(text: str) -> str:
+    """The part of a mail's text the user wrote now (see the module's doc); tidied, capped."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    lines = lines[: _history_start(lines)]
+    lines = _without_inline_quotes(lines)
+    lines = lines[: _signature_start(lines)]
+    while lines and (not lines[-1].strip() or SEPARATOR.match(lines[-1])):
+        lines.pop()
+    return tidy("\n".join(lines))
+
+
+def tidy(text: str) -> str:
+    """Spaces tidied: no trailing ones, no-break spaces as spaces, at most one empty line in a
+    row, none at the ends; capped at MAX_TEXT_CHARS."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\xa0", " ").replace("\u200b", "")
+    lines = [line.rstrip() for line in text.split("\n")]
+    kept: list[str] = []
+    for line in lines:
+        if line or (kept and kept[-1]):
+            kept.append(line)
+    return "\n".join(kept).strip()[:MAX_TEXT_CHARS]
+
+
+def _is_attribution(joined: str) -> bool:
+    return bool(ATTRIBUTION_VERB.search(joined)) and any(char.isdigit() for char in joined)
+
+
+def _opens_quote(joined: str) -> bool:
+    return bool(COLON_END.search(joined)) and any(char.isdigit() or char == "@" for char in joined)
+
+
+def _attribution_at(lines: list[str], start: int, is_attribution: Callable[[str], bool]) -> int:
+    """How many lines (1-3) from `start` form an attribution; 0 if none."""
+    for count in range(1, ATTRIBUTION_LINES + 1):
+        chunk = lines[start : start + count]
+        if len(chunk) < count or (count > 1 and not chunk[-1].strip()) or QUOTED.match(chunk[-1]):
+            return 0
+        joined = " ".join(line.strip() for line in chunk)
+        if len(joined) > MAX_ATTRIBUTION_CHARS:
+            return 0
+        if is_attribution(joined):
+            return count
+    return 0
+
+
+def _quote_follows(lines: list[str], after: int) -> bool:
+    for line in lines[after : after + 3]:
+        if line.strip():
+            return bool(QUOTED.match(line))
+    return False
+
+
+def _history_start(lines: list[str]) -> int:
+    """Where unmarked quoted history begins (len(lines) if it does not)."""
+    for index, line in enumerate(lines):
+        if not line.strip() or QUOTED.match(line):
+            continue
+        if ORIGINAL_MESSAGE.match(line) or _header_block_at(lines, index):
+            return index
+        count = _attribution_at(lines, index, _is_attribution)
+        if count and not _quote_follows(lines, index + count):
+            return index
+    return len(lines)
+
+
+def _header_block_at(lines: list[str], index: int) -> bool:
+    """A "From:" line with at least two other header labels in the lines right after it."""
+    if not FROM_LABEL.match(lines[index]) or len(lines[index]) > MAX_ATTRIBUTION_CHARS:
+        return False
+    following = [line for line in lines[index + 1 : index + 8] if line.strip()][:5]
+    return sum(1 for line in following if OTHER_LABELS.match(line)) >= 2
+
+
+def _without_inline_quotes(lines: list[str]) -> list[str]:
+    """Without "> " lines and the attributions that introduce them."""
+    kept: list[str] = []
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        if QUOTED.match(line):
+            index += 1
+            continue
+        count = _attribution_at(lines, index, _opens_quote)
+        if count and line.strip() and _quote_follows(lines, index + count):
+            index += count
+            continue
+        kept.append(line)
+        index += 1
+    return kept
+
+
+def _signature_start(lines: list[str]) -> int:
+    for index, line in enumerate(lines):
+        if SIGNATURE_DELIMITER.match(line) or (len(line) <= 80 and MOBILE_SIGNATURE.match(line)):
+            return index
+    return len(lines)
