@@ -270,7 +270,7 @@ class TelegramAdapter:
             file_id = getattr(attachment, "file_id", "")
             await self.desk.attachment(normalized, description=f"{kind} file_id={file_id}" if file_id else kind)
             return
-        name = (message.document.file_name if message.document else "") or ("photo.jpg" if message.photo else "file")
+        name = "photo.jpg" if message.photo else (message.document.file_name or "file")
 
         async def download() -> bytearray:  # getFile, then the file URL (base_file_url + token + file_path)
             return await (await photo_or_document.get_file()).download_as_bytearray()
