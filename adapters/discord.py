@@ -22,21 +22,25 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from dataclasses import replace
 
+import aiohttp
 import discord
 import yarl
 from aiohttp import web
 
 from adapters.discord_interactions import Interactions
 from adapters.in_order import PerChat
+from adapters.uploads import fetch_upload
 from bot.channel_settings import DiscordSettings
-from bot.domain.messages import InboundMessage, OutboundReply
+from bot.domain.messages import Decision, InboundMessage, OutboundReply
 from bot.domain.text_split import split_text
 from bot.services.channels import DiscordThreads, PrivateChat
 from bot.services.front_desk import FrontDesk
 
 PLATFORM = "discord"
 MAX_TEXT = 2000
+MAX_FILES = 5  # a message's files taken (Discord allows 10): more is logged and left
 log = logging.getLogger(__name__)
 
 
@@ -134,14 +138,31 @@ class DiscordAdapter:
 
     async def _handle(self, message: discord.Message) -> None:
         normalized = await self.normalize(message)
-        if not normalized.text and message.attachments:
-            if normalized.addressed:
-                files = ", ".join(f"{a.content_type or 'file'} {a.url}" for a in message.attachments)
-                await self.desk.attachment(normalized, description=files)
-            return
-        decision = await self.desk.take(normalized)
+        if message.attachments and normalized.addressed:
+            decision = await self._take_files(message, normalized)
+        elif message.attachments and not normalized.text:
+            return  # files in chatter not addressed to the bot: never fetched
+        else:
+            decision = await self.desk.take(normalized)
         if decision and decision.delete_original:
             await self.delete_if_allowed(message)
+
+    async def _take_files(self, message: discord.Message, normalized: InboundMessage) -> Decision | None:
+        """Each file (the first MAX_FILES) to the front desk in turn, the text going with the
+        last one as its caption: the agent reads the files, then what the user said about them,
+        and the user gets "we have your file" for the others and then the answer to the text
+        (not one more "tell us what it is about" after it)."""
+        files = message.attachments[:MAX_FILES]
+        if len(message.attachments) > MAX_FILES:
+            log.info("discord: %d files in one message; the first %d taken", len(message.attachments), MAX_FILES)
+        decision = None
+        for index, attachment in enumerate(files):
+            upload = await fetch_upload(PLATFORM, attachment.filename, attachment.size, self.desk.attachment_limit,
+                                        attachment.read, (discord.DiscordException, aiohttp.ClientError,
+                                                          asyncio.TimeoutError))  # fmt: skip
+            caption = normalized.text if index == len(files) - 1 else ""
+            decision = await self.desk.attachment(replace(normalized, text=caption), upload)
+        return decision
 
     async def on_member_join(self, member: discord.Member) -> None:
         """A new member: the core checks the name for impostors; the warning goes to the

@@ -37,6 +37,7 @@ from telegram.ext import (
 
 from adapters.in_order import PerChat
 from adapters.telegram_http import AiohttpRequest
+from adapters.uploads import fetch_upload
 from bot.channel_settings import TelegramSettings
 from bot.domain.messages import InboundMessage, OutboundReply
 from bot.domain.text_split import split_text
@@ -61,8 +62,9 @@ class TelegramAdapter:
         self.in_order = PerChat()
         # Updates are handled concurrently (the core keeps each conversation consistent in Redis).
         # No PTB Updater: it confirms updates as soon as it fetched them (see `poll`).
-        builder = (ApplicationBuilder().token(token).base_url(settings.base_url).concurrent_updates(64).updater(None)
-                   .request(AiohttpRequest()).get_updates_request(AiohttpRequest(pool=1)))  # fmt: skip
+        builder = (ApplicationBuilder().token(token).base_url(settings.base_url).base_file_url(settings.base_file_url)
+                   .concurrent_updates(64).updater(None).request(AiohttpRequest())
+                   .get_updates_request(AiohttpRequest(pool=1)))  # fmt: skip
         self.app: Application = builder.build()
         self.polling: asyncio.Task | None = None
         self.app.add_handler(CommandHandler("start", self.on_start))
@@ -164,7 +166,7 @@ class TelegramAdapter:
         chat = message.chat
         if chat.type not in ("private", "group", "supergroup"):
             return None
-        text = message.text or ""
+        text = message.text or message.caption or ""  # a photo's or a document's caption is its text
         addressed = chat.type == "private"
         username = self.app.bot.username or ""
         if username and f"@{username}".lower() in text.lower():
@@ -251,20 +253,33 @@ class TelegramAdapter:
             ))  # fmt: skip
 
     async def on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Photos, stickers, voice, documents: shown to the agent during a hand-off, otherwise
-        the user is asked to type (in private, or in a group when replying to the bot)."""
+        """Photos and documents are fetched for the core (which keeps images and PDFs, refuses
+        the rest); stickers, voice...: shown to the agent during a hand-off, otherwise the user
+        is asked to type. Only in private, or in a group when addressed to the bot."""
         message = update.message
-        if message is None:
-            return
-        normalized = self.normalize(message)
+        normalized = self.normalize(message) if message else None
         if normalized is None or not normalized.addressed:
             return
-        attachment = message.effective_attachment
-        if isinstance(attachment, (list, tuple)):
-            attachment = attachment[-1] if attachment else None  # photos come in sizes: the largest
-        kind = type(attachment).__name__.lower().replace("photosize", "photo") if attachment is not None else "file"
-        file_id = getattr(attachment, "file_id", "")
-        await self.desk.attachment(normalized, description=f"{kind} file_id={file_id}" if file_id else kind)
+        await self.in_order.run(normalized.chat_id, lambda: self._attachment(message, normalized))
+
+    async def _attachment(self, message: Message, normalized: InboundMessage) -> None:
+        photo_or_document = message.photo[-1] if message.photo else message.document  # photos: the largest size
+        if photo_or_document is None:
+            attachment = message.effective_attachment
+            kind = type(attachment).__name__.lower() if attachment is not None else "file"
+            file_id = getattr(attachment, "file_id", "")
+            await self.desk.attachment(normalized, description=f"{kind} file_id={file_id}" if file_id else kind)
+            return
+        name = "photo.jpg" if message.photo else (message.document.file_name or "file")
+
+        async def download() -> bytearray:  # getFile, then the file URL (base_file_url + token + file_path)
+            return await (await photo_or_document.get_file()).download_as_bytearray()
+
+        upload = await fetch_upload(PLATFORM, name, photo_or_document.file_size, self.desk.attachment_limit,
+                                    download, (TelegramError, RuntimeError))  # fmt: skip
+        decision = await self.desk.attachment(normalized, upload)
+        if decision and decision.delete_original:  # a caption with a pasted secret
+            await self.delete_if_allowed(message)
 
     async def deliver(self, reply: OutboundReply, conversation: str, sender: str) -> None:
         """Send one outbox reply: split to Telegram's length, as a reply to the user's message,

@@ -12,6 +12,9 @@ class TelegramSettings:
     enabled: bool = False
     # The Bot API's address: a self-hosted Bot API server (or the tests' stand-in) goes here.
     base_url: str = "https://api.telegram.org/bot"
+    # Where users' files are downloaded from (PTB adds the token and the file's path); a
+    # self-hosted Bot API server (or the tests' stand-in) serves them under its own address.
+    base_file_url: str = "https://api.telegram.org/file/bot"
     # Webhook mode (at /telegram/webhook) instead of long polling; needs TELEGRAM_WEBHOOK_SECRET.
     webhook_url: str = ""
     poll_interval_seconds: float = 0.0

@@ -14,9 +14,11 @@ import pytest
 import redis as redis_sync
 import yaml
 
+from tests.chat_files import OVERSIZED, files_settings, kept_files, metadata_free, zip_named_jpg
 from tests.conftest import ROOT, BotProcess
 from tests.helpers import add_agent, call
 from tests.standins.discord_api import NO_THREADS_CHANNEL, PUBLIC_CHANNEL, DiscordStandIn
+from tests.test_attachments import phone_photo
 
 TOKEN = "MTEwMDAw.TEST-discord-token.for-the-stand-in"
 EDGE_REPEATS = 2  # replies a kill -9 may catch between the platform's send and the outbox's note
@@ -29,6 +31,7 @@ def discord_bot(tmp_path_factory, redis_server, model_path):
     config = yaml.safe_load((ROOT / "config.yml").read_text())
     config["discord"].update(enabled=True, api_base_url=standin.api_base, gateway_url=standin.gateway_url,
                              watch_new_members=True)
+    config["attachments"].update(files_settings(workdir / "files"))
     (workdir / "config.yml").write_text(yaml.safe_dump(config))
     redis_db = SimpleNamespace(url=redis_server.url.rsplit("/", 1)[0] + "/6")  # this module's own database
     redis_sync.Redis.from_url(redis_db.url).flushdb()
@@ -37,6 +40,7 @@ def discord_bot(tmp_path_factory, redis_server, model_path):
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and not standin.commands:
         time.sleep(0.1)
+    bot.files = workdir / "files"  # where it keeps users' files
     yield standin, bot, redis_db
     bot.stop()
     assert "TEST-discord-token" not in bot.logs(), "the token never reaches the logs"
@@ -406,3 +410,53 @@ def test_arbitrary_messages_never_break_the_adapter(discord_bot):
     standin.push_message(dm, "what are the fees", user_id=1400000000000000122)
     assert "fee" in standin.wait_sent(dm)[0]["content"].lower(), "still answering"
     assert bot.logs().count("Traceback") == tracebacks
+
+
+def test_a_phone_photo_in_a_dm_is_kept_without_its_position_and_acknowledged_in_the_users_language(discord_bot):
+    standin, bot, redis_db = discord_bot
+    user = 1400000000000000131
+    dm = standin.dm_channel(user)
+    standin.push_message(dm, "bonjour, quels sont vos frais de retrait ?", user_id=user)
+    standin.wait_sent(dm)
+    standin.push_message(dm, "", user_id=user, files=(("IMG_0042.jpg", phone_photo()),))
+    told = standin.wait_sent(dm, count=2)[-1]["content"]
+    assert "fichier IMG_0042.jpg" in told, "told in the conversation's French that the photo came"
+    [(stored, data)] = kept_files(redis_db.url, f"discord:{dm}:{user}", bot.files)
+    assert stored.media_type == "image/jpeg" and stored.name == "IMG_0042.jpg" and metadata_free(data)
+
+
+def test_a_message_with_several_files_refuses_each_bad_one_and_reads_its_text_last(discord_bot):
+    standin, bot, redis_db = discord_bot
+    user = 1400000000000000132
+    dm = standin.dm_channel(user)
+    files = (("statement.pdf", OVERSIZED), ("receipt.jpg", zip_named_jpg()), ("screen.jpg", phone_photo()))
+    standin.push_message(dm, "how do i reset my password", user_id=user, files=files)
+    replies = [m["content"] for m in standin.wait_sent(dm, count=3)]
+    assert "too big" in replies[0] and "We can only take images" in replies[1], "each refused, in order"
+    assert "password" in replies[2].lower(), "the text answered once, after the files"
+    assert not [p for p in standin.downloads if p.endswith("/statement.pdf")], "Discord told its size: not fetched"
+    assert [stored.name for stored, _ in kept_files(redis_db.url, f"discord:{dm}:{user}", bot.files)] == ["screen.jpg"]
+    time.sleep(1)
+    assert len(standin.sent(dm)) == 3
+
+    # Six files: the first five are taken; a photo in chatter not addressed to the bot is never fetched.
+    standin.push_message(dm, "", user_id=user, files=tuple((f"shot{n}.jpg", phone_photo()) for n in range(6)))
+    assert len(kept_files(redis_db.url, f"discord:{dm}:{user}", bot.files, count=6, timeout=10)) == 6
+    assert not [p for p in standin.downloads if p.endswith("/shot5.jpg")]
+    standin.push_message(PUBLIC_CHANNEL, "", user_id=user, files=(("meme.jpg", phone_photo()),))
+    time.sleep(1)
+    assert not [p for p in standin.downloads if p.endswith("/meme.jpg")]
+
+
+def test_a_file_the_cdn_refuses_is_reported_unreadable_and_its_signed_url_never_logged(discord_bot):
+    standin, bot, _ = discord_bot
+    user = 1400000000000000133
+    dm = standin.dm_channel(user)
+    standin.cdn_refuses = True
+    try:
+        standin.push_message(dm, "", user_id=user, files=(("id-card.jpg", phone_photo()),))
+        assert "could not read that file" in standin.wait_sent(dm)[0]["content"]
+    finally:
+        standin.cdn_refuses = False
+    assert "a user's file could not be downloaded (Forbidden)" in bot.logs()
+    assert "/attachments/" not in bot.logs() and "hm=" not in bot.logs()

@@ -12,9 +12,11 @@ import pytest
 import yaml
 
 from bot.stores.conversations import conversation_id
+from tests.chat_files import OVERSIZED, files_settings, kept_files, metadata_free, zip_named_jpg
 from tests.conftest import ROOT, BotProcess, stored_text
 from tests.helpers import add_agent, call
 from tests.standins.telegram_api import TelegramStandIn
+from tests.test_attachments import phone_photo
 
 GROUP = -1001234567890
 
@@ -24,13 +26,15 @@ def telegram(tmp_path_factory, redis_server, model_path):
     standin = TelegramStandIn().start()
     workdir = tmp_path_factory.mktemp("telegram")
     config = yaml.safe_load((ROOT / "config.yml").read_text())
-    config["telegram"].update(enabled=True, base_url=standin.base_url)
+    config["telegram"].update(enabled=True, base_url=standin.base_url, base_file_url=standin.base_file_url)
+    config["attachments"].update(files_settings(workdir / "files"))
     (workdir / "config.yml").write_text(yaml.safe_dump(config))
     bot = BotProcess(redis_server.url, workdir / "bot.log", workdir / "config.yml",
                      env={"TELEGRAM_TOKEN": "123456:TEST-token-for-the-stand-in"}).start()  # fmt: skip
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and not any(m == "getUpdates" for m, _ in standin.calls):
         time.sleep(0.1)
+    bot.files = workdir / "files"  # where it keeps users' files
     yield standin, bot
     bot.stop()
     assert "TEST-token-for-the-stand-in" not in bot.logs(), "the token never reaches the logs"
@@ -272,6 +276,8 @@ def test_webhook_mode_refuses_a_wrong_secret_and_takes_the_right_one(tmp_path, r
 
 
 def test_photos_edits_and_blocked_users(telegram, redis_server):
+    import json
+
     import redis as redis_sync
 
     from bot.stores.conversations import conversation_id
@@ -279,12 +285,9 @@ def test_photos_edits_and_blocked_users(telegram, redis_server):
     standin, bot = telegram
     chat, now = 7004, int(time.time())
     sender = {"id": chat, "is_bot": False, "first_name": "Ana", "language_code": "fr"}
-    photo = [{"file_id": "small-id", "file_unique_id": "s", "width": 90, "height": 90},
-             {"file_id": "PHOTO-FILE-ID", "file_unique_id": "b", "width": 800, "height": 800}]  # fmt: skip
-    standin.push_update({"message": {"message_id": 1, "date": now, "chat": {"id": chat, "type": "private"},
-                                     "from": sender, "photo": photo}})  # fmt: skip
-    asked = standin.wait_sent(chat)
-    assert len(asked) == 1 and asked[0]["text"] == asked[0]["text"].strip(), "asked to type, in French"
+    standin.push_file(chat, phone_photo(), language_code="fr")
+    told = standin.wait_sent(chat)
+    assert len(told) == 1 and "fichier photo.jpg" in told[0]["text"], "told in French that the photo came"
 
     # An edited message is not answered a second time.
     standin.push_update({"edited_message": {"message_id": 1, "date": now, "edit_date": now + 5, "text": "frais ?",
@@ -292,17 +295,19 @@ def test_photos_edits_and_blocked_users(telegram, redis_server):
     time.sleep(1.5)
     assert len(standin.sent(chat)) == 1
 
-    # During a hand-off the agent sees that a photo came, with its file id.
+    # During a hand-off the agent gets the photo itself, in the transcript.
     standin.push(chat, "je veux parler à un conseiller", user_id=chat, language_code="fr")
     assert "T-" in standin.wait_sent(chat, count=2)[-1]["text"]
-    standin.push_update({"message": {"message_id": 2, "date": now, "chat": {"id": chat, "type": "private"},
-                                     "from": sender, "photo": photo}})  # fmt: skip
+    standin.push_file(chat, phone_photo(), language_code="fr")
+    kept = kept_files(redis_server.url, f"telegram:{chat}:{chat}", bot.files, count=2)
+    assert len(kept) == 2 and all(metadata_free(data) for _, data in kept)
     log_key = f"sb:conv:{conversation_id(f'telegram:{chat}:{chat}')}:log"
     client = redis_sync.Redis.from_url(redis_server.url)
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and b"PHOTO-FILE-ID" not in b"".join(client.lrange(log_key, 0, -1)):
-        time.sleep(0.2)
-    assert b"photo file_id=PHOTO-FILE-ID" in b"".join(client.lrange(log_key, 0, -1))
+    lines = [json.loads(line) for line in client.lrange(log_key, 0, -1)]
+    shown = [line for line in lines if line.get("file")]
+    assert {line["file"] for line in shown} == {stored.id for stored, _ in kept}
+    assert all(line["text"] == "[photo.jpg]" and line["media_type"] == "image/jpeg" for line in shown)
+    time.sleep(1)
     assert len(standin.sent(chat)) == 2, "the bot stays quiet while a person owns the chat"
 
     # A user who blocked the bot: recorded on the conversation, not retried.
@@ -409,3 +414,41 @@ def test_a_new_member_imitating_support_is_reported_and_the_group_warned(telegra
     status, body = call(bot, "GET", "/api/impostors", token=lead)
     assert status == 200 and [(r["user_id"], r["imitates"]) for r in body["impostors"]][:1] == [
         ("6102", "ExampleX support")]
+
+
+def test_a_phone_photo_is_kept_without_its_position_and_the_user_told_in_their_language(telegram, redis_server):
+    standin, bot = telegram
+    chat = 7020
+    file_id = standin.push_file(chat, phone_photo(), language_code="es")
+    [reply] = standin.wait_sent(chat)
+    assert "archivo photo.jpg" in reply["text"], "told in Spanish that the photo came"
+    [(stored, data)] = kept_files(redis_server.url, f"telegram:{chat}:{chat}", bot.files)
+    assert stored.media_type == "image/jpeg" and stored.name == "photo.jpg" and stored.sender == "user"
+    assert metadata_free(data), "kept without where the user stood"
+    assert [p for p in standin.downloads if file_id in p] == [f"documents/{file_id}.bin"], "the largest size, once"
+
+
+def test_a_too_big_file_is_refused_unread_and_a_zip_named_jpg_as_the_wrong_type(telegram, redis_server):
+    standin, bot = telegram
+    chat = 7021
+    big = standin.push_file(chat, OVERSIZED, name="statement.pdf", language_code="fr")
+    assert "trop volumineux" in standin.wait_sent(chat)[0]["text"]
+    assert not [p for p in standin.downloads if big in p], "not downloaded: Telegram told its size"
+    standin.push_file(chat, zip_named_jpg(), name="receipt.jpg", caption="how do i reset my password")
+    replies = [p["text"] for p in standin.wait_sent(chat, count=3)]
+    assert "We can only take images" in replies[1], "refused by its content, not its name"
+    assert "password" in replies[2].lower(), "the caption is read as a message"
+    time.sleep(0.5)
+    assert kept_files(redis_server.url, f"telegram:{chat}:{chat}", bot.files, timeout=0) == []
+
+
+def test_a_file_telegram_cannot_serve_is_reported_unreadable_without_the_token_in_the_logs(telegram):
+    standin, bot = telegram
+    chat = 7022
+    photo = [{"file_id": "GONE-FILE-ID", "file_unique_id": "g", "width": 800, "height": 800, "file_size": 5000}]
+    standin.push_update({"message": {"message_id": 3, "date": int(time.time()), "photo": photo,
+                                     "chat": {"id": chat, "type": "private"},
+                                     "from": {"id": chat, "is_bot": False, "first_name": "Li"}}})  # fmt: skip
+    assert "could not read that file" in standin.wait_sent(chat)[0]["text"]
+    assert "a user's file could not be downloaded (BadRequest)" in bot.logs()
+    assert "TEST-token-for-the-stand-in" not in bot.logs()

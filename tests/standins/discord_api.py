@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import mimetypes
 import re
 import secrets
 import threading
@@ -204,6 +205,9 @@ class DiscordStandIn:
             ),
         }
         self._dm_by_user: dict[int, int] = {}
+        self.cdn: dict[str, bytes] = {}  # path under /attachments/ -> a user's file, as Discord's CDN serves it
+        self.downloads: list[str] = []  # the CDN paths fetched
+        self.cdn_refuses = False  # answer 403, as the CDN does for an expired signed URL
 
     # ---- serving ---------------------------------------------------------------------------------------------
 
@@ -243,6 +247,7 @@ class DiscordStandIn:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_get("/gateway", self._gateway)
         app.router.add_route("*", "/api/v10/{tail:.*}", self._rest)
+        app.router.add_get("/attachments/{path:.+}", self._cdn)
         self._runner = web.AppRunner(app)
         loop.run_until_complete(self._runner.setup())
         loop.run_until_complete(web.TCPSite(self._runner, "127.0.0.1", self.port).start())
@@ -447,6 +452,7 @@ class DiscordStandIn:
         reply_ping: bool = True,
         username: str = "ana",
         guild: bool | None = None,
+        files: tuple[tuple[str, bytes], ...] = (),
     ) -> int:
         """A human's message arrives (MESSAGE_CREATE); returns its id.
 
@@ -481,6 +487,7 @@ class DiscordStandIn:
                 if match in self._users:
                     mentions.append(self._mention(match, guild))
             message = self._message_payload(message_id, channel_id, author, content, guild=guild)
+            message["attachments"] = [self._user_attachment_locked(channel_id, name, data) for name, data in files]
             if guild:
                 message["member"] = self._member(user_id, with_user=False)
             if reply_to_bot is not False:
@@ -499,6 +506,27 @@ class DiscordStandIn:
             self._store_message(message)
         self._dispatch_from_thread("MESSAGE_CREATE", message, GUILD_ID if guild else None)
         return message_id
+
+    def _user_attachment_locked(self, channel_id: int, name: str, data: bytes) -> dict:
+        """A user's attachment as Discord sends it: a signed CDN URL with its id and name."""
+        attachment_id = self._snowflake_locked()
+        path = f"{channel_id}/{attachment_id}/{name}"
+        self.cdn[path] = data
+        url = f"http://127.0.0.1:{self.port}/attachments/{path}?ex=67a1b2c3&is=67a06143&hm={secrets.token_hex(16)}"
+        return {"id": str(attachment_id), "filename": name, "size": len(data), "url": url, "proxy_url": url,
+                "content_type": mimetypes.guess_type(name)[0] or "application/octet-stream"}  # fmt: skip
+
+    async def _cdn(self, request: web.Request) -> web.Response:
+        """`GET /attachments/<channel>/<attachment>/<name>`: a user's file, or 404 as the CDN answers."""
+        path = request.match_info["path"]
+        with self._lock:
+            self.downloads.append(path)
+            data = self.cdn.get(path)
+        if self.cdn_refuses:
+            return web.Response(status=403, text="This content is no longer available.")
+        if data is None:
+            return web.Response(status=404, text="Not Found")
+        return web.Response(body=data, content_type="application/octet-stream")
 
     def redeliver(self, message_id: int) -> None:
         """The same MESSAGE_CREATE again, as Discord replays events after a gateway resume."""

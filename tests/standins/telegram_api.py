@@ -31,6 +31,8 @@ class TelegramStandIn:
         self.rate_limit_next = 0  # answer this many sendMessage calls with 429
         self.blocked_chats: set[int] = set()  # users who blocked the bot: 403
         self.retry_after = 1
+        self.files: dict[str, bytes] = {}  # file_id -> the bytes getFile and the file URL serve
+        self.downloads: list[str] = []  # file paths fetched from /file/bot<token>/
         self._update_id = 0
         self._message_id = 1000
         self._lock = threading.Lock()
@@ -39,6 +41,11 @@ class TelegramStandIn:
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/bot"
+
+    @property
+    def base_file_url(self) -> str:
+        """Where files are downloaded from, as Telegram's https://api.telegram.org/file/bot."""
+        return f"http://127.0.0.1:{self.port}/file/bot"
 
     def start(self) -> TelegramStandIn:
         threading.Thread(target=self._serve, daemon=True).start()
@@ -49,6 +56,7 @@ class TelegramStandIn:
         loop = asyncio.new_event_loop()
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         runner = web.AppRunner(app)
         loop.run_until_complete(runner.setup())
         loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", self.port).start())
@@ -115,6 +123,15 @@ class TelegramStandIn:
                     "text": params["text"],
                 }
             )
+        if method == "getFile":
+            with self._lock:
+                data = self.files.get(str(params.get("file_id")))
+            if data is None:
+                return web.json_response({"ok": False, "error_code": 400,
+                                          "description": "Bad Request: invalid file_id"}, status=400)  # fmt: skip
+            file_id = str(params["file_id"])
+            return self._ok({"file_id": file_id, "file_unique_id": f"u{file_id}", "file_size": len(data),
+                             "file_path": f"documents/{file_id}.bin"})  # fmt: skip
         if method == "getChatMember":
             return self._ok(
                 {
@@ -135,6 +152,16 @@ class TelegramStandIn:
                 }
             )
         return web.json_response({"ok": False, "error_code": 404, "description": "Not Found"}, status=404)
+
+    async def _download(self, request: web.Request) -> web.Response:
+        """`GET /file/bot<token>/<file_path>`: the bytes of a file getFile named."""
+        path = request.match_info["path"]
+        with self._lock:
+            self.downloads.append(path)
+            data = self.files.get(path.removeprefix("documents/").removesuffix(".bin"))
+        if data is None:
+            return web.json_response({"ok": False, "error_code": 404, "description": "Not Found"}, status=404)
+        return web.Response(body=data, content_type="application/octet-stream")
 
     @staticmethod
     def _ok(result: object) -> web.Response:
@@ -182,6 +209,32 @@ class TelegramStandIn:
         with self._lock:
             self._update_id += 1
             self.updates.append({**update, "update_id": self._update_id})
+
+    def push_file(self, chat_id: int, data: bytes, *, name: str = "", caption: str = "", language_code: str = "en",
+                  file_size: int | None = None) -> str:
+        """A user sends a file: a photo when `name` is empty (in two sizes, the larger being
+        `data`), else a document named `name`; `file_size` as the update tells it (default: the
+        real one). Returns the file id the bot would fetch."""
+        with self._lock:
+            file_id = f"F{len(self.files) + 1:04d}x{chat_id}"
+            self.files[file_id] = data
+        size = len(data) if file_size is None else file_size
+        message = {"message_id": 0, "date": int(time.time()), "chat": {"id": chat_id, "type": "private"},
+                   "from": {"id": chat_id, "is_bot": False, "first_name": "Ana", "language_code": language_code}}
+        if name:
+            message["document"] = {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_name": name,
+                                   "file_size": size}  # fmt: skip
+        else:
+            message["photo"] = [{"file_id": f"{file_id}s", "file_unique_id": "s", "width": 90, "height": 90},
+                                {"file_id": file_id, "file_unique_id": f"u{file_id}", "width": 800, "height": 800,
+                                 "file_size": size}]  # fmt: skip
+        if caption:
+            message["caption"] = caption
+        with self._lock:
+            self._message_id += 1
+            message["message_id"] = self._message_id
+        self.push_update({"message": message})
+        return file_id
 
     def press(self, chat_id: int, user_id: int, data: str) -> None:
         """A user presses an inline button under one of the bot's messages."""
