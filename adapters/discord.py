@@ -149,9 +149,9 @@ class DiscordAdapter:
 
     async def _take_files(self, message: discord.Message, normalized: InboundMessage) -> Decision | None:
         """Each file (the first MAX_FILES) to the front desk in turn, the text going with the
-        last one as its caption: the agent reads the files, then what the user said about them,
-        and the user gets "we have your file" for the others and then the answer to the text
-        (not one more "tell us what it is about" after it)."""
+        last one as its caption: the agent reads the files, then what the user said about them;
+        the user gets a refusal for each file not taken and one reply for the rest (the
+        answer to the text, or one "we have your file")."""
         files = message.attachments[:MAX_FILES]
         if len(message.attachments) > MAX_FILES:
             log.info("discord: %d files in one message; the first %d taken", len(message.attachments), MAX_FILES)
@@ -160,8 +160,9 @@ class DiscordAdapter:
             upload = await fetch_upload(PLATFORM, attachment.filename, attachment.size, self.desk.attachment_limit,
                                         attachment.read, (discord.DiscordException, aiohttp.ClientError,
                                                           asyncio.TimeoutError))  # fmt: skip
-            caption = normalized.text if index == len(files) - 1 else ""
-            decision = await self.desk.attachment(replace(normalized, text=caption), upload)
+            last = index == len(files) - 1
+            decision = await self.desk.attachment(replace(normalized, text=normalized.text if last else ""), upload,
+                                                  acknowledge=last)  # fmt: skip
         return decision
 
     async def on_member_join(self, member: discord.Member) -> None:
