@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import secrets
 from pathlib import Path
 from typing import Protocol
 
@@ -48,12 +49,17 @@ class FolderBlobs:
     def _write(self, name: str, data: bytes) -> None:
         self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         path = self._path(name)
-        partial = path.with_name(path.name + ".part")
-        with open(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        partial.replace(path)  # readers never see half a file
+        # Hidden and unique: never a blob name itself, and two puts of one name never share it.
+        partial = path.with_name(f".{path.name}.{secrets.token_hex(6)}.part")
+        try:
+            with open(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            partial.replace(path)  # readers never see half a file
+        except BaseException:
+            partial.unlink(missing_ok=True)  # a full disk leaves no partial file behind
+            raise
 
     async def put(self, name: str, data: bytes, media_type: str) -> None:
         await asyncio.to_thread(self._write, name, data)
@@ -88,11 +94,18 @@ class S3Blobs:
                                 ContentType=media_type)  # fmt: skip
 
     async def get(self, name: str) -> bytes:
+        from botocore.exceptions import ClientError
+
         try:
             response = await asyncio.to_thread(self._client.get_object, Bucket=self.bucket, Key=self._key(name))
-        except self._client.exceptions.NoSuchKey:
-            raise BlobMissing(name) from None
-        return await asyncio.to_thread(response["Body"].read)
+        except ClientError as error:
+            # AccessDenied stays an error: it is also what AWS answers for a missing key when the
+            # bot may not list the bucket, and a misconfigured bucket must not pass for lost files.
+            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
+                raise BlobMissing(name) from None
+            raise
+        with response["Body"] as body:
+            return await asyncio.to_thread(body.read)
 
     async def delete(self, name: str) -> None:
         await asyncio.to_thread(self._client.delete_object, Bucket=self.bucket, Key=self._key(name))
