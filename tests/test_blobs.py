@@ -13,7 +13,7 @@ import boto3
 import pytest
 
 from bot.domain.attachments import check_attachment
-from bot.stores.blobs import BlobMissing, FolderBlobs, S3Blobs
+from bot.stores.blobs import BlobMissing, BlobStoreFailed, FolderBlobs, S3Blobs
 from bot.stores.user_files import UserFiles
 from tests.conftest import free_port
 from tests.test_attachments import phone_photo
@@ -120,9 +120,22 @@ async def test_two_puts_of_one_name_at_once_leave_one_of_them_whole(store):
 
 async def test_the_folder_is_the_bots_users_alone(tmp_path):
     blobs = FolderBlobs(tmp_path / "var" / "files")
+    with pytest.raises(ValueError):
+        await blobs.put("../escape.jpg", b"x", "image/jpeg")
+    assert not (tmp_path / "var").exists(), "a refused name creates nothing, not even the folder"
     await blobs.put(NAME, b"\x89PNG...", "image/png")
     assert (tmp_path / "var" / "files").stat().st_mode & 0o777 == 0o700
     assert (tmp_path / "var" / "files" / NAME).stat().st_mode & 0o777 == 0o600
+
+
+async def test_a_store_that_cannot_answer_fails_as_such_not_as_a_missing_file(s3_bucket, tmp_path):
+    client, _ = s3_bucket
+    (tmp_path / "a-file").write_bytes(b"")
+    no_bucket = S3Blobs("no-such-bucket-" + secrets.token_hex(4), "", client.meta.endpoint_url, REGION)
+    for blobs in (no_bucket, FolderBlobs(tmp_path / "a-file")):  # a bucket not there; a "folder" that is a file
+        for step in (blobs.put(NAME, b"x", "image/png"), blobs.get(NAME), blobs.delete(NAME)):
+            with pytest.raises(BlobStoreFailed):
+                await step
 
 
 async def test_an_object_is_kept_under_the_prefix_with_its_type(s3_bucket):

@@ -9,14 +9,13 @@ from __future__ import annotations
 import logging
 import time
 
-from redis.exceptions import RedisError
-
 from bot import metrics
 from bot.config import HandoffSettings
 from bot.domain.routing import RoutingSettings
 from bot.services.replies import Replies
 from bot.stores.agents import AgentStore
 from bot.stores.assignment import Assignment
+from bot.stores.blobs import BlobStoreFailed
 from bot.stores.conversations import ConversationStore
 from bot.stores.handoff_queue import HandoffQueue
 from bot.stores.user_files import UserFiles
@@ -124,11 +123,10 @@ DAY = 86_400
 async def remove_expired_files(files: UserFiles, keep_days: float, limit: int = 500) -> int:
     """Files kept longer than `keep_days` removed with their bytes, at most `limit` a pass;
     how many. Their transcript lines stay (the console shows the file as gone). A blob store
-    that fails (a bucket unreachable, refused) is logged and the files tried again next pass."""
+    that fails (a bucket unreachable or refusing) is logged, and the files are tried again on
+    the next pass: their records stay until their bytes are gone."""
     try:
         return await files.remove_older_than(time.time() - keep_days * DAY, limit)
-    except RedisError:
-        raise
-    except Exception as error:  # the blob store's own errors: boto3's are not OSError
-        log.warning("file retention: the blob store failed (%s); tried again next pass", type(error).__name__)
+    except BlobStoreFailed as failed:
+        log.warning("file retention: the blob store failed (%s); tried again next pass", failed)
         return 0
