@@ -26,9 +26,11 @@ class BlobMissing(KeyError):
     """No blob of that name (erased, or never stored)."""
 
 
-class BlobStoreFailed(RuntimeError):
+class BlobStoreFailed(OSError):
     """The store could not do it now (a bucket unreachable, refusing or not there, a disk full
-    or unwritable): nothing is known about the blob; try again later, or fix the configuration."""
+    or unwritable): nothing is known about the blob; try again later, or fix the configuration.
+    An OSError, so that what copes with a store outage (`holder.STORE_OUTAGE`) copes with this:
+    the folder's own errors were OSErrors before, and boto3's were not."""
 
 
 def _checked(name: str) -> str:
