@@ -256,8 +256,9 @@ def _backoffice(raw: dict[str, Any]) -> BackOfficeSettings:
 
 def _attachments(raw: dict[str, Any]) -> FileSettings:
     settings = _section(raw, "attachments", FileSettings, "")
-    if not 1_000 <= settings.max_bytes <= 100_000_000 or not (settings.folder or settings.s3_bucket):
-        raise ConfigError("attachments: max_bytes 1000-100000000, and a folder or an s3_bucket")
+    if not 1_000 <= settings.max_bytes <= 100_000_000 or not (settings.folder or settings.s3_bucket) \
+            or settings.keep_days < 1:  # fmt: skip
+        raise ConfigError("attachments: max_bytes 1000-100000000, keep_days >= 1, and a folder or an s3_bucket")
     return settings
 
 

@@ -18,6 +18,7 @@ from tests.conftest import ROOT
     ("languages: [en, fr]\ndefault_language: de\n", "default_language"),
     ("web: [1]\n", "web: expected a mapping"),
     ("exchange: {name: X}\n: [\n", "not valid YAML"),
+    ("attachments:\n  keep_days: 0\n", "keep_days >= 1"),
 ])  # fmt: skip
 def test_a_bad_config_names_the_key(tmp_path, text, message):
     path = tmp_path / "config.yml"

@@ -36,9 +36,11 @@ TOO_BIG, WRONG_TYPE, UNREADABLE, EMPTY = "too_big", "wrong_type", "unreadable", 
 
 @dataclass(frozen=True)
 class FileSettings:
-    """`attachments:` in config.yml: the largest file taken, and where files are kept."""
+    """`attachments:` in config.yml: the largest file taken, where files are kept, and for how
+    long."""
 
     max_bytes: int = 10_000_000
+    keep_days: int = 180  # then removed with their bytes by the lead worker's sweep
     folder: str = "var/attachments"  # the local store, when no bucket is named
     s3_bucket: str = ""  # named: files go to this S3-compatible bucket instead
     s3_prefix: str = "attachments/"

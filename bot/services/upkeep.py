@@ -1,8 +1,8 @@
 """Background upkeep of the queue, one pass per call (the server runs them in loops; each
 step is atomic in Redis): agents who vanished lose their claims, conversations past their
 lane's pickup target are escalated, teams that auto-assign offer what waits, offers not
-accepted in time go to the next agent, and what waits too long in a team with no one
-available overflows to the fallback team."""
+accepted in time go to the next agent, what waits too long in a team with no one
+available overflows to the fallback team, and files past their retention are removed."""
 
 from __future__ import annotations
 
@@ -15,8 +15,10 @@ from bot.domain.routing import RoutingSettings
 from bot.services.replies import Replies
 from bot.stores.agents import AgentStore
 from bot.stores.assignment import Assignment
+from bot.stores.blobs import BlobStoreFailed
 from bot.stores.conversations import ConversationStore
 from bot.stores.handoff_queue import HandoffQueue
+from bot.stores.user_files import UserFiles
 
 log = logging.getLogger(__name__)
 
@@ -113,3 +115,18 @@ async def overflow_waiting(queue: HandoffQueue, assignment: Assignment, agents: 
             log.info("%s overflowed from %s to %s after %d s", entry.conversation, team.name, fallback, waited)
             moved.append(entry.conversation)
     return moved
+
+
+DAY = 86_400
+
+
+async def remove_expired_files(files: UserFiles, keep_days: float, limit: int = 500) -> int:
+    """Files kept longer than `keep_days` removed with their bytes, at most `limit` a pass;
+    how many. Their transcript lines stay (the console shows the file as gone). A blob store
+    that fails (a bucket unreachable or refusing) is logged, and the files are tried again on
+    the next pass: their records stay until their bytes are gone."""
+    try:
+        return await files.remove_older_than(time.time() - keep_days * DAY, limit)
+    except BlobStoreFailed as failed:
+        log.warning("file retention: the blob store failed (%s); tried again next pass", failed)
+        return 0

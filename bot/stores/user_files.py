@@ -90,13 +90,14 @@ class UserFiles:
         return sorted(found, key=lambda f: f.at)
 
     async def remove(self, stored: StoredFile) -> None:
-        """The file gone: record, indexes, bytes."""
+        """The file gone: bytes, record, indexes. The bytes first: when the blob store fails,
+        the record stays for the next sweep or erasure to try again, never bytes nothing points to."""
+        await self.blobs.delete(stored.blob)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.delete(keys.stored_file(stored.id))
             pipe.srem(keys.conversation_files(stored.conversation), stored.id)
             pipe.zrem(keys.FILES, stored.id)
             await pipe.execute()
-        await self.blobs.delete(stored.blob)
 
     async def remove_conversation(self, cid: str) -> int:
         """Every file of the conversation gone (a user's erasure); how many there were."""

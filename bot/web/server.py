@@ -24,7 +24,14 @@ from bot.services.channels import ChannelBuilder, ChannelKit, Channels, ChannelS
 from bot.services.front_desk import FrontDesk
 from bot.services.inbox import Inbox
 from bot.services.privacy import DataRequests
-from bot.services.upkeep import escalate_overdue, lapse_offers, offer_waiting, overflow_waiting, requeue_vanished
+from bot.services.upkeep import (
+    escalate_overdue,
+    lapse_offers,
+    offer_waiting,
+    overflow_waiting,
+    remove_expired_files,
+    requeue_vanished,
+)
 from bot.stores.canned_answers import PrivateCanned
 from bot.stores.connection import connect, describe
 from bot.stores.holder import Stores
@@ -118,6 +125,8 @@ def _background(config: Config, redis: Redis, stores: Stores, inbox: Inbox, chan
                 asyncio.create_task(every(5, "overflow", lambda: overflow_waiting(
                     stores.queue, stores.assignment, stores.agents, stores.conversations, config.routing,
                     config.handoff.agent_timeout_seconds))),
+                asyncio.create_task(every(120, "file retention", lambda: remove_expired_files(
+                    stores.files, config.attachments.keep_days))),
                 asyncio.create_task(every(min(5.0, config.limits.redelivery_seconds / 2), "inbox recovery",
                                           lambda: inbox.recover_orphans(config.limits.redelivery_seconds))),
             ]  # fmt: skip
