@@ -291,7 +291,7 @@ def _not_json(request: web.Request) -> web.Response | None:
 
 
 _PAGE_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
     "connect-src 'self'; frame-ancestors *",
     "X-Content-Type-Options": "nosniff",
 }

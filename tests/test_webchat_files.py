@@ -174,8 +174,8 @@ def test_an_attached_picture_reaches_the_agent_who_sees_and_opens_it(site, brows
         with agent.context.expect_page() as opened:
             thumb.click()
         tab = opened.value
+        tab.wait_for_url(re.compile(r"^blob:"), timeout=10000)  # given the file, fetched with the token
         tab.wait_for_load_state()
-        assert tab.url.startswith("blob:")
         size = tab.evaluate("() => { const img = document.querySelector('img'); "
                             "return img ? [img.naturalWidth, img.naturalHeight] : null; }")  # fmt: skip
         assert size == [640, 400], "the file itself opens in a new tab"
