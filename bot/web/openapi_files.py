@@ -27,9 +27,11 @@ def _upload() -> dict:
         params=[_SESSION, *_UPLOAD_QUERY],
         auth=False,
     )  # fmt: skip
-    operation["requestBody"] = {"required": True, "content": {
-        "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
-        "image/png": {"schema": {"type": "string", "format": "binary"}}}}  # fmt: skip
+    # Sent with the file's own Content-Type (image/png, application/pdf, ...); form types are refused (415).
+    operation["requestBody"] = {"required": True, "description": "the file itself", "content": {
+        "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}  # fmt: skip
+    operation["responses"]["415"] = {"description": "sent as a form's type (text/plain, a form)",
+                                     "content": {"application/json": {"schema": ERROR}}}  # fmt: skip
     return operation
 
 
