@@ -8,7 +8,7 @@
 
 Sessions: the server issues their ids (`webchat_ids.py`: random and signed), since an id is
 all it takes to read a conversation; every route answers an id it did not issue with 404
-`unknown_session`, and the page then asks for a new one. Every write (POST) must be
+`unknown_session`, and the page then asks for a new one. Every write (POST) but a file must be
 `Content-Type: application/json`, else 415: a cross-site form can post `text/plain` without
 the browser asking first, a JSON body it cannot.
 
