@@ -4,10 +4,11 @@
     POST /api/webchat/{session}/messages  {"text": "...", "client_id"?}  ->  {"message", "replies", "cursor"}
     GET  /api/webchat/{session}/messages?after=<cursor>[&wait=<s>]  ->  what came later
     POST /api/webchat/{session}/press     {"action": "helpful:yes"}  ->  202 (what follows comes by GET)
+    POST /api/webchat/{session}/files     the file as the body  ->  {"message"} (`webchat_files.py`)
 
 Sessions: the server issues their ids (`webchat_ids.py`: random and signed), since an id is
 all it takes to read a conversation; every route answers an id it did not issue with 404
-`unknown_session`, and the page then asks for a new one. Every write (POST) must be
+`unknown_session`, and the page then asks for a new one. Every write (POST) but a file must be
 `Content-Type: application/json`, else 415: a cross-site form can post `text/plain` without
 the browser asking first, a JSON body it cannot.
 
@@ -39,6 +40,7 @@ from pathlib import Path
 from aiohttp import web
 
 from adapters.in_order import PerChat
+from adapters.webchat_files import WebChatUploads, language_hint
 from adapters.webchat_ids import SessionIds
 from adapters.webchat_polls import HeldPolls, PollRefused
 from bot.config import WebSettings
@@ -56,12 +58,6 @@ MAX_BODY_BYTES = 64 * 1024
 
 def _reply_json(reply: OutboundReply) -> dict:
     return {"text": reply.text, "buttons": [{"label": b.label, "action": b.action} for b in reply.buttons]}
-
-
-def _language_hint(request: web.Request) -> str | None:
-    header = request.headers.get("Accept-Language", "")
-    first = header.split(",")[0].split(";")[0].strip()
-    return first or None
 
 
 MAX_WAIT_SECONDS = 25
@@ -88,6 +84,7 @@ class WebChat:
         self.secret = secret  # WEBCHAT_SESSION_SECRET; without it the one kept in Redis
         self.ids: SessionIds | None = None  # set by `start`, before the first request
         self.polls = HeldPolls(max(1, settings.polls_per_session), settings.polls_per_address, settings.polls_total)
+        self.uploads = WebChatUploads(self)
 
     async def start(self) -> None:
         """The key that signs session ids; the page and API are served with the bot's HTTP server."""
@@ -120,7 +117,7 @@ class WebChat:
         if by_session <= self.settings.rate_per_session_minute and by_address <= self.settings.rate_per_ip_minute:
             return None
         wait = 60 - int(time.time()) % 60
-        refusal = self.desk.refusal(RATE_LIMITED, _language_hint(request))
+        refusal = self.desk.refusal(RATE_LIMITED, language_hint(request))
         response = _refused(refusal, f"too many messages; try again in {wait} s")
         response.headers["Retry-After"] = str(wait)
         return response
@@ -132,6 +129,7 @@ class WebChat:
             web.post("/api/webchat/{session}/messages", self.post_message),
             web.get("/api/webchat/{session}/messages", self.get_messages),
             web.post("/api/webchat/{session}/press", self.press),
+            web.post("/api/webchat/{session}/files", self.uploads.post_file),
             web.static("/webchat", STATIC),
         ]
 
@@ -224,7 +222,7 @@ class WebChat:
         # The page's client id is the message's idempotency key: a resend is answered once.
         message = InboundMessage(
             platform=PLATFORM, chat_id=session, chat_kind="private", user_id=session,
-            text=body["text"], addressed=True, language_hint=_language_hint(request), message_id=client_id or "",
+            text=body["text"], addressed=True, language_hint=language_hint(request), message_id=client_id or "",
         )  # fmt: skip
         # One session's messages one after another: its stream reads question, answer, question...
         return await self.in_order.run(session, lambda: self._answer(message, body["text"], client_id))
@@ -277,7 +275,7 @@ class WebChat:
         if not isinstance(action, str) or not ACTION.match(action):
             return json_error(400, "bad_action", 'the body must be {"action": "<a button\'s action>"}')
         message = InboundMessage(platform=PLATFORM, chat_id=session, chat_kind="private", user_id=session, text="",
-                                 language_hint=_language_hint(request))  # fmt: skip
+                                 language_hint=language_hint(request))  # fmt: skip
         try:
             await self.desk.press(message, action)
         except STORE_OUTAGE:
@@ -293,7 +291,7 @@ def _not_json(request: web.Request) -> web.Response | None:
 
 
 _PAGE_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
     "connect-src 'self'; frame-ancestors *",
     "X-Content-Type-Options": "nosniff",
 }

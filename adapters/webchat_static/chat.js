@@ -10,6 +10,8 @@
 // idempotency key: when the bot cannot take a message (a 503, a lost connection) the page
 // says so, keeps the line and sends it again with the same id, so it is answered once even
 // when the first try was taken after all; that answer shows under its question.
+// Files (attach.js) take the same queue: a file's line shows at once, and the bot's reply to it
+// comes by GET, after it.
 // The session id is the server's (POST /api/webchat/sessions), kept for the tab; one the
 // server refuses (404: not issued, or signed with a secret since changed) is replaced.
 (function () {
@@ -18,6 +20,7 @@
   var session = sessionStorage.getItem(key);
   var api = null; // the session's API, once the server has issued or accepted the session
   var JSON_TYPE = { "Content-Type": "application/json" };
+  var files = window.SupportChatFiles;
   var log = document.getElementById("log");
   var form = document.getElementById("composer");
   var input = document.getElementById("text");
@@ -143,7 +146,7 @@
     job.item.classList.remove("pending");
     job.item.classList.add("failed");
     put(job.item, here());
-    if (!input.value) input.value = job.text;
+    if (!job.file && !input.value) input.value = job.text;
     note(text);
   }
 
@@ -176,11 +179,12 @@
     if (sending || !queue.length || !api) return;
     sending = true;
     var job = queue.shift();
-    fetch(api + "/messages", {
+    var sent = job.file ? files.post(api, job) : fetch(api + "/messages", {
       method: "POST",
       headers: JSON_TYPE,
       body: JSON.stringify({ text: job.text, client_id: job.id }),
-    })
+    });
+    sent
       .then(function (r) {
         return r.json().then(function (body) { return { status: r.status, body: body, wait: r.headers.get("Retry-After") }; });
       })
@@ -216,8 +220,10 @@
       });
   }
 
-  function send(text) {
-    var job = { id: randomId(), text: text, item: line("user pending", text) };
+  // A line the user typed, or a file (`file`: its line is its name, with a preview of a picture).
+  function send(text, file) {
+    var job = { id: randomId(), text: text, file: file, item: line("user pending", text) };
+    if (file) files.fill(job.item, file);
     pending[job.id] = mine[job.id] = job.item;
     put(job.item, LAST.concat([++local]));
     queue.push(job);
@@ -292,6 +298,7 @@
   document.getElementById("link-account").addEventListener("click", function () { send("/link"); });
   document.getElementById("unlink-account").addEventListener("click", function () { send("/unlink"); });
   offerAccounts();
+  files.wire(function (file) { send("[" + files.nameOf(file) + "]", file); });
 
   form.addEventListener("submit", function (event) {
     event.preventDefault();

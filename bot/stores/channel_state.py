@@ -117,6 +117,17 @@ class WebChatSessions:
             pipe.publish(keys.WEBCHAT_NEWS, session)
             await pipe.execute()
 
+    async def upload_progress(self, session: str, client_id: str) -> tuple[str, str]:
+        """How far the upload the page keyed `client_id` got: ("", "") not begun, ("said",
+        line id) the user's line written, ("taken", line id) the file handed to the bot."""
+        mark = await self.redis.get(keys.webchat_upload(session, client_id))
+        step, _, line = (mark or b"").decode().partition(":")
+        return step, line
+
+    async def note_upload(self, session: str, client_id: str, step: str, line: str) -> None:
+        """The upload keyed `client_id` got to `step` ("said", "taken"; see `upload_progress`)."""
+        await self.redis.set(keys.webchat_upload(session, client_id), f"{step}:{line}", ex=ONCE_SECONDS)
+
     async def replicated(self) -> bool:
         """Wait until a replica has the lines appended so far (`durability`): the web chat's
         answer is acknowledged to the page only then."""

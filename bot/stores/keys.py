@@ -154,6 +154,12 @@ def webchat_session(session: str) -> str:
     return f"sb:webchat:{session}"
 
 
+def webchat_upload(session: str, client_id: str) -> str:
+    """String: how far a web chat upload the page keyed `client_id` got ("said:<line id>",
+    then "taken:<line id>"): a resend is taken once (`WebChatSessions.upload_progress`)."""
+    return f"sb:webchat-upload:{session}:{client_id}"
+
+
 WEBCHAT_NEWS = "sb:webchat-news"  # pub/sub channel: the session that got a new line (wakes long polls)
 WEBCHAT_SECRET = "sb:webchat-secret"  # string: signs the session ids the server issues (no env secret)
 

@@ -21,7 +21,7 @@ from bot import metrics
 from bot.config import Config
 from bot.domain.messages import Button
 from bot.services.inbox import Inbox
-from bot.stores.agents import AgentStore
+from bot.stores.agents import Agent, AgentStore
 from bot.stores.assignment import Assignment
 from bot.stores.conversations import ASSIGNED, Conversation, ConversationStore
 from bot.stores.handoff_queue import AtCapacity, HandoffQueue
@@ -43,14 +43,21 @@ async def owned_conversation(conversations: ConversationStore, request: web.Requ
                              reading: bool = False) -> Conversation:  # fmt: skip
     """The conversation in the URL, if the agent may act on it (theirs now or last, or any
     for a lead), or with `reading`, read it (also when a note mentioned them); else 404."""
-    agent = request[AGENT]
-    cid = request.match_info["id"]
+    conv = await readable_conversation(conversations, request[AGENT], request.match_info["id"], reading)
+    if conv is None:
+        raise ApiError(404, "not_found", "no such conversation among yours")
+    return conv
+
+
+async def readable_conversation(conversations: ConversationStore, agent: Agent, cid: str,
+                                reading: bool = False) -> Conversation | None:  # fmt: skip
+    """The conversation `cid` if `agent` may act on it (or, with `reading`, read it: see
+    `owned_conversation`), else None: the one rule for a conversation and what belongs to it
+    (its files, `file_routes.py`)."""
     conv = await conversations.get(cid) if is_conversation_id(cid) else None
     allowed = conv is not None and (agent.is_lead or agent.name in (conv.agent, conv.last_agent)
                                     or (reading and await conversations.is_mentioned(cid, agent.name)))  # fmt: skip
-    if not allowed:
-        raise ApiError(404, "not_found", "no such conversation among yours")
-    return conv
+    return conv if allowed else None
 
 
 class AgentRoutes:

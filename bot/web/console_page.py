@@ -2,7 +2,8 @@
 no build step. It talks only to the agent API; the token stays in the browser tab's sessionStorage.
 
 A strict Content-Security-Policy: scripts and styles from this origin only (no inline code),
-no framing, and connections only back to this origin. The scripts are ES modules, which a
+no framing, and connections only back to this origin; images also from `blob:` (users' files,
+fetched with the token, are shown through object URLs). The scripts are ES modules, which a
 browser runs only when they come with a JavaScript content type: each asset's type is set
 here from its suffix, not left to the host's MIME table."""
 
@@ -14,7 +15,7 @@ from aiohttp import web
 
 STATIC = Path(__file__).with_name("console_static")
 HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
     "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",

@@ -1,9 +1,10 @@
 """The OpenAPI document of the agent API and the web chat API, served at /api/openapi.json
-(the agents' day, issue 19: `openapi_agents_day.py`)."""
+(the agents' day, issue 19: `openapi_agents_day.py`; users' files, issue 20: `openapi_files.py`)."""
 
 from __future__ import annotations
 
 from bot.web.openapi_agents_day import AGENTS_DAY_PATHS
+from bot.web.openapi_files import FILE_PATHS
 from bot.web.openapi_parts import CONV, ERROR, ID, NAME, OBJ, op
 
 # A web chat session id: issued by POST /api/webchat/sessions; any other is answered 404.
@@ -91,6 +92,7 @@ OPENAPI = {
             )
         },
         **AGENTS_DAY_PATHS,
+        **FILE_PATHS,
         "/api/conversations/{id}/resolve": {
             "post": op("resolve", {"200": ("resolved", CONV), "409": ("state", ERROR)}, params=ID)
         },

@@ -41,6 +41,7 @@ from bot.web.agent_api import AgentApi
 from bot.web.audit_routes import AUDIT_TRAIL
 from bot.web.backoffice_routes import backoffice_routes
 from bot.web.canned_routes import PRIVATE_CANNED
+from bot.web.file_routes import USER_FILES
 from bot.web.headers import install_response_headers
 from bot.web.health import WORKER, health_routes
 from bot.web.privacy_routes import DATA_REQUESTS
@@ -94,6 +95,7 @@ async def build_app(config: Config, pipeline: Pipeline, channel_table: Mapping[s
     app[AUDIT_TRAIL] = stores.audit
     app[DATA_REQUESTS] = DataRequests(PersonalData(redis, config.languages), stores.files)
     app[PRIVATE_CANNED] = PrivateCanned(redis)
+    app[USER_FILES] = stores.files
     app.add_routes([*health_routes(redis, pipeline.nlu), *(route for channel in channels for route in channel.routes()),
                     *api.routes(), *console_page.routes(), metrics_route(stores.queue),
                     *(backoffice_routes(inbox.accounts, backoffice[1]) if backoffice else [])])  # fmt: skip

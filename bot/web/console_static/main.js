@@ -8,7 +8,7 @@
  *
  * Modules: state.js, dom.js, format.js, api.js and refresh.js are the base (they import no
  * feature); session.js signs in and out; queue.js, mine.js, mentions.js, conversation.js (with
- * transcript.js, composer.js, canned.js, conversation-actions.js), team.js and report.js
+ * transcript.js and its files.js, composer.js, canned.js, conversation-actions.js), team.js and report.js
  * (with report-charts.js) are the page's parts; events.js is the live stream; keyboard.js
  * the shortcuts. Feature modules call each other's functions only when events happen, never
  * while loading, so their import cycles are harmless. */

@@ -1,8 +1,10 @@
 /* The transcript: one list item per line, with who wrote it, when, and (for the user's lines)
  * what the bot understood; agents' internal notes (never sent to the user) stand apart, in
- * yellow. User text is set with textContent only. */
+ * yellow; a file the user sent shows as its thumbnail or a PDF tile (files.js). User text is
+ * set with textContent only. */
 
 import { el, els } from "./dom.js";
+import { fileView } from "./files.js";
 import { fmtClock, userLabel } from "./format.js";
 import { state } from "./state.js";
 
@@ -19,7 +21,8 @@ function whoSaid(kind, line) {
     agent: agentName === state.me.name ? "You" : agentName }[kind];
 }
 
-/** One transcript line ({at, from, text, intent, confidence, answer_id, language, entities}). */
+/** One transcript line ({at, from, text, intent, confidence, answer_id, language, entities;
+ *  file and media_type for a file}). */
 export function lineItem(line) {
   const kind = senderKind(line.from);
   const li = el("li", "line from-" + kind);
@@ -31,7 +34,7 @@ export function lineItem(line) {
   meta.append(el("span", "who", whoSaid(kind, line)), time);
   const bubble = el("div", "bubble");
   if (kind === "note") bubble.append(el("div", "note-label", "Only agents see this"));
-  bubble.append(el("div", "text", line.text));
+  bubble.append(line.file ? fileView(line) : el("div", "text", line.text));
   li.append(meta, bubble);
   if (kind === "note" && Array.isArray(line.mentions) && line.mentions.length) {
     const tags = el("div", "tags");

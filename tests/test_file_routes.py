@@ -1,0 +1,104 @@
+"""Agents open users' files over the agent API (issue 20), against the real bot process and
+Redis: the agent on the conversation gets the file as kept and a real thumbnail; another agent
+gets the same 404 as for no file at all; a lead may open any; without a token, nothing; a PDF
+comes as a download and has no thumbnail; every open is in the audit trail under the agent."""
+
+from __future__ import annotations
+
+import io
+import urllib.error
+import urllib.request
+from types import SimpleNamespace
+
+import pytest
+import redis as redis_sync
+from PIL import Image
+
+from bot.stores.conversations import conversation_id
+from tests.helpers import add_agent, call, say, session_of, wait_for
+from tests.test_webchat_files import files_bot, picture, upload
+
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+
+def fetch(bot, path: str, token: str | None = None) -> tuple[int, dict, bytes]:
+    """GET as the console does (the token in a header): status, headers, body."""
+    request = urllib.request.Request(bot.url + path, headers={"Authorization": f"Bearer {token}"} if token else {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+@pytest.fixture(scope="module")
+def site(redis_server, model_path, tmp_path_factory):
+    """A web chat user who sent a picture and a PDF, then asked for a person; alice claimed it."""
+    workdir = tmp_path_factory.mktemp("file-routes")
+    url = redis_server.url.rsplit("/", 1)[0] + "/1"  # this module's own database
+    bot = files_bot(url, workdir, 2_000_000)
+    db = SimpleNamespace(url=url)
+    tokens = {name: add_agent(db, name, "en") for name in ("alice", "bob")}
+    tokens["lead"] = add_agent(db, "nora", "en", role="lead")
+    assert upload(bot, "files-api", picture(), "deposit.png")[0] == 200
+    assert upload(bot, "files-api", PDF, "statement.pdf", "application/pdf")[0] == 200
+    assert say(bot, "files-api", "I want to talk to a human")[0] == 200
+    session = session_of(bot, "files-api")
+    cid = conversation_id(f"webchat:{session}:{session}")
+    wait_for(lambda: call(bot, "POST", "/api/queue/claim", {"conversation": cid}, token=tokens["alice"])[0] == 200)
+    transcript = call(bot, "GET", f"/api/conversations/{cid}", token=tokens["alice"])[1]["transcript"]
+    files = {line["media_type"]: line["file"] for line in transcript if line.get("file")}
+    yield SimpleNamespace(bot=bot, url=url, folder=workdir / "files", tokens=tokens, files=files)
+    bot.stop()
+
+
+def kept_bytes(site, file_id: str) -> bytes:
+    blob = redis_sync.Redis.from_url(site.url).hget(f"sb:file:{file_id}", "blob").decode()
+    return (site.folder / blob).read_bytes()
+
+
+def test_the_agent_on_the_conversation_opens_the_picture_and_its_thumbnail(site):
+    image = site.files["image/png"]
+    status, headers, body = fetch(site.bot, f"/api/files/{image}", site.tokens["alice"])
+    assert status == 200 and body == kept_bytes(site, image)
+    assert headers["Content-Type"] == "image/png"
+    assert headers["Content-Disposition"] == 'inline; filename="deposit.png"'
+    assert headers["X-Content-Type-Options"] == "nosniff" and headers["Cache-Control"] == "private, no-store"
+    assert headers["Content-Security-Policy"].startswith("sandbox")
+    status, headers, thumb = fetch(site.bot, f"/api/files/{image}/thumbnail", site.tokens["alice"])
+    assert status == 200 and headers["Content-Type"] == "image/png"
+    small = Image.open(io.BytesIO(thumb))
+    assert small.size == (240, 180) and len(thumb) < len(body), "a real, smaller picture"
+    assert small.getpixel((239, 179))[:2] > small.getpixel((0, 0))[:2], "of the same picture"
+
+
+def test_another_agent_gets_the_same_404_as_for_no_file_and_a_lead_opens_it(site):
+    image = site.files["image/png"]
+    refused = fetch(site.bot, f"/api/files/{image}", site.tokens["bob"])
+    unknown = fetch(site.bot, "/api/files/fNoSuchFileAtAll", site.tokens["bob"])
+    assert refused[0] == unknown[0] == 404 and refused[2] == unknown[2], "not told apart"
+    assert fetch(site.bot, f"/api/files/{image}/thumbnail", site.tokens["bob"])[0] == 404
+    status, _, body = fetch(site.bot, f"/api/files/{image}", site.tokens["lead"])
+    assert status == 200 and body == kept_bytes(site, image)
+    assert fetch(site.bot, f"/api/files/{image}")[0] == 401, "no token, no file"
+    assert fetch(site.bot, f"/api/files/{image}/thumbnail")[0] == 401
+
+
+def test_a_pdf_comes_as_a_download_and_has_no_thumbnail(site):
+    pdf = site.files["application/pdf"]
+    status, headers, body = fetch(site.bot, f"/api/files/{pdf}", site.tokens["alice"])
+    assert status == 200 and body == PDF
+    assert headers["Content-Type"] == "application/pdf"
+    assert headers["Content-Disposition"] == 'attachment; filename="statement.pdf"'
+    assert fetch(site.bot, f"/api/files/{pdf}/thumbnail", site.tokens["alice"])[0] == 404
+
+
+def test_every_open_is_in_the_audit_trail_under_the_agent(site):
+    image = site.files["image/png"]
+    fetch(site.bot, f"/api/files/{image}", site.tokens["alice"])
+    fetch(site.bot, f"/api/files/{image}", site.tokens["bob"])
+    fetch(site.bot, f"/api/files/{image}", site.tokens["lead"])
+    status, body = call(site.bot, "GET", f"/api/audit?action=file_read&object={image}", token=site.tokens["lead"])
+    assert status == 200
+    seen = {(entry["actor"], entry["outcome"]) for entry in body["entries"]}
+    assert ("alice", "ok") in seen and ("bob", "not_found") in seen and ("nora", "ok") in seen
