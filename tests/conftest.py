@@ -83,7 +83,8 @@ class RedisServer:
         binary = shutil.which("redis-server")
         if not binary:
             pytest.fail("redis-server is not installed: run `make test` (scripts/ensure-redis installs it)")
-        args = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.workdir), "--save", ""]
+        args = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.workdir), "--save", "",
+                "--databases", "32"]  # a database per module that runs its own bot
         if self.appendonly:
             args += ["--appendonly", "yes", "--appendfsync", self.appendfsync]
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

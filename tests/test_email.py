@@ -37,7 +37,7 @@ def email_bot(mail_servers: MailServers, redis_server, model_path, tmp_path_fact
                        "leader_lock_seconds": 6}  # fmt: skip
     config["attachments"]["folder"] = str(workdir / "files")
     (workdir / "config.yml").write_text(yaml.safe_dump(config))
-    redis_url = redis_server.url.rsplit("/", 1)[0] + "/2"  # this module's own database
+    redis_url = redis_server.url.rsplit("/", 1)[0] + "/16"  # this module's own database
     redis_sync.Redis.from_url(redis_url).flushdb()
     password = mail_servers.users[SUPPORT]
     bot = BotProcess(redis_url, workdir / "bot.log", workdir / "config.yml",
