@@ -136,6 +136,9 @@ class EmailChannel:
         await self.state.save(thread)
         message = InboundMessage(PLATFORM, root, "private", mail.sender, mail.text, user_name=mail.sender_name,
                                  message_id=mail.message_id, language_hint=mail.language_hint)  # fmt: skip
+        if len(thread.origin) == 3 and thread.address == mail.sender:  # a followed user answers: their conversation
+            platform, chat, user = thread.origin
+            message = replace(message, platform=platform, chat_id=chat, user_id=user)
         return await self._hand_in(message, mail)
 
     async def _hand_in(self, message: InboundMessage, mail: ReadMail) -> bool:
@@ -176,6 +179,9 @@ class EmailChannel:
             sender=self.settings.address, to=thread.address, subject=thread.subject, text=_with_buttons(reply),
             ticket=thread.ticket or None, in_reply_to=thread.last_id, references=tuple(thread.references),
             domain=self.domain, unsubscribe_mailto=f"{self.settings.address}?subject=unsubscribe")  # fmt: skip
+        if not thread.last_id:  # the bot starts this thread (a web chat user followed): its first mail
+            mail.replace_header("Message-ID", thread.root)
+            mail.replace_header("Subject", thread.subject)
         try:
             await self.mailbox.send(mail)
         except MailRefused:

@@ -41,6 +41,7 @@ from aiohttp import web
 
 from adapters.in_order import PerChat
 from adapters.webchat_files import WebChatUploads, language_hint
+from adapters.webchat_followup import WebChatFollowUp
 from adapters.webchat_ids import SessionIds
 from adapters.webchat_polls import HeldPolls, PollRefused
 from bot.config import WebSettings
@@ -85,6 +86,7 @@ class WebChat:
         self.ids: SessionIds | None = None  # set by `start`, before the first request
         self.polls = HeldPolls(max(1, settings.polls_per_session), settings.polls_per_address, settings.polls_total)
         self.uploads = WebChatUploads(self)
+        self.followup = WebChatFollowUp(self)
 
     async def start(self) -> None:
         """The key that signs session ids; the page and API are served with the bot's HTTP server."""
@@ -130,6 +132,7 @@ class WebChat:
             web.get("/api/webchat/{session}/messages", self.get_messages),
             web.post("/api/webchat/{session}/press", self.press),
             web.post("/api/webchat/{session}/files", self.uploads.post_file),
+            web.post("/api/webchat/{session}/followup", self.followup.post_address),
             web.static("/webchat", STATIC),
         ]
 
@@ -140,13 +143,15 @@ class WebChat:
         await self.sessions.append(reply.chat_id, sender, reply, **answers)
 
     async def new_session(self, request: web.Request) -> web.Response:
-        """A new session id for a page without one; `accounts`: the page offers /link, /unlink."""
+        """A new session id for a page without one; `accounts`: the page offers /link, /unlink;
+        `followup_by_email`: it offers to send agents' replies by e-mail."""
         refused = _not_json(request)
         if refused is not None:
             return refused
         if self.ids is None:
             return json_error(503, "unavailable", "the chat is starting; try again")
-        return web.json_response({"session": self.ids.issue(), "accounts": self.desk.accounts_enabled}, status=201)
+        return web.json_response({"session": self.ids.issue(), "accounts": self.desk.accounts_enabled,
+                                  "followup_by_email": self.desk.followup_enabled}, status=201)  # fmt: skip
 
     async def get_messages(self, request: web.Request) -> web.Response:
         refused = self.refused_session(request)

@@ -43,7 +43,7 @@ def test_every_language_has_every_answer_and_reply_with_the_config_filled_in(con
             assert texts.reply(key, lang, ticket="T-1", position=2, wait="5 min", limit=4000, status="x",
                                link="https://t.me/x", name="Ana", network="TRC20", networks="ERC20 / TRC20",
                                confirmations=20, coin="XRP", url="https://x", minutes=5, uid="1****2",
-                               amount="1.00", seen=1, required=2, reason="r", txid="t", level=1,
+                               amount="1.00", seen=1, required=2, reason="r", txid="t", level=1, address="a***@x.com",
                                    opens="2026-12-08 09:00 (UTC)", max_mb=10)  # fmt: skip
     assert "ExampleX" in texts.answer("greet/what_can_you_do", "en")
     assert "https://example.com/account/freeze" in texts.answer("account_compromised", "ja")

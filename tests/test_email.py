@@ -163,3 +163,42 @@ def test_a_seed_phrase_in_a_mail_is_stored_nowhere_and_leaves_the_mailbox(email_
     wait_for(lambda: not [m for m in inbox_of(email_bot, SUPPORT) if m["Message-ID"] == asked["Message-ID"]])
     assert not [m for m in inbox_of(email_bot, SUPPORT) if m["Message-ID"] == asked["Message-ID"]], \
         "deleted from the support mailbox once read"  # fmt: skip
+
+
+def test_an_agents_reply_follows_a_web_chat_user_who_left_by_e_mail_and_their_answer_comes_back(email_bot):
+    bot = email_bot.bot
+    status, started = call(bot, "POST", "/api/webchat/sessions", {})
+    assert status == 201 and started["followup_by_email"], "the page offers replies by e-mail"
+    session = started["session"]
+    assert call(bot, "POST", f"/api/webchat/{session}/followup", {"email": "not an address"})[0] == 400
+    status, saved = call(bot, "POST", f"/api/webchat/{session}/followup", {"email": ANA})
+    assert status == 200 and "a***@user.test" in saved["reply"]["text"], "confirmed, the address masked"
+    say_status, said = call(bot, "POST", f"/api/webchat/{session}/messages",
+                            {"text": "I want to talk to a human about a missing deposit"})  # fmt: skip
+    assert say_status == 200
+    token = add_agent(SimpleNamespace(url=email_bot.redis_url), "noor", "en")
+    status, conv = call(bot, "POST", "/api/queue/claim", {"languages": ["en"]}, token=token)
+    assert status == 200 and conv["platform"] == "webchat"
+
+    def followed() -> list[EmailMessage]:
+        return [m for m in inbox_of(email_bot, ANA) if "Your support request" in str(m["Subject"])]
+
+    call(bot, "GET", f"/api/webchat/{session}/messages?after=0-0&wait=0")  # the page is open
+    here = "Noor here: I see your deposit, one moment."
+    assert call(bot, "POST", f"/api/conversations/{conv['id']}/reply", {"text": here}, token=token)[0] == 202
+    email_bot.redis.delete(f"sb:webchat-seen:{session}")  # a minute later: the page was closed
+    gone = "Noor again: the deposit is credited now. Can you check?"
+    assert call(bot, "POST", f"/api/conversations/{conv['id']}/reply", {"text": gone}, token=token)[0] == 202
+    [mail] = wait_for(followed)
+    assert body(mail).strip().startswith(gone) and here not in body(mail), "only what was said while away"
+    assert conv["ticket"] in mail["Subject"] and mail["List-Unsubscribe"]
+
+    answer = mail_from(f"Ana <{ANA}>", "Re: " + mail["Subject"], f"Yes, I see it, thanks!\n\n> {gone}\n",
+                       reply_to=mail)  # fmt: skip
+    send(email_bot, answer)
+
+    def answered() -> list[dict]:
+        transcript = call(bot, "GET", f"/api/conversations/{conv['id']}", token=token)[1]["transcript"]
+        return [x for x in transcript if x["text"].startswith("Yes, I see it")]
+
+    assert wait_for(answered), "the answer by e-mail comes back into the web chat conversation"

@@ -8,10 +8,10 @@ from __future__ import annotations
 import base64
 import io
 import quopri
-from urllib.parse import quote
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default as default_policy
+from urllib.parse import quote
 
 import pytest
 from hypothesis import HealthCheck, given, settings

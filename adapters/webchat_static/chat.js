@@ -21,6 +21,7 @@
   var api = null; // the session's API, once the server has issued or accepted the session
   var JSON_TYPE = { "Content-Type": "application/json" };
   var files = window.SupportChatFiles;
+  var followup = window.SupportChatFollowUp;
   var log = document.getElementById("log");
   var form = document.getElementById("composer");
   var input = document.getElementById("text");
@@ -251,6 +252,7 @@
         sessionStorage.setItem(key, session);
         sessionStorage.setItem(key + "-accounts", body.accounts ? "1" : "");
         offerAccounts();
+        followup.offer(!!body.followup_by_email);
         poll(1000);
       })
       .catch(function () {
@@ -298,6 +300,7 @@
   document.getElementById("link-account").addEventListener("click", function () { send("/link"); });
   document.getElementById("unlink-account").addEventListener("click", function () { send("/unlink"); });
   offerAccounts();
+  followup.wire();
   files.wire(function (file) { send("[" + files.nameOf(file) + "]", file); });
 
   form.addEventListener("submit", function (event) {

@@ -18,7 +18,7 @@ REPLY_KEYS = (
     "clarify", "handoff", "handoff_ticket", "still_in_line", "handoff_out_of_hours", "handoff_back_to_agent",
     "secret_mnemonic", "secret_private_key", "secret_api_secret", "secret_password", "secret_delete_request",
     "error_empty", "error_too_long", "error_unreadable", "error_unavailable", "non_text",
-    "attachment_received", "attachment_too_big", "attachment_wrong_type", "attachment_unreadable",
+    "attachment_received", "attachment_too_big", "attachment_wrong_type", "attachment_unreadable", "followup_saved",
     "helpful_prompt", "button_helpful_yes", "button_helpful_no", "button_human",
     "rate_prompt", "thanks_for_rating", "ticket_none", "ticket_line",
     "status_queued", "status_assigned", "status_resolved",
@@ -112,7 +112,7 @@ class Texts:
 
 # Placeholders that are filled per message rather than from the config.
 _REPLY_FIELDS = {"ticket", "position", "wait", "opens", "limit", "status", "link", "name",
-                 "network", "networks", "confirmations", "coin", "max_mb",
+                 "network", "networks", "confirmations", "coin", "max_mb", "address",
                  "url", "minutes", "uid", "amount", "seen", "required", "reason", "txid", "level"}  # fmt: skip
 
 

@@ -99,6 +99,16 @@ class FrontDesk:
         return await self.take(message) if decision is None else decision
 
     @property
+    def followup_enabled(self) -> bool:
+        """Whether agents' replies can follow a web chat user by e-mail (the channel is on)."""
+        return self._inbox.followup.enabled
+
+    async def leave_email(self, message: InboundMessage, address: str) -> str | None:
+        """The user's e-mail address for agents' replies given while they are away; the
+        confirmation to show them, or None when `address` is no address (or e-mail is off)."""
+        return await self._inbox.followup.leave_address(message, address)
+
+    @property
     def attachment_limit(self) -> int:
         """The largest file taken, in bytes: a channel told a file's size need not fetch a
         larger one (it passes `Upload(None, name, size)`)."""

@@ -37,6 +37,7 @@ from bot.services.backoffice_client import BackOfficeClient
 from bot.services.channels import Channels
 from bot.services.community import Community
 from bot.services.feedback import Feedback
+from bot.services.followup import FollowUp
 from bot.services.handoff import HandOff, ticket_lookup
 from bot.services.replies import Replies, answering
 from bot.services.secret_carry import SecretCarry
@@ -70,6 +71,7 @@ class Inbox:
         self.feedback = Feedback(config, pipeline, stores, self.replies, self.handoff)
         self.community = Community(config, pipeline, stores, self.replies)
         self.attachments = Attachments(config, pipeline, stores, self.replies)
+        self.followup = FollowUp(config, stores, self.replies)
         self.end_incident = self.community.end_incident
         self.secret_carry = SecretCarry(stores.conversations)
         self.incidents.when_spiking(self._suggest_incident)

@@ -25,7 +25,9 @@ Exported and erased:
 - `keys.ticket`: kept for the reports (times, lane, rating), pointing at the stub.
 - `keys.user_tickets`, `keys.move` (unspent one-time links), `keys.webchat_session` (the web
   chat's lines: a web chat user's id is their session), `keys.webchat_rate` (the session's
-  counters), `keys.x_parked` (replies waiting for a DM), `keys.x_replies` (mention counters),
+  counters), `keys.webchat_upload` (how far an upload got, by the page's id for it, 6 hours),
+  `keys.webchat_seen` (the page polled in the last minute), `keys.x_parked` (replies waiting
+  for a DM), `keys.x_replies` (mention counters),
   `keys.once` (the idempotency marks of messages in the user's private chats, named by chat
   and message id, 6 hours; a group's marks name the group, not the user) and
   `keys.secret_marks` (the count of seed words a message ended with, 5 minutes): deleted.

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 SESSION_TTL_SECONDS = 7 * 24 * 3600
 SESSION_MAX_MESSAGES = 500
+SEEN_SECONDS = 60  # a page is there this long after its last poll ended
 POLL_READS = 8  # the web chat's long polls read through at most this many connections at once
 X_SEEN_SECONDS = 30 * 24 * 3600
 X_PROGRESS_SECONDS = 24 * 3600
@@ -137,6 +138,7 @@ class WebChatSessions:
         """Up to 100 lines after the cursor `after`, waiting up to `wait_seconds` for one."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait_seconds
+        await self.redis.set(keys.webchat_seen(session), 1, ex=int(wait_seconds) + SEEN_SECONDS)
         while True:
             async with self.news.watching(session) as news:  # before the read: no line slips between
                 lines = await self._read(session, after)
@@ -150,6 +152,10 @@ class WebChatSessions:
         async with self.poll_reads:
             entries = await self.redis.xrange(keys.webchat_session(session), min=f"({after}", count=100)
         return [(entry.decode(), {k.decode(): v.decode() for k, v in fields.items()}) for entry, fields in entries]
+
+    async def polled_lately(self, session: str) -> bool:
+        """Whether the session's page polled in the last `SEEN_SECONDS` (the user is there)."""
+        return bool(await self.redis.exists(keys.webchat_seen(session)))
 
     async def signing_secret(self) -> bytes:
         """The secret that signs session ids when the environment gives none: made by the first

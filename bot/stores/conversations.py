@@ -77,6 +77,8 @@ class Conversation:
     team: str = ""  # the team its hand-off went to
     offered_at: str = ""  # offered to `agent` by auto-assignment and not accepted yet
     overflowed_from: str = ""  # the team it waited in before it overflowed to `team`
+    followup_email: str = ""  # where a web chat user asked agents' replies to follow them (services/followup.py)
+    followup_thread: str = ""  # the e-mail thread they follow in (its first message's id)
     tags: list[str] = field(default_factory=list)
     created_at: float = 0.0
     updated_at: float = 0.0

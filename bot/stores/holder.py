@@ -17,6 +17,7 @@ from bot.stores.agents import AgentStore
 from bot.stores.assignment import Assignment
 from bot.stores.audit import AuditTrail
 from bot.stores.blobs import open_blobs
+from bot.stores.channel_state import ChannelState
 from bot.stores.conversations import ConversationStore
 from bot.stores.handoff_queue import HandoffQueue
 from bot.stores.incidents import IncidentStore
@@ -34,7 +35,8 @@ STORE_OUTAGE: tuple[type[Exception], ...] = (RedisError, OSError)
 class Stores:
     """Conversations, the hand-off queue, the outbox, agents, incidents, the intake stream, the
     leads' lists, the tokens of private moves, account links, the audit trail, the offers
-    of auto-assignment and the conversations' files. The services
+    of auto-assignment, the conversations' files and what channels keep (handed to them by the
+    composition root; the services read e-mail threads and whether a web chat page is open). The services
     reach Redis only through these."""
 
     conversations: ConversationStore
@@ -50,6 +52,7 @@ class Stores:
 
     assignment: Assignment
     files: UserFiles
+    channel_state: ChannelState
 
     @classmethod
     async def open(cls, redis: Redis, languages: Iterable[str], audit_days: int = 365,
@@ -65,4 +68,4 @@ class Stores:
         return cls(conversations, queue, Outbox(redis), AgentStore(redis), IncidentStore(redis), IntakeStream(redis),
                    LeadLists(redis), MoveTokens(redis), AccountLinks(redis), AuditTrail(redis, audit_days),
                    Assignment(redis, languages, routing.max_open_per_agent),
-                   UserFiles(redis, open_blobs(files)))  # fmt: skip
+                   UserFiles(redis, open_blobs(files)), ChannelState.on(redis))  # fmt: skip

@@ -154,6 +154,12 @@ def webchat_session(session: str) -> str:
     return f"sb:webchat:{session}"
 
 
+def webchat_seen(session: str) -> str:
+    """String: set while the session's page polls (a minute after its last poll): whether an
+    agent's reply reaches the user there or should follow them by e-mail."""
+    return f"sb:webchat-seen:{session}"
+
+
 def webchat_upload(session: str, client_id: str) -> str:
     """String: how far a web chat upload the page keyed `client_id` got ("said:<line id>",
     then "taken:<line id>"): a resend is taken once (`WebChatSessions.upload_progress`)."""

@@ -35,6 +35,9 @@ class MailThread:
     last_id: str = ""  # the latest message's id, either way: a reply's In-Reply-To
     references: list[str] = field(default_factory=list)
     ticket: str = ""
+    # A thread the bot started to follow a user of another platform (platform, chat, user): the
+    # user's answers by e-mail go to that conversation.
+    origin: list[str] = field(default_factory=list)
 
     def joined(self, message_id: str) -> None:
         """A message added to the thread (the user's, or the bot's sent reply)."""
@@ -64,14 +67,15 @@ class MailState:
             return None
         f = {k.decode(): v.decode() for k, v in raw.items()}
         return MailThread(root, f.get("address", ""), f.get("name", ""), f.get("subject", ""), f.get("last_id", ""),
-                          json.loads(f.get("references") or "[]"), f.get("ticket", ""))  # fmt: skip
+                          json.loads(f.get("references") or "[]"), f.get("ticket", ""),
+                          json.loads(f.get("origin") or "[]"))  # fmt: skip
 
     async def save(self, thread: MailThread) -> None:
         key = keys.mail_thread(thread_digest(thread.root))
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(key, mapping={"address": thread.address, "name": thread.name, "subject": thread.subject,
                                     "last_id": thread.last_id, "references": json.dumps(thread.references),
-                                    "ticket": thread.ticket})  # fmt: skip
+                                    "ticket": thread.ticket, "origin": json.dumps(thread.origin)})  # fmt: skip
             pipe.expire(key, THREAD_TTL_SECONDS)
             await pipe.execute()
 

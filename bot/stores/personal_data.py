@@ -112,8 +112,11 @@ class PersonalData:
         return [json.loads(raw) for raw in await self.redis.lrange(keys.x_parked(user_id), 0, -1)]
 
     async def session_counters(self, session: str) -> list[str]:
-        """The web chat session's send counters (a minute each)."""
-        return await self._keys(keys.webchat_rate("session", _glob_escaped(session), keys.ANY))
+        """The web chat session's send counters (a minute each), its uploads' progress marks
+        and whether its page is open."""
+        return [*await self._keys(keys.webchat_rate("session", _glob_escaped(session), keys.ANY)),
+                *await self._keys(keys.webchat_upload(_glob_escaped(session), keys.ANY)),
+                keys.webchat_seen(session)]  # fmt: skip
 
     async def message_marks(self, platform: str, chat_id: str) -> list[str]:
         """The idempotency marks of the messages of one chat (`keys.once`)."""

@@ -197,6 +197,7 @@ class AgentRoutes:
         if conv.state != ASSIGNED or conv.agent != agent.name:
             raise ApiError(409, "not_yours", f"the conversation is {conv.state}; claim it before replying")
         entry = await self.replies.tell(conv, text, sender=f"agent:{agent.name}", record=True)
+        await self.inbox.followup.agent_replied(conv, text, f"agent:{agent.name}")  # the user left: by e-mail too
         if conv.offered_at:  # replying to an offered conversation accepts it
             await self.assignment.accept(conv.id, agent.name)
         if conv.ticket:  # for the reports' time to first response

@@ -20,7 +20,7 @@ from bot.domain.pipeline import Pipeline
 from bot.environment import PLATFORM_SECRETS, backoffice_credentials, check_environment, idle_credentials
 from bot.metrics import metrics_route
 from bot.services.backoffice_client import BackOfficeClient
-from bot.services.channels import ChannelBuilder, ChannelKit, Channels, ChannelState
+from bot.services.channels import ChannelBuilder, ChannelKit, Channels
 from bot.services.front_desk import FrontDesk
 from bot.services.inbox import Inbox
 from bot.services.privacy import DataRequests
@@ -79,7 +79,7 @@ async def build_app(config: Config, pipeline: Pipeline, channel_table: Mapping[s
     log.info("back office: %s", f"on, {config.backoffice.url}" if client else "off (BACKOFFICE_TOKEN not set)")
     inbox = Inbox(config, pipeline, stores, channels, client)
     consumer = f"{socket.gethostname()}-{os.getpid()}"
-    kit = ChannelKit(FrontDesk(inbox), config, env, consumer, ChannelState.on(redis))
+    kit = ChannelKit(FrontDesk(inbox), config, env, consumer, stores.channel_state)
     missing = [platform for platform in enabled if platform not in channel_table]
     if missing:
         raise StartupError(f"{', '.join(missing)} is enabled, but no channel is built for it")
