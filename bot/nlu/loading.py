@@ -48,6 +48,7 @@ def unpacked(archive: Path) -> Path:
         _unpack(archive, scratch, source)
         return scratch
     try:
+        fresh.chmod(0o755)  # readable as the archive is (mkdtemp makes it its owner's only)
         _unpack(archive, fresh, source)
     except BaseException:
         shutil.rmtree(fresh, ignore_errors=True)
