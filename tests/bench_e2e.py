@@ -30,7 +30,7 @@ from tests.bench_saturation import BOT_ENV, LoadProcess, bot_config, measure
 from tests.conftest import BotProcess, RedisServer, child_pids
 from tests.flood_drill import run_drill
 
-TARGETS = {"cold_start_s": 15}
+TARGETS = {"cold_start_s": 10}  # issue 17: below 10 s with a cached model
 # The incident flood (issue 17): 20,000 messages in two minutes from 5,000 users.
 FLOOD = {"users": 5000, "messages": 20_000, "seconds": 120, "drain_seconds": 300}
 
@@ -82,8 +82,8 @@ def main() -> int:
     summary["capacity_msg_per_s"] = {channel: saturation[channel]["capacity_msg_per_s"]
                                      for channel in ("telegram", "webchat")}  # fmt: skip
     print(json.dumps(summary, indent=2))
-    ok = result["cold_start_s"] <= TARGETS["cold_start_s"]
-    print(f"targets (cold start <= {TARGETS['cold_start_s']} s): {'met' if ok else 'MISSED'}", file=sys.stderr)
+    ok = result["cold_start_s"] < TARGETS["cold_start_s"]
+    print(f"targets (cold start < {TARGETS['cold_start_s']} s): {'met' if ok else 'MISSED'}", file=sys.stderr)
     return 0
 
 

@@ -38,9 +38,7 @@ def test_the_fast_classifier_gives_scikit_learns_numbers(pipeline):
 
     from bot.nlu.components import TfidfLogisticRegressionClassifier
 
-    graph = pipeline.nlu._agent.processor.graph_runner._instantiated_nodes
-    component = next(node._component for node in graph.values()
-                     if isinstance(node._component, TfidfLogisticRegressionClassifier))  # fmt: skip
+    component = pipeline.nlu.graph.component(TfidfLogisticRegressionClassifier)
     width = component._weights.shape[0]
     tfidf = TfidfTransformer(sublinear_tf=True)
     tfidf.idf_, tfidf.n_features_in_ = component._idf, width
@@ -70,8 +68,7 @@ def test_the_answer_selector_reuses_the_classifiers_row_only_over_the_same_idf(p
     from bot.nlu.answers import AnswerSelector
     from bot.nlu.components import TFIDF_ROW
 
-    graph = pipeline.nlu._agent.processor.graph_runner._instantiated_nodes
-    selector = next(n._component for n in graph.values() if isinstance(n._component, AnswerSelector))
+    selector = pipeline.nlu.graph.component(AnswerSelector)
     own, foreign = object(), object()
     shared = Message(data={"text": "x"})
     shared.set(TFIDF_ROW, (selector._key, own))

@@ -21,6 +21,7 @@ from typing import Optional, Protocol
 
 from bot.config import ROOT
 from bot.domain.entities import SERVICES_FILE
+from bot.nlu.loading import PredictGraph, defer_training_imports, stale_unpacked, unpacked
 
 # Before any Rasa import: no telemetry (there is no network to send it to, and no reason to),
 # and TensorFlow's start-up chatter off.
@@ -110,10 +111,13 @@ def cached_model(models_dir: Path = MODELS_DIR) -> Path:
 
 
 def train(force: bool = False, models_dir: Path = MODELS_DIR, say: Callable[[str], None] = print) -> Path:
-    """Train unless a model for the current inputs is cached; returns the model's path."""
+    """Train unless a model for the current inputs is cached; returns the model's path. The
+    model is left unpacked beside its archive too (`loading.unpacked`), as a start reads it:
+    an image trained at build time starts without unpacking."""
     target = model_path(models_dir)
     if target.exists() and not force:
         say(f"model up to date: {target.relative_to(ROOT) if target.is_relative_to(ROOT) else target}")
+        unpacked(target)
         return target
     files = sorted(NLU_DATA_DIR.glob("*.yml"))
     say(f"training {target.name} from {len(files)} files ({', '.join(p.stem for p in files)}) with {NLU_CONFIG.name}")
@@ -138,6 +142,9 @@ def train(force: bool = False, models_dir: Path = MODELS_DIR, say: Callable[[str
     for stale in models_dir.glob("nlu-*.tar.gz"):
         if stale != target:
             stale.unlink()
+    for stale in stale_unpacked(models_dir, target):
+        shutil.rmtree(stale, ignore_errors=True)
+    unpacked(target)
     say(f"trained in {time.monotonic() - started:.1f} s: {target}")
     return target
 
@@ -148,63 +155,19 @@ class NluParser(Protocol):
     async def parse(self, text: str) -> NluResult: ...
 
 
-def _sequential(runner: object) -> object:
-    """The loaded graph, run node after node in the calling thread.
-
-    Rasa runs its graph through dask's general scheduler, which spent ~0.5 ms a message on
-    bookkeeping for a six-node chain. These are the same trained nodes, called in
-    topological order with the inputs and outputs dask would pass them."""
-    from rasa.engine.runner.dask import DaskGraphRunner
-
-    class SequentialGraphRunner(DaskGraphRunner):
-        _orders: dict[tuple[str, ...], list[str]] = {}
-
-        def _order(self, targets: tuple[str, ...]) -> list[str]:
-            if targets not in self._orders:
-                nodes, order, seen = self._graph_schema.nodes, [], set()
-
-                def visit(name: str) -> None:
-                    if name in seen or name not in nodes:
-                        return
-                    seen.add(name)
-                    for need in nodes[name].needs.values():
-                        visit(need)
-                    order.append(name)
-
-                for target in targets:
-                    visit(target)
-                self._orders[targets] = order
-            return self._orders[targets]
-
-        def run(self, inputs: Optional[dict] = None, targets: Optional[list[str]] = None) -> dict:
-            wanted = tuple(targets or self._graph_schema.target_names)
-            results: dict[str, object] = {name: (name, value) for name, value in (inputs or {}).items()}
-            for name in self._order(wanted):
-                needs = self._graph_schema.nodes[name].needs.values()
-                results[name] = self._instantiated_nodes[name](*(results.get(n, n) for n in needs))
-            return {target: results[target][1] for target in wanted}
-
-    sequential = SequentialGraphRunner.__new__(SequentialGraphRunner)
-    sequential.__dict__.update(runner.__dict__)
-    return sequential
-
-
 class NluModel:
-    """A trained Rasa model loaded in this process."""
+    """A trained Rasa model loaded in this process: its prediction graph (`bot/nlu/loading.py`)."""
 
-    def __init__(self, agent: object) -> None:
-        self._agent = agent
+    def __init__(self, graph: PredictGraph) -> None:
+        self.graph = graph
 
     @classmethod
     def load(cls, path: Optional[Path] = None) -> NluModel:
         quiet_rasa()
-        from rasa.core.agent import Agent
-
+        defer_training_imports()
         if str(ROOT) not in sys.path:
-            sys.path.insert(0, str(ROOT))
-        agent = Agent.load(str(path or cached_model()))
-        agent.processor.graph_runner = _sequential(agent.processor.graph_runner)
-        return cls(agent)
+            sys.path.insert(0, str(ROOT))  # Rasa imports the custom components by module path
+        return cls(PredictGraph(unpacked(Path(path) if path else cached_model())))
 
     async def parse(self, text: str) -> NluResult:
         """The most likely intent, its confidence, and the runner-up's confidence."""
@@ -213,10 +176,8 @@ class NluModel:
         from rasa.core.channels.channel import UserMessage
         from rasa.engine.constants import PLACEHOLDER_MESSAGE
 
-        processor = self._agent.processor
-        target = processor.model_metadata.nlu_target
-        results = processor.graph_runner.run(inputs={PLACEHOLDER_MESSAGE: [UserMessage(text)]}, targets=[target])
-        return NluResult.from_rasa(results[target][0].as_dict(only_output_properties=True))
+        messages = self.graph.run({PLACEHOLDER_MESSAGE: [UserMessage(text)]})
+        return NluResult.from_rasa(messages[0].as_dict(only_output_properties=True))
 
 
 class RasaHttpNlu:

@@ -19,25 +19,31 @@ log = logging.getLogger("bot")
 def _run(args: argparse.Namespace) -> int:
     """The composition root: the server gets the table of channels from `adapters`. The model
     loads and the pipeline (language models, texts, help center) is built once, before the
-    workers fork (`bot/web/workers.py`), which then share their memory."""
+    workers fork (`bot/web/workers.py`), which then share their memory; so are the enabled
+    platforms' modules imported."""
     from bot.web.workers import run_loop, run_workers, share_metrics_between_workers, worker_count
 
     config = load_config(args.config)
-    check_environment(config)  # a missing token stops start-up before the model loads
+    enabled = check_environment(config)  # a missing token stops start-up before the model loads
     workers = worker_count(config.web.workers)
     if workers > 1:
         share_metrics_between_workers()
     from adapters import CHANNELS
+    from bot.domain.language import load_language_models_in_background
     from bot.domain.pipeline import Pipeline
     from bot.domain.texts import TextsError
     from bot.nlu.model import ModelMissing, NluModel
     from bot.web.server import StartupError, serve
 
+    language_models = load_language_models_in_background(config.languages)
     try:
-        pipeline = Pipeline(config, NluModel.load())
+        model = NluModel.load()
+        language_models.join()
+        pipeline = Pipeline(config, model)
     except (ModelMissing, ConfigError, TextsError) as exc:  # a worker would die of it again and again
         log.error("%s", exc)
         return 2
+    _import_channel_modules(["webchat", *enabled])
 
     def serve_one(index: int) -> None:
         try:
@@ -52,6 +58,20 @@ def _run(args: argparse.Namespace) -> int:
         return exc.code if isinstance(exc.code, int) else 1
     except KeyboardInterrupt:
         return 0
+
+
+def _import_channel_modules(platforms: list[str]) -> None:
+    """Each platform's module (`adapters/<platform>.py`) and its library, imported before the
+    workers fork: once, in pages they share, rather than in every worker as it builds the
+    channel (python-telegram-bot's took 0.9 s of each worker's start). One that fails to
+    import here fails again in the worker that builds the channel, which says why."""
+    import importlib
+
+    for platform in platforms:
+        try:
+            importlib.import_module(f"adapters.{platform}")
+        except ImportError:
+            pass
 
 
 def _train(args: argparse.Namespace) -> int:
