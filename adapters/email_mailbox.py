@@ -16,57 +16,33 @@ import contextlib
 import email.message
 import logging
 import re
-import smtplib
 import ssl
 from collections.abc import Awaitable
-from dataclasses import dataclass, field
 
 from aioimaplib import IMAP4, AioImapException, Response, quoted
+
+from adapters.email_smtp import (
+    NETWORK_TIMEOUT,
+    MailboxError,
+    MailboxLoginRefused,
+    MailboxSettings,
+    MailboxUnavailable,
+    MailRefused,
+    decoded,
+    send_now,
+)
+
+__all__ = ["Mailbox", "MailboxError", "MailboxLoginRefused", "MailboxSettings", "MailboxUnavailable", "MailRefused"]
 
 log = logging.getLogger(__name__)
 # aioimaplib logs the whole IMAP session at DEBUG: users' mail, and the LOGIN password when it
 # holds a quote or a backslash (its scrubbing misses the escaped form). Never let it through.
 logging.getLogger("aioimaplib").setLevel(logging.WARNING)
 
-NETWORK_TIMEOUT = 20.0  # connecting, logging in, one command, one SMTP session
 FETCH_TIMEOUT = 60.0  # one message, attachments included
 IDLE_LIMIT = 25 * 60.0  # RFC 2177: re-issue IDLE before servers' 30-minute inactivity cut
 _SEARCH_LINE = re.compile(rb"^(SEARCH)?[\d ]*$")  # `* SEARCH 4 7`, as aioimaplib hands it over
 _NEW_MAIL = re.compile(rb"^\d+ EXISTS$")
-
-
-class MailboxError(Exception):
-    """The mailbox could not do what was asked; the message names the user and the server."""
-
-
-class MailboxLoginRefused(MailboxError):
-    """The server refused the user's credentials (IMAP or SMTP): retrying will not help."""
-
-
-class MailboxUnavailable(MailboxError):
-    """The server could not be reached or dropped the connection: try again later."""
-
-
-class MailRefused(MailboxError):
-    """The SMTP server refused the message or some of its recipients."""
-
-
-@dataclass(frozen=True)
-class MailboxSettings:
-    """Where the support mailbox is and how to sign in (the caller reads the user and password
-    from SB_MAIL_USER / SB_MAIL_PASSWORD). Real servers use TLS; tests turn it off on loopback."""
-
-    imap_host: str
-    imap_port: int
-    smtp_host: str
-    smtp_port: int
-    user: str
-    password: str = field(repr=False)
-    address: str  # the support address mail is sent from (and bounces return to)
-    imap_tls: bool = True  # IMAPS (implicit TLS, usually port 993)
-    smtp_starttls: bool = True  # STARTTLS before the login (usually port 587)
-    folder: str = "INBOX"
-    poll_seconds: float = 30.0  # between checks when the server has no IDLE, or is down
 
 
 class Mailbox:
@@ -257,29 +233,7 @@ class Mailbox:
         """Sends one message over SMTP, logged in as the mailbox's user, from its address.
         Raises MailRefused when the server refuses the message or any recipient (the others
         did receive it), MailboxLoginRefused for bad credentials, MailboxUnavailable otherwise."""
-        await asyncio.to_thread(self._send_now, message)
-
-    def _send_now(self, message: email.message.EmailMessage) -> None:
-        settings = self.settings
-        where = f"user {settings.user} at {settings.smtp_host}:{settings.smtp_port}"
-        try:
-            with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=NETWORK_TIMEOUT) as smtp:
-                if settings.smtp_starttls:
-                    smtp.starttls(context=ssl.create_default_context())
-                smtp.login(settings.user, settings.password)
-                refused = smtp.send_message(message, from_addr=settings.address)
-        except smtplib.SMTPAuthenticationError as exc:
-            raise MailboxLoginRefused(f"SMTP login refused for {where}: {_reply(exc)}") from exc
-        except smtplib.SMTPRecipientsRefused as exc:
-            raise MailRefused(f"SMTP refused every recipient for {where}: {_refusals(exc.recipients)}") from exc
-        except smtplib.SMTPResponseException as exc:
-            raise MailRefused(f"SMTP refused the message for {where}: {_reply(exc)}") from exc
-        except (OSError, smtplib.SMTPException) as exc:
-            raise MailboxUnavailable(f"SMTP server unreachable for {where}: {exc!r}") from exc
-        if refused:
-            raise MailRefused(f"SMTP refused some recipients for {where}: {_refusals(refused)}")
-        log.info("mail sent: %s", where)
-
+        await asyncio.to_thread(send_now, self.settings, message)
 
 def _abandon(client: IMAP4) -> None:
     """Closes a client's socket without a word to the server."""
@@ -305,17 +259,4 @@ def _chained(exc: BaseException) -> BaseException | None:
 
 def _text(response: Response) -> str:
     """A refusal's text from the server, e.g. `[AUTHENTICATIONFAILED] Authentication failed.`"""
-    return _decoded(response.lines[-1] if response.lines else b"")
-
-
-def _decoded(value: bytes | bytearray | str) -> str:
-    return value if isinstance(value, str) else bytes(value).decode("utf-8", "replace")
-
-
-def _reply(exc: smtplib.SMTPResponseException) -> str:
-    """The server's code and text, e.g. `535 5.7.8 Authentication credentials invalid`."""
-    return f"{exc.smtp_code} {_decoded(exc.smtp_error)}"
-
-
-def _refusals(recipients: dict[str, tuple[int, bytes]]) -> str:
-    return "; ".join(f"{address}: {code} {_decoded(reason)}" for address, (code, reason) in recipients.items())
+    return decoded(response.lines[-1] if response.lines else b"")
