@@ -5,15 +5,11 @@ On when TELEGRAM_TOKEN is in the environment. Long polling by default; webhook m
 server, and a request without the right `X-Telegram-Bot-Api-Secret-Token` gets 403).
 
 Nothing Telegram sent is lost to a crash: an update is confirmed (the next getUpdates offset,
-the webhook's 200) only once the core has taken it, and one Telegram sends again (after a
-crash, a slow answer) is answered once (the core's idempotency key is the message's id).
-
-Privacy mode (BotFather's /setprivacy): with it on, Telegram shows the bot in groups only what
-addresses it (mentions, replies to it, commands); with it off, or with the bot as an admin, it
-sees every message, and can warn about (and delete) pasted secrets.
-
-This module translates and decides nothing: updates become calls on the front desk, outbox
-replies become `sendMessage` calls.
+the webhook's 200) only once the core has taken it, and one sent again is answered once (the
+core's idempotency key is the message's id). Privacy mode (BotFather's /setprivacy) on: in
+groups the bot sees only what addresses it; off, or as an admin, it sees every message and can
+warn about (and delete) pasted secrets. This module translates: updates become calls on the
+front desk, outbox replies `sendMessage` calls.
 """
 
 from __future__ import annotations
@@ -60,16 +56,14 @@ class TelegramAdapter:
         self.settings = settings
         self.webhook_secret = webhook_secret
         self.in_order = PerChat()
-        # Updates are handled concurrently (the core keeps each conversation consistent in Redis).
-        # No PTB Updater: it confirms updates as soon as it fetched them (see `poll`).
+        # Updates handled concurrently; no PTB Updater: it confirms updates once fetched (`poll`).
         builder = (ApplicationBuilder().token(token).base_url(settings.base_url).base_file_url(settings.base_file_url)
                    .concurrent_updates(64).updater(None).request(AiohttpRequest())
                    .get_updates_request(AiohttpRequest(pool=1)))  # fmt: skip
         self.app: Application = builder.build()
         self.polling: asyncio.Task | None = None
         self.app.add_handler(CommandHandler("start", self.on_start))
-        # /ask and /help carry a question; /link and /unlink the user's exchange account (the core
-        # reads those from the text: `bot/services/accounts.py`).
+        # /ask and /help carry a question; /link and /unlink the user's account (`bot/services/accounts.py`).
         for command in ("ask", "help", "link", "unlink"):
             self.app.add_handler(CommandHandler(command, self.on_text))
         self.app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND, self.on_text))
@@ -81,8 +75,7 @@ class TelegramAdapter:
 
     @property
     def listens(self) -> bool:
-        """Long polling holds the bot's one getUpdates: the first worker only. A webhook is
-        served by every worker."""
+        """Long polling (the bot's one getUpdates): the first worker only; a webhook: every worker."""
         return not self.settings.webhook_url
 
     async def start(self) -> None:
@@ -96,8 +89,7 @@ class TelegramAdapter:
         log.info("telegram: signed in as @%s", self.app.bot.username)
 
     async def poll(self) -> None:
-        """Long polling: each batch of updates is handled (taken by the core) before the next
-        getUpdates confirms it, so a crash in between has Telegram send it again."""
+        """Long polling: a batch is confirmed by the next getUpdates only once the core took it."""
         offset = None
         while True:
             try:
@@ -120,8 +112,8 @@ class TelegramAdapter:
             await asyncio.sleep(self.settings.poll_interval_seconds)
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """An update the core could not take because its store was down: not confirmed, so
-        Telegram sends it again. Any other error is a bug: logged, and the update dropped."""
+        """An update the core could not take (its store down): not confirmed, sent again. Any
+        other error is a bug: logged, the update dropped."""
         if not isinstance(context.error, STORE_OUTAGE):
             log.error("telegram: an update failed", exc_info=context.error)
             return
@@ -240,8 +232,7 @@ class TelegramAdapter:
 
     async def on_joined(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """New members of a group: the core checks each name (and @username) for impostors."""
-        message = update.message
-        if message is None:
+        if (message := update.message) is None:
             return
         for member in message.new_chat_members:
             if member.id == self.app.bot.id:
@@ -253,9 +244,8 @@ class TelegramAdapter:
             ))  # fmt: skip
 
     async def on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Photos and documents are fetched for the core (which keeps images and PDFs, refuses
-        the rest); stickers, voice...: shown to the agent during a hand-off, otherwise the user
-        is asked to type. Only in private, or in a group when addressed to the bot."""
+        """Photos and documents are fetched for the core (it keeps images and PDFs); stickers,
+        voice...: described. Only in private, or in a group when addressed to the bot."""
         message = update.message
         normalized = self.normalize(message) if message else None
         if normalized is None or not normalized.addressed:
@@ -274,7 +264,6 @@ class TelegramAdapter:
 
         async def download() -> bytearray:  # getFile, then the file URL (base_file_url + token + file_path)
             return await (await photo_or_document.get_file()).download_as_bytearray()
-
         upload = await fetch_upload(PLATFORM, name, photo_or_document.file_size, self.desk.attachment_limit,
                                     download, (TelegramError, RuntimeError))  # fmt: skip
         decision = await self.desk.attachment(normalized, upload)
@@ -282,8 +271,8 @@ class TelegramAdapter:
             await self.delete_if_allowed(message)
 
     async def deliver(self, reply: OutboundReply, conversation: str, sender: str) -> None:
-        """Send one outbox reply: split to Telegram's length, as a reply to the user's message,
-        waiting out 429s; a 403 (the user blocked the bot) is logged and not retried."""
+        """One outbox reply, split to Telegram's length, answering the user's message; 429s waited
+        out; a 403 (the user blocked the bot) logged, not retried."""
         markup = None
         if reply.buttons:
             markup = InlineKeyboardMarkup([[InlineKeyboardButton(b.label, callback_data=b.action[:64])

@@ -5,6 +5,7 @@
     GET  /api/webchat/{session}/messages?after=<cursor>[&wait=<s>]  ->  what came later
     POST /api/webchat/{session}/press     {"action": "helpful:yes"}  ->  202 (what follows comes by GET)
     POST /api/webchat/{session}/files     the file as the body  ->  {"message"} (`webchat_files.py`)
+    POST /api/webchat/{session}/followup  {"email": "..."}  ->  {"reply"} (`webchat_followup.py`)
 
 Sessions: the server issues their ids (`webchat_ids.py`: random and signed), since an id is
 all it takes to read a conversation; every route answers an id it did not issue with 404
@@ -12,9 +13,8 @@ all it takes to read a conversation; every route answers an id it did not issue 
 `Content-Type: application/json`, else 415: a cross-site form can post `text/plain` without
 the browser asking first, a JSON body it cannot.
 
-Long polls (`wait`): a waiting GET costs no Redis connection (the store wakes it, see
-`bot/stores/webchat_news.py`), and how many are held open is capped per session, per client
-address and per process (`webchat_polls.py`, the `web.polls_*` settings).
+Long polls (`wait`): a waiting GET costs no Redis connection (`bot/stores/webchat_news.py`
+wakes it), and how many are held open is capped (`webchat_polls.py`, `web.polls_*`).
 
 Each session's messages (the user's as stored, redacted, and the replies) live in a Redis
 stream (`sb:webchat:<session>`); the cursor is a stream id. The bot's answers are written
@@ -40,7 +40,7 @@ from pathlib import Path
 from aiohttp import web
 
 from adapters.in_order import PerChat
-from adapters.webchat_files import WebChatUploads, language_hint
+from adapters.webchat_files import CLIENT_ID, WebChatUploads, language_hint
 from adapters.webchat_followup import WebChatFollowUp
 from adapters.webchat_ids import SessionIds
 from adapters.webchat_polls import HeldPolls, PollRefused
@@ -53,7 +53,6 @@ from bot.web.responses import json_error
 PLATFORM = "webchat"
 STATIC = Path(__file__).with_name("webchat_static")
 ACTION = re.compile(r"^[A-Za-z0-9:_-]{1,100}$")
-CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MAX_BODY_BYTES = 64 * 1024
 
 
