@@ -4,8 +4,8 @@ also reaches streamed responses such as the event stream and aiohttp's own 404s)
 - `Server: supportbot`: aiohttp would name itself and its version, a gift to whoever looks for
   servers with a known hole.
 - On /api/: `X-Content-Type-Options: nosniff` (a browser must not read JSON as a page or a
-  script) and `Cache-Control: no-store` (transcripts and tokens are kept by no cache), unless
-  the route set its own (a user's file: `private, no-store`, `file_routes.py`).
+  script) and `Cache-Control: no-store` (transcripts and tokens are kept by no cache); a route
+  may set a stricter one that still says no-store (a user's file: `private, no-store`).
 """
 
 from __future__ import annotations
@@ -20,8 +20,10 @@ async def set_response_headers(request: web.Request, response: web.StreamRespons
     """The app's `on_response_prepare` signal handler."""
     response.headers["Server"] = SERVER_NAME
     if request.path.startswith("/api/"):
-        for name, value in API_HEADERS.items():
-            response.headers.setdefault(name, value)
+        kept = response.headers.get("Cache-Control", "")
+        response.headers.update(API_HEADERS)
+        if "no-store" in kept:
+            response.headers["Cache-Control"] = kept
 
 
 def install_response_headers(app: web.Application) -> None:
