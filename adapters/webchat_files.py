@@ -21,7 +21,6 @@ the line is written once and the file handed to the bot once (`upload_progress`)
 from __future__ import annotations
 
 import re
-import urllib.parse
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -30,6 +29,7 @@ from bot.domain.attachments import Upload
 from bot.domain.messages import InboundMessage, OutboundReply
 from bot.services.channels import STORE_OUTAGE
 from bot.web.responses import json_error
+from bot.web.uploads import read_upload, upload_name
 
 if TYPE_CHECKING:
     from adapters.webchat import WebChat
@@ -37,38 +37,12 @@ if TYPE_CHECKING:
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 # What a cross-site form can send without a preflight: never a file this route takes.
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data", "text/plain")
-NAME_CHARS = 100
 
 
 def language_hint(request: web.Request) -> str | None:
     """The first language of the browser's Accept-Language, if any."""
     first = request.headers.get("Accept-Language", "").split(",")[0].split(";")[0].strip()
     return first or None
-
-
-def upload_name(request: web.Request) -> str:
-    """The file's name as the user's device gave it: its last path part, printable, at most
-    100 characters (shown, never used as a path)."""
-    raw = request.query.get("name") or urllib.parse.unquote(request.headers.get("X-File-Name", ""))
-    base = raw.replace("\\", "/").rsplit("/", 1)[-1]
-    return "".join(ch for ch in base if ch.isprintable()).strip()[:NAME_CHARS]
-
-
-async def read_upload(request: web.Request, limit: int, name: str) -> Upload:
-    """The body as an Upload, read up to `limit` + 1 bytes and no further: one over the limit
-    comes without its bytes, with its size (as declared, or as far as read)."""
-    declared = request.content_length
-    if declared is not None and declared > limit:
-        return Upload(None, name, declared)
-    data = bytearray()
-    while len(data) <= limit:
-        chunk = await request.content.read(limit + 1 - len(data))
-        if not chunk:
-            break
-        data += chunk
-    if len(data) > limit:
-        return Upload(None, name, len(data))
-    return Upload(bytes(data), name)
 
 
 class WebChatUploads:

@@ -67,6 +67,19 @@ class Upload:
         return check_attachment(self.data, max_bytes)
 
 
+@dataclass(frozen=True)
+class OutgoingFile:
+    """A kept file on its way to a user (an agent attached it): what a channel sends."""
+
+    name: str
+    media_type: str
+    data: bytes
+
+    @property
+    def is_image(self) -> bool:
+        return self.media_type.startswith("image/")
+
+
 class AttachmentRefused(ValueError):
     """A file the bot does not take; `reason` is one of TOO_BIG, WRONG_TYPE, UNREADABLE, EMPTY."""
 

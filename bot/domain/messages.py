@@ -80,6 +80,7 @@ class OutboundReply:
     text: str
     buttons: tuple[Button, ...] = ()
     reply_to: Optional[str] = None
+    files: tuple[str, ...] = ()  # ids of files an agent attached (bot/stores/user_files.py)
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,20 @@ import logging
 from typing import Optional
 
 from bot.config import Config
-from bot.domain.attachments import EMPTY, TOO_BIG, UNREADABLE, WRONG_TYPE, AttachmentRefused, Upload
+from bot.domain.attachments import (
+    EMPTY,
+    TOO_BIG,
+    UNREADABLE,
+    WRONG_TYPE,
+    AttachmentRefused,
+    OutgoingFile,
+    Upload,
+)
 from bot.domain.messages import Action, Decision, InboundMessage
 from bot.domain.pipeline import Pipeline
 from bot.services.replies import Replies
-from bot.stores.conversations import WITH_PEOPLE, Conversation
+from bot.stores.blobs import BlobMissing
+from bot.stores.conversations import WITH_PEOPLE, Conversation, conversation_id
 from bot.stores.holder import Stores
 
 log = logging.getLogger(__name__)
@@ -72,6 +81,20 @@ class Attachments:
         reply = await self.replies.answer(message, self.replies.text("attachment_received", language, name=stored.name),
                                           conversation=conversation.id)  # fmt: skip
         return Decision(language, language, None, 0.0, Action.ANSWER, None, reply, "")
+
+    async def outgoing(self, file_id: str, message: Optional[InboundMessage] = None) -> Optional[OutgoingFile]:
+        """A file an agent attached to a reply, for the channel that delivers it; with
+        `message` (a user fetching it, e.g. the web chat's page) only a file of that user's
+        conversation. None when there is no such file or its bytes are gone."""
+        stored = await self.files.get(file_id)
+        if stored is None or not stored.sender.startswith("agent:"):
+            return None
+        if message is not None and stored.conversation != conversation_id(message.conversation_key):
+            return None
+        try:
+            return OutgoingFile(stored.name, stored.media_type, await self.files.data(stored))
+        except BlobMissing:
+            return None
 
     async def _not_a_file(self, message: InboundMessage, conversation: Conversation, language: str,
                           description: str) -> Decision:  # fmt: skip

@@ -62,7 +62,8 @@ class FollowUp:
         return self.replies.text("followup_saved", conversation.language or message.language_hint or "en",
                                  address=masked(address))  # fmt: skip
 
-    async def agent_replied(self, conversation: Conversation, text: str, sender: str) -> bool:
+    async def agent_replied(self, conversation: Conversation, text: str, sender: str,
+                            files: tuple[str, ...] = ()) -> bool:  # fmt: skip
         """An agent's reply also by e-mail when the user asked for it and their page is closed;
         whether it was sent on."""
         address = conversation.followup_email
@@ -71,7 +72,7 @@ class FollowUp:
         if await self.pages.polled_lately(conversation.chat_id):
             return False
         root = await self._thread(conversation, address)
-        await self.replies.send(OutboundReply("email", root, text), conversation.id, sender)
+        await self.replies.send(OutboundReply("email", root, text, files=files), conversation.id, sender)
         await self.conversations.append(conversation.id, "system", f"also sent by e-mail to {masked(address)}: "
                                                                    "the user's page was closed")  # fmt: skip
         log.info("%s: an agent's reply followed the user by e-mail", conversation.id)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.domain.attachments import Upload
+from bot.domain.attachments import OutgoingFile, Upload
 from bot.domain.buttons import ACCOUNT_ACTIONS
 from bot.domain.messages import Decision, InboundMessage, OutboundReply
 from bot.domain.pipeline import BadMessage
@@ -107,6 +107,11 @@ class FrontDesk:
         """The user's e-mail address for agents' replies given while they are away; the
         confirmation to show them, or None when `address` is no address (or e-mail is off)."""
         return await self._inbox.followup.leave_address(message, address)
+
+    async def outgoing_file(self, file_id: str, message: InboundMessage | None = None) -> OutgoingFile | None:
+        """A file an agent attached to a reply (`OutboundReply.files`), for the channel to
+        send; with `message` (the user asking for it) only one of that user's conversation."""
+        return await self._inbox.attachments.outgoing(file_id, message)
 
     @property
     def attachment_limit(self) -> int:

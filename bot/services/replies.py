@@ -25,9 +25,11 @@ def answering(message: InboundMessage, text: str, buttons: Sequence[Button] = ()
     return OutboundReply(message.platform, message.chat_id, text, tuple(buttons), reply_to)
 
 
-def in_chat(conversation: Conversation, text: str, buttons: Sequence[Button] = ()) -> OutboundReply:
-    """A reply in the conversation's chat, answering no message in particular."""
-    return OutboundReply(conversation.platform, conversation.chat_id, text, tuple(buttons))
+def in_chat(conversation: Conversation, text: str, buttons: Sequence[Button] = (),
+            files: Sequence[str] = ()) -> OutboundReply:  # fmt: skip
+    """A reply in the conversation's chat, answering no message in particular (with the ids of
+    the files an agent attached)."""
+    return OutboundReply(conversation.platform, conversation.chat_id, text, tuple(buttons), files=tuple(files))
 
 
 class Replies:
@@ -62,7 +64,9 @@ class Replies:
         return reply
 
     async def tell(self, conversation: Conversation, text: str, buttons: Sequence[Button] = (), sender: str = "bot",
-                   record: bool = False, **details: object) -> str:  # fmt: skip
-        """Send `text` in the conversation's chat (see `send` for `sender` and `record`); the
-        outbox entry's id."""
-        return await self.send(in_chat(conversation, text, buttons), conversation.id, sender, record, **details)
+                   record: bool = False, files: Sequence[str] = (), **details: object) -> str:  # fmt: skip
+        """Send `text` (and an agent's `files`, by id) in the conversation's chat (see `send`
+        for `sender` and `record`); the outbox entry's id."""
+        if files:
+            details["files"] = list(files)
+        return await self.send(in_chat(conversation, text, buttons, files), conversation.id, sender, record, **details)

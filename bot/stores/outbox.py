@@ -44,13 +44,15 @@ def _encode(reply: OutboundReply, conversation: str, sender: str) -> dict:
         "platform": reply.platform, "chat_id": reply.chat_id, "text": reply.text, "conversation": conversation,
         "sender": sender,
         "reply_to": reply.reply_to or "", "buttons": json.dumps([[b.label, b.action] for b in reply.buttons]),
+        **({"files": ",".join(reply.files)} if reply.files else {}),
     }  # fmt: skip
 
 
 def _decode(fields: dict) -> tuple[OutboundReply, str, str]:
     data = {k.decode(): v.decode() for k, v in fields.items()}
     buttons = tuple(Button(label, action) for label, action in json.loads(data.get("buttons") or "[]"))
-    reply = OutboundReply(data["platform"], data["chat_id"], data["text"], buttons, data.get("reply_to") or None)
+    reply = OutboundReply(data["platform"], data["chat_id"], data["text"], buttons, data.get("reply_to") or None,
+                          tuple(f for f in data.get("files", "").split(",") if f))  # fmt: skip
     return reply, data.get("conversation", ""), data.get("sender", "bot")
 
 

@@ -30,6 +30,7 @@ from bot.web.audit_routes import audited
 from bot.web.responses import ApiError
 
 MAX_REPLY_CHARS = 4000
+MAX_REPLY_FILES = 5
 # The shape of `conversation_id`: anything else names no conversation (and may name another
 # kind of key, such as a transcript, which Redis would refuse to read as one).
 CONVERSATION_ID = re.compile(r"^c[0-9a-f]{12}$")
@@ -185,24 +186,36 @@ class AgentRoutes:
 
     @audited("reply")
     async def reply(self, request: web.Request) -> web.Response:
-        """{"text": ...} to the user, through their platform's outbox; 409 unless assigned to
-        the agent."""
+        """{"text": ..., "files"?: [ids]} to the user, through their platform's outbox (files
+        the agent uploaded to this conversation, `file_routes.py`; with files the text may be
+        empty); 409 unless assigned to the agent."""
         conv = await self._owned(request)
         agent = request[AGENT]
-        text = (await json_object(request)).get("text")
-        if not isinstance(text, str) or not text.strip():
+        body = await json_object(request)
+        text, files = body.get("text"), await self._attached(conv.id, body.get("files", []))
+        if not isinstance(text, str) or not (text.strip() or files):
             raise ApiError(400, "bad_request", '"text" must be a non-empty string')
         if len(text) > MAX_REPLY_CHARS:
             raise ApiError(413, "too_long", f"a reply is at most {MAX_REPLY_CHARS} characters")
         if conv.state != ASSIGNED or conv.agent != agent.name:
             raise ApiError(409, "not_yours", f"the conversation is {conv.state}; claim it before replying")
-        entry = await self.replies.tell(conv, text, sender=f"agent:{agent.name}", record=True)
-        await self.inbox.followup.agent_replied(conv, text, f"agent:{agent.name}")  # the user left: by e-mail too
+        entry = await self.replies.tell(conv, text, sender=f"agent:{agent.name}", record=True, files=files)
+        await self.inbox.followup.agent_replied(conv, text, f"agent:{agent.name}", files)  # the user left: by e-mail
         if conv.offered_at:  # replying to an offered conversation accepts it
             await self.assignment.accept(conv.id, agent.name)
         if conv.ticket:  # for the reports' time to first response
             await self.queue.note_first_reply(conv.ticket, time.time())
         return web.json_response({"queued_for_delivery": entry}, status=202)
+
+    async def _attached(self, cid: str, ids: object) -> tuple[str, ...]:
+        """The files named in a reply: at most 5, each one an agent uploaded to this conversation."""
+        if not isinstance(ids, list) or len(ids) > MAX_REPLY_FILES or not all(isinstance(i, str) for i in ids):
+            raise ApiError(400, "bad_request", f'"files" must be a list of at most {MAX_REPLY_FILES} file ids')
+        for file_id in ids:
+            stored = await self.inbox.attachments.files.get(file_id)
+            if stored is None or stored.conversation != cid or not stored.sender.startswith("agent:"):
+                raise ApiError(400, "bad_request", f"{file_id[:40]!r} is no file uploaded to this conversation")
+        return tuple(dict.fromkeys(ids))
 
     @audited("resolve")
     async def resolve(self, request: web.Request) -> web.Response:

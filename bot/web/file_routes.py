@@ -2,6 +2,7 @@
 
     GET /api/files/{id}             the bytes, as kept (an image without its metadata, a PDF as sent)
     GET /api/files/{id}/thumbnail   a small PNG or JPEG of an image (at most 240 px a side); 404 for a PDF
+    POST /api/conversations/{id}/files?name=   an agent's file for a reply (the body is the file)
 
 An agent may open a file when they may read its conversation (the rule of its transcript:
 theirs now or last, or a note mentioned them; leads: any); anyone else gets the same 404 as
@@ -24,13 +25,16 @@ from collections import OrderedDict
 from aiohttp import web
 from PIL import Image
 
+from bot.config import Config
+from bot.domain.attachments import TOO_BIG, AttachmentRefused
 from bot.stores.blobs import BlobMissing
-from bot.stores.conversations import ConversationStore
+from bot.stores.conversations import ASSIGNED, ConversationStore
 from bot.stores.user_files import StoredFile, UserFiles
 from bot.web.agent_routes import readable_conversation
 from bot.web.api_requests import AGENT
 from bot.web.audit_routes import audited
 from bot.web.responses import ApiError
+from bot.web.uploads import read_upload, upload_name
 
 USER_FILES = web.AppKey("user_files", UserFiles)
 THUMBNAIL_SIDE = 240
@@ -65,13 +69,35 @@ def make_thumbnail(data: bytes, media_type: str) -> tuple[bytes, str]:
 class FileRoutes:
     """The routes that open users' files, for agents who may read their conversations."""
 
-    def __init__(self, config: object, conversations: ConversationStore) -> None:
+    def __init__(self, config: Config, conversations: ConversationStore) -> None:
         self.config = config  # for the audit trail (whether to trust X-Forwarded-For)
         self.conversations = conversations
         self.thumbnails: OrderedDict[str, tuple[bytes, str]] = OrderedDict()
 
     def routes(self) -> list[web.RouteDef]:
-        return [web.get("/api/files/{id}", self.file), web.get("/api/files/{id}/thumbnail", self.thumbnail)]
+        return [web.get("/api/files/{id}", self.file), web.get("/api/files/{id}/thumbnail", self.thumbnail),
+                web.post("/api/conversations/{id}/files", self.upload)]
+
+    @audited("file_upload")
+    async def upload(self, request: web.Request) -> web.Response:
+        """A file the agent will attach to a reply in their conversation (the body is the file,
+        `name=` its name): checked as a user's is (images and PDFs within the limit, images
+        without metadata), kept, and named by the id a reply's "files" gives. 413/415 say why
+        one is refused; 409 unless the conversation is the agent's."""
+        agent = request[AGENT]
+        conv = await self.conversations.get(request.match_info["id"])
+        if conv is None or conv.state != ASSIGNED or conv.agent != agent.name:
+            raise ApiError(409, "not_yours", "claim the conversation before attaching a file to it")
+        files = request.app[USER_FILES]
+        limit = self.config.attachments.max_bytes
+        upload = await read_upload(request, limit, upload_name(request))
+        try:
+            accepted = await asyncio.to_thread(upload.checked, limit)
+        except AttachmentRefused as refused:
+            raise ApiError(413 if refused.reason == TOO_BIG else 415, f"file_{refused.reason}",
+                           f"{refused}: images (JPEG, PNG, GIF, WebP) and PDFs up to {limit} bytes") from None
+        stored = await files.keep(conv.id, accepted, upload.name, f"agent:{agent.name}")
+        return web.json_response(stored.public(), status=201)
 
     async def _readable(self, request: web.Request) -> StoredFile:
         """The file in the URL, if the agent may read its conversation; else 404 (the same for
