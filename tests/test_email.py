@@ -10,7 +10,9 @@ from __future__ import annotations
 import email
 import email.policy
 import io
+import os
 import re
+import zipfile
 from email.message import EmailMessage
 from email.utils import make_msgid
 from types import SimpleNamespace
@@ -35,7 +37,7 @@ def email_bot(mail_servers: MailServers, redis_server, model_path, tmp_path_fact
                        "imap_port": mail_servers.imap_port, "imap_tls": False, "smtp_host": mail_servers.smtp_host,
                        "smtp_port": mail_servers.smtp_port, "smtp_starttls": False, "poll_seconds": 2.0,
                        "leader_lock_seconds": 6}  # fmt: skip
-    config["attachments"]["folder"] = str(workdir / "files")
+    config["attachments"].update(folder=str(workdir / "files"), max_bytes=200_000)
     (workdir / "config.yml").write_text(yaml.safe_dump(config))
     redis_url = redis_server.url.rsplit("/", 1)[0] + "/16"  # this module's own database
     redis_sync.Redis.from_url(redis_url).flushdb()
@@ -128,6 +130,23 @@ def test_a_handed_off_mail_gets_the_agents_reply_in_its_thread_and_the_answer_co
     assert len(replies_to(email_bot, ANA, asked, count=3, timeout=3)) == 2, "the bot stays quiet while Mira has it"
 
 
+def test_a_file_too_big_or_disguised_by_its_name_is_refused_in_the_users_language(email_bot):
+    noise = io.BytesIO()
+    Image.frombytes("RGB", (300, 300), os.urandom(300 * 300 * 3)).save(noise, format="PNG")
+    big = mail_from(f"Ana <{ANA}>", "captura", "")
+    big.add_attachment(noise.getvalue(), maintype="image", subtype="png", filename="captura.png")
+    big["Content-Language"] = "es"
+    zipped = io.BytesIO()
+    with zipfile.ZipFile(zipped, "w") as archive:
+        archive.writestr("invoice.exe", b"MZ" + b"\0" * 64)
+    disguised = mail_from(f"Ana <{ANA}>", "photo", "")
+    disguised.add_attachment(zipped.getvalue(), maintype="image", subtype="png", filename="photo.png")
+    [too_big] = replies_to(email_bot, ANA, send(email_bot, big))
+    [wrong] = replies_to(email_bot, ANA, send(email_bot, disguised))
+    assert "demasiado grande" in body(too_big) and "0.2 MB" in body(too_big)
+    assert "JPEG" in body(wrong) and "PDF" in body(wrong)
+
+
 def test_automatic_mail_is_not_answered_and_a_bounce_is_recorded(email_bot):
     out_of_office = send(email_bot, mail_from(BO, "Out of office", "I am away until Monday.",
                                               Auto_Submitted="auto-replied"))  # fmt: skip
@@ -202,3 +221,17 @@ def test_an_agents_reply_follows_a_web_chat_user_who_left_by_e_mail_and_their_an
         return [x for x in transcript if x["text"].startswith("Yes, I see it")]
 
     assert wait_for(answered), "the answer by e-mail comes back into the web chat conversation"
+
+
+def test_an_unsubscribed_address_gets_no_more_mail_until_it_writes_again(email_bot):
+    bot = email_bot.bot
+    asked = send(email_bot, mail_from(f"Bo <{BO}>", "Help", "I want to talk to a human about my account"))
+    replies_to(email_bot, BO, asked)
+    token = add_agent(SimpleNamespace(url=email_bot.redis_url), "omar", "en")
+    status, conv = call(bot, "POST", "/api/queue/claim", {"languages": ["en"]}, token=token)
+    assert status == 200 and conv["user_id"] == BO
+    send(email_bot, mail_from(f"Bo <{BO}>", "unsubscribe", "unsubscribe"))
+    assert wait_for(lambda: email_bot.redis.hget(f"sb:mail:address:{BO}", "unsubscribed"))
+    before = len(inbox_of(email_bot, BO))
+    assert call(bot, "POST", f"/api/conversations/{conv['id']}/reply", {"text": "Omar here."}, token=token)[0] == 202
+    assert not wait_for(lambda: len(inbox_of(email_bot, BO)) > before, timeout=5), "no mail after unsubscribing"
