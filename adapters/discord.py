@@ -161,8 +161,9 @@ class DiscordAdapter:
                                         attachment.read, (discord.DiscordException, aiohttp.ClientError,
                                                           asyncio.TimeoutError))  # fmt: skip
             last = index == len(files) - 1
-            decision = await self.desk.attachment(replace(normalized, text=normalized.text if last else ""), upload,
-                                                  acknowledge=last)  # fmt: skip
+            part = replace(normalized, text=normalized.text if last else "",  # each file its own idempotency key
+                           message_id=f"{normalized.message_id}#{index}" if index else normalized.message_id)
+            decision = await self.desk.attachment(part, upload, acknowledge=last)
         return decision
 
     async def on_member_join(self, member: discord.Member) -> None:

@@ -118,3 +118,17 @@ async def test_an_erasure_takes_the_users_files_and_their_bytes(desk, redis, tmp
     assert erased["files"] == 1
     assert list((tmp_path / "files").iterdir()) == [], "the bytes are gone, not only the record"
     assert await redis.zcard(keys.FILES) == 0
+
+
+async def test_a_file_the_platform_sends_again_is_kept_and_answered_once(desk, redis, tmp_path):
+    front_desk, stores = desk
+    message = _message(user="f6", mid="tg-77")
+    first = await front_desk.attachment(message, Upload(phone_photo(), "again.jpg"))
+    again = await front_desk.attachment(message, Upload(phone_photo(), "again.jpg"))
+    assert first.action is Action.ANSWER and again.action is Action.DUPLICATE
+    assert len(await _outbox_texts(redis)) == 1, "one reply"
+    assert len(await stores.files.of_conversation(conversation_id(message.conversation_key))) == 1, "one file kept"
+    refused = _message(user="f6", mid="tg-78")
+    await front_desk.attachment(refused, Upload(b"PK\x03\x04 not a picture", "x.jpg"))
+    await front_desk.attachment(refused, Upload(b"PK\x03\x04 not a picture", "x.jpg"))
+    assert len(await _outbox_texts(redis)) == 2, "one refusal"

@@ -9,6 +9,7 @@ the conversation or the user is asked to type.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Optional
 
@@ -57,8 +58,10 @@ class Attachments:
         with_people = conversation.state in WITH_PEOPLE
         if upload is None:
             return await self._not_a_file(message, conversation, language, description)
-        try:
-            accepted = upload.checked(self.max_bytes)
+        if message.once_key and await self.files.taken(message.once_key):
+            return Decision.duplicate(message.text)  # sent again by the platform: kept and answered before
+        try:  # decoding and encoding a picture takes a while: not on the event loop
+            accepted = await asyncio.to_thread(upload.checked, self.max_bytes)
         except AttachmentRefused as refused:
             log.info("a file refused in %s: %s", conversation.id, refused)
             if with_people:
@@ -66,9 +69,13 @@ class Attachments:
             text = self.replies.text(REFUSAL_REPLIES[refused.reason], language,
                                      max_mb=round(self.max_bytes / 1_000_000, 1))  # fmt: skip
             reply = await self.replies.answer(message, text, conversation=conversation.id)
+            if message.once_key:
+                await self.files.mark_taken(message.once_key)
             return None if message.text.strip() else Decision(language, language, None, 0.0, Action.ANSWER, None,
                                                               reply, "")  # fmt: skip
         stored = await self.files.keep(conversation.id, accepted, upload.name, "user")
+        if message.once_key:
+            await self.files.mark_taken(message.once_key)
         await self.conversations.append(conversation.id, "user", f"[{stored.name}]", file=stored.id,
                                         media_type=stored.media_type, language=language)  # fmt: skip
         log.info("a file kept in %s: %s, %d bytes", conversation.id, stored.media_type, stored.size)

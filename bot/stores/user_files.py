@@ -16,6 +16,9 @@ from redis.asyncio import Redis
 from bot.domain.attachments import Attachment
 from bot.stores import keys
 from bot.stores.blobs import BlobStore
+from bot.stores.intake import ONCE_SECONDS
+
+FILE_MARK = "#file"  # a message's file's mark beside the message's own (`keys.once`), erased with it
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,14 @@ class UserFiles:
             pipe.zadd(keys.FILES, {file_id: stored.at})
             await pipe.execute()
         return stored
+
+    async def taken(self, once: str) -> bool:
+        """Whether the file of the message keyed `once` was handled already (a platform sent it
+        again): nothing is kept or said twice."""
+        return bool(await self.redis.exists(keys.once(once + FILE_MARK)))
+
+    async def mark_taken(self, once: str) -> None:
+        await self.redis.set(keys.once(once + FILE_MARK), "file", ex=ONCE_SECONDS)
 
     async def get(self, file_id: str) -> Optional[StoredFile]:
         if not file_id.isascii() or not file_id.replace("-", "").replace("_", "").isalnum():
