@@ -96,6 +96,8 @@ def _opens_quote(joined: str) -> bool:
 
 def _attribution_at(lines: list[str], start: int, is_attribution: Callable[[str], bool]) -> int:
     """How many lines (1-3) from `start` form an attribution; 0 if none."""
+    if not any(line.rstrip().endswith((":", "：")) for line in lines[start : start + ATTRIBUTION_LINES]):
+        return 0  # every attribution ends in a colon: most lines are done with here
     for count in range(1, ATTRIBUTION_LINES + 1):
         chunk = lines[start : start + count]
         if len(chunk) < count or (count > 1 and not chunk[-1].strip()) or QUOTED.match(chunk[-1]):

@@ -8,10 +8,10 @@ from __future__ import annotations
 import base64
 import io
 import quopri
-from urllib.parse import quote
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default as default_policy
+from urllib.parse import quote
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -25,7 +25,7 @@ SUPPORT = "Exchange Support <support@exchange.example>"
 
 
 def mail(body: str | bytes, *, subject: str = "Re: [#T-1001] Deposit", sender: str = "Ana Petrova <Ana@Example.com>",
-         content_type: str = "text/plain; charset=utf-8", encoding: str = "8bit", headers: str = "") -> bytes:  # fmt: skip
+         content_type: str = "text/plain; charset=utf-8", encoding: str = "8bit", headers: str = "") -> bytes:
     """A raw single-part mail as it comes off the wire (CRLF line ends)."""
     head = (f"From: {sender}\nTo: {SUPPORT}\nSubject: {subject}\nDate: Mon, 07 Dec 2026 10:05:00 +0100\n"
             f"Message-ID: <user-1@mail.example.com>\nMIME-Version: 1.0\nContent-Type: {content_type}\n"
@@ -161,8 +161,8 @@ REPLIES = {
                  "> 入金は反映されました。\n", "届きました。ありがとうございます。"),
     "iphone ja": ("まだ届いていません。\n\niPhoneから送信\n\n> 2026/12/07 10:00、Support <support@exchange.example>"
                   "のメール:\n> 確認します。\n", "まだ届いていません。"),
-    "gmail ko": ("입금 확인했습니다.\n\n2026년 12월 7일 (월) 오전 10:00, Support <support@exchange.example>님이 작성:\n\n"
-                 "> 입금이 완료되었습니다.\n", "입금 확인했습니다."),
+    "gmail ko": ("입금 확인했습니다.\n\n2026년 12월 7일 (월) 오전 10:00, Support <support@exchange.example>"
+                 "님이 작성:\n\n> 입금이 완료되었습니다.\n", "입금 확인했습니다."),
     "gmail zh": ("已经到账了，谢谢。\n\nSupport <support@exchange.example> 于2026年12月7日周一 10:00写道：\n\n"
                  "> 您的充值已到账。\n", "已经到账了，谢谢。"),
     "outlook zh": ("还没有到账。\n\n发件人: Support <support@exchange.example>\n发送时间: 2026年12月7日 10:00\n"
@@ -278,7 +278,8 @@ def png_bytes() -> bytes:
 
 
 PDF = (b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n"
-       b"2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n\x00\xff\r\n")  # fmt: skip
+       b"2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\n"
+       b"trailer\n<< /Root 1 0 R >>\n%%EOF\n\x00\xff\r\n")
 
 
 def with_attachments(*files: tuple[bytes, str, str, str]) -> bytes:
@@ -438,7 +439,7 @@ def test_a_daemon_that_does_not_bounce_is_still_a_daemon():
 
 def test_a_persons_reply_is_not_automatic():
     headers = ("Auto-Submitted: no\nX-Mailer: Microsoft Outlook 16.0\nThread-Index: AQHbSxYz\n"
-               "X-Auto-Response-Suppress: RN, NRN\nReceived: from mail.example.com by mx.exchange.example\n")  # fmt: skip
+               "X-Auto-Response-Suppress: RN, NRN\nReceived: from mail.example.com by mx.exchange.example\n")
     for raw in (mail(GMAIL_EN, headers=headers), alternative(OUTLOOK_EN, OUTLOOK_EN_HTML), mail("Hi")):
         assert read_mail(raw).automatic == ""
 
@@ -496,7 +497,7 @@ def test_header_injection_adds_no_header():
     reply = compose_reply(sender=SUPPORT, to="ana@example.com", subject=injected, text=injected, ticket="T-1\nBcc: a@b",
                           in_reply_to="<u@x>\r\nBcc: a@b", references=("<r@x>\nBcc: a@b",), domain="ex.com\r\nBcc: a@b",
                           unsubscribe_url="https://ex.com/u\r\nBcc: a@b", unsubscribe_mailto="u@ex.com\r\nBcc: a@b",
-                          attachments=(MailAttachment("a.pdf\r\nBcc: a@b", "application/pdf\r\nBcc: a@b", PDF),))  # fmt: skip
+                          attachments=(MailAttachment("a.pdf\r\nBcc: a@b", "application/pdf\r\nBcc: a@b", PDF),))
     raw = reply.as_bytes()
     parsed = message_from_bytes(raw, policy=default_policy)
     assert [part for part in parsed.walk() if "Bcc" in part] == []
@@ -551,8 +552,8 @@ SEEDS = [
                      "b.pdf")),  # fmt: skip
     alternative(GMAIL_EN, GMAIL_EN_HTML, headers="References: <a@b> <c@d>\nContent-Language: fr\n"),
     wire(POSTFIX_BOUNCE),
-    mail(base64.encodebytes("入金が反映されていません。".encode("shift_jis")), content_type="text/plain; charset=shift_jis",
-         encoding="base64"),  # fmt: skip
+    mail(base64.encodebytes("入金が反映されていません。".encode("shift_jis")),
+         content_type="text/plain; charset=shift_jis", encoding="base64"),
 ]
 MUTATION = st.tuples(st.sampled_from(["insert", "delete", "flip"]), st.floats(0, 1), st.binary(min_size=1, max_size=8))
 
@@ -585,7 +586,8 @@ def odd_leaf(draw) -> bytes:
     elif encoding == "quoted-printable" and draw(st.booleans()):
         body = quopri.encodestring(body) + b"=4=Z=\n=\xff"
     disposition = draw(st.sampled_from(["", "attachment", "inline", "attachment; filename*=utf-8''%E2%80%AE..%2F"]))
-    head = f'Content-Type: {content_type}; charset="{charset}"; name="../x\x01.bin"\nContent-Transfer-Encoding: {encoding}\n'
+    head = f'Content-Type: {content_type}; charset="{charset}"; name="../x\x01.bin"\n'
+    head += f"Content-Transfer-Encoding: {encoding}\n"
     head += f"Content-Disposition: {disposition}\n" if disposition else ""
     return head.encode("utf-8", "surrogateescape") + b"\n" + body
 
@@ -638,8 +640,11 @@ def test_deep_nesting_is_read(depth, subtype, closed):
 SAMPLES = {"utf-8": "Депозит 入金 ✓", "iso-8859-1": "dépôt reçu", "koi8-r": "депозит", "shift_jis": "入金",
            "gb2312": "充值", "us-ascii": "deposit"}  # fmt: skip
 FILLER = st.text(alphabet="abcdefghij klmnopqrstuvwxyz.,0123456789", max_size=120)
-FILE = st.tuples(st.binary(max_size=3000), st.sampled_from(["image/png", "application/pdf", "application/octet-stream",
-                 "text/csv", "image/jpeg"]), st.sampled_from(["", "scan.png", "../r.pdf", "выписка.pdf", "a" * 150]))  # fmt: skip
+FILE = st.tuples(
+    st.binary(max_size=3000),
+    st.sampled_from(["image/png", "application/pdf", "application/octet-stream", "text/csv", "image/jpeg"]),
+    st.sampled_from(["", "scan.png", "../r.pdf", "выписка.pdf", "a" * 150]),
+)
 
 
 def text_part(text: str, charset: str, encoding: str, subtype: str = "plain") -> bytes:
