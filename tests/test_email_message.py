@@ -684,3 +684,26 @@ def test_nothing_is_lost(charset, encoding, token, filler, files, wrappers, with
     assert_sane(read)
     assert line in read.text.split("\n") and read.subject == line and read.automatic == ""
     assert [attachment.data for attachment in read.attachments] == [data for data, _, _ in files]
+
+
+@pytest.mark.parametrize("line", [
+    "Sent from my iPhone", "Sent from my Samsung Galaxy smartphone.", "Get Outlook for iOS<https://aka.ms/o0ukef>",
+    "Sent from Yahoo Mail for iPhone", "Sent from Mail for Windows", "Enviado desde mi iPhone",
+    "Отправлено с iPhone", "Envoyé de mon iPhone", "Von meinem iPhone gesendet", "iPhoneから送信",
+    "发自我的iPhone", "나의 iPhone에서 보냄", "Gửi từ iPhone của tôi",
+])  # fmt: skip
+def test_mobile_signatures_go(line):
+    assert read_mail(mail(f"Please check my withdrawal.\n\n{line}\n")).text == "Please check my withdrawal."
+
+
+@pytest.mark.parametrize("body", [
+    "I sent it like this:\nFrom: 0x9f2c...41ab (my wallet)\nTo: 0x1d4e...77c0\nDate: 7 Dec 2026 09:12\nAmount: 5 ETH",
+    "Sent from my Binance account yesterday, still not here.\nTxID 0xabc",
+    "Sent from my wallet to yours: 150 USDT",
+    "De: mi cuenta de Binance\nPara: mi cuenta aquí\nFecha: ayer\nNo ha llegado.",
+    "Your colleague wrote:\nsend the screenshot. Here it is.",
+    "The steps were:\n1. open the app\n2. press withdraw",
+])  # fmt: skip
+def test_what_looks_a_little_like_history_is_kept(body):
+    """Users describe transfers with From/To/Date lines and say what they sent from where."""
+    assert read_mail(mail(body)).text == body
