@@ -37,7 +37,7 @@ ORIGINAL_MESSAGE = re.compile(
     r"|wiadomość oryginalna|原始邮件|原始郵件|元のメッセージ|원본 메시지|tin nhắn gốc|thư gốc)\s*-{2,}\s*$",
     re.IGNORECASE,
 )
-_LABEL = r"^\s*\*?\s*(?:{})\s*\*?\s*[:：]"
+_LABEL = r"^\s*(?:\*\s*)?(?:{})(?:\s*\*)?\s*[:：]"  # (no two "\s*" side by side: they backtrack)
 FROM_LABEL = re.compile(
     _LABEL.format("from|de|von|van|da|от|差出人|发件人|寄件者|보낸 사람|từ|od|kimden|expéditeur"), re.IGNORECASE
 )
@@ -111,12 +111,12 @@ def _opens_quote(joined: str) -> bool:
 
 def _attribution_at(lines: list[str], start: int, is_attribution: Callable[[str], bool]) -> int:
     """How many lines (1-3) from `start` form an attribution; 0 if none."""
-    if not any(line.rstrip().endswith((":", "：")) for line in lines[start : start + ATTRIBUTION_LINES]):
-        return 0  # every attribution ends in a colon: most lines are done with here
     for count in range(1, ATTRIBUTION_LINES + 1):
         chunk = lines[start : start + count]
         if len(chunk) < count or (count > 1 and not chunk[-1].strip()) or QUOTED.match(chunk[-1]):
             return 0
+        if not chunk[-1].rstrip().endswith((":", "：")):
+            continue  # every attribution ends in a colon: most lines are done with here
         joined = " ".join(line.strip() for line in chunk)
         if len(joined) > MAX_ATTRIBUTION_CHARS:
             return 0
@@ -163,8 +163,9 @@ def _without_inline_quotes(lines: list[str]) -> list[str]:
         if QUOTED.match(line):
             index += 1
             continue
-        count = _attribution_at(lines, index, _opens_quote)
-        if count and line.strip() and _quote_follows(lines, index + count):
+        quote_near = any(QUOTED.match(near) for near in lines[index + 1 : index + ATTRIBUTION_LINES + 3])
+        count = _attribution_at(lines, index, _opens_quote) if quote_near and line.strip() else 0
+        if count and _quote_follows(lines, index + count):
             index += count
             continue
         kept.append(line)

@@ -505,9 +505,12 @@ def test_header_injection_adds_no_header():
     assert parsed["To"] == "ana@example.com" and parsed["Subject"] == "Re: [#T-1 Bcc: a@b] x Bcc: a@b"
     read = read_mail(raw)
     assert read.attachments[0].data == PDF and read.text == "x\nBcc: a@b"  # the body keeps its lines
+    assert reply["Message-ID"].endswith("@ex.com>")
     for bad in ("x\r\nBcc: a@b", "ana@example.com, eve@example.com", "team: a@b, c@d;", ""):
         with pytest.raises(ValueError):
             compose_reply(sender=SUPPORT, to=bad, subject="s", text="t", ticket=None, domain="ex.com")
+    with pytest.raises(ValueError):
+        compose_reply(sender=SUPPORT, to="ana@example.com", subject="s", text="t", ticket=None, domain="ex.com Bcc:")
 
 
 # --- fuzzing ----------------------------------------------------------------------------------
@@ -707,3 +710,19 @@ def test_mobile_signatures_go(line):
 def test_what_looks_a_little_like_history_is_kept(body):
     """Users describe transfers with From/To/Date lines and say what they sent from where."""
     assert read_mail(mail(body)).text == body
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("body", [
+    " " * 150_000 + "x", "From:" + " " * 150_000 + "x", " * From" + " " * 150_000 + "x",
+    "Final-Recipient:" + " " * 150_000 + "x", "On 1 Dec " + "a " * 100_000 + "wrote:", ":\n" * 100_000,
+    "a@" + "a." * 100_000, "<" * 150_000, "-- \n" * 50_000, "Sent from my " + "iphone " * 50_000,
+    "The following address(es) failed:" + ":" * 100_000,
+], ids=lambda body: repr(body[:16]))  # fmt: skip
+def test_pathological_texts_are_read_quickly(body):
+    """Texts that make a careless pattern backtrack for minutes; read in well under a second each."""
+    for raw in (mail(body), mail(body, sender="MAILER-DAEMON@x.example"), mail(body, content_type="text/html")):
+        assert_sane(read_mail(raw))
+    reply = compose_reply(sender=SUPPORT, to="a@example.com", subject="Re:" + body[:50_000], text=body, ticket="T-1",
+                          domain="example.com")  # fmt: skip
+    assert_sane(read_mail(reply.as_bytes()))
