@@ -29,7 +29,7 @@ BOUNCE_WORDS = re.compile(
     re.IGNORECASE,
 )
 _ADDRESS = r"[^\s<>()\[\]\"',;:@]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}"
-RECIPIENT_FIELDS = re.compile(rf"^(?:final|original)-recipient:\s*(?:rfc822\s*;)?\s*<?({_ADDRESS})",
+RECIPIENT_FIELDS = re.compile(rf"^(?:final|original)-recipient:\s*(?:rfc822\s*;\s*)?<?({_ADDRESS})",
                               re.IGNORECASE | re.MULTILINE)  # fmt: skip
 DAEMON_TEXT_RECIPIENT = re.compile(
     rf"^\s*<({_ADDRESS})>\s*:|following (?:address(?:\(es\)|es)?|recipients?) failed[^\n]*:\s*<?({_ADDRESS})"

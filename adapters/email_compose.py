@@ -24,8 +24,9 @@ MAX_REFERENCES = 20
 MAX_SUBJECT_CHARS = 300
 # Reply prefixes clients write (Re, Aw, Sv, Antw, Odp, Ответ, 回复, 답장, ...), any number of them.
 REPLY_PREFIX = re.compile(r"^\s*(?:(?:re|aw|sv|vs|antw|antwort|odp|ynt|res|rif|r|ответ|回复|回覆|答复|답장|trả lời)"
-                          r"\s*(?:\[\d+\])?\s*[:：]\s*)+", re.IGNORECASE)  # fmt: skip
+                          r"\s*(?:\[\d+\]\s*)?[:：]\s*)+", re.IGNORECASE)  # fmt: skip
 _MEDIA_TYPE = re.compile(r"([a-z0-9][a-z0-9!#$&^_.+-]{0,63})/([a-z0-9][a-z0-9!#$&^_.+-]{0,63})")
+_DOMAIN = re.compile(r"[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,20}")
 UNSUBSCRIBE_LINE = "To stop these e-mails: {link}"
 
 
@@ -38,13 +39,13 @@ def compose_reply(*, sender: str, to: str, subject: str, text: str, ticket: str 
 
     `unsubscribe_line` is the body's last line when an unsubscribe link is given, "{link}"
     standing for it (the caller passes it in the user's language). ValueError when `sender` or
-    `to` is not one mail address."""
+    `to` is not one mail address, or `domain` not a domain name."""
     message = EmailMessage(policy=default_policy)
     message["From"] = _mailbox(sender)
     message["To"] = _mailbox(to)
     message["Subject"] = reply_subject(subject, ticket)
     message["Date"] = format_datetime(datetime.now(timezone.utc))
-    message["Message-ID"] = make_msgid(domain=_one_line(domain).strip("<>@ ") or None)
+    message["Message-ID"] = make_msgid(domain=_domain(domain))
     parent = _message_id(in_reply_to)
     thread = [found for found in map(_message_id, references) if found]
     if parent:
@@ -72,7 +73,7 @@ def compose_reply(*, sender: str, to: str, subject: str, text: str, ticket: str 
 
 
 def reply_subject(subject: str, ticket: str | None) -> str:
-    """"Re: " once, then "[#<ticket>] " unless the subject already names that ticket."""
+    """The reply's subject: "Re: " once, then "[#<ticket>] " unless the subject names that ticket."""
     original = REPLY_PREFIX.sub("", _one_line(subject)).strip()
     ticket = _one_line(ticket or "")
     if ticket and ticket_in_subject(original) != ticket and f"[#{ticket}]" not in original:
@@ -102,6 +103,14 @@ def _mailbox(value: str) -> str:
     if not address.username or not address.domain:
         raise ValueError(f"not a mail address: {first_line[:80]!r}")
     return formataddr((address.display_name, address.addr_spec))
+
+
+def _domain(value: str) -> str:
+    """The domain of our Message-IDs, read up to its first line break; ValueError if not one."""
+    domain = (str(value or "").splitlines() or [""])[0].strip()
+    if not _DOMAIN.fullmatch(domain):
+        raise ValueError(f"not a domain: {domain[:80]!r}")
+    return domain
 
 
 def _message_id(value: str) -> str:

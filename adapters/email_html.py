@@ -26,6 +26,7 @@ VOID = frozenset({"br", "hr", "img", "meta", "link", "input", "wbr", "col", "are
 SIGNATURE_MARKS = ("gmail_signature", "moz-signature")
 SIGNATURE_IDS = frozenset({"signature", "signature_bookmark", "ms-outlook-mobile-signature"})
 MAX_OPEN_ELEMENTS = 400  # deeper markup is read as flat text rather than followed
+MAX_OPEN_LINKS = 20
 _WHITESPACE = re.compile(r"[ \t\r\n\f\v]+")
 
 
@@ -36,22 +37,25 @@ class _TextCollector(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.lines: list[tuple[int, str]] = []
         self.current: list[str] = []
+        self.current_has_text = False
         self.current_depth = 0
         self.open: list[tuple[str, bool, bool]] = []  # tag, hides its content, is a quote
         self.hidden = 0
         self.quote_depth = 0
         self.preformatted = 0
-        self.links: list[str] = []
+        self.links: list[tuple[str, int]] = []  # open links: the address, where their text starts
 
     def _break(self) -> None:
         self.lines.append((self.current_depth, "".join(self.current)))
         self.current = []
+        self.current_has_text = False
         self.current_depth = self.quote_depth
 
     def _write(self, text: str) -> None:
-        if not self.current or not "".join(self.current).strip():
+        if not self.current_has_text:
             self.current_depth = max(self.current_depth, self.quote_depth)
         self.current.append(text)
+        self.current_has_text = self.current_has_text or bool(text.strip())
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         attributes = {name: value or "" for name, value in attrs}
@@ -62,8 +66,8 @@ class _TextCollector(HTMLParser):
             self._write("- ")
         elif tag in ("td", "th"):
             self._write(" ")
-        elif tag == "a":
-            self.links.append(attributes.get("href", ""))
+        elif tag == "a" and len(self.links) < MAX_OPEN_LINKS:
+            self.links.append((attributes.get("href", ""), len(self.current)))
         if tag in VOID or len(self.open) >= MAX_OPEN_ELEMENTS:
             return
         hides = tag in SKIPPED or _is_signature(attributes)
@@ -81,8 +85,8 @@ class _TextCollector(HTMLParser):
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "a" and self.links:
-            href = self.links.pop()
-            shown = "".join(self.current)
+            href, start = self.links.pop()
+            shown = "".join(self.current[start : start + 100])  # the link's text (a line break empties it)
             if href.startswith(("http://", "https://")) and href not in shown and not self.hidden:
                 self._write(f" ({href})")
         if tag in BLOCKS or tag == "li":

@@ -34,14 +34,19 @@ from adapters.email_html import html_to_text
 from adapters.email_quotes import MAX_TEXT_CHARS, new_text, tidy
 
 MAX_MAIL_BYTES = 40 * 1024 * 1024  # beyond this a mail is read as cut there
+MAX_LINES = 1_000_000  # a 40 MB attachment in base64 has 550,000
 MAX_PARTS = 200
 MAX_BOUNDARY_LINES = 5 * MAX_PARTS  # "--" lines: part boundaries, and signatures
+MAX_HEADER_LINES = 1000  # of one header block (a real mail's top block has a few hundred at most)
+MAX_HEADER_BLOCK_BYTES = 512 * 1024
 MAX_DEPTH = 128  # a mail nested 100 deep is still read whole
 MAX_ATTACHMENTS = 10
 MAX_SUBJECT_CHARS = 300
 MAX_NAME_CHARS = 100
 MAX_PART_TEXT_CHARS = 200_000  # of one text part, before the quotes are taken away
+MAX_HTML_CHARS = 300_000  # of markup read as text, in all (html.parser reads well under 1 MB a second)
 TICKET_IN_SUBJECT = re.compile(r"\[#(T-\d{1,12})\]")
+_BLANK_LINE = re.compile(rb"\n\r?\n")
 _MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}")
 
 
@@ -89,7 +94,7 @@ def read_mail(raw: bytes) -> ReadMail:
     message = _parse(_bounded(bytes(raw)))
     parts = _walk(message)
     sender, sender_name = sender_of(message)
-    written = "\n\n".join(parts.plain) if parts.plain else "\n\n".join(html_to_text(html) for html in parts.html)
+    written = _written(parts)
     automatic, bounce_for = automatic_reason(message, sender, [*parts.plain, *parts.html, *parts.reports])
     return ReadMail(
         sender=sender,
@@ -108,6 +113,21 @@ def read_mail(raw: bytes) -> ReadMail:
     )
 
 
+def _written(parts: _Parts) -> str:
+    """The mail's text: its plain parts, else its HTML ones read as text (at most
+    MAX_HTML_CHARS of markup in all); at most MAX_PART_TEXT_CHARS, the start (replies are
+    top-posted)."""
+    if parts.plain:
+        return "\n\n".join(parts.plain)[:MAX_PART_TEXT_CHARS]
+    markup, budget = [], MAX_HTML_CHARS
+    for html in parts.html:
+        markup.append(html[:budget])
+        budget -= len(markup[-1])
+        if budget <= 0:
+            break
+    return "\n\n".join(map(html_to_text, markup))[:MAX_PART_TEXT_CHARS]
+
+
 def ticket_in_subject(subject: str) -> str | None:
     """The ticket the bot put in a subject ("Re: [#T-1234] Deposit" -> "T-1234"), None if none."""
     found = TICKET_IN_SUBJECT.search(subject or "")
@@ -115,15 +135,44 @@ def ticket_in_subject(subject: str) -> str | None:
 
 
 def _bounded(raw: bytes) -> bytes:
-    """The mail cut at MAX_MAIL_BYTES, and before the line that could start part number
-    MAX_BOUNDARY_LINES: the parser makes an object of every part before we walk any."""
+    """The mail cut where the parser's work would stop being bounded (it reads line by line):
+    at MAX_MAIL_BYTES or MAX_LINES, before the line that could start part number
+    MAX_BOUNDARY_LINES (the parser makes an object of every part before we walk any), and each
+    header block (at the start, after a "--" line) kept to MAX_HEADER_LINES lines and
+    MAX_HEADER_BLOCK_BYTES (its other lines dropped)."""
     raw = raw[:MAX_MAIL_BYTES]
-    position = -1
-    for _ in range(MAX_BOUNDARY_LINES):
+    if raw.count(b"\n") > MAX_LINES:
+        raw = raw[: len(raw) - len(raw.split(b"\n", MAX_LINES)[-1])]
+    starts, position = [0], -1
+    while len(starts) <= MAX_BOUNDARY_LINES:
         position = raw.find(b"\n--", position + 1)
         if position < 0:
-            return raw
-    return raw[:position]
+            break
+        starts.append(position + 1)
+    else:
+        raw = raw[: starts.pop()]
+    pieces, kept_to, last_blank, block_end = [], 0, _last_blank_line(raw), 0
+    for start in starts:
+        if start < kept_to:
+            continue
+        block_end = block_end if start < block_end else _blank_line(raw, start, last_blank)
+        if block_end - start > MAX_HEADER_BLOCK_BYTES or raw.count(b"\n", start, block_end) > MAX_HEADER_LINES:
+            cut = raw[start : min(block_end, start + MAX_HEADER_BLOCK_BYTES)]
+            cut = b"\n".join(cut.split(b"\n", MAX_HEADER_LINES)[:MAX_HEADER_LINES])
+            pieces += [raw[kept_to:start], cut]
+            kept_to = block_end
+    return b"".join([*pieces, raw[kept_to:]]) if pieces else raw
+
+
+def _last_blank_line(raw: bytes) -> int:
+    return max(raw.rfind(b"\n\n"), raw.rfind(b"\n\r\n"))
+
+
+def _blank_line(raw: bytes, start: int, last_blank: int) -> int:
+    """Where the header block from `start` ends: its blank line, or the end of the mail (found
+    without searching past the last blank line, so that a thousand blocks cost no more)."""
+    found = _BLANK_LINE.search(raw, start, last_blank + 3) if start <= last_blank else None
+    return found.start() if found else len(raw)
 
 
 def _parse(raw: bytes) -> Message:

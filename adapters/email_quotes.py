@@ -37,26 +37,41 @@ ORIGINAL_MESSAGE = re.compile(
     r"|wiadomość oryginalna|原始邮件|原始郵件|元のメッセージ|원본 메시지|tin nhắn gốc|thư gốc)\s*-{2,}\s*$",
     re.IGNORECASE,
 )
-_LABEL = r"^\s*\*?\s*(?:{})\s*\*?\s*[:：]"
+_LABEL = r"^\s*(?:\*\s*)?(?:{})(?:\s*\*)?\s*[:：]"  # (no two "\s*" side by side: they backtrack)
 FROM_LABEL = re.compile(
     _LABEL.format("from|de|von|van|da|от|差出人|发件人|寄件者|보낸 사람|từ|od|kimden|expéditeur"), re.IGNORECASE
 )
-OTHER_LABELS = re.compile(
+# A quoted header block names its subject, and when it was sent or to whom: a user describing a
+# transfer ("From: my wallet / To: ... / Date: ...") names no subject.
+SUBJECT_LABEL = re.compile(
+    _LABEL.format("subject|asunto|objet|betreff|тема|件名|主题|主旨|제목|chủ đề|oggetto|onderwerp|temat|konu|assunto"),
+    re.IGNORECASE,
+)
+SENT_OR_TO_LABEL = re.compile(
     _LABEL.format(
-        "sent|date|to|cc|subject|enviado|fecha|para|asunto|envoyé|à|objet|gesendet|datum|an|betreff"
-        "|отправлено|дата|кому|копия|тема|送信日時|日付|宛先|件名|发送时间|日期|收件人|主题|寄件日期|主旨"
-        "|보낸 날짜|받는 사람|제목|đã gửi|ngày|đến|chủ đề|data|inviato|oggetto|verzonden|onderwerp|aan"
-        "|wysłano|temat|do|tarih|kime|konu"
+        "sent|date|to|enviado|fecha|para|envoyé|date d'envoi|à|gesendet|datum|an|отправлено|дата|кому"
+        "|送信日時|日付|宛先|发送时间|日期|收件人|寄件日期|보낸 날짜|받는 사람|đã gửi|ngày|đến|data|inviato|a"
+        "|verzonden|aan|wysłano|do|tarih|kime"
     ),
     re.IGNORECASE,
 )
 SIGNATURE_DELIMITER = re.compile(r"^--\s?$")
+# The lines mail apps add under what the user wrote, matched as whole lines naming a device or an
+# app: "Sent from my wallet to yours" is the user's, "Sent from my iPhone" is not.
+_DEVICE = (r"(?:i ?phone|ipad|ipod|android|samsung|galaxy|blackberry|huawei|xiaomi|redmi|honor|oneplus|pixel"
+           r"|mobile|phone|smartphone|tablet|móvil|movil|teléfono|celular|телефона?|смартфона|мобильного"
+           r"|téléphone|mobile|handy|telefono|telefoon|surface)(?: [\w.-]+){0,4}")  # fmt: skip
+_APP = (r"(?:outlook|yahoo mail|mail for windows|gmail|aol|proton ?mail|mail\.ru|яндекс почты|the mail app)"
+        r"(?: (?:for|on|para|pour|für|для) [\w ]{1,30})?")  # fmt: skip
 MOBILE_SIGNATURE = re.compile(
-    r"^\s*(?:sent from (?:my |mail for |outlook|yahoo|gmail|proton|samsung|aol|the )|sent with proton"
-    r"|get outlook for |enviado desde (?:mi |outlook|yahoo)|enviado do meu |obtener outlook para "
-    r"|отправлено (?:с|из|со) |envoyé (?:de|depuis|à partir de) (?:mon |outlook|yahoo)|télécharger outlook pour "
-    r"|von meinem .*gesendet|gesendet (?:von|mit) (?:meinem|der|outlook|iphone)|inviato da |verzonden (?:met|vanaf) "
-    r"|発自我的|发自我的|從我的|从我的.*发送|.*から送信$|.*에서 보냄$|(?:được )?gửi từ .*của tôi)",
+    rf"^\s*(?:sent (?:from|via|with) (?:my )?(?:{_DEVICE}|{_APP})|get outlook for (?:ios|android)"
+    rf"|enviado desde (?:mi )?(?:{_DEVICE}|{_APP})|enviado do meu {_DEVICE}|obtener outlook para (?:ios|android)"
+    rf"|отправлено (?:с|со|из) (?:моего )?(?:{_DEVICE}|{_APP}|мобильной почты.*|iphone)"
+    rf"|envoyé (?:de|depuis|à partir de) (?:mon )?(?:{_DEVICE}|{_APP})|télécharger outlook pour (?:ios|android)"
+    rf"|von meinem {_DEVICE} gesendet|gesendet (?:von|mit) (?:meinem )?(?:{_DEVICE}|{_APP})"
+    rf"|inviato da (?:il mio )?{_DEVICE}|verzonden (?:met|vanaf) (?:mijn )?{_DEVICE}"
+    rf"|(?:从|從|发自|發自)我的 ?{_DEVICE}(?: ?发送| ?發送)?|{_DEVICE} ?から送信|(?:나의 )?{_DEVICE}에서 보냄"
+    rf"|(?:được )?gửi từ {_DEVICE}(?: của tôi)?)(?:\s*<[^<>]*>)?[.!]?\s*$",
     re.IGNORECASE,
 )
 SEPARATOR = re.compile(r"^\s*[-_=*~]{3,}\s*$")
@@ -100,6 +115,8 @@ def _attribution_at(lines: list[str], start: int, is_attribution: Callable[[str]
         chunk = lines[start : start + count]
         if len(chunk) < count or (count > 1 and not chunk[-1].strip()) or QUOTED.match(chunk[-1]):
             return 0
+        if not chunk[-1].rstrip().endswith((":", "：")):
+            continue  # every attribution ends in a colon: most lines are done with here
         joined = " ".join(line.strip() for line in chunk)
         if len(joined) > MAX_ATTRIBUTION_CHARS:
             return 0
@@ -129,11 +146,12 @@ def _history_start(lines: list[str]) -> int:
 
 
 def _header_block_at(lines: list[str], index: int) -> bool:
-    """A "From:" line with at least two other header labels in the lines right after it."""
+    """A "From:" line with a subject and a date or recipient label in the lines right after it."""
     if not FROM_LABEL.match(lines[index]) or len(lines[index]) > MAX_ATTRIBUTION_CHARS:
         return False
     following = [line for line in lines[index + 1 : index + 8] if line.strip()][:5]
-    return sum(1 for line in following if OTHER_LABELS.match(line)) >= 2
+    return any(SUBJECT_LABEL.match(line) for line in following) and any(
+        SENT_OR_TO_LABEL.match(line) for line in following)
 
 
 def _without_inline_quotes(lines: list[str]) -> list[str]:
@@ -145,8 +163,9 @@ def _without_inline_quotes(lines: list[str]) -> list[str]:
         if QUOTED.match(line):
             index += 1
             continue
-        count = _attribution_at(lines, index, _opens_quote)
-        if count and line.strip() and _quote_follows(lines, index + count):
+        quote_near = any(QUOTED.match(near) for near in lines[index + 1 : index + ATTRIBUTION_LINES + 3])
+        count = _attribution_at(lines, index, _opens_quote) if quote_near and line.strip() else 0
+        if count and _quote_follows(lines, index + count):
             index += count
             continue
         kept.append(line)
@@ -156,6 +175,6 @@ def _without_inline_quotes(lines: list[str]) -> list[str]:
 
 def _signature_start(lines: list[str]) -> int:
     for index, line in enumerate(lines):
-        if SIGNATURE_DELIMITER.match(line) or (len(line) <= 80 and MOBILE_SIGNATURE.match(line)):
+        if SIGNATURE_DELIMITER.match(line) or (len(line) <= 100 and MOBILE_SIGNATURE.match(line)):
             return index
     return len(lines)

@@ -25,7 +25,7 @@ SUPPORT = "Exchange Support <support@exchange.example>"
 
 
 def mail(body: str | bytes, *, subject: str = "Re: [#T-1001] Deposit", sender: str = "Ana Petrova <Ana@Example.com>",
-         content_type: str = "text/plain; charset=utf-8", encoding: str = "8bit", headers: str = "") -> bytes:  # fmt: skip
+         content_type: str = "text/plain; charset=utf-8", encoding: str = "8bit", headers: str = "") -> bytes:
     """A raw single-part mail as it comes off the wire (CRLF line ends)."""
     head = (f"From: {sender}\nTo: {SUPPORT}\nSubject: {subject}\nDate: Mon, 07 Dec 2026 10:05:00 +0100\n"
             f"Message-ID: <user-1@mail.example.com>\nMIME-Version: 1.0\nContent-Type: {content_type}\n"
@@ -161,8 +161,8 @@ REPLIES = {
                  "> 入金は反映されました。\n", "届きました。ありがとうございます。"),
     "iphone ja": ("まだ届いていません。\n\niPhoneから送信\n\n> 2026/12/07 10:00、Support <support@exchange.example>"
                   "のメール:\n> 確認します。\n", "まだ届いていません。"),
-    "gmail ko": ("입금 확인했습니다.\n\n2026년 12월 7일 (월) 오전 10:00, Support <support@exchange.example>님이 작성:\n\n"
-                 "> 입금이 완료되었습니다.\n", "입금 확인했습니다."),
+    "gmail ko": ("입금 확인했습니다.\n\n2026년 12월 7일 (월) 오전 10:00, Support <support@exchange.example>"
+                 "님이 작성:\n\n> 입금이 완료되었습니다.\n", "입금 확인했습니다."),
     "gmail zh": ("已经到账了，谢谢。\n\nSupport <support@exchange.example> 于2026年12月7日周一 10:00写道：\n\n"
                  "> 您的充值已到账。\n", "已经到账了，谢谢。"),
     "outlook zh": ("还没有到账。\n\n发件人: Support <support@exchange.example>\n发送时间: 2026年12月7日 10:00\n"
@@ -278,7 +278,8 @@ def png_bytes() -> bytes:
 
 
 PDF = (b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n"
-       b"2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n\x00\xff\r\n")  # fmt: skip
+       b"2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\n"
+       b"trailer\n<< /Root 1 0 R >>\n%%EOF\n\x00\xff\r\n")
 
 
 def with_attachments(*files: tuple[bytes, str, str, str]) -> bytes:
@@ -438,7 +439,7 @@ def test_a_daemon_that_does_not_bounce_is_still_a_daemon():
 
 def test_a_persons_reply_is_not_automatic():
     headers = ("Auto-Submitted: no\nX-Mailer: Microsoft Outlook 16.0\nThread-Index: AQHbSxYz\n"
-               "X-Auto-Response-Suppress: RN, NRN\nReceived: from mail.example.com by mx.exchange.example\n")  # fmt: skip
+               "X-Auto-Response-Suppress: RN, NRN\nReceived: from mail.example.com by mx.exchange.example\n")
     for raw in (mail(GMAIL_EN, headers=headers), alternative(OUTLOOK_EN, OUTLOOK_EN_HTML), mail("Hi")):
         assert read_mail(raw).automatic == ""
 
@@ -496,7 +497,7 @@ def test_header_injection_adds_no_header():
     reply = compose_reply(sender=SUPPORT, to="ana@example.com", subject=injected, text=injected, ticket="T-1\nBcc: a@b",
                           in_reply_to="<u@x>\r\nBcc: a@b", references=("<r@x>\nBcc: a@b",), domain="ex.com\r\nBcc: a@b",
                           unsubscribe_url="https://ex.com/u\r\nBcc: a@b", unsubscribe_mailto="u@ex.com\r\nBcc: a@b",
-                          attachments=(MailAttachment("a.pdf\r\nBcc: a@b", "application/pdf\r\nBcc: a@b", PDF),))  # fmt: skip
+                          attachments=(MailAttachment("a.pdf\r\nBcc: a@b", "application/pdf\r\nBcc: a@b", PDF),))
     raw = reply.as_bytes()
     parsed = message_from_bytes(raw, policy=default_policy)
     assert [part for part in parsed.walk() if "Bcc" in part] == []
@@ -504,9 +505,12 @@ def test_header_injection_adds_no_header():
     assert parsed["To"] == "ana@example.com" and parsed["Subject"] == "Re: [#T-1 Bcc: a@b] x Bcc: a@b"
     read = read_mail(raw)
     assert read.attachments[0].data == PDF and read.text == "x\nBcc: a@b"  # the body keeps its lines
+    assert reply["Message-ID"].endswith("@ex.com>")
     for bad in ("x\r\nBcc: a@b", "ana@example.com, eve@example.com", "team: a@b, c@d;", ""):
         with pytest.raises(ValueError):
             compose_reply(sender=SUPPORT, to=bad, subject="s", text="t", ticket=None, domain="ex.com")
+    with pytest.raises(ValueError):
+        compose_reply(sender=SUPPORT, to="ana@example.com", subject="s", text="t", ticket=None, domain="ex.com Bcc:")
 
 
 # --- fuzzing ----------------------------------------------------------------------------------
@@ -551,8 +555,8 @@ SEEDS = [
                      "b.pdf")),  # fmt: skip
     alternative(GMAIL_EN, GMAIL_EN_HTML, headers="References: <a@b> <c@d>\nContent-Language: fr\n"),
     wire(POSTFIX_BOUNCE),
-    mail(base64.encodebytes("入金が反映されていません。".encode("shift_jis")), content_type="text/plain; charset=shift_jis",
-         encoding="base64"),  # fmt: skip
+    mail(base64.encodebytes("入金が反映されていません。".encode("shift_jis")),
+         content_type="text/plain; charset=shift_jis", encoding="base64"),
 ]
 MUTATION = st.tuples(st.sampled_from(["insert", "delete", "flip"]), st.floats(0, 1), st.binary(min_size=1, max_size=8))
 
@@ -585,7 +589,8 @@ def odd_leaf(draw) -> bytes:
     elif encoding == "quoted-printable" and draw(st.booleans()):
         body = quopri.encodestring(body) + b"=4=Z=\n=\xff"
     disposition = draw(st.sampled_from(["", "attachment", "inline", "attachment; filename*=utf-8''%E2%80%AE..%2F"]))
-    head = f'Content-Type: {content_type}; charset="{charset}"; name="../x\x01.bin"\nContent-Transfer-Encoding: {encoding}\n'
+    head = f'Content-Type: {content_type}; charset="{charset}"; name="../x\x01.bin"\n'
+    head += f"Content-Transfer-Encoding: {encoding}\n"
     head += f"Content-Disposition: {disposition}\n" if disposition else ""
     return head.encode("utf-8", "surrogateescape") + b"\n" + body
 
@@ -638,8 +643,11 @@ def test_deep_nesting_is_read(depth, subtype, closed):
 SAMPLES = {"utf-8": "Депозит 入金 ✓", "iso-8859-1": "dépôt reçu", "koi8-r": "депозит", "shift_jis": "入金",
            "gb2312": "充值", "us-ascii": "deposit"}  # fmt: skip
 FILLER = st.text(alphabet="abcdefghij klmnopqrstuvwxyz.,0123456789", max_size=120)
-FILE = st.tuples(st.binary(max_size=3000), st.sampled_from(["image/png", "application/pdf", "application/octet-stream",
-                 "text/csv", "image/jpeg"]), st.sampled_from(["", "scan.png", "../r.pdf", "выписка.pdf", "a" * 150]))  # fmt: skip
+FILE = st.tuples(
+    st.binary(max_size=3000),
+    st.sampled_from(["image/png", "application/pdf", "application/octet-stream", "text/csv", "image/jpeg"]),
+    st.sampled_from(["", "scan.png", "../r.pdf", "выписка.pdf", "a" * 150]),
+)
 
 
 def text_part(text: str, charset: str, encoding: str, subtype: str = "plain") -> bytes:
@@ -679,3 +687,42 @@ def test_nothing_is_lost(charset, encoding, token, filler, files, wrappers, with
     assert_sane(read)
     assert line in read.text.split("\n") and read.subject == line and read.automatic == ""
     assert [attachment.data for attachment in read.attachments] == [data for data, _, _ in files]
+
+
+@pytest.mark.parametrize("line", [
+    "Sent from my iPhone", "Sent from my Samsung Galaxy smartphone.", "Get Outlook for iOS<https://aka.ms/o0ukef>",
+    "Sent from Yahoo Mail for iPhone", "Sent from Mail for Windows", "Enviado desde mi iPhone",
+    "Отправлено с iPhone", "Envoyé de mon iPhone", "Von meinem iPhone gesendet", "iPhoneから送信",
+    "发自我的iPhone", "나의 iPhone에서 보냄", "Gửi từ iPhone của tôi",
+])  # fmt: skip
+def test_mobile_signatures_go(line):
+    assert read_mail(mail(f"Please check my withdrawal.\n\n{line}\n")).text == "Please check my withdrawal."
+
+
+@pytest.mark.parametrize("body", [
+    "I sent it like this:\nFrom: 0x9f2c...41ab (my wallet)\nTo: 0x1d4e...77c0\nDate: 7 Dec 2026 09:12\nAmount: 5 ETH",
+    "Sent from my Binance account yesterday, still not here.\nTxID 0xabc",
+    "Sent from my wallet to yours: 150 USDT",
+    "De: mi cuenta de Binance\nPara: mi cuenta aquí\nFecha: ayer\nNo ha llegado.",
+    "Your colleague wrote:\nsend the screenshot. Here it is.",
+    "The steps were:\n1. open the app\n2. press withdraw",
+])  # fmt: skip
+def test_what_looks_a_little_like_history_is_kept(body):
+    """Users describe transfers with From/To/Date lines and say what they sent from where."""
+    assert read_mail(mail(body)).text == body
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("body", [
+    " " * 150_000 + "x", "From:" + " " * 150_000 + "x", " * From" + " " * 150_000 + "x",
+    "Final-Recipient:" + " " * 150_000 + "x", "On 1 Dec " + "a " * 100_000 + "wrote:", ":\n" * 100_000,
+    "a@" + "a." * 100_000, "<" * 150_000, "-- \n" * 50_000, "Sent from my " + "iphone " * 50_000,
+    "The following address(es) failed:" + ":" * 100_000,
+], ids=lambda body: repr(body[:16]))  # fmt: skip
+def test_pathological_texts_are_read_quickly(body):
+    """Texts that make a careless pattern backtrack for minutes; read in well under a second each."""
+    for raw in (mail(body), mail(body, sender="MAILER-DAEMON@x.example"), mail(body, content_type="text/html")):
+        assert_sane(read_mail(raw))
+    reply = compose_reply(sender=SUPPORT, to="a@example.com", subject="Re:" + body[:50_000], text=body, ticket="T-1",
+                          domain="example.com")  # fmt: skip
+    assert_sane(read_mail(reply.as_bytes()))
