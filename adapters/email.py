@@ -134,7 +134,8 @@ class EmailChannel:
         thread = await self.state.thread(root) or MailThread(root, mail.sender, mail.sender_name, mail.subject)
         thread.joined(mail.message_id)
         await self.state.save(thread)
-        message = InboundMessage(PLATFORM, root, "private", mail.sender, mail.text, user_name=mail.sender_name,
+        text = mail.text or ("" if mail.attachments else mail.full_text)  # a bare forward: what it forwards
+        message = InboundMessage(PLATFORM, root, "private", mail.sender, text, user_name=mail.sender_name,
                                  message_id=mail.message_id, language_hint=mail.language_hint)  # fmt: skip
         if len(thread.origin) == 3 and thread.address == mail.sender:  # a followed user answers: their conversation
             platform, chat, user = thread.origin
