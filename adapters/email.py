@@ -69,6 +69,7 @@ class EmailChannel:
             poll_seconds=settings.poll_seconds))  # fmt: skip
         self.domain = settings.address.rpartition("@")[2] or "localhost"
         self.task: asyncio.Task | None = None
+        self.failed: set[int] = set()  # mails that raised: not read again by this process
 
     async def start(self) -> None:
         """Sign in (a refused login stops start-up) and start reading."""
@@ -102,9 +103,16 @@ class EmailChannel:
 
     async def read_new(self) -> int:
         """Handle every unseen mail, oldest first; how many."""
-        unseen = await self.mailbox.unseen()
+        unseen = [(uid, raw) for uid, raw in await self.mailbox.unseen() if uid not in self.failed]
         for uid, raw in unseen:
-            secret = await self.take(read_mail(raw))
+            try:
+                secret = await self.take(read_mail(raw))
+            except STORE_OUTAGE:
+                raise
+            except Exception:  # a bug: the mail stays in the mailbox, unseen, for a person to find
+                log.exception("email: a mail could not be handled; it is left unread in the mailbox")
+                self.failed.add(uid)
+                continue
             if secret:
                 await self.mailbox.delete(uid)
             else:
