@@ -5,6 +5,7 @@
     GET  /api/webchat/{session}/messages?after=<cursor>[&wait=<s>]  ->  what came later
     POST /api/webchat/{session}/press     {"action": "helpful:yes"}  ->  202 (what follows comes by GET)
     POST /api/webchat/{session}/files     the file as the body  ->  {"message"} (`webchat_files.py`)
+    GET  /api/webchat/{session}/files/{id}   a file an agent attached to a reply (`webchat_files.py`)
     POST /api/webchat/{session}/followup  {"email": "..."}  ->  {"reply"} (`webchat_followup.py`)
 
 Sessions: the server issues their ids (`webchat_ids.py`: random and signed), since an id is
@@ -19,7 +20,8 @@ wakes it), and how many are held open is capped (`webchat_polls.py`, `web.polls_
 Each session's messages (the user's as stored, redacted, and the replies) live in a Redis
 stream (`sb:webchat:<session>`); the cursor is a stream id. The bot's answers are written
 there at once; an agent's replies reach it through the web chat's outbox, which `deliver`
-drains. It only translates: HTTP into calls on the front desk, replies into JSON.
+drains (their files listed on the line: `files`, each {id, name, media_type}). It only
+translates: HTTP into calls on the front desk, replies into JSON.
 
 Order: one session's messages are handled one after another, each reply right after its
 question in the stream. A reply carries `reply_to` (its question's line) and the user's line
@@ -31,7 +33,6 @@ Embedding: `<script src="https://<bot>/webchat/embed.js" async></script>` adds a
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import time
@@ -131,15 +132,18 @@ class WebChat:
             web.get("/api/webchat/{session}/messages", self.get_messages),
             web.post("/api/webchat/{session}/press", self.press),
             web.post("/api/webchat/{session}/files", self.uploads.post_file),
+            web.get("/api/webchat/{session}/files/{id}", self.uploads.get_file),
             web.post("/api/webchat/{session}/followup", self.followup.post_address),
             web.static("/webchat", STATIC),
         ]
 
     async def deliver(self, reply: OutboundReply, conversation: str, sender: str) -> None:
-        """The outbox's delivery for this platform: a later reply into the session. One that
-        answers a message of the page (recovered after a crash) names its client id."""
+        """The outbox's delivery for this platform: a later reply into the session, with what
+        the page shows of an agent's files. One that answers a message of the page (recovered
+        after a crash) names its client id."""
         answers = {"answers": reply.reply_to} if reply.reply_to else {}
-        await self.sessions.append(reply.chat_id, sender, reply, **answers)
+        files = await self.uploads.attached(reply.chat_id, reply.files) if reply.files else []
+        await self.sessions.append(reply.chat_id, sender, reply, files, **answers)
 
     async def new_session(self, request: web.Request) -> web.Response:
         """A new session id for a page without one; `accounts`: the page offers /link, /unlink;
@@ -181,6 +185,7 @@ class WebChat:
                 "id": entry_id, "from": data["from"], "text": data["text"],
                 "buttons": [{"label": label, "action": action} for label, action in json.loads(data["buttons"])],
                 **{name: data[name] for name in ("reply_to", "client_id", "answers", "replaces") if name in data},
+                **({"files": json.loads(data["files"])} if "files" in data else {}),
             })  # fmt: skip
         cursor = messages[-1]["id"] if messages else after
         return web.json_response({"messages": messages, "cursor": cursor})
@@ -190,13 +195,8 @@ class WebChat:
         when a newer poll of the session replaced this one."""
         if not wait:
             return await self.sessions.lines_after(session, after, 0)
-        with self.polls.hold(session, self.client_address(request)) as replaced:
-            reading = asyncio.ensure_future(self.sessions.lines_after(session, after, wait))
-            await asyncio.wait({reading, replaced}, return_when=asyncio.FIRST_COMPLETED)
-            if not reading.done():
-                reading.cancel()
-                return None
-            return reading.result()
+        address = self.client_address(request)
+        return await self.polls.held(session, address, lambda: self.sessions.lines_after(session, after, wait))
 
     async def page(self, request: web.Request) -> web.Response:
         return web.FileResponse(STATIC / "index.html", headers=_PAGE_HEADERS)

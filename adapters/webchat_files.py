@@ -1,6 +1,8 @@
-"""The web chat's uploads (issue 20): a screenshot or a PDF the user attaches, dropped or pasted.
+"""The web chat's files (issue 20): a screenshot or a PDF the user attaches, dropped or pasted;
+and the files an agent attaches to a reply, which the page shows under the agent's line.
 
     POST /api/webchat/{session}/files?name=<file name>&client_id=<id>   the file itself as the body
+    GET  /api/webchat/{session}/files/{id}   an agent's file in this session's conversation
 
 The body is the file, with the Content-Type the browser gave it; the name comes in `name=` (or
 an `X-File-Name` header, percent-encoded). The same session checks and per-minute limits as
@@ -16,6 +18,10 @@ are refused (415); the page sends a file of such a type as application/octet-str
 The user's line (`[name]`) goes into the session's history before the bot sees the file, so
 the reply, which comes by GET like an agent's, follows it. `client_id` makes a resend safe:
 the line is written once and the file handed to the bot once (`upload_progress`).
+
+An agent's file is served only to its own session (any other id: 404, as for no file), with
+the headers of the console's files (`bot/web/file_routes.py`): nosniff, a sandbox, kept by no
+cache, a picture inline and a PDF as a download. The session id is the key, as for its lines.
 """
 
 from __future__ import annotations
@@ -25,9 +31,10 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from bot.domain.attachments import Upload
+from bot.domain.attachments import OutgoingFile, Upload
 from bot.domain.messages import InboundMessage, OutboundReply
 from bot.services.channels import STORE_OUTAGE
+from bot.web.file_routes import FILE_HEADERS, safe_filename
 from bot.web.responses import json_error
 from bot.web.uploads import read_upload, upload_name
 
@@ -45,8 +52,13 @@ def language_hint(request: web.Request) -> str | None:
     return first or None
 
 
+def _asking(session: str) -> InboundMessage:
+    """The session's user asking for a file: the front desk gives only their conversation's."""
+    return InboundMessage(platform="webchat", chat_id=session, chat_kind="private", user_id=session, text="")
+
+
 class WebChatUploads:
-    """The upload route of a `WebChat` (its session checks, limits, history and front desk)."""
+    """The file routes of a `WebChat` (its session checks, limits, history and front desk)."""
 
     def __init__(self, chat: WebChat) -> None:
         self.chat = chat
@@ -95,3 +107,31 @@ class WebChatUploads:
         if client_id:
             await sessions.note_upload(session, client_id, "taken", line)
         return web.json_response({"message": {"id": line, "text": text, **mine}, "replies": []})
+
+    async def attached(self, session: str, file_ids: tuple[str, ...]) -> list[dict[str, str]]:
+        """What the page shows of an agent's files on their reply's line: id, name, media type
+        (a file no longer kept, or not of this session's conversation, is left out)."""
+        described = []
+        for file_id in file_ids:
+            sent = await self.chat.desk.outgoing_file(file_id, _asking(session))
+            if sent is not None:
+                described.append({"id": file_id, "name": sent.name, "media_type": sent.media_type})
+        return described
+
+    async def get_file(self, request: web.Request) -> web.Response:
+        """An agent's file of this session's conversation: a picture inline, a PDF as a
+        download; 404 for any other id."""
+        refused = self.chat.refused_session(request)
+        if refused is not None:
+            return refused
+        file_id, asking = request.match_info["id"], _asking(request.match_info["session"])
+        try:
+            sent: OutgoingFile | None = await self.chat.desk.outgoing_file(file_id, asking)
+        except STORE_OUTAGE:
+            return json_error(503, "unavailable", "the file cannot be read this moment; try again")
+        if sent is None:
+            return json_error(404, "not_found", "no such file in this chat")
+        disposition = "inline" if sent.is_image else "attachment"
+        name = safe_filename(sent.name, f"file-{file_id}")
+        return web.Response(body=sent.data, content_type=sent.media_type, headers={
+            **FILE_HEADERS, "Content-Disposition": f'{disposition}; filename="{name}"'})  # fmt: skip

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter, OrderedDict
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
+
+Read = TypeVar("Read")
 
 
 class PollRefused(Exception):
@@ -61,3 +64,14 @@ class HeldPolls:
             polls.pop(number, None)
             if not polls and self.by_session.get(session) is polls:
                 del self.by_session[session]
+
+    async def held(self, session: str, address: str, read: Callable[[], Awaitable[Read]]) -> Read | None:
+        """`read()` (a long read of the session's lines) while holding a poll; None when a newer
+        poll of the session replaced this one first. Raises PollRefused as `hold` does."""
+        with self.hold(session, address) as replaced:
+            reading = asyncio.ensure_future(read())
+            await asyncio.wait({reading, replaced}, return_when=asyncio.FIRST_COMPLETED)
+            if not reading.done():
+                reading.cancel()
+                return None
+            return reading.result()

@@ -1,12 +1,17 @@
 """Agents open users' files over the agent API (issue 20), against the real bot process and
 Redis: the agent on the conversation gets the file as kept and a real thumbnail; another agent
 gets the same 404 as for no file at all; a lead may open any; without a token, nothing; a PDF
-comes as a download and has no thumbnail; every open is in the audit trail under the agent."""
+comes as a download and has no thumbnail; every open is in the audit trail under the agent.
+Agents' own files: the agent on the conversation attaches a photo (kept without its position)
+to a reply, which reaches the web chat's session with the file, which only that session's
+user can open; a file of another conversation cannot be attached."""
 
 from __future__ import annotations
 
 import io
+import json
 import urllib.error
+import urllib.parse
 import urllib.request
 from types import SimpleNamespace
 
@@ -15,7 +20,9 @@ import redis as redis_sync
 from PIL import Image
 
 from bot.stores.conversations import conversation_id
+from tests.chat_files import metadata_free, zip_named_jpg
 from tests.helpers import add_agent, call, say, session_of, wait_for
+from tests.test_attachments import phone_photo
 from tests.test_webchat_files import files_bot, picture, upload
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
@@ -31,6 +38,29 @@ def fetch(bot, path: str, token: str | None = None) -> tuple[int, dict, bytes]:
         return error.code, dict(error.headers), error.read()
 
 
+def attach(bot, cid: str, data: bytes, name: str, token: str, content_type: str = "image/jpeg") -> tuple[int, dict]:
+    """POSTs a file as the console's attach button does: the body is the file, its name in the query."""
+    request = urllib.request.Request(
+        f"{bot.url}/api/conversations/{cid}/files?name={urllib.parse.quote(name)}", data=data, method="POST",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": content_type},
+    )  # fmt: skip
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def claimed_by(bot, name: str, token: str) -> str:
+    """The conversation of the web chat session `name`, which asked for a person and which the
+    agent with `token` claimed."""
+    assert say(bot, name, "I want to talk to a human")[0] == 200
+    session = session_of(bot, name)
+    cid = conversation_id(f"webchat:{session}:{session}")
+    wait_for(lambda: call(bot, "POST", "/api/queue/claim", {"conversation": cid}, token=token)[0] == 200)
+    return cid
+
+
 @pytest.fixture(scope="module")
 def site(redis_server, model_path, tmp_path_factory):
     """A web chat user who sent a picture and a PDF, then asked for a person; alice claimed it."""
@@ -42,13 +72,10 @@ def site(redis_server, model_path, tmp_path_factory):
     tokens["lead"] = add_agent(db, "nora", "en", role="lead")
     assert upload(bot, "files-api", picture(), "deposit.png")[0] == 200
     assert upload(bot, "files-api", PDF, "statement.pdf", "application/pdf")[0] == 200
-    assert say(bot, "files-api", "I want to talk to a human")[0] == 200
-    session = session_of(bot, "files-api")
-    cid = conversation_id(f"webchat:{session}:{session}")
-    wait_for(lambda: call(bot, "POST", "/api/queue/claim", {"conversation": cid}, token=tokens["alice"])[0] == 200)
+    cid = claimed_by(bot, "files-api", tokens["alice"])
     transcript = call(bot, "GET", f"/api/conversations/{cid}", token=tokens["alice"])[1]["transcript"]
     files = {line["media_type"]: line["file"] for line in transcript if line.get("file")}
-    yield SimpleNamespace(bot=bot, url=url, folder=workdir / "files", tokens=tokens, files=files)
+    yield SimpleNamespace(bot=bot, url=url, folder=workdir / "files", tokens=tokens, files=files, cid=cid)
     bot.stop()
 
 
@@ -102,3 +129,63 @@ def test_every_open_is_in_the_audit_trail_under_the_agent(site):
     assert status == 200
     seen = {(entry["actor"], entry["outcome"]) for entry in body["entries"]}
     assert ("alice", "ok") in seen and ("bob", "not_found") in seen and ("nora", "ok") in seen
+
+
+def test_the_agent_attaches_a_photo_kept_without_its_position_and_others_are_refused(site):
+    status, record = attach(site.bot, site.cid, phone_photo(), "screenshot.jpg", site.tokens["alice"])
+    assert status == 201, record
+    assert (record["name"], record["media_type"], record["sender"]) == ("screenshot.jpg", "image/jpeg", "agent:alice")
+    assert metadata_free(kept_bytes(site, record["id"])), "no camera, time or position kept"
+    status, body = attach(site.bot, site.cid, zip_named_jpg(), "photo.png", site.tokens["alice"], "image/png")
+    assert (status, body["error"]) == (415, "file_wrong_type")
+    status, body = attach(site.bot, site.cid, phone_photo(), "mine.jpg", site.tokens["bob"])
+    assert (status, body["error"]) == (409, "not_yours"), "only the agent on the conversation attaches"
+    status, body = call(site.bot, "GET", "/api/audit?action=file_upload", token=site.tokens["lead"])
+    assert status == 200
+    seen = {(entry["actor"], entry["outcome"]) for entry in body["entries"]}
+    assert ("alice", "ok") in seen and ("bob", "not_yours") in seen
+
+
+def test_a_reply_with_a_file_reaches_the_web_chat_and_only_its_session_opens_the_file(site):
+    alice = site.tokens["alice"]
+    record = attach(site.bot, site.cid, phone_photo(), "screenshot.jpg", alice)[1]
+    pdf = attach(site.bot, site.cid, PDF, "steps.pdf", alice, "application/pdf")[1]
+    status, _ = call(site.bot, "POST", f"/api/conversations/{site.cid}/reply",
+                     {"text": "Here is the screenshot", "files": [record["id"], pdf["id"]]}, token=alice)  # fmt: skip
+    assert status == 202
+    session = session_of(site.bot, "files-api")
+
+    def agent_line() -> dict | None:
+        lines = call(site.bot, "GET", f"/api/webchat/{session}/messages?after=0-0")[1]["messages"]
+        return next((m for m in lines if m["from"] == "agent" and m["text"] == "Here is the screenshot"), None)
+
+    line = wait_for(agent_line, 20)
+    assert line and line["files"] == [
+        {"id": record["id"], "name": "screenshot.jpg", "media_type": "image/jpeg"},
+        {"id": pdf["id"], "name": "steps.pdf", "media_type": "application/pdf"}], line  # fmt: skip
+    status, headers, body = fetch(site.bot, f"/api/webchat/{session}/files/{record['id']}")
+    assert status == 200 and body == kept_bytes(site, record["id"]) and headers["Content-Type"] == "image/jpeg"
+    assert headers["Content-Disposition"] == 'inline; filename="screenshot.jpg"'
+    assert headers["X-Content-Type-Options"] == "nosniff" and headers["Cache-Control"] == "private, no-store"
+    assert headers["Content-Security-Policy"].startswith("sandbox")
+    status, headers, body = fetch(site.bot, f"/api/webchat/{session}/files/{pdf['id']}")
+    assert status == 200 and body == PDF and headers["Content-Disposition"] == 'attachment; filename="steps.pdf"'
+    other = session_of(site.bot, "files-api-stranger")
+    assert fetch(site.bot, f"/api/webchat/{other}/files/{record['id']}")[0] == 404, "another session: nothing"
+    assert fetch(site.bot, f"/api/webchat/{session}/files/fNoSuchFileAtAll")[0] == 404
+    conversation = call(site.bot, "GET", f"/api/conversations/{site.cid}", token=alice)[1]
+    assert [line["files"] for line in conversation["transcript"] if line.get("files")] == [[record["id"], pdf["id"]]]
+    assert {"screenshot.jpg", "steps.pdf"} <= {f["name"] for f in conversation["files"]}, "the console names them"
+
+
+def test_a_reply_cannot_attach_a_file_of_another_conversation(site):
+    alice = site.tokens["alice"]
+    elsewhere = claimed_by(site.bot, "files-api-second", alice)
+    theirs = attach(site.bot, elsewhere, phone_photo(), "theirs.jpg", alice)[1]
+    status, body = call(site.bot, "POST", f"/api/conversations/{site.cid}/reply",
+                        {"text": "see this", "files": [theirs["id"]]}, token=alice)  # fmt: skip
+    assert (status, body["error"]) == (400, "bad_request")
+    users_own = site.files["image/png"]  # the user's file of this conversation: not an agent's upload
+    status, _ = call(site.bot, "POST", f"/api/conversations/{site.cid}/reply", {"text": "", "files": [users_own]},
+                     token=alice)  # fmt: skip
+    assert status == 400

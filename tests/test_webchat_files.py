@@ -2,7 +2,9 @@
 over HTTP is kept and answered in their language; one over the limit is refused in the chat
 without the server reading past the limit; a zip named .jpg is refused. Last, in Chromium:
 the user attaches a picture with the file input, asks for a person, and the agent who claims
-the conversation sees the picture's thumbnail in the console and opens the file."""
+the conversation sees the picture's thumbnail in the console and opens the file; and the other
+way: the agent attaches a picture to a reply in the console (a zip named .png is refused with
+the server's reason) and the web chat page shows the picture under the agent's line."""
 
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ import redis as redis_sync
 import yaml
 from PIL import Image
 
+from tests.chat_files import zip_named_jpg
 from tests.conftest import CHROMIUM, ROOT, BotProcess
 from tests.helpers import Watched, add_agent, call, session_of, wait_for
 from tests.test_browser import Console, sign_in
@@ -183,3 +186,49 @@ def test_an_attached_picture_reaches_the_agent_who_sees_and_opens_it(site, brows
     finally:
         user.close()
         agent.close()
+
+
+@pytest.mark.skipif(not shutil.which(CHROMIUM), reason="needs Debian's chromium (make test installs it)")
+def test_the_agent_attaches_a_picture_to_a_reply_and_the_web_chat_shows_it(site, browser, tmp_path):
+    shot = tmp_path / "wallet-screenshot.png"
+    shot.write_bytes(picture((480, 300)))
+    user, agent = Watched(browser, {"width": 390, "height": 844}), Console(browser)
+    try:
+        user.page.goto(site.bot.url + "/")
+        user.page.fill("#text", "I want to talk to a human")
+        user.page.press("#text", "Enter")
+        notice = user.page.locator("li.bot", has_text=re.compile(r"T-\d+")).last
+        notice.wait_for(timeout=20000)
+        ticket = re.search(r"T-\d+", notice.inner_text()).group()
+        sign_in(agent.page, site.bot.url, site.tokens["maria"])
+        agent.page.locator("li.queue-item", has_text=ticket).wait_for(timeout=10000)
+        agent.page.locator("body").press("n")
+        agent.page.wait_for_selector(f"#conv-ticket:has-text('{ticket}')")
+
+        fake = {"name": "invoice.png", "mimeType": "image/png", "buffer": zip_named_jpg()}
+        agent.page.set_input_files("#attach-file", files=[fake])
+        agent.page.locator("#status", has_text="Not attached: invoice.png").wait_for(timeout=10000)
+        assert "wrong_type" in agent.page.inner_text("#status"), "the server's reason"
+        assert agent.page.locator("#attachments li").count() == 0
+        agent.page.get_by_role("button", name="Attach a picture or a PDF to the reply").wait_for()
+        agent.page.set_input_files("#attach-file", str(shot))
+        chip = agent.page.locator("#attachments li.chip:not(.uploading)", has_text="wallet-screenshot.png")
+        chip.wait_for(timeout=10000)
+        assert chip.get_by_role("button", name="Remove wallet-screenshot.png").count() == 1
+        agent.page.fill("#reply", "Here is the screenshot")
+        agent.page.click("#send")
+
+        mine = agent.page.locator("#transcript li.from-me:not(.pending)", has_text="Here is the screenshot")
+        mine.locator("img.file-thumb").wait_for(timeout=10000)
+        assert agent.page.locator("#attachments li").count() == 0, "sent: the chips are gone"
+        line = user.page.locator("li.agent", has_text="Here is the screenshot")
+        line.wait_for(timeout=20000)
+        shown = line.locator("img.picture")
+        shown.wait_for()
+        assert wait_for(lambda: shown.evaluate("img => img.complete && img.naturalWidth"), 10) == 480, "really loaded"
+        assert shown.get_attribute("alt") == "wallet-screenshot.png"
+        assert not agent.errors and not agent.csp and not user.csp, agent.errors + agent.csp + user.csp
+    finally:
+        user.close()
+        agent.close()
+

@@ -4,6 +4,8 @@
 // (`SupportChatFiles.post`), so the bot's reply follows the file's line as it follows a
 // question. The server decides what is taken (images and PDFs up to its limit) and says so in
 // the chat in the user's language; the page does not check types or sizes itself.
+// An agent's files come on their reply's line (`files`) and show under its text (`attached`):
+// a picture, small (a click opens it), a PDF as a link; both from the session's file route.
 (function () {
   "use strict";
   // Content types a cross-site form could send without asking: the server refuses them, so a
@@ -66,5 +68,30 @@
     });
   }
 
-  window.SupportChatFiles = { nameOf: nameOf, fill: fill, post: post, wire: wire };
+  // Under an agent's line `item`: each of `files` ({id, name, media_type}) of the session whose
+  // API is at `base`.
+  function attached(item, base, files) {
+    var box = document.createElement("div");
+    box.className = "files";
+    files.forEach(function (file) {
+      var link = document.createElement("a");
+      link.href = base + "/files/" + encodeURIComponent(file.id);
+      link.target = "_blank";
+      link.rel = "noopener";
+      if (/^image\//.test(file.media_type)) {
+        var picture = document.createElement("img");
+        picture.className = "picture";
+        picture.alt = file.name;
+        picture.src = link.href;
+        link.appendChild(picture);
+      } else {
+        link.className = "document";
+        link.textContent = file.name; // downloaded (the server says so)
+      }
+      box.appendChild(link);
+    });
+    item.appendChild(box);
+  }
+
+  window.SupportChatFiles = { nameOf: nameOf, fill: fill, post: post, wire: wire, attached: attached };
 })();

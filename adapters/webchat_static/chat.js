@@ -125,6 +125,7 @@
       item = line("user", message.text);
     } else {
       item = line(message.from === "agent" ? "agent" : "bot", message.text);
+      if (message.files && message.files.length) files.attached(item, "/api/webchat/" + session, message.files);
       buttons(item, message.buttons);
     }
     shown[message.id] = item;

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import secrets
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -75,12 +76,15 @@ class WebChatSessions:
         # The polls' reads share a few connections however many polls are open.
         self.poll_reads = asyncio.Semaphore(POLL_READS)
 
-    async def append(self, session: str, sender: str, reply: OutboundReply, **extra: str) -> str:
-        """One line (`sender`: user, bot or agent); returns its id. The session's waiting polls,
-        on every replica, are woken."""
+    async def append(self, session: str, sender: str, reply: OutboundReply,
+                     files: Sequence[Mapping[str, str]] = (), **extra: str) -> str:  # fmt: skip
+        """One line (`sender`: user, bot or agent; `files`: what an agent attached, each as
+        {"id", "name", "media_type"}); returns its id. The session's waiting polls, on every
+        replica, are woken."""
         stream = keys.webchat_session(session)
+        fields = _line(sender, reply, {**extra, **({"files": json.dumps(list(files))} if files else {})})
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.xadd(stream, _line(sender, reply, extra), maxlen=SESSION_MAX_MESSAGES, approximate=True)
+            pipe.xadd(stream, fields, maxlen=SESSION_MAX_MESSAGES, approximate=True)
             pipe.expire(stream, SESSION_TTL_SECONDS)
             pipe.publish(keys.WEBCHAT_NEWS, session)
             entry, _, _ = await pipe.execute()
@@ -183,7 +187,7 @@ class WebChatSessions:
 
 
 def _line(sender: str, reply: OutboundReply, extra: dict[str, str]) -> dict[str, str]:
-    """A session line's fields."""
+    """A session line's fields (`buttons` and an agent's `files` as JSON)."""
     buttons = json.dumps([[b.label, b.action] for b in reply.buttons])
     return {"from": sender, "text": reply.text, "buttons": buttons, **extra}
 

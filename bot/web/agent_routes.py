@@ -173,6 +173,8 @@ class AgentRoutes:
         return web.json_response({
             **conv.public(),
             "transcript": await self.conversations.transcript(cid),
+            # What the console shows of a file a line names (`file`, an agent's `files`): its name and type.
+            "files": [stored.public() for stored in await self.inbox.attachments.files.of_conversation(cid)],
             "earlier_tickets": [{"id": t.id, "status": t.status, "intent": t.intent, "opened_at": t.opened_at}
                                 for t in tickets if t.id != conv.ticket],
         })  # fmt: skip

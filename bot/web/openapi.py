@@ -37,6 +37,8 @@ OPENAPI = {
                     "ticket": {"type": "string", "nullable": True},
                     "agent": {"type": "string", "nullable": True},
                     "transcript": {"type": "array", "items": OBJ},
+                    "files": {"type": "array", "items": OBJ,
+                              "description": "the conversation's files (users' and agents'): id, name, media_type"},
                 },
             },
         },

@@ -1,5 +1,6 @@
 """The OpenAPI document's paths for users' files (issue 20): agents opening them
-(`file_routes.py`) and the web chat's upload (`adapters/webchat_files.py`)."""
+(`file_routes.py`), the web chat's upload and its user opening a file an agent attached
+(`adapters/webchat_files.py`)."""
 
 from __future__ import annotations
 
@@ -52,4 +53,15 @@ FILE_PATHS = {
         )
     },
     "/api/webchat/{session}/files": {"post": _upload()},
+    "/api/webchat/{session}/files/{id}": {
+        "get": op(
+            "a file an agent attached to a reply in this session's conversation (a picture inline, a PDF as a "
+            "download); any other file id gets the same 404 as none",
+            {"200": ("the file's bytes, with its media type", None),
+             "404": ("no such file in this session, or not a session this server issued", ERROR),
+             "503": ("the file cannot be read now", ERROR)},
+            params=[_SESSION, *_FILE_ID],
+            auth=False,
+        )
+    },
 }

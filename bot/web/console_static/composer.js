@@ -2,9 +2,10 @@
  * a box of its own, so that what was written as a note is never sent as a reply). A reply is
  * enabled only on my own conversations, a note also on one I owned last (or any, for a lead).
  * A draft of each per conversation, the character count, and sending (shown at once, dimmed,
- * until the bot confirms it). */
+ * until the bot confirms it), with the files attached to a reply (attachments.js). */
 
 import { api, convPath } from "./api.js";
+import { attachedFiles, giveBack, renderAttachments, setAttachments, wireAttachments } from "./attachments.js";
 import { expandSlash } from "./canned.js";
 import { refreshConversation } from "./conversation.js";
 import { els, toast } from "./dom.js";
@@ -27,7 +28,8 @@ export function setComposer(conv, switched) {
   const mine = isMine(conv);
   const noting = mayNote(conv);
   [els.reply, els.resolve, els.transfer, els.release].forEach((b) => { b.disabled = !mine; });
-  els.canned.disabled = !mine || state.noteMode;  // canned answers are for replies
+  els.canned.disabled = !mine || state.noteMode;  // canned answers and files are for replies
+  els.attach.disabled = !mine || state.noteMode;
   els.note.disabled = !noting;
   els.modeNote.disabled = !noting;
   if (state.noteMode && !noting) setMode(false);
@@ -43,6 +45,7 @@ export function setComposer(conv, switched) {
     els.note.value = state.noteDrafts.get(conv.id) || "";
     state.cannedBase = null;
     updateCount();
+    renderAttachments();
   }
 }
 
@@ -57,6 +60,7 @@ export function setMode(note) {
   els.replyHint.hidden = state.noteMode;
   els.noteHint.hidden = !state.noteMode;
   els.canned.disabled = state.noteMode || !isMine(state.open);
+  els.attach.disabled = els.canned.disabled;
   els.send.textContent = state.noteMode ? "Add note" : "Send";
   els.send.disabled = state.noteMode ? !mayNote(state.open) : !isMine(state.open);
   updateCount();
@@ -77,7 +81,7 @@ export function updateCount() {
   els.replyCount.classList.toggle("over", n > max);
 }
 
-/** Sends what the composer holds: the reply, or the note. */
+/** Sends what the composer holds: the reply (with its files), or the note. */
 async function send() {
   const conv = state.open;
   const note = state.noteMode;
@@ -85,26 +89,31 @@ async function send() {
   const field = note ? els.note : els.reply;
   const text = field.value;
   const max = note ? MAX_NOTE : MAX_REPLY;
-  if (!text.trim()) { toast(note ? "Write a note first." : "Write a reply first."); return; }
+  const files = note ? [] : attachedFiles(conv.id);
+  if (files === null) { toast("Wait until the file is uploaded.", "error"); return; }
+  if (!text.trim() && !files.length) { toast(note ? "Write a note first." : "Write a reply first."); return; }
   if (text.length > max) { toast((note ? "A note" : "A reply") + " is at most " + max + " characters.", "error"); return; }
   els.send.disabled = true;
   // Shown at once (dimmed) and replaced by the server's line on the refetch below.
   const pending = lineItem(note ? { at: Date.now() / 1000, from: "note", agent: state.me.name, text }
-    : { at: Date.now() / 1000, from: "agent:" + state.me.name, text });
+    : { at: Date.now() / 1000, from: "agent:" + state.me.name, text, files });
   pending.classList.add("pending");
   els.transcript.append(pending);
   els.transcript.scrollTop = els.transcript.scrollHeight;
   field.value = "";
   state.cannedBase = null;
   (note ? state.noteDrafts : state.drafts).delete(conv.id);
+  if (files.length) setAttachments(conv.id, []);
   updateCount();
+  const body = files.length ? { text, files: files.map((f) => f.id) } : { text };
   try {
-    const { data } = await api("POST", convPath(conv.id, note ? "notes" : "reply"), { text });
+    const { data } = await api("POST", convPath(conv.id, note ? "notes" : "reply"), body);
     if (note && data && data.mentioned && data.mentioned.length) toast("Note added; told " + data.mentioned.join(", ") + ".");
     await refreshConversation();
   } catch (e) {
     pending.remove();
     if (!field.value) { field.value = text; updateCount(); }  // give the text back
+    if (files.length) giveBack(conv.id, files);  // and the files
     const what = note ? "Note not added: " : "Not sent: ";
     toast(e.status === 409 || e.status === 404 ? what + "this conversation is no longer yours." : what + e.message, "error");
     if (e.status === 409) { refreshMe(); refreshConversation(); }
@@ -126,6 +135,7 @@ function onKey(ev) {
 }
 
 export function wireComposer() {
+  wireAttachments();
   els.composer.addEventListener("submit", (ev) => { ev.preventDefault(); send(); });
   els.reply.addEventListener("keydown", onKey);
   els.note.addEventListener("keydown", onKey);

@@ -19,7 +19,7 @@ export const els = {};
   "account-card", "account-refresh", "account-body", "account-freeze", "account-freeze-confirm", "presence",
   "mentions-panel", "mentions", "mentions-count", "mode-reply", "mode-note", "note", "note-hint", "reply-hint",
   "canned-manage", "canned-dialog", "canned-mine", "canned-add", "canned-title", "canned-text", "canned-error",
-  "canned-close"]
+  "canned-close", "attach", "attach-file", "attachments"]
   .forEach((id) => { els[id.replace(/-(\w)/g, (_, c) => c.toUpperCase())] = $(id); });
 
 export const LANES = ["urgent", "vip", "high", "normal"];

@@ -1,10 +1,10 @@
 /* The transcript: one list item per line, with who wrote it, when, and (for the user's lines)
  * what the bot understood; agents' internal notes (never sent to the user) stand apart, in
- * yellow; a file the user sent shows as its thumbnail or a PDF tile (files.js). User text is
- * set with textContent only. */
+ * yellow; a file the user sent shows as its thumbnail or a PDF tile (files.js), and so do
+ * those an agent attached, under the reply's text. User text is set with textContent only. */
 
 import { el, els } from "./dom.js";
-import { fileView } from "./files.js";
+import { attachedView, fileView } from "./files.js";
 import { fmtClock, userLabel } from "./format.js";
 import { state } from "./state.js";
 
@@ -22,7 +22,7 @@ function whoSaid(kind, line) {
 }
 
 /** One transcript line ({at, from, text, intent, confidence, answer_id, language, entities;
- *  file and media_type for a file}). */
+ *  file and media_type for a user's file; files, an agent's reply's file ids}). */
 export function lineItem(line) {
   const kind = senderKind(line.from);
   const li = el("li", "line from-" + kind);
@@ -34,7 +34,10 @@ export function lineItem(line) {
   meta.append(el("span", "who", whoSaid(kind, line)), time);
   const bubble = el("div", "bubble");
   if (kind === "note") bubble.append(el("div", "note-label", "Only agents see this"));
-  bubble.append(line.file ? fileView(line) : el("div", "text", line.text));
+  const files = Array.isArray(line.files) ? line.files : [];
+  if (line.file) bubble.append(fileView(line));
+  else if (line.text || !files.length) bubble.append(el("div", "text", line.text));
+  if (files.length) bubble.append(attachedView(files));
   li.append(meta, bubble);
   if (kind === "note" && Array.isArray(line.mentions) && line.mentions.length) {
     const tags = el("div", "tags");
