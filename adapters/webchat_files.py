@@ -113,7 +113,7 @@ class WebChatUploads:
         (a file no longer kept, or not of this session's conversation, is left out)."""
         described = []
         for file_id in file_ids:
-            sent = await self.chat.desk.outgoing_file(file_id, _asking(session))
+            sent = await self.chat.desk.outgoing_file(file_id, _asking(session), with_data=False)
             if sent is not None:
                 described.append({"id": file_id, "name": sent.name, "media_type": sent.media_type})
         return described

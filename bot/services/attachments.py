@@ -89,17 +89,19 @@ class Attachments:
                                           conversation=conversation.id)  # fmt: skip
         return Decision(language, language, None, 0.0, Action.ANSWER, None, reply, "")
 
-    async def outgoing(self, file_id: str, message: Optional[InboundMessage] = None) -> Optional[OutgoingFile]:
+    async def outgoing(self, file_id: str, message: Optional[InboundMessage] = None,
+                       with_data: bool = True) -> Optional[OutgoingFile]:  # fmt: skip
         """A file an agent attached to a reply, for the channel that delivers it; with
         `message` (a user fetching it, e.g. the web chat's page) only a file of that user's
-        conversation. None when there is no such file or its bytes are gone."""
+        conversation; without `with_data`, its name and type alone. None when there is no such
+        file or its bytes are gone."""
         stored = await self.files.get(file_id)
         if stored is None or not stored.sender.startswith("agent:"):
             return None
         if message is not None and stored.conversation != conversation_id(message.conversation_key):
             return None
         try:
-            return OutgoingFile(stored.name, stored.media_type, await self.files.data(stored))
+            return OutgoingFile(stored.name, stored.media_type, await self.files.data(stored) if with_data else b"")
         except BlobMissing:
             return None
 

@@ -108,10 +108,12 @@ class FrontDesk:
         confirmation to show them, or None when `address` is no address (or e-mail is off)."""
         return await self._inbox.followup.leave_address(message, address)
 
-    async def outgoing_file(self, file_id: str, message: InboundMessage | None = None) -> OutgoingFile | None:
+    async def outgoing_file(self, file_id: str, message: InboundMessage | None = None,
+                            with_data: bool = True) -> OutgoingFile | None:  # fmt: skip
         """A file an agent attached to a reply (`OutboundReply.files`), for the channel to
-        send; with `message` (the user asking for it) only one of that user's conversation."""
-        return await self._inbox.attachments.outgoing(file_id, message)
+        send; with `message` (the user asking for it) only one of that user's conversation;
+        without `with_data` only its name and type."""
+        return await self._inbox.attachments.outgoing(file_id, message, with_data)
 
     @property
     def attachment_limit(self) -> int:
