@@ -86,10 +86,14 @@ OPENAPI = {
                 "reply to the user",
                 {
                     "202": ("queued for delivery", OBJ),
+                    "400": ("no text and no files, or a file not uploaded to this conversation", ERROR),
                     "404": ("not yours", ERROR),
                     "409": ("not assigned to you", ERROR),
                 },
-                body={"type": "object", "required": ["text"], "properties": {"text": {"type": "string"}}},
+                body={"type": "object", "required": ["text"], "properties": {
+                    "text": {"type": "string", "description": "may be empty when files are attached"},
+                    "files": {"type": "array", "maxItems": 5, "items": {"type": "string"},
+                              "description": "ids from POST /api/conversations/{id}/files"}}},
                 params=ID,
             )
         },

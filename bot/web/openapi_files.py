@@ -36,6 +36,21 @@ def _upload() -> dict:
     return operation
 
 
+def _agent_upload() -> dict:
+    """An agent's file for a reply: the body is the file itself."""
+    operation = op(
+        "a file the agent will attach to a reply in their conversation (an image or a PDF, checked and kept as a "
+        "user's is); name it in the reply's files; recorded in the audit trail",
+        {"201": ("the kept file's record ({id, name, media_type, size, ...})", OBJ),
+         "409": ("not assigned to you", ERROR), "413": ("over attachments.max_bytes", ERROR),
+         "415": ("not an image or a PDF, or unreadable", ERROR)},
+        params=[*ID, _UPLOAD_QUERY[0]],
+    )  # fmt: skip
+    operation["requestBody"] = {"required": True, "description": "the file itself", "content": {
+        "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}  # fmt: skip
+    return operation
+
+
 FILE_PATHS = {
     "/api/files/{id}": {
         "get": op(
@@ -52,6 +67,7 @@ FILE_PATHS = {
             params=_FILE_ID,
         )
     },
+    "/api/conversations/{id}/files": {"post": _agent_upload()},
     "/api/webchat/{session}/files": {"post": _upload()},
     "/api/webchat/{session}/files/{id}": {
         "get": op(
