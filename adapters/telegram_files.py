@@ -17,6 +17,7 @@ from functools import partial
 from telegram import Bot, InputFile
 from telegram.error import BadRequest, RetryAfter
 
+from adapters.uploads import outgoing_files
 from bot.services.front_desk import FrontDesk
 
 log = logging.getLogger(__name__)
@@ -39,11 +40,7 @@ async def send_files(desk: FrontDesk, bot: Bot, chat_id: int, file_ids: Sequence
     will not take it as a photo, e.g. its sides), anything else with sendDocument. A file no
     longer kept, or one Telegram refuses for good (400), is logged and skipped: sending it again
     would fail again. Network errors, 403s and the like raise (the caller decides)."""
-    for file_id in file_ids:
-        outgoing = await desk.outgoing_file(file_id)
-        if outgoing is None:
-            log.warning("telegram: file %s of a reply is no longer kept; not sent", file_id)
-            continue
+    for outgoing in await outgoing_files(desk, "telegram", file_ids):
         document = partial(bot.send_document, chat_id, InputFile(outgoing.data, filename=outgoing.name))
         try:
             if outgoing.is_image:
@@ -51,7 +48,7 @@ async def send_files(desk: FrontDesk, bot: Bot, chat_id: int, file_ids: Sequence
                     await patiently(partial(bot.send_photo, chat_id, InputFile(outgoing.data, filename=outgoing.name)))
                     continue
                 except BadRequest as exc:
-                    log.info("telegram: file %s refused as a photo (%s); sent as a document", file_id, exc.message)
+                    log.info("telegram: an image refused as a photo (%s); sent as a document", exc.message)
             await patiently(document)
         except BadRequest as exc:
-            log.warning("telegram: file %s of a reply refused (%s); not sent", file_id, exc.message)
+            log.warning("telegram: a file of a reply (%s) refused (%s); not sent", outgoing.media_type, exc.message)
