@@ -20,6 +20,7 @@ replies become messages in the channel, thread or DM the conversation lives in.
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import re
 from dataclasses import replace
@@ -31,8 +32,9 @@ from aiohttp import web
 
 from adapters.discord_interactions import Interactions
 from adapters.in_order import PerChat
-from adapters.uploads import fetch_upload
+from adapters.uploads import fetch_upload, outgoing_files
 from bot.channel_settings import DiscordSettings
+from bot.domain.attachments import OutgoingFile
 from bot.domain.messages import Decision, InboundMessage, OutboundReply
 from bot.domain.text_split import split_text
 from bot.services.channels import DiscordThreads, PrivateChat
@@ -230,11 +232,13 @@ class DiscordAdapter:
     # -- outbound ----------------------------------------------------------------------------
 
     async def deliver(self, reply: OutboundReply, conversation: str, sender: str) -> None:
-        """Send one outbox reply where the conversation lives, split at 2,000 characters.
-        discord.py itself waits out 429s; what still fails raises, so the reply stays in the
-        outbox and is sent again. A 403 is logged once with the permission to grant."""
+        """Send one outbox reply where the conversation lives, split at 2,000 characters, the
+        agent's files attached to its last part (`_send_with_files`). discord.py itself waits
+        out 429s; what still fails raises, so the reply stays in the outbox and is sent again.
+        A 403 is logged once with the permission to grant."""
         channel = self.client.get_partial_messageable(int(reply.chat_id))
-        pieces = split_text(reply.text, MAX_TEXT)
+        files = await outgoing_files(self.desk, PLATFORM, reply.files)
+        pieces = split_text(reply.text, MAX_TEXT) or ([""] if files else [])  # files alone: one message
         mentions = discord.AllowedMentions(everyone=False, roles=False, users=False, replied_user=True)
         for index, piece in enumerate(pieces):
             last = index == len(pieces) - 1
@@ -244,7 +248,8 @@ class DiscordAdapter:
                                                      fail_if_not_exists=False)  # fmt: skip
             extra = {"view": self.interactions.view(reply.buttons)} if last and reply.buttons else {}
             try:
-                await channel.send(piece, reference=reference, allowed_mentions=mentions, **extra)
+                await self._send_with_files(channel, piece or None, files if last else [], reference=reference,
+                                            allowed_mentions=mentions, **extra)  # fmt: skip
             except discord.Forbidden:
                 self.missing_permission(f"Send Messages (and Send Messages in Threads) in channel {reply.chat_id}")
                 await self.desk.undeliverable(conversation, PLATFORM)
@@ -252,3 +257,32 @@ class DiscordAdapter:
             except discord.NotFound:
                 log.warning("discord: channel %s is gone; the reply is dropped", reply.chat_id)
                 return
+
+    async def _send_with_files(self, channel: discord.PartialMessageable, text: str | None,
+                               files: list[OutgoingFile], **options: object) -> None:  # fmt: skip
+        """`text` with `files` attached (each `discord.File` by its name). When Discord finds
+        them too large together for the channel (413), the text goes alone and each file in a
+        message of its own; one too large even alone is logged and left (sent again, it would
+        be refused again)."""
+        try:
+            await channel.send(text, files=[_discord_file(kept) for kept in files], **options)
+            return
+        except discord.HTTPException as exc:
+            if exc.status != 413 or not files:
+                raise
+        log.info("discord: a reply's files are too large together for channel %s; sent one a message", channel.id)
+        if text:
+            await channel.send(text, **options)
+        for kept in files:
+            try:
+                await channel.send(file=_discord_file(kept))
+            except discord.HTTPException as exc:
+                if exc.status != 413:
+                    raise
+                log.warning("discord: a file of a reply (%s, %d bytes) is too large for channel %s; not sent",
+                            kept.media_type, len(kept.data), channel.id)  # fmt: skip
+
+
+def _discord_file(kept: OutgoingFile) -> discord.File:
+    """An agent's file as discord.py uploads it (a fresh one each send: sending reads it)."""
+    return discord.File(io.BytesIO(kept.data), filename=kept.name)

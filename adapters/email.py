@@ -31,7 +31,8 @@ from aiohttp import web
 
 from adapters.email_compose import compose_reply
 from adapters.email_mailbox import Mailbox, MailboxError, MailboxSettings, MailRefused
-from adapters.email_message import ReadMail, read_mail
+from adapters.email_message import MailAttachment, ReadMail, read_mail
+from adapters.uploads import outgoing_files
 from bot.channel_settings import EmailSettings
 from bot.domain.attachments import Upload
 from bot.domain.messages import InboundMessage, OutboundReply
@@ -171,8 +172,9 @@ class EmailChannel:
         log.info("email: a bounce recorded")
 
     async def deliver(self, reply: OutboundReply, conversation: str, sender: str) -> None:
-        """Send one reply from the outbox into the user's thread; raising leaves it to be
-        sent again (the server is down); a refused recipient is recorded, not retried."""
+        """Send one reply from the outbox into the user's thread, an agent's files attached;
+        raising leaves it to be sent again (the server is down); a refused recipient is
+        recorded, not retried."""
         thread = await self.state.thread(reply.chat_id)
         if thread is None:
             log.warning("email: a reply for a thread no longer kept, not sent")
@@ -184,10 +186,13 @@ class EmailChannel:
             return
         found = _TICKET.search(reply.text)
         thread.ticket = found.group(0) if found and not thread.ticket else thread.ticket
+        attachments = tuple(MailAttachment(kept.name, kept.media_type, kept.data)
+                            for kept in await outgoing_files(self.desk, PLATFORM, reply.files))  # fmt: skip
         mail = compose_reply(
             sender=self.settings.address, to=thread.address, subject=thread.subject, text=_with_buttons(reply),
             ticket=thread.ticket or None, in_reply_to=thread.last_id, references=tuple(thread.references),
-            domain=self.domain, unsubscribe_mailto=f"{self.settings.address}?subject=unsubscribe")  # fmt: skip
+            domain=self.domain, unsubscribe_mailto=f"{self.settings.address}?subject=unsubscribe",
+            attachments=attachments)  # fmt: skip
         if not thread.last_id:  # the bot starts this thread (a web chat user followed): its first mail
             mail.replace_header("Message-ID", thread.root)
             mail.replace_header("Subject", thread.subject)

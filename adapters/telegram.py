@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from functools import partial
 
 from aiohttp import web
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters, Update
@@ -32,6 +33,7 @@ from telegram.ext import (
 )
 
 from adapters.in_order import PerChat
+from adapters.telegram_files import patiently, send_files
 from adapters.telegram_http import AiohttpRequest
 from adapters.uploads import fetch_upload
 from bot.channel_settings import TelegramSettings
@@ -271,30 +273,24 @@ class TelegramAdapter:
             await self.delete_if_allowed(message)
 
     async def deliver(self, reply: OutboundReply, conversation: str, sender: str) -> None:
-        """One outbox reply, split to Telegram's length, answering the user's message; 429s waited
-        out; a 403 (the user blocked the bot) logged, not retried."""
+        """One outbox reply, split to Telegram's length, answering the user's message, then its
+        files (`telegram_files.py`); 429s waited out; a 403 (the user blocked the bot) logged, not
+        retried."""
         markup = None
         if reply.buttons:
             markup = InlineKeyboardMarkup([[InlineKeyboardButton(b.label, callback_data=b.action[:64])
                                             for b in reply.buttons]])  # fmt: skip
         pieces = split_text(reply.text, MAX_TEXT)
-        for index, piece in enumerate(pieces):
-            last = index == len(pieces) - 1
-            params = ReplyParameters(int(reply.reply_to), allow_sending_without_reply=True) \
-                if reply.reply_to and index == 0 else None  # fmt: skip
-            while True:
-                try:
-                    await self.app.bot.send_message(int(reply.chat_id), piece, reply_parameters=params,
-                                                    reply_markup=markup if last else None)  # fmt: skip
-                    break
-                except RetryAfter as exc:
-                    wait = exc.retry_after if isinstance(exc.retry_after, (int, float)) else exc.retry_after.seconds
-                    log.info("telegram: rate limited, sending again in %s s", wait)
-                    await asyncio.sleep(float(wait))
-                except Forbidden:
-                    log.warning("telegram: chat %s blocked the bot; the reply is dropped", reply.chat_id)
-                    await self.desk.blocked(conversation, PLATFORM)
-                    return
-                except TelegramError as exc:
-                    log.warning("telegram: send failed (%s)", type(exc).__name__)
-                    raise
+        try:
+            for index, piece in enumerate(pieces):
+                params = ReplyParameters(int(reply.reply_to), allow_sending_without_reply=True) \
+                    if reply.reply_to and index == 0 else None  # fmt: skip
+                await patiently(partial(self.app.bot.send_message, int(reply.chat_id), piece, reply_parameters=params,
+                                        reply_markup=markup if index == len(pieces) - 1 else None))  # fmt: skip
+            await send_files(self.desk, self.app.bot, int(reply.chat_id), reply.files)
+        except Forbidden:
+            log.warning("telegram: chat %s blocked the bot; the reply is dropped", reply.chat_id)
+            await self.desk.blocked(conversation, PLATFORM)
+        except TelegramError as exc:
+            log.warning("telegram: send failed (%s)", type(exc).__name__)
+            raise

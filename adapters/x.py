@@ -30,6 +30,7 @@ import tweepy
 import yarl
 from aiohttp import web
 
+from adapters.uploads import outgoing_files
 from adapters.x_client import X_API, PatientClient, RedirectedSession
 from adapters.x_posts import (
     ADDRESSING_WEIGHT,
@@ -40,6 +41,7 @@ from adapters.x_posts import (
     thread_posts,
     time_marked,
     what_x_said,
+    with_files_noted,
     with_suggestions_listed,
 )
 from bot.channel_settings import XSettings
@@ -210,6 +212,9 @@ class XAdapter:
         posts already made are remembered and not repeated."""
         kind, _, user = reply.chat_id.partition(":")
         reply = replace(reply, text=with_suggestions_listed(reply))
+        if reply.files:  # X carries no file here: a line for each tells the user to ask another way
+            names = [kept.name for kept in await outgoing_files(self.desk, PLATFORM, reply.files)]
+            reply = replace(reply, text=with_files_noted(reply.text, names, public=kind != "dm"))
         if kind == "dm":
             await self._send_dm(user, reply, conversation, sender)
             return

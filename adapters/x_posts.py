@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Sequence
 
 import tweepy
 
@@ -30,6 +31,7 @@ TIME_MARK = " · %H:%M:%S UTC"
 # that a thread is cut the same way whatever the handle and whether or not the mark is needed.
 ADDRESSING_WEIGHT = len("@") + 15 + 1 + len(time.strftime(TIME_MARK, time.gmtime(0)))
 NUMBERING = re.compile(r" \d+/\d+\Z")
+FILE_NOT_CARRIED = "(The agent attached {name}, which cannot be sent on X: ask us for it by e-mail or in the web chat.)"
 
 # Why X refused a post (a 403), read from the error body tweepy hands over (`api_messages`,
 # `api_codes`): X says it in the "detail" of a problem body or in "errors".
@@ -81,6 +83,13 @@ def with_suggestions_listed(reply: OutboundReply) -> str:
     question instead, for the user to write back (the other buttons have a typed way: "human")."""
     offered = [button.label for button in reply.buttons if button.action.startswith(SUGGESTION)]
     return "\n".join([reply.text, *(f"• {label}" for label in offered)])
+
+
+def with_files_noted(text: str, names: Sequence[str], public: bool) -> str:
+    """The text with a line for each file an agent attached, which X cannot carry here (a DM's
+    media needs X's upload API); in public the file goes unnamed (a name can tell about an account)."""
+    notes = [FILE_NOT_CARRIED.format(name="a file" if public else name) for name in names]
+    return "\n".join([text, *notes]) if text else "\n".join(notes)
 
 
 def time_marked(post: str, now: float | None = None) -> str:

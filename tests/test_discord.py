@@ -14,11 +14,12 @@ import pytest
 import redis as redis_sync
 import yaml
 
+from tests.agent_files import PDF, reply_with_files
 from tests.chat_files import OVERSIZED, files_settings, kept_files, metadata_free, zip_named_jpg
 from tests.conftest import ROOT, BotProcess
 from tests.helpers import add_agent, call
 from tests.standins.discord_api import NO_THREADS_CHANNEL, PUBLIC_CHANNEL, DiscordStandIn
-from tests.test_attachments import phone_photo
+from tests.test_attachments import phone_photo, photo
 
 TOKEN = "MTEwMDAw.TEST-discord-token.for-the-stand-in"
 EDGE_REPEATS = 2  # replies a kill -9 may catch between the platform's send and the outbox's note
@@ -182,6 +183,23 @@ def test_an_escalation_opens_a_private_thread_where_the_agents_reply_lands(disco
     assert any("0.5 BTC" in line["text"] for line in transcript)
     assert len(standin.sent(thread_id)) == 2
 
+    # The agent's files go natively on the message with their text, as the bot kept them.
+    files = {"screenshot.png": photo("PNG"), "form.pdf": PDF}
+    kept = reply_with_files(bot, conv["id"], token, "Here are the form and your screenshot.", files)
+    message = standin.wait_sent(thread_id, count=3)[-1]
+    assert message["content"] == "Here are the form and your screenshot."
+    assert [(f["filename"], f["data"]) for f in message["_files"]] == list(kept.items()) and kept["form.pdf"] == PDF
+    assert [a["filename"] for a in message["attachments"]] == ["screenshot.png", "form.pdf"]
+    # Too large together for this server (but each fits): the text, then each file in a message of its own.
+    standin.max_upload_bytes = max(map(len, kept.values())) + 1
+    try:
+        reply_with_files(bot, conv["id"], token, "Again, one by one.", files)
+        again = standin.wait_sent(thread_id, count=6)[3:]
+    finally:
+        standin.max_upload_bytes = 10 * 1024 * 1024
+    assert [m.get("content") for m in again] == ["Again, one by one.", None, None]
+    assert [[(f["filename"], f["data"]) for f in m["_files"]] for m in again[1:]] == [[item] for item in kept.items()]
+
 
 def test_where_threads_are_not_allowed_the_escalation_goes_to_a_dm(discord_bot):
     standin, _, _ = discord_bot
@@ -235,13 +253,16 @@ def test_a_resolved_ticket_in_a_dm_asks_for_a_rating_and_records_it(discord_bot)
     token = add_agent(redis_db, "rosa", "es")
     status, conv = call(bot, "POST", "/api/queue/claim", {"languages": ["es"]}, token=token)
     assert status == 200 and conv["chat_id"] == str(dm)
+    reply_with_files(bot, conv["id"], token, "", {"recibo.pdf": PDF})  # a file without a word, in a DM
+    alone = standin.wait_sent(dm, count=2)[-1]
+    assert not alone.get("content") and [(f["filename"], f["data"]) for f in alone["_files"]] == [("recibo.pdf", PDF)]
     assert call(bot, "POST", f"/api/conversations/{conv['id']}/resolve", token=token)[0] == 200
-    prompt = standin.wait_sent(dm, count=2)[-1]
+    prompt = standin.wait_sent(dm, count=3)[-1]
     custom_ids = [c["custom_id"] for row in prompt["components"] for c in row["components"]]
     assert custom_ids == [f"sb:rate:{n}:{conv['ticket']}" for n in range(1, 6)]
     pressed = standin.push_button(f"sb:rate:4:{conv['ticket']}", dm, prompt["id"], user_id=user)
     assert standin.wait_responses(pressed)[0]["type"] == 6
-    assert len(standin.wait_sent(dm, count=3)) == 3, "thanked"
+    assert len(standin.wait_sent(dm, count=4)) == 4, "thanked"
     rating = next(f for f in feedback(redis_db) if f.get("ticket") == conv["ticket"])
     assert rating["rating"] == 4 and rating["agent"] == "rosa" and rating["platform"] == "discord"
 

@@ -1,9 +1,9 @@
 """E-mail end to end (issue 20): the real bot process reads a real Dovecot over IMAP and sends
 through a real SMTP server (aiosmtpd delivering into Dovecot), with the trained model and
-Redis. A mail in gets an answer in its thread; a handed-off mail's agent reply threads and the
-user's answer comes back to the same conversation, its quoted history left out; a file reaches
-the agent; automatic mail is not answered; a bounce is recorded; a pasted seed phrase is stored
-nowhere, not even left in the mailbox."""
+Redis. A mail in gets an answer in its thread; a handed-off mail's agent reply threads, the
+agent's files arrive attached, and the user's answer comes back to the same conversation, its
+quoted history left out; a file reaches the agent; automatic mail is not answered; a bounce is
+recorded; a pasted seed phrase is stored nowhere, not even left in the mailbox."""
 
 from __future__ import annotations
 
@@ -22,9 +22,11 @@ import redis as redis_sync
 import yaml
 from PIL import Image
 
+from tests.agent_files import PDF, reply_with_files
 from tests.conftest import ROOT, BotProcess, stored_text
 from tests.helpers import add_agent, call, wait_for
 from tests.mail_servers import MailServers, mail_servers_fixture  # noqa: F401  (the module's `mail_servers`)
+from tests.test_attachments import photo
 
 SUPPORT, ANA, BO = "support@bot.test", "ana@user.test", "bo@user.test"
 
@@ -112,6 +114,13 @@ def test_a_handed_off_mail_gets_the_agents_reply_in_its_thread_and_the_answer_co
     assert body(agent_mail).strip().startswith(text)
     assert f"[#{ticket}]" in agent_mail["Subject"], "the ticket in the subject"
     assert agent_mail["In-Reply-To"] == notice["Message-ID"], "threads under the bot's last mail"
+    kept = reply_with_files(bot, conv["id"], token, "Here is the form to fill in.",
+                            {"form.pdf": PDF, "where.png": photo("PNG")})  # fmt: skip
+    with_files = replies_to(email_bot, ANA, asked, count=3)[-1]
+    assert body(with_files).strip().startswith("Here is the form to fill in.")
+    assert [(part.get_filename(), part.get_content_type(), part.get_content())
+            for part in with_files.iter_attachments()] == [("form.pdf", "application/pdf", PDF),
+                                                           ("where.png", "image/png", kept["where.png"])]  # fmt: skip
 
     answer = mail_from(f"Ana <{ANA}>", "Re: " + agent_mail["Subject"],
                        f"It is ana.trader@example.com\n\nOn Mon, Mira wrote:\n> {text}\n", reply_to=agent_mail)
@@ -127,7 +136,7 @@ def test_a_handed_off_mail_gets_the_agents_reply_in_its_thread_and_the_answer_co
     assert lines and "Mira here" not in lines[0]["text"], "the quoted history is left out"
     [with_file] = [x for x in transcript() if x.get("file")]
     assert with_file["text"] == "[screenshot.png]" and with_file["media_type"] == "image/png"
-    assert len(replies_to(email_bot, ANA, asked, count=3, timeout=3)) == 2, "the bot stays quiet while Mira has it"
+    assert len(replies_to(email_bot, ANA, asked, count=4, timeout=3)) == 3, "the bot stays quiet while Mira has it"
 
 
 def test_a_file_too_big_or_disguised_by_its_name_is_refused_in_the_users_language(email_bot):

@@ -12,9 +12,10 @@ import pytest
 import yaml
 
 from bot.stores.conversations import conversation_id
+from tests.agent_files import PDF, reply_with_files
 from tests.chat_files import OVERSIZED, files_settings, kept_files, metadata_free, zip_named_jpg
 from tests.conftest import ROOT, BotProcess, stored_text
-from tests.helpers import add_agent, call
+from tests.helpers import add_agent, call, wait_for
 from tests.standins.telegram_api import TelegramStandIn
 from tests.test_attachments import phone_photo
 
@@ -53,7 +54,8 @@ def test_group_chatter_is_ignored_and_a_spanish_mention_answered_in_spanish_as_a
     assert len(standin.sent(GROUP)) == 1
 
 
-def test_a_private_chat_hands_off_and_the_agents_reply_arrives_in_telegram(telegram, redis_server):
+def test_a_private_chat_hands_off_and_the_agents_reply_and_files_arrive_in_telegram(telegram, redis_server):
+    """The agent's text, then their photo and PDF natively (sendPhoto, sendDocument), as kept."""
     standin, bot = telegram
     chat = 7001
     standin.push(chat, "quiero hablar con una persona", user_id=chat, language_code="es")
@@ -69,6 +71,13 @@ def test_a_private_chat_hands_off_and_the_agents_reply_arrives_in_telegram(teleg
     )
     sent = standin.wait_sent(chat, count=2)
     assert sent[-1]["text"] == "Hola, soy Marta."
+    kept = reply_with_files(bot, conv["id"], token, "Aquí tiene el recibo.",
+                            {"recibo.jpg": phone_photo(), "extracto.pdf": PDF})  # fmt: skip
+    assert standin.wait_sent(chat, count=3)[-1]["text"] == "Aquí tiene el recibo."
+    wait_for(lambda: len(standin.sent_files(chat)) == 2)
+    assert standin.sent_files(chat) == [("sendPhoto", "recibo.jpg", kept["recibo.jpg"]),
+                                        ("sendDocument", "extracto.pdf", PDF)]  # fmt: skip
+    assert kept["extracto.pdf"] == PDF and metadata_free(kept["recibo.jpg"]), "the photo without where it was taken"
 
 
 def test_kill_9_of_the_bot_mid_flood_answers_every_message_exactly_once(telegram):

@@ -13,7 +13,8 @@ import pytest
 import redis as redis_sync
 import yaml
 
-from adapters.x_posts import thread_posts, weighted_length
+from adapters.x_posts import FILE_NOT_CARRIED, thread_posts, weighted_length, with_files_noted
+from tests.agent_files import PDF, reply_with_files
 from tests.conftest import ROOT, BotProcess, stored_text
 from tests.helpers import X_CREDENTIALS, add_agent, call
 from tests.standins import x_api
@@ -59,6 +60,7 @@ def x(tmp_path_factory, redis_server, model_path):
     workdir = tmp_path_factory.mktemp("x")
     config = yaml.safe_load((ROOT / "config.yml").read_text())
     config["x"].update(enabled=True, api_base_url=standin.base_url, poll_interval_seconds=0.3, leader_lock_seconds=3)
+    config["attachments"]["folder"] = str(workdir / "files")  # agents' files (kept, never sent on X)
     (workdir / "config.yml").write_text(yaml.safe_dump(config))
     redis_url = redis_server.url.rsplit("/", 1)[0] + "/7"  # this module's own database
     redis_sync.Redis.from_url(redis_url).flushdb()
@@ -235,6 +237,12 @@ def test_a_hand_off_moves_to_a_dm_where_the_agents_reply_arrives(x):
     assert any("ana@example.com" in line["text"] for line in transcript)
     assert len(standin.dms_sent(user)) == 2
 
+    # X carries no file here: the DM says which one the agent attached and how to get it.
+    reply_with_files(x.replicas[0], conv["id"], token, "Here is your statement.", {"statement.pdf": PDF})
+    assert standin.wait_dms(user, count=3)[-1]["text"] == (
+        "Here is your statement.\n(The agent attached statement.pdf, which cannot be sent on X: "
+        "ask us for it by e-mail or in the web chat.)")  # fmt: skip
+
 
 def test_an_unsure_guess_in_a_dm_lists_the_offered_questions_for_lack_of_buttons(x):
     """X has no buttons: the answers the bot offers are listed by their question, which the
@@ -297,6 +305,13 @@ def test_bad_credentials_are_logged_with_what_to_fix_and_polling_goes_on(x):
     tweet = standin.mention("@ExampleX what are the fees", user_id="1600000000000000701")
     assert wait_replies(standin, tweet)
     assert x.logs().count("credentials are wrong or revoked") == 1
+
+
+def test_files_x_cannot_carry_are_named_in_a_dm_and_left_unnamed_in_public():
+    dm = with_files_noted("", ["statement.pdf", "deposit.png"], public=False)
+    assert dm.splitlines() == [FILE_NOT_CARRIED.format(name=name) for name in ("statement.pdf", "deposit.png")]
+    public = with_files_noted("See below.", ["ana-statement.pdf"], public=True)
+    assert public.startswith("See below.\n(The agent attached a file,") and "ana" not in public
 
 
 def test_thread_posts_number_only_long_texts():

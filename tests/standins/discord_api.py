@@ -158,6 +158,7 @@ class DiscordStandIn:
         self.token = token
         self.calls: list[tuple[str, str, Any]] = []  # (method, path after /api/v10, JSON body or None)
         self.rate_limit_next = 0  # answer this many next create-message calls with 429
+        self.max_upload_bytes = 10 * 1024 * 1024  # a message's files together (a server without boosts); over: 413
         self.retry_after = 1.0
         self.forbidden_channels: set[int] = set()  # create-message answers 403 50013 there
         self.closed_dms: set[int] = set()  # users who do not accept DMs: create-message answers 403 50007
@@ -923,11 +924,11 @@ class DiscordStandIn:
         if request.content_type.startswith("multipart/"):
             form = await request.post()
             body = json.loads(str(form["payload_json"])) if "payload_json" in form else {}
-            files = [
-                {"field": name, "filename": part.filename, "size": len(part.file.read())}
-                for name, part in form.items()
-                if isinstance(part, web.FileField)
-            ]
+            files = []  # files[n] parts, as discord.py uploads them: their field, name and bytes
+            for name, part in form.items():
+                if isinstance(part, web.FileField):
+                    data = part.file.read()
+                    files.append({"field": name, "filename": part.filename, "size": len(data), "data": data})
             if files:
                 body["_files"] = files
             return body
@@ -1215,6 +1216,8 @@ class DiscordStandIn:
                     return self._error(403, "Missing Permissions", 50013)
             elif cid in self.forbidden_channels:
                 return self._error(403, "Missing Permissions", 50013)
+            if sum(f["size"] for f in body.get("_files", [])) > self.max_upload_bytes:
+                return self._error(413, "Request entity too large", 40005)
             if not (body.get("content") or body.get("embeds") or body.get("components") or body.get("attachments")):
                 return self._error(400, "Cannot send an empty message", 50006)
             errors = self._validate_message(body)
@@ -1504,6 +1507,8 @@ class DiscordStandIn:
             interaction_id = self._interaction_for_token(app_id, token)
             if interaction_id is None or not self._interactions[interaction_id]["acknowledged"]:
                 return self._error(404, "Unknown Webhook", 10015)
+            if sum(f["size"] for f in body.get("_files", [])) > self.max_upload_bytes:
+                return self._error(413, "Request entity too large", 40005)
             if not (body.get("content") or body.get("embeds") or body.get("components") or body.get("attachments")):
                 return self._error(400, "Cannot send an empty message", 50006)
             errors = self._validate_message(body)

@@ -68,6 +68,9 @@ class TelegramStandIn:
             return await request.json()
         params = {}
         for key, value in (await request.post()).items():
+            if isinstance(value, web.FileField):  # a multipart upload (sendPhoto, sendDocument)
+                params[key] = {"file_name": value.filename, "data": value.file.read()}
+                continue
             try:
                 params[key] = json.loads(value)
             except (TypeError, ValueError):
@@ -123,6 +126,8 @@ class TelegramStandIn:
                     "text": params["text"],
                 }
             )
+        if method in ("sendPhoto", "sendDocument"):
+            return self._ok(self._file_message(method, params))
         if method == "getFile":
             with self._lock:
                 data = self.files.get(str(params.get("file_id")))
@@ -162,6 +167,25 @@ class TelegramStandIn:
         if data is None:
             return web.json_response({"ok": False, "error_code": 404, "description": "Not Found"}, status=404)
         return web.Response(body=data, content_type="application/octet-stream")
+
+    def _file_message(self, method: str, params: dict) -> dict:
+        """The message a sendPhoto or sendDocument made, as Telegram describes it."""
+        with self._lock:
+            self._message_id += 1
+            message_id = self._message_id
+        upload = params["photo" if method == "sendPhoto" else "document"]
+        sent = {"file_id": f"S{message_id}", "file_unique_id": f"uS{message_id}", "file_size": len(upload["data"])}
+        return {"message_id": message_id, "date": int(time.time()), "from": BOT,
+                "chat": {"id": int(params["chat_id"]), "type": "private"},
+                **({"photo": [{**sent, "width": 64, "height": 64}]} if method == "sendPhoto"
+                   else {"document": {**sent, "file_name": upload["file_name"]}})}  # fmt: skip
+
+    def sent_files(self, chat_id: int) -> list[tuple[str, str, bytes]]:
+        """The files sent to `chat_id` (sendPhoto, sendDocument uploads): method, file name, bytes."""
+        fields = {"sendPhoto": "photo", "sendDocument": "document"}
+        with self._lock:
+            return [(m, p[fields[m]]["file_name"], p[fields[m]]["data"]) for m, p in self.calls
+                    if m in fields and int(p["chat_id"]) == chat_id]  # fmt: skip
 
     @staticmethod
     def _ok(result: object) -> web.Response:

@@ -1,0 +1,54 @@
+"""Sending on Telegram: one Bot API call with its 429s waited out, and the files an agent
+attached to a reply (issue 20), each as its own message after the reply's text.
+
+Why after the text and not as its caption: a caption holds 1,024 characters and belongs to one
+file, so a reply with two files or a long text would be sent two ways; the text goes the one
+way every reply goes (split, answering the user's message, with its buttons), then the files.
+Images go as photos (shown in the chat) and anything else (PDFs) as documents, by their names.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
+
+from telegram import Bot, InputFile
+from telegram.error import BadRequest, RetryAfter
+
+from adapters.uploads import outgoing_files
+from bot.services.front_desk import FrontDesk
+
+log = logging.getLogger(__name__)
+
+
+async def patiently(send: Callable[[], Awaitable[object]]) -> None:
+    """One Bot API call, sent again after the wait a 429 names; any other error raises."""
+    while True:
+        try:
+            await send()
+            return
+        except RetryAfter as exc:
+            wait = exc.retry_after if isinstance(exc.retry_after, (int, float)) else exc.retry_after.seconds
+            log.info("telegram: rate limited, sending again in %s s", wait)
+            await asyncio.sleep(float(wait))
+
+
+async def send_files(desk: FrontDesk, bot: Bot, chat_id: int, file_ids: Sequence[str]) -> None:
+    """Each of a reply's files in the chat: an image with sendPhoto (a document when Telegram
+    will not take it as a photo, e.g. its sides), anything else with sendDocument. A file no
+    longer kept, or one Telegram refuses for good (400), is logged and skipped: sending it again
+    would fail again. Network errors, 403s and the like raise (the caller decides)."""
+    for outgoing in await outgoing_files(desk, "telegram", file_ids):
+        document = partial(bot.send_document, chat_id, InputFile(outgoing.data, filename=outgoing.name))
+        try:
+            if outgoing.is_image:
+                try:
+                    await patiently(partial(bot.send_photo, chat_id, InputFile(outgoing.data, filename=outgoing.name)))
+                    continue
+                except BadRequest as exc:
+                    log.info("telegram: an image refused as a photo (%s); sent as a document", exc.message)
+            await patiently(document)
+        except BadRequest as exc:
+            log.warning("telegram: a file of a reply (%s) refused (%s); not sent", outgoing.media_type, exc.message)

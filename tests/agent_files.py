@@ -1,0 +1,47 @@
+"""What the chat channels' tests of agents' files share (issue 20): an agent uploads files to
+their conversation over the agent API and replies with them; the bytes the bot kept, read back
+over the same API, are what the user must receive."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+
+from tests.helpers import call
+
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+
+def attach(bot, conversation: str, token: str, name: str, data: bytes) -> tuple[int, dict]:
+    """`POST /api/conversations/{id}/files?name=`: the body is the file, as the console sends it."""
+    request = urllib.request.Request(
+        f"{bot.url}/api/conversations/{conversation}/files?name={urllib.parse.quote(name)}", data=data,
+        method="POST", headers={"Authorization": f"Bearer {token}", "Content-Type": "application/octet-stream"},
+    )  # fmt: skip
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def kept(bot, file_id: str, token: str) -> bytes:
+    """The file's bytes as the bot kept them (`GET /api/files/{id}`)."""
+    request = urllib.request.Request(f"{bot.url}/api/files/{file_id}", headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return response.read()
+
+
+def reply_with_files(bot, conversation: str, token: str, text: str, files: dict[str, bytes]) -> dict[str, bytes]:
+    """The agent uploads `files` (name -> bytes) and replies with `text` and all of them; the
+    bytes the bot kept, by name (an image without its metadata)."""
+    ids = {}
+    for name, data in files.items():
+        status, record = attach(bot, conversation, token, name, data)
+        assert status == 201 and record["name"] == name, (status, record)
+        ids[name] = record["id"]
+    body = {"text": text, "files": list(ids.values())}
+    assert call(bot, "POST", f"/api/conversations/{conversation}/reply", body, token=token)[0] == 202
+    return {name: kept(bot, file_id, token) for name, file_id in ids.items()}
