@@ -138,16 +138,14 @@ class WebChat:
         ]
 
     async def deliver(self, reply: OutboundReply, conversation: str, sender: str) -> None:
-        """The outbox's delivery for this platform: a later reply into the session, with what
-        the page shows of an agent's files. One that answers a message of the page (recovered
-        after a crash) names its client id."""
+        """A later reply into the session (with an agent's files' names); one that answers a
+        message of the page (recovered after a crash) names its client id."""
         answers = {"answers": reply.reply_to} if reply.reply_to else {}
         files = await self.uploads.attached(reply.chat_id, reply.files) if reply.files else []
         await self.sessions.append(reply.chat_id, sender, reply, files, **answers)
 
     async def new_session(self, request: web.Request) -> web.Response:
-        """A new session id for a page without one; `accounts`: the page offers /link, /unlink;
-        `followup_by_email`: it offers to send agents' replies by e-mail."""
+        """A new session id; whether the page offers /link, /unlink and replies by e-mail."""
         refused = _not_json(request)
         if refused is not None:
             return refused

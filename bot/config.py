@@ -183,10 +183,8 @@ def read_yaml(path: Path) -> Any:
     return yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
-def load_config(path: Path | str | None = None, env: dict[str, str] | None = None) -> Config:
-    """Read and check `config.yml`; raise ConfigError naming the first bad key."""
-    path = Path(path) if path else DEFAULT_CONFIG
-    env = os.environ if env is None else env
+def _read_top_level(path: Path) -> dict[str, Any]:
+    """The file's YAML mapping, or ConfigError saying why there is none."""
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except FileNotFoundError:
@@ -195,6 +193,13 @@ def load_config(path: Path | str | None = None, env: dict[str, str] | None = Non
         raise ConfigError(f"{path}: not valid YAML ({exc})") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
+    return raw
+
+
+def load_config(path: Path | str | None = None, env: dict[str, str] | None = None) -> Config:
+    """Read and check `config.yml`; raise ConfigError naming the first bad key."""
+    raw = _read_top_level(Path(path) if path else DEFAULT_CONFIG)
+    env = os.environ if env is None else env
     known = {"exchange", "languages", "default_language", "nlu", "limits", "web", "handoff", "telegram", "discord", "x",
              "community", "redis", "audit", "backoffice", "routing", "attachments", "email"}
     unknown = set(raw) - known
