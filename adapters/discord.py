@@ -163,8 +163,7 @@ class DiscordAdapter:
                                         attachment.read, (discord.DiscordException, aiohttp.ClientError,
                                                           asyncio.TimeoutError))  # fmt: skip
             last = index == len(files) - 1
-            part = replace(normalized, text=normalized.text if last else "",  # each file its own idempotency key
-                           message_id=f"{normalized.message_id}#{index}" if index else normalized.message_id)
+            part = replace(normalized, text=normalized.text if last else "")
             decision = await self.desk.attachment(part, upload, acknowledge=last)
         return decision
 

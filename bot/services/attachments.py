@@ -10,6 +10,7 @@ the conversation or the user is asked to type.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from typing import Optional
 
@@ -36,6 +37,13 @@ REFUSAL_REPLIES = {TOO_BIG: "attachment_too_big", WRONG_TYPE: "attachment_wrong_
                    UNREADABLE: "attachment_unreadable", EMPTY: "attachment_unreadable"}  # fmt: skip
 
 
+def _fingerprint(upload: Upload) -> str:
+    """A short name for one file among a message's: a digest of its name and bytes (or size)."""
+    digest = hashlib.sha256(f"{upload.name}:{upload.size}:".encode())
+    digest.update(upload.data or b"")
+    return digest.hexdigest()[:12]
+
+
 class Attachments:
     """Takes or refuses users' files; see the module's docstring."""
 
@@ -58,7 +66,8 @@ class Attachments:
         with_people = conversation.state in WITH_PEOPLE
         if upload is None:
             return await self._not_a_file(message, conversation, language, description)
-        if message.once_key and await self.files.taken(message.once_key):
+        once = f"{message.once_key}#{_fingerprint(upload)}" if message.once_key else ""  # files of one message differ
+        if once and await self.files.taken(once):
             return Decision.duplicate(message.text)  # sent again by the platform: kept and answered before
         try:  # decoding and encoding a picture takes a while: not on the event loop
             accepted = await asyncio.to_thread(upload.checked, self.max_bytes)
@@ -69,13 +78,13 @@ class Attachments:
             text = self.replies.text(REFUSAL_REPLIES[refused.reason], language,
                                      max_mb=round(self.max_bytes / 1_000_000, 1))  # fmt: skip
             reply = await self.replies.answer(message, text, conversation=conversation.id)
-            if message.once_key:
-                await self.files.mark_taken(message.once_key)
+            if once:
+                await self.files.mark_taken(once)
             return None if message.text.strip() else Decision(language, language, None, 0.0, Action.ANSWER, None,
                                                               reply, "")  # fmt: skip
         stored = await self.files.keep(conversation.id, accepted, upload.name, "user")
-        if message.once_key:
-            await self.files.mark_taken(message.once_key)
+        if once:
+            await self.files.mark_taken(once)
         await self.conversations.append(conversation.id, "user", f"[{stored.name}]", file=stored.id,
                                         media_type=stored.media_type, language=language)  # fmt: skip
         log.info("a file kept in %s: %s, %d bytes", conversation.id, stored.media_type, stored.size)

@@ -142,19 +142,25 @@ class WebChatSessions:
         """Up to 100 lines after the cursor `after`, waiting up to `wait_seconds` for one."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait_seconds
-        await self.redis.set(keys.webchat_seen(session), 1, ex=int(wait_seconds) + SEEN_SECONDS)
+        seen_for = int(wait_seconds) + SEEN_SECONDS  # the page is there: marked with the first read
         while True:
             async with self.news.watching(session) as news:  # before the read: no line slips between
-                lines = await self._read(session, after)
+                lines = await self._read(session, after, seen_for)
+                seen_for = 0
                 left = deadline - loop.time()
                 if lines or left <= 0:
                     return lines
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(news, left)
 
-    async def _read(self, session: str, after: str) -> list[tuple[str, dict[str, str]]]:
-        async with self.poll_reads:
-            entries = await self.redis.xrange(keys.webchat_session(session), min=f"({after}", count=100)
+    async def _read(self, session: str, after: str, seen_for: int = 0) -> list[tuple[str, dict[str, str]]]:
+        """The lines after `after` (through at most POLL_READS connections); with `seen_for`,
+        the page marked as there that long, in the same round trip."""
+        async with self.poll_reads, self.redis.pipeline(transaction=False) as pipe:
+            if seen_for:
+                pipe.set(keys.webchat_seen(session), 1, ex=seen_for)
+            pipe.xrange(keys.webchat_session(session), min=f"({after}", count=100)
+            entries = (await pipe.execute())[-1]
         return [(entry.decode(), {k.decode(): v.decode() for k, v in fields.items()}) for entry, fields in entries]
 
     async def polled_lately(self, session: str) -> bool:
