@@ -5,8 +5,8 @@ environment (the app needs "Read and write and Direct message" access).
 
 One replica polls at a time: the leader holds a Redis lock that it renews every poll and that
 expires when it dies. The last mention and DM handled are kept in Redis (`since_id`), and
-each one is claimed once by id before it is handled, so a restart or a change of leader
-neither misses a mention nor answers one twice.
+each one is marked by id once the core has taken it (the core answers a message id once), so
+a restart or a change of leader, even mid-mention, neither misses one nor answers one twice.
 
 Public answers go in the thread, addressed to the user's @handle (X refuses a text the account
 posted recently: `adapters/x_posts.py`), cut into numbered posts within X's weighted 280; account
@@ -157,8 +157,10 @@ class XAdapter:
             )  # fmt: skip
 
         for tweet in await self._fetch("mentions", page, lambda t: str(t["id"])):
-            if await self.state.first_time(f"mention:{tweet['id']}") and self._answerable(tweet):
+            seen = f"mention:{tweet['id']}"
+            if self._answerable(tweet) and not await self.state.handled_before(seen):
                 await self.take_mention(tweet)
+                await self.state.mark_handled(seen)
             await self.state.mark_read("mentions", str(tweet["id"]))
 
     def _answerable(self, tweet: dict) -> bool:
@@ -192,11 +194,12 @@ class XAdapter:
 
         for event in await self._fetch("dm", page, lambda e: str(e["id"])):
             sender = str(event.get("sender_id", ""))
-            if sender != self.me and await self.state.first_time(f"dm:{event['id']}"):
+            if sender != self.me and not await self.state.handled_before(f"dm:{event['id']}"):
                 await self._release_parked(sender)
                 message = InboundMessage(PLATFORM, f"dm:{sender}", "private", sender, event.get("text", ""),
                                          message_id=str(event["id"]))  # fmt: skip
                 await self.desk.take(message)
+                await self.state.mark_handled(f"dm:{event['id']}")
             await self.state.mark_read("dm", str(event["id"]))
 
     async def open_private(self, message: InboundMessage, token: str) -> PrivateChat:

@@ -242,9 +242,14 @@ class XState:
     async def mark_read(self, feed: str, item_id: str) -> None:
         await self.redis.set(keys.x_since(feed), item_id)
 
-    async def first_time(self, what: str) -> bool:
-        """Claims a mention or DM once, for a month: a second claim is False."""
-        return bool(await self.redis.set(keys.x_seen(what), 1, nx=True, ex=X_SEEN_SECONDS))
+    async def handled_before(self, what: str) -> bool:
+        """Whether a mention or DM was handled already (`mark_handled`, for a month)."""
+        return bool(await self.redis.exists(keys.x_seen(what)))
+
+    async def mark_handled(self, what: str) -> None:
+        """The mention or DM was taken by the core: a later read skips it. Marked after, not
+        before: a crash in between has it read again, and the core answers it once."""
+        await self.redis.set(keys.x_seen(what), 1, ex=X_SEEN_SECONDS)
 
     async def count_mention(self, author: str, hour: int) -> int:
         """The author's mentions answered in this hour, this one included."""
