@@ -66,14 +66,13 @@ RESIGN = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL',
 
 
 class WebChatSessions:
-    """Each web chat session's lines, both ways, as a stream whose ids are the page's cursor;
-    long polls wait on `SessionNews` (one connection per process), not on a connection each."""
+    """Each session's lines, both ways, a stream whose ids are the page's cursor (polls wait on
+    `SessionNews`, one connection per process; their reads share `POLL_READS` connections)."""
 
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
         self._exchange = redis.register_script(EXCHANGE)
         self.news = SessionNews(redis)
-        # The polls' reads share a few connections however many polls are open.
         self.poll_reads = asyncio.Semaphore(POLL_READS)
 
     async def append(self, session: str, sender: str, reply: OutboundReply,
@@ -154,8 +153,7 @@ class WebChatSessions:
                     await asyncio.wait_for(news, left)
 
     async def _read(self, session: str, after: str, seen_for: int = 0) -> list[tuple[str, dict[str, str]]]:
-        """The lines after `after` (through at most POLL_READS connections); with `seen_for`,
-        the page marked as there that long, in the same round trip."""
+        """The lines after `after` (with `seen_for`, the page marked as there that long, too)."""
         async with self.poll_reads, self.redis.pipeline(transaction=False) as pipe:
             if seen_for:
                 pipe.set(keys.webchat_seen(session), 1, ex=seen_for)
@@ -168,8 +166,7 @@ class WebChatSessions:
         return bool(await self.redis.exists(keys.webchat_seen(session)))
 
     async def signing_secret(self) -> bytes:
-        """The secret that signs session ids when the environment gives none: made by the first
-        replica to start, then shared by all through Redis."""
+        """The key signing session ids when the environment gives none, shared through Redis."""
         await self.redis.set(keys.WEBCHAT_SECRET, secrets.token_hex(32), nx=True)
         return await self.redis.get(keys.WEBCHAT_SECRET)
 
