@@ -1,10 +1,8 @@
 """What the channels keep in Redis between messages: the web chat's session lines and send
 counts, the private threads the bot opened on Discord, X's polling marks (the leader lock,
-what was read, what was answered, replies parked until a user accepts DMs), and e-mail's
-threads and addresses (`mail_state.py`).
-
-Adapters never hold a Redis client: the composition root hands each the store it needs from
-`ChannelState` (see `bot/services/front_desk.py`, `ChannelKit`).
+what was read and answered, replies parked until a user accepts DMs), and e-mail's threads
+and addresses (`mail_state.py`). Adapters never hold a Redis client: the composition root
+hands each the store it needs from `ChannelState` (`ChannelKit` in `bot/services/channels.py`).
 """
 
 from __future__ import annotations
@@ -176,7 +174,7 @@ class WebChatSessions:
 
     async def count_sends(self, session: str, address: str, minute: int) -> tuple[int, int] | None:
         """This minute's messages of the session and of the address, this one included; None
-        while Redis is down (the message is refused then anyway, with "we'll answer shortly")."""
+        while Redis is down (the message is refused then anyway)."""
         counters = (keys.webchat_rate("session", session, minute), keys.webchat_rate("ip", address, minute))
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
@@ -191,8 +189,8 @@ class WebChatSessions:
 
 def _line(sender: str, reply: OutboundReply, extra: dict[str, str]) -> dict[str, str]:
     """A session line's fields (`buttons` and an agent's `files` as JSON)."""
-    buttons = json.dumps([[b.label, b.action] for b in reply.buttons])
-    return {"from": sender, "text": reply.text, "buttons": buttons, **extra}
+    return {"from": sender, "text": reply.text, "buttons": json.dumps([[b.label, b.action] for b in reply.buttons]),
+            **extra}  # fmt: skip
 
 
 def _items(fields: dict[str, str]) -> list[str]:
