@@ -156,7 +156,7 @@ class EmailChannel:
         files = mail.attachments[:MAX_FILES]
         decisions = []
         for index, attached in enumerate(files):
-            part = message if index == 0 else replace(message, text="", message_id=f"{message.message_id}#{index}")
+            part = message if index == 0 else replace(message, text="")  # files differ by their digest
             decisions.append(await self.desk.attachment(part, Upload(attached.data, attached.name),
                                                         acknowledge=index == 0))  # fmt: skip
         if not files:

@@ -5,33 +5,27 @@ over the same API, are what the user must receive."""
 from __future__ import annotations
 
 import json
-import urllib.error
 import urllib.parse
-import urllib.request
 
-from tests.helpers import call
+from tests.helpers import call, request
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
 
-def attach(bot, conversation: str, token: str, name: str, data: bytes) -> tuple[int, dict]:
+def attach(bot, conversation: str, token: str, name: str, data: bytes,
+           content_type: str = "application/octet-stream") -> tuple[int, dict]:  # fmt: skip
     """`POST /api/conversations/{id}/files?name=`: the body is the file, as the console sends it."""
-    request = urllib.request.Request(
-        f"{bot.url}/api/conversations/{conversation}/files?name={urllib.parse.quote(name)}", data=data,
-        method="POST", headers={"Authorization": f"Bearer {token}", "Content-Type": "application/octet-stream"},
-    )  # fmt: skip
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}")
+    path = f"/api/conversations/{conversation}/files?name={urllib.parse.quote(name)}"
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": content_type}
+    status, _, raw = request(bot, "POST", path, data, headers, timeout=30)
+    return status, json.loads(raw or b"{}")
 
 
 def kept(bot, file_id: str, token: str) -> bytes:
     """The file's bytes as the bot kept them (`GET /api/files/{id}`)."""
-    request = urllib.request.Request(f"{bot.url}/api/files/{file_id}", headers={"Authorization": f"Bearer {token}"})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return response.read()
+    status, _, raw = request(bot, "GET", f"/api/files/{file_id}", headers={"Authorization": f"Bearer {token}"})
+    assert status == 200, raw
+    return raw
 
 
 def reply_with_files(bot, conversation: str, token: str, text: str, files: dict[str, bytes]) -> dict[str, bytes]:

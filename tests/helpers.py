@@ -38,18 +38,23 @@ def wait_for(predicate, timeout: float = 30, every: float = 0.3):
     return predicate()
 
 
-def call(bot, method: str, path: str, body: object = None, token: str | None = None) -> tuple[int, dict]:
-    data = json.dumps(body).encode() if body is not None else None
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    request = urllib.request.Request(bot.url + path, data=data, method=method, headers=headers)
+def request(bot, method: str, path: str, data: bytes | None = None, headers: dict | None = None,
+            timeout: float = 40) -> tuple[int, dict, bytes]:  # fmt: skip
+    """One HTTP request to the bot as a client sends it: status, headers and body, errors included."""
+    sent = urllib.request.Request(bot.url + path, data=data, method=method, headers=headers or {})
     try:
-        with urllib.request.urlopen(request, timeout=40) as response:
-            raw = response.read()
-            return response.status, json.loads(raw) if raw else {}
+        with urllib.request.urlopen(sent, timeout=timeout) as response:
+            return response.status, dict(response.headers), response.read()
     except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}")
+        return error.code, dict(error.headers), error.read()
+
+
+def call(bot, method: str, path: str, body: object = None, token: str | None = None) -> tuple[int, dict]:
+    """A JSON call to the bot's API: status and the decoded answer ({} when it is empty)."""
+    headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
+    data = json.dumps(body).encode() if body is not None else None
+    status, _, raw = request(bot, method, path, data, headers)
+    return status, json.loads(raw) if raw else {}
 
 
 def add_agent(redis_server, name: str, languages: str, role: str = "agent", teams: str = "",
@@ -86,15 +91,9 @@ def session_of(bot, name: str) -> str:
 
 def post(bot, session: str, body: bytes, headers: dict | None = None) -> tuple[int, dict]:
     """POSTs `body` to the web chat session the test calls `session` (see `session_of`)."""
-    request = urllib.request.Request(
-        f"{bot.url}/api/webchat/{session_of(bot, session)}/messages", data=body, method="POST",
-        headers={"Content-Type": "application/json", **(headers or {})},
-    )  # fmt: skip
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
+    path = f"/api/webchat/{session_of(bot, session)}/messages"
+    status, _, raw = request(bot, "POST", path, body, {"Content-Type": "application/json", **(headers or {})}, 30)
+    return status, json.loads(raw)
 
 
 def say(bot, session: str, text: str, **headers: str) -> tuple[int, dict]:

@@ -9,10 +9,6 @@ user can open; a file of another conversation cannot be attached."""
 from __future__ import annotations
 
 import io
-import json
-import urllib.error
-import urllib.parse
-import urllib.request
 from types import SimpleNamespace
 
 import pytest
@@ -20,35 +16,16 @@ import redis as redis_sync
 from PIL import Image
 
 from bot.stores.conversations import conversation_id
+from tests.agent_files import PDF, attach
 from tests.chat_files import metadata_free, zip_named_jpg
-from tests.helpers import add_agent, call, say, session_of, wait_for
+from tests.helpers import add_agent, call, request, say, session_of, wait_for
 from tests.test_attachments import phone_photo
 from tests.test_webchat_files import files_bot, picture, upload
-
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
 
 def fetch(bot, path: str, token: str | None = None) -> tuple[int, dict, bytes]:
     """GET as the console does (the token in a header): status, headers, body."""
-    request = urllib.request.Request(bot.url + path, headers={"Authorization": f"Bearer {token}"} if token else {})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read()
-
-
-def attach(bot, cid: str, data: bytes, name: str, token: str, content_type: str = "image/jpeg") -> tuple[int, dict]:
-    """POSTs a file as the console's attach button does: the body is the file, its name in the query."""
-    request = urllib.request.Request(
-        f"{bot.url}/api/conversations/{cid}/files?name={urllib.parse.quote(name)}", data=data, method="POST",
-        headers={"Authorization": f"Bearer {token}", "Content-Type": content_type},
-    )  # fmt: skip
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
+    return request(bot, "GET", path, headers={"Authorization": f"Bearer {token}"} if token else {}, timeout=30)
 
 
 def claimed_by(bot, name: str, token: str) -> str:
@@ -132,13 +109,13 @@ def test_every_open_is_in_the_audit_trail_under_the_agent(site):
 
 
 def test_the_agent_attaches_a_photo_kept_without_its_position_and_others_are_refused(site):
-    status, record = attach(site.bot, site.cid, phone_photo(), "screenshot.jpg", site.tokens["alice"])
+    status, record = attach(site.bot, site.cid, site.tokens["alice"], "screenshot.jpg", phone_photo())
     assert status == 201, record
     assert (record["name"], record["media_type"], record["sender"]) == ("screenshot.jpg", "image/jpeg", "agent:alice")
     assert metadata_free(kept_bytes(site, record["id"])), "no camera, time or position kept"
-    status, body = attach(site.bot, site.cid, zip_named_jpg(), "photo.png", site.tokens["alice"], "image/png")
+    status, body = attach(site.bot, site.cid, site.tokens["alice"], "photo.png", zip_named_jpg(), "image/png")
     assert (status, body["error"]) == (415, "file_wrong_type")
-    status, body = attach(site.bot, site.cid, phone_photo(), "mine.jpg", site.tokens["bob"])
+    status, body = attach(site.bot, site.cid, site.tokens["bob"], "mine.jpg", phone_photo())
     assert (status, body["error"]) == (409, "not_yours"), "only the agent on the conversation attaches"
     status, body = call(site.bot, "GET", "/api/audit?action=file_upload", token=site.tokens["lead"])
     assert status == 200
@@ -148,8 +125,8 @@ def test_the_agent_attaches_a_photo_kept_without_its_position_and_others_are_ref
 
 def test_a_reply_with_a_file_reaches_the_web_chat_and_only_its_session_opens_the_file(site):
     alice = site.tokens["alice"]
-    record = attach(site.bot, site.cid, phone_photo(), "screenshot.jpg", alice)[1]
-    pdf = attach(site.bot, site.cid, PDF, "steps.pdf", alice, "application/pdf")[1]
+    record = attach(site.bot, site.cid, alice, "screenshot.jpg", phone_photo())[1]
+    pdf = attach(site.bot, site.cid, alice, "steps.pdf", PDF, "application/pdf")[1]
     status, _ = call(site.bot, "POST", f"/api/conversations/{site.cid}/reply",
                      {"text": "Here is the screenshot", "files": [record["id"], pdf["id"]]}, token=alice)  # fmt: skip
     assert status == 202
@@ -181,7 +158,7 @@ def test_a_reply_with_a_file_reaches_the_web_chat_and_only_its_session_opens_the
 def test_a_reply_cannot_attach_a_file_of_another_conversation(site):
     alice = site.tokens["alice"]
     elsewhere = claimed_by(site.bot, "files-api-second", alice)
-    theirs = attach(site.bot, elsewhere, phone_photo(), "theirs.jpg", alice)[1]
+    theirs = attach(site.bot, elsewhere, alice, "theirs.jpg", phone_photo())[1]
     status, body = call(site.bot, "POST", f"/api/conversations/{site.cid}/reply",
                         {"text": "see this", "files": [theirs["id"]]}, token=alice)  # fmt: skip
     assert (status, body["error"]) == (400, "bad_request")

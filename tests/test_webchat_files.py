@@ -15,9 +15,7 @@ import re
 import shutil
 import socket
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 import zipfile
 from pathlib import Path
 from types import SimpleNamespace
@@ -29,7 +27,7 @@ from PIL import Image
 
 from tests.chat_files import zip_named_jpg
 from tests.conftest import CHROMIUM, ROOT, BotProcess
-from tests.helpers import Watched, add_agent, call, session_of, wait_for
+from tests.helpers import Watched, add_agent, call, request, session_of, wait_for
 from tests.test_browser import Console, sign_in
 
 LIMIT = 200_000  # attachments.max_bytes of this module's bot
@@ -48,15 +46,10 @@ def upload(bot, session: str, data: bytes, name: str, content_type: str = "image
            language: str = "en") -> tuple[int, dict]:  # fmt: skip
     """POSTs a file as the page does: the body is the file, its name in the query."""
     query = urllib.parse.urlencode({"name": name, **({"client_id": client_id} if client_id else {})})
-    request = urllib.request.Request(
-        f"{bot.url}/api/webchat/{session_of(bot, session)}/files?{query}", data=data, method="POST",
-        headers={"Content-Type": content_type, "Accept-Language": language},
-    )  # fmt: skip
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
+    path = f"/api/webchat/{session_of(bot, session)}/files?{query}"
+    headers = {"Content-Type": content_type, "Accept-Language": language}
+    status, _, raw = request(bot, "POST", path, data, headers, timeout=30)
+    return status, json.loads(raw)
 
 
 def history(bot, session: str) -> list[dict]:

@@ -66,7 +66,8 @@ class Attachments:
         with_people = conversation.state in WITH_PEOPLE
         if upload is None:
             return await self._not_a_file(message, conversation, language, description)
-        once = f"{message.once_key}#{_fingerprint(upload)}" if message.once_key else ""  # files of one message differ
+        # Files of one message differ by their digest; hashing 10 MB takes ~20 ms: not on the event loop.
+        once = f"{message.once_key}#{await asyncio.to_thread(_fingerprint, upload)}" if message.once_key else ""
         if once and await self.files.taken(once):
             return Decision.duplicate(message.text)  # sent again by the platform: kept and answered before
         try:  # decoding and encoding a picture takes a while: not on the event loop

@@ -83,12 +83,7 @@ class UserFiles:
     async def get(self, file_id: str) -> Optional[StoredFile]:
         if not file_id.isascii() or not file_id.replace("-", "").replace("_", "").isalnum():
             return None
-        raw = await self.redis.hgetall(keys.stored_file(file_id))
-        if not raw:
-            return None
-        f = {k.decode(): v.decode() for k, v in raw.items()}
-        return StoredFile(file_id, f["conversation"], f["media_type"], f["name"], int(f["size"]), f["sender"],
-                          float(f["at"]), f["blob"])  # fmt: skip
+        return _record(file_id, await self.redis.hgetall(keys.stored_file(file_id)))
 
     async def data(self, stored: StoredFile) -> bytes:
         """The file's bytes (BlobMissing when the store lost them)."""
@@ -97,7 +92,11 @@ class UserFiles:
     async def of_conversation(self, cid: str) -> list[StoredFile]:
         """The conversation's files, oldest first."""
         ids = sorted(m.decode() for m in await self.redis.smembers(keys.conversation_files(cid)))
-        found = [f for f in [await self.get(i) for i in ids] if f is not None]
+        async with self.redis.pipeline(transaction=False) as pipe:  # one round trip for them all
+            for file_id in ids:
+                pipe.hgetall(keys.stored_file(file_id))
+            records = await pipe.execute()
+        found = [f for f in map(_record, ids, records) if f is not None]
         return sorted(found, key=lambda f: f.at)
 
     async def remove(self, stored: StoredFile) -> None:
@@ -129,3 +128,12 @@ class UserFiles:
             await self.remove(stored)
             removed += 1
         return removed
+
+
+def _record(file_id: str, raw: dict[bytes, bytes]) -> Optional[StoredFile]:
+    """The file `file_id` from its Redis hash; None when there is none."""
+    if not raw:
+        return None
+    f = {k.decode(): v.decode() for k, v in raw.items()}
+    return StoredFile(file_id, f["conversation"], f["media_type"], f["name"], int(f["size"]), f["sender"],
+                      float(f["at"]), f["blob"])  # fmt: skip
