@@ -68,6 +68,17 @@ async def test_claims_made_at_the_same_moment_take_the_lanes_in_order_one_each(r
         assert (await redis.hget(f"sb:conv:{cid}", "agent")).decode() == f"agent{i}"
 
 
+async def test_agents_named_in_any_script_claiming_at_once_are_recorded_by_their_exact_names(redis):
+    """A batch carries its calls' arguments as one JSON text: names outside ASCII, quotes and
+    backslashes arrive as they were sent."""
+    queued = await open_conversations(redis, 3)
+    queue = HandoffQueue(redis, ConversationStore(redis), LANGUAGES)
+    names = ["José Núñez", "李明", 'o"brien\\x']
+    assert await asyncio.gather(*(queue.claim_next(name, ["en"]) for name in names)) == queued
+    for cid, name in zip(queued, names, strict=True):
+        assert (await redis.hget(f"sb:conv:{cid}", "agent")).decode() == name
+
+
 async def test_one_failing_claim_in_a_batch_fails_alone_and_a_flushed_script_is_loaded_again(redis):
     queued = await open_conversations(redis, 3)
     queue = HandoffQueue(redis, ConversationStore(redis), LANGUAGES)
