@@ -18,7 +18,6 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
-from scipy.sparse import coo_matrix
 from sklearn.feature_extraction.text import CountVectorizer
 
 
@@ -27,31 +26,39 @@ class SentenceCountsFeaturizer(CountVectorsFeaturizer):
     """Sentence-level n-gram counts of the text only; configured as `CountVectorsFeaturizer`."""
 
     def process(self, messages: list[Message]) -> list[Message]:
+        """Each message's counts as plain arrays (`SENTENCE_COUNTS`, one entry a featurizer in
+        the order they ran), read by the classifier: no sparse matrix is built for a message
+        (scipy's checks on building one cost more than the counting)."""
         vectorizer = (self.vectorizers or {}).get(TEXT)
         if vectorizer is None:
             return super().process(messages)
         count = _counter_for(vectorizer)
+        width = len(getattr(vectorizer, "vocabulary_", None) or vectorizer.vocabulary)
         for message in messages:
             tokens = self._get_processed_message_tokens_by_attribute(message, TEXT)
-            if tokens:
-                self.add_features_to_message(None, count(" ".join(tokens)), TEXT, message)
+            counted = count(" ".join(tokens)) if tokens else _NOTHING
+            message.set(SENTENCE_COUNTS, [*(message.get(SENTENCE_COUNTS) or []), (*counted, width)])
         return messages
 
 
-def _counter_for(vectorizer: CountVectorizer) -> Callable[[str], coo_matrix]:
-    """What `vectorizer.transform([text])` returns (sorted column indices), built directly."""
+SENTENCE_COUNTS = "sentence_counts"  # [(columns, counts, width)]: the text's n-gram counts, per featurizer
+_NOTHING = (np.zeros(0, np.int32), np.zeros(0, np.int64))
+
+
+def _counter_for(vectorizer: CountVectorizer) -> Callable[[str], tuple[np.ndarray, np.ndarray]]:
+    """What `vectorizer.transform([text])` holds: its sorted column indices and their counts."""
     counter = getattr(vectorizer, "_supportbot_counter", None)
     if counter is None:
         vocabulary = getattr(vectorizer, "vocabulary_", None) or vectorizer.vocabulary
         columns_of = _columns_by_word(vectorizer, vocabulary)
-        width, binary, dtype = len(vocabulary), vectorizer.binary, vectorizer.dtype
+        binary, dtype = vectorizer.binary, vectorizer.dtype
 
-        def counter(text: str) -> coo_matrix:
+        def counter(text: str) -> tuple[np.ndarray, np.ndarray]:
             counts = Counter(columns_of(text))
             columns = np.fromiter(sorted(counts), dtype=np.int32, count=len(counts))
             values = np.ones(len(columns), dtype) if binary else np.fromiter(
                 (counts[c] for c in columns.tolist()), dtype, count=len(columns))  # fmt: skip
-            return coo_matrix((values, (np.zeros(len(columns), np.int32), columns)), shape=(1, width))
+            return columns, values
 
         vectorizer._supportbot_counter = counter
     return counter
