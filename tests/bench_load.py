@@ -172,6 +172,7 @@ class LoadGenerator:
 
         # One loop sends every message whose time has come (message i leaves at began + i / rate),
         # then sleeps until the next one's: no task per message, and no message waits for an answer.
+        # At least 1 ms: uvloop rounds a shorter sleep to none, and the loop would spin until then.
         sent, next_sample = 0, began
         while sent < count:
             now = time.perf_counter()
@@ -181,7 +182,7 @@ class LoadGenerator:
             for i in range(sent, min(count, int((now - began) * rate) + 1)):
                 post(pool, step, offset + i)
                 sent = i + 1
-            await asyncio.sleep(max(0.0, began + sent / rate - time.perf_counter()))
+            await asyncio.sleep(max(0.001, began + sent / rate - time.perf_counter()))
         await asyncio.sleep(max(0.0, began + count / rate - time.perf_counter()))
         note()
         send_seconds, send_cpu = time.perf_counter() - began, time.process_time() - cpu_began
