@@ -132,9 +132,11 @@ class ConnectionPool:
 
     def send(self, request: bytes, on_answer: OnAnswer) -> None:
         """Writes `request` now on an idle connection, or on a new one; `on_answer` gets the answer."""
-        if self.idle:
-            self.idle.pop().send(request, on_answer)  # the latest idle: a few connections stay warm
-            return
+        while self.idle:
+            connection = self.idle.pop()  # the latest idle: a few connections stay warm
+            if not connection.transport.is_closing():  # type: ignore[union-attr]
+                connection.send(request, on_answer)
+                return
         connection = KeepAliveConnection(self, request, on_answer)
         self.connections.add(connection)
         loop = asyncio.get_running_loop()
