@@ -4,7 +4,8 @@ message is taken from the bot. aiohttp's client cost ~1 ms a message (its reques
 task per message); this one writes requests encoded beforehand on persistent connections and
 reads back only what a latency needs (the status line, the length of the body).
 
-Open loop: a request is written at once on an idle connection, or on a new one when every
+Open loop: a request is written at once on a connection of its own until there are SPREAD_OVER,
+then on the longest idle one, or on a new one when every
 connection is waiting for an answer (no cap), so no request waits for an earlier one's answer.
 Each answer (a status, or the name of what went wrong) goes to the callback given with its
 request; nothing here makes a task per request.
@@ -13,7 +14,14 @@ request; nothing here makes a task per request.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Callable
+
+# Requests go round at least this many connections, as many users' browsers, or Telegram's
+# webhook deliveries (up to 40 connections by default), do: a replica's workers share one port
+# (SO_REUSEPORT), and the kernel spreads connections, not requests, among them; two or three busy
+# connections could all land on one worker.
+SPREAD_OVER = 40
 
 # The answer to one request: (HTTP status, None), or (None, what went wrong).
 OnAnswer = Callable[[int | None, str | None], None]
@@ -126,14 +134,14 @@ class ConnectionPool:
     def __init__(self, host: str, port: int) -> None:
         self.host, self.port = host, port
         self.address = f"{host}:{port}"  # for the Host header
-        self.idle: list[KeepAliveConnection] = []
+        self.idle: deque[KeepAliveConnection] = deque()
         self.connections: set[KeepAliveConnection] = set()
         self._connecting: set[asyncio.Task] = set()  # held so that they are not collected
 
     def send(self, request: bytes, on_answer: OnAnswer) -> None:
         """Writes `request` now on an idle connection, or on a new one; `on_answer` gets the answer."""
-        while self.idle:
-            connection = self.idle.pop()  # the latest idle: a few connections stay warm
+        while self.idle and len(self.connections) >= SPREAD_OVER:
+            connection = self.idle.popleft()  # the longest idle: every connection takes its turn
             if not connection.transport.is_closing():  # type: ignore[union-attr]
                 connection.send(request, on_answer)
                 return
