@@ -74,6 +74,7 @@ def routing_rows(routing: dict | None) -> list[tuple[str, str, str]]:
 def table(pipeline: dict, e2e: dict) -> str:
     ours, server, queue = pipeline["in_process"], pipeline["rasa_server"], pipeline["handoff_queue"]
     redis = queue.get("redis_benchmark", {})
+    runs = queue.get("claim_p99_runs_ms", [queue["claim_p99_ms"]])
     saturation = e2e["saturation"]
     rows = [
         ("pipeline, Rasa in-process, one core (held-out messages, one in flight)",
@@ -83,7 +84,8 @@ def table(pipeline: dict, e2e: dict) -> str:
          f"{server['msg_per_s']:,.0f} msg/s, p50 {server['p50_ms']} ms, p99 {server['p99_ms']} ms", ""),
         ("speed-up over the Rasa-server set-up", f"**{pipeline['speedup']}x**", ">= 1.5x"),
         ("claim latency, 50 agents claiming at once",
-         f"p50 {queue['claim_p50_ms']:.2f} ms, p99 **{queue['claim_p99_ms']:.2f} ms**", "p99 < 5 ms"),
+         f"p50 {queue['claim_p50_ms']:.2f} ms, p99 **{queue['claim_p99_ms']:.2f} ms** (the worst of "
+         f"{len(runs)} runs: {', '.join(f'{r:.2f}' for r in runs)} ms)", "p99 < 5 ms in every run"),
         *routing_rows(queue.get("routing")),
         ("`redis-benchmark`, same server, 50 clients",
          f"SET {redis.get('set_per_s', 0):,.0f}/s, GET {redis.get('get_per_s', 0):,.0f}/s", ""),

@@ -160,8 +160,12 @@ async def _claims_bench(redis_url: str, conversations: int = 5000, agents: int =
     }  # fmt: skip
 
 
-async def _claims_into(result: dict, redis_url: str) -> None:
-    result.update(await _claims_bench(redis_url))
+async def _claims_into(result: dict, redis_url: str, runs: int = 3) -> None:
+    """The claims bench `runs` times (its target holds in every run, not on average): the
+    figures of the run with the highest p99, and every run's p99."""
+    results = [await _claims_bench(redis_url) for _ in range(runs)]
+    result.update(max(results, key=lambda r: r["claim_p99_ms"]))
+    result["claim_p99_runs_ms"] = [r["claim_p99_ms"] for r in results]
 
 
 async def _routing_into(result: dict, redis_url: str) -> None:
