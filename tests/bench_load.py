@@ -34,10 +34,9 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import aiohttp
-from aiohttp import web
 
 from tests.bench_http import ConnectionPool, post_request
-from tests.standins.telegram_api import TelegramStandIn
+from tests.bench_telegram import LeanTelegram
 
 WEBHOOK_SECRET = "bench-webhook-secret"
 QUESTIONS = ["how do I reset my password", "what are the trading fees", "my deposit has not arrived",
@@ -46,21 +45,6 @@ QUESTIONS = ["how do I reset my password", "what are the trading fees", "my depo
 SAMPLE_SECONDS = 0.25  # how often the backlog is sampled during a step
 FIRST_CHAT = 50_000_000
 TELEGRAM_SECRET_HEADER = f"X-Telegram-Bot-Api-Secret-Token: {WEBHOOK_SECRET}\r\n"
-
-
-class TimedTelegram(TelegramStandIn):
-    """The stand-in, noting when the first answer to each chat reaches it."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.answered_at: dict[int, float] = {}
-
-    async def _handle(self, request: web.Request) -> web.Response:
-        response = await super()._handle(request)
-        if request.match_info["method"] == "sendMessage" and response.status == 200:
-            chat = json.loads(response.body)["result"]["chat"]["id"]
-            self.answered_at.setdefault(chat, time.perf_counter())
-        return response
 
 
 def telegram_update(update_id: int, message_id: int, chat: int, text: str) -> dict:
@@ -88,7 +72,7 @@ class Step:
 
 
 class LoadGenerator:
-    def __init__(self, telegram: TimedTelegram) -> None:
+    def __init__(self, telegram: LeanTelegram) -> None:
         self.telegram = telegram
         self.sessions: list[str] = []
         self.http: aiohttp.ClientSession | None = None  # issues the sessions (not timed)
@@ -207,6 +191,8 @@ class LoadGenerator:
 
 
 async def serve_commands(load: LoadGenerator) -> None:
+    """Answers the commands on stdin until quit, then says on stderr which Bot API methods the
+    bot called (the stand-in answers only those a bench run needs)."""
     reader = asyncio.StreamReader()
     await asyncio.get_running_loop().connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
     while line := await reader.readline():
@@ -223,18 +209,25 @@ async def serve_commands(load: LoadGenerator) -> None:
         pool.close()
     if load.http is not None:
         await load.http.close()
+    load.telegram.close()
+    print(f"bench_load: Bot API calls {dict(load.telegram.calls)}", file=sys.stderr, flush=True)
+
+
+async def serve() -> None:
+    """The stand-in and the load generator, on one loop."""
+    telegram = await LeanTelegram().start()
+    print(json.dumps({"telegram_base_url": telegram.base_url}), flush=True)
+    await serve_commands(LoadGenerator(telegram))
 
 
 def main() -> int:
-    try:  # a runtime dependency of the bot; the stand-in's thread gets a uvloop loop too
+    try:  # a runtime dependency of the bot
         import uvloop
 
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     except ImportError:
         pass
-    telegram = TimedTelegram().start()
-    print(json.dumps({"telegram_base_url": telegram.base_url}), flush=True)
-    asyncio.run(serve_commands(LoadGenerator(telegram)))
+    asyncio.run(serve())
     return 0
 
 
