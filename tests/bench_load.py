@@ -2,16 +2,17 @@
 that the CPU it spends is not counted as the bot's (`tests/bench_saturation.py` starts it and
 reports its CPU time beside each step).
 
-It holds the Telegram stand-in (`tests/standins/telegram_api.py`) the bot sends its answers to,
-and posts messages at a steady rate, open loop: each message leaves on schedule whether or not
-the earlier ones were answered, as users do. The posts go through a lean keep-alive client
-(`tests/bench_http.py`) on uvloop when it is installed: the driver shares the machine with the
-bot it measures (web chat at 150-250 msg/s on the 2-core VM: ~1.5-2 ms of CPU a message with
-aiohttp's client and a task per message, ~0.3-0.55 ms now, mostly the loop's wake-ups; on
-Telegram most of what is left is the stand-in's aiohttp server receiving `sendMessage`). Telegram updates go to the
-bot's webhook, each from a chat of its own, and are answered when the stand-in receives the
-`sendMessage` for that chat; web chat messages go to sessions issued beforehand, one message
-per session, and are answered by the response to their POST (the web chat answers inline).
+It holds the Telegram stand-in the bot sends its answers to (`tests/bench_telegram.py`, on this
+process's own loop), and posts messages at a steady rate, open loop: each message leaves on
+schedule whether or not the earlier ones were answered, as users do. The posts go through a lean
+keep-alive client (`tests/bench_http.py`) on uvloop when it is installed: the driver shares the
+machine with the bot it measures (web chat at 150-250 msg/s on the 2-core VM: ~1.5-2 ms of CPU a
+message with aiohttp's client and a task per message, ~0.3-0.55 ms now, mostly the loop's
+wake-ups; receiving a `sendMessage` cost ~1.7-1.8 ms with the full aiohttp stand-in in a thread,
+~0.45 ms with the lean one). Telegram updates go to the bot's webhook, each from a chat of its
+own, and are answered when the stand-in receives the `sendMessage` for that chat; web chat
+messages go to sessions issued beforehand, one message per session, and are answered by the
+response to their POST (the web chat answers inline).
 
 Commands, one JSON object a line on stdin, each answered by one JSON line on stdout:
 
