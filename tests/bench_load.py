@@ -2,16 +2,17 @@
 that the CPU it spends is not counted as the bot's (`tests/bench_saturation.py` starts it and
 reports its CPU time beside each step).
 
-It holds the Telegram stand-in (`tests/standins/telegram_api.py`) the bot sends its answers to,
-and posts messages at a steady rate, open loop: each message leaves on schedule whether or not
-the earlier ones were answered, as users do. The posts go through a lean keep-alive client
-(`tests/bench_http.py`) on uvloop when it is installed: the driver shares the machine with the
-bot it measures (web chat at 150-250 msg/s on the 2-core VM: ~1.5-2 ms of CPU a message with
-aiohttp's client and a task per message, ~0.3-0.55 ms now, mostly the loop's wake-ups; on
-Telegram most of what is left is the stand-in's aiohttp server receiving `sendMessage`). Telegram updates go to the
-bot's webhook, each from a chat of its own, and are answered when the stand-in receives the
-`sendMessage` for that chat; web chat messages go to sessions issued beforehand, one message
-per session, and are answered by the response to their POST (the web chat answers inline).
+It holds the Telegram stand-in the bot sends its answers to (`tests/bench_telegram.py`, on this
+process's own loop), and posts messages at a steady rate, open loop: each message leaves on
+schedule whether or not the earlier ones were answered, as users do. The posts go through a lean
+keep-alive client (`tests/bench_http.py`) on uvloop when it is installed: the driver shares the
+machine with the bot it measures (web chat at 150-250 msg/s on the 2-core VM: ~1.5-2 ms of CPU a
+message with aiohttp's client and a task per message, ~0.3-0.55 ms now, mostly the loop's
+wake-ups; receiving a `sendMessage` cost ~1.7-1.8 ms with the full aiohttp stand-in in a thread,
+~0.45 ms with the lean one). Telegram updates go to the bot's webhook, each from a chat of its
+own, and are answered when the stand-in receives the `sendMessage` for that chat; web chat
+messages go to sessions issued beforehand, one message per session, and are answered by the
+response to their POST (the web chat answers inline).
 
 Commands, one JSON object a line on stdin, each answered by one JSON line on stdout:
 
@@ -34,10 +35,9 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import aiohttp
-from aiohttp import web
 
 from tests.bench_http import ConnectionPool, post_request
-from tests.standins.telegram_api import TelegramStandIn
+from tests.bench_telegram import LeanTelegram
 
 WEBHOOK_SECRET = "bench-webhook-secret"
 QUESTIONS = ["how do I reset my password", "what are the trading fees", "my deposit has not arrived",
@@ -46,21 +46,6 @@ QUESTIONS = ["how do I reset my password", "what are the trading fees", "my depo
 SAMPLE_SECONDS = 0.25  # how often the backlog is sampled during a step
 FIRST_CHAT = 50_000_000
 TELEGRAM_SECRET_HEADER = f"X-Telegram-Bot-Api-Secret-Token: {WEBHOOK_SECRET}\r\n"
-
-
-class TimedTelegram(TelegramStandIn):
-    """The stand-in, noting when the first answer to each chat reaches it."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.answered_at: dict[int, float] = {}
-
-    async def _handle(self, request: web.Request) -> web.Response:
-        response = await super()._handle(request)
-        if request.match_info["method"] == "sendMessage" and response.status == 200:
-            chat = json.loads(response.body)["result"]["chat"]["id"]
-            self.answered_at.setdefault(chat, time.perf_counter())
-        return response
 
 
 def telegram_update(update_id: int, message_id: int, chat: int, text: str) -> dict:
@@ -88,7 +73,7 @@ class Step:
 
 
 class LoadGenerator:
-    def __init__(self, telegram: TimedTelegram) -> None:
+    def __init__(self, telegram: LeanTelegram) -> None:
         self.telegram = telegram
         self.sessions: list[str] = []
         self.http: aiohttp.ClientSession | None = None  # issues the sessions (not timed)
@@ -207,6 +192,8 @@ class LoadGenerator:
 
 
 async def serve_commands(load: LoadGenerator) -> None:
+    """Answers the commands on stdin until quit, then says on stderr which Bot API methods the
+    bot called (the stand-in answers only those a bench run needs)."""
     reader = asyncio.StreamReader()
     await asyncio.get_running_loop().connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
     while line := await reader.readline():
@@ -223,18 +210,25 @@ async def serve_commands(load: LoadGenerator) -> None:
         pool.close()
     if load.http is not None:
         await load.http.close()
+    load.telegram.close()
+    print(f"bench_load: Bot API calls {dict(load.telegram.calls)}", file=sys.stderr, flush=True)
+
+
+async def serve() -> None:
+    """The stand-in and the load generator, on one loop."""
+    telegram = await LeanTelegram().start()
+    print(json.dumps({"telegram_base_url": telegram.base_url}), flush=True)
+    await serve_commands(LoadGenerator(telegram))
 
 
 def main() -> int:
-    try:  # a runtime dependency of the bot; the stand-in's thread gets a uvloop loop too
+    try:  # a runtime dependency of the bot
         import uvloop
 
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     except ImportError:
         pass
-    telegram = TimedTelegram().start()
-    print(json.dumps({"telegram_base_url": telegram.base_url}), flush=True)
-    asyncio.run(serve_commands(LoadGenerator(telegram)))
+    asyncio.run(serve())
     return 0
 
 
