@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from redis.asyncio import Redis
+from redis.asyncio.connection import HiredisParser
 from redis.asyncio.sentinel import Sentinel
 
 from bot.config import Config
@@ -35,9 +36,10 @@ def connect(config: Config, env: Mapping[str, str]) -> Redis:
             sentinel_options["password"] = env["REDIS_SENTINEL_PASSWORD"]
         sentinel = Sentinel(list(config.redis_sentinels), sentinel_kwargs=sentinel_options)
         redis = sentinel.master_for(config.redis_master_name, socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
-                                    password=env.get("REDIS_PASSWORD") or None)  # fmt: skip
+                                    password=env.get("REDIS_PASSWORD") or None, parser_class=CheckedParser)  # fmt: skip
     else:
-        redis = Redis.from_url(config.redis_url, socket_connect_timeout=CONNECT_TIMEOUT_SECONDS)
+        redis = Redis.from_url(config.redis_url, socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
+                               parser_class=CheckedParser)  # fmt: skip
     durability.require(redis, config.redis.wait_replicas, config.redis.replica_wait_ms)
     return redis
 
@@ -48,3 +50,24 @@ def describe(config: Config) -> str:
         where = ",".join(f"{host}:{port}" for host, port in config.redis_sentinels)
         return f"the master {config.redis_master_name!r} of REDIS_SENTINELS ({where})"
     return "Redis at REDIS_URL"
+
+
+class CheckedParser(HiredisParser):
+    """redis-py's reply parser (hiredis), with a cheaper check of a connection the pool hands
+    out. redis-py asks whether a pooled connection holds unread data before every command by
+    trying to read it under a zero timeout: a timer, a cancelled read and one more turn of the
+    event loop for each command (7.5% of the bot's CPU on the Telegram path, py-spy at 100 msg/s).
+    Here the check reads what the connection's stream holds already: data left unread, or the
+    server's close. (redis-py closes a connection whose command was interrupted, so unread data
+    is the rare case the check is for, and a close that arrives in the same moment fails that
+    one command as it would fail on any dead connection.)"""
+
+    __slots__ = ()
+
+    async def can_read_destructive(self) -> bool:
+        stream = self._stream
+        if not self._connected or stream is None:
+            return await super().can_read_destructive()  # its error
+        if self._reader.gets() is not False:  # a reply parsed and never read
+            return True
+        return bool(stream._buffer) or stream.at_eof()
