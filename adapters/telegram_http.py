@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from typing import Optional
+from urllib.parse import urlencode
 
 import aiohttp
 from telegram.error import NetworkError, TimedOut
@@ -57,7 +58,8 @@ class AiohttpRequest(BaseRequest):
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=self._given(connect_timeout, "connect"),
                                         sock_read=read, connect=self._given(pool_timeout, "pool"))  # fmt: skip
         try:
-            async with self._session.request(method, url, data=_body(request_data), timeout=timeout) as response:
+            body, headers = _body(request_data)
+            async with self._session.request(method, url, data=body, headers=headers, timeout=timeout) as response:
                 return response.status, await response.read()
         except asyncio.TimeoutError as error:
             raise TimedOut from error
@@ -69,14 +71,19 @@ class AiohttpRequest(BaseRequest):
         return self._timeouts[name] if isinstance(value, DEFAULT) else value  # type: ignore[return-value]
 
 
-def _body(request_data: Optional[RequestData]) -> Optional[object]:
+def _body(request_data: Optional[RequestData]) -> tuple[Optional[object], Optional[dict[str, str]]]:
+    """The call's body and its content type: form-encoded as aiohttp's FormData encodes it (the
+    same bytes, without building a FormData for each call), multipart when a file goes with it."""
     if request_data is None:
-        return None
+        return None, None
     if not request_data.contains_files:
-        return request_data.json_parameters
+        return urlencode(request_data.json_parameters, doseq=True).encode(), FORM
     form = aiohttp.FormData()
     for name, value in request_data.json_parameters.items():
         form.add_field(name, value)
     for name, (filename, content, mimetype) in (request_data.multipart_data or {}).items():
         form.add_field(name, content, filename=filename, content_type=mimetype)
-    return form
+    return form, None
+
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
