@@ -6,6 +6,7 @@ client id until the bot takes it. A bot and a Redis (AOF, fsync always) of their
 
 from __future__ import annotations
 
+import http.client
 import threading
 import time
 import uuid
@@ -39,11 +40,12 @@ def stack(tmp_path_factory, model_path):
 
 
 def send(bot, session: str, text: str, client_id: str) -> tuple[int, dict]:
-    """One POST as the page sends it; (0, {}) when no answer came (the bot was down)."""
+    """One POST as the page sends it; (0, {}) when no whole answer came (the bot was down, or
+    its worker was killed while writing the answer: the page sends again either way)."""
     try:
         return call(bot, "POST", f"/api/webchat/{session_of(bot, session)}/messages",
                     {"text": text, "client_id": client_id})
-    except OSError:
+    except (OSError, http.client.HTTPException):  # IncompleteRead is no OSError
         return 0, {}
 
 
