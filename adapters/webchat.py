@@ -286,12 +286,10 @@ class WebChat:
 
 
 def _not_json(request: web.Request) -> web.Response | None:
-    """415 unless the body is declared JSON: what a cross-site form cannot send. The header's
-    type read by hand: aiohttp's `content_type` runs the e-mail header parser (~0.1 ms, 3% of
-    a message's CPU)."""
-    if request.headers.get("Content-Type", "").partition(";")[0].strip().lower() == "application/json":
-        return None
-    return json_error(415, "not_json", "send the body as JSON, with Content-Type: application/json")
+    """415 unless the body is declared JSON, which a cross-site form cannot send."""
+    declared = request.headers.get("Content-Type", "").partition(";")[0].strip().lower()  # aiohttp's is slow
+    return None if declared == "application/json" else json_error(
+        415, "not_json", "send the body as JSON, with Content-Type: application/json")  # fmt: skip
 
 
 _PAGE_HEADERS = {
