@@ -76,3 +76,26 @@ def test_the_answer_selector_reuses_the_classifiers_row_only_over_the_same_idf(p
     stranger = Message(data={"text": "x"})
     stranger.set(TFIDF_ROW, ("other weights", foreign))
     assert selector._rows([stranger]) != [foreign]
+
+
+def test_training_examples_featurized_as_rasa_does_give_the_classifier_every_count(pipeline):
+    """Rasa featurizes training examples with the featurizers' `process`, which leaves counts
+    on each message (no sparse features): what the classifiers train on must hold them all,
+    side by side, as wide as both vocabularies."""
+    from rasa.shared.nlu.constants import TEXT
+    from rasa.shared.nlu.training_data.message import Message
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    from bot.nlu.components import MultilingualTokenizer, sentence_features
+    from bot.nlu.featurizer import SentenceCountsFeaturizer
+
+    graph = pipeline.nlu.graph
+    examples = [Message(data={"text": text}) for text in ("how do I reset my password", "提现一直没到账", "hola")]
+    data = TrainingData(training_examples=examples)
+    graph.component(MultilingualTokenizer).process_training_data(data)
+    featurizers = [n._component for n in graph.nodes.values() if isinstance(n._component, SentenceCountsFeaturizer)]
+    for featurizer in featurizers:
+        featurizer.process_training_data(data)
+    X = sentence_features(examples)
+    assert X.shape == (3, sum(len(f.vectorizers[TEXT].vocabulary_) for f in featurizers))
+    assert all(n > 0 for n in X.getnnz(axis=1)), "every example has counts"

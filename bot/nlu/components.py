@@ -258,18 +258,17 @@ def softmax(scores: np.ndarray) -> np.ndarray:
 
 def sentence_features(messages: list[Message]) -> csr_matrix:
     """Each message's sentence features, the featurizers' side by side in the order they ran:
-    what `Message.get_sparse_features` combines, built straight into one CSR matrix (scipy's
-    general block stacking cost more than the classifier itself)."""
+    their counts (`SENTENCE_COUNTS`: training examples get them too, Rasa featurizes those with
+    `process`), else what `Message.get_sparse_features` combines; built straight into one CSR
+    matrix (scipy's general block stacking cost more than the classifier itself)."""
     data, indices, indptr, width = [], [], [0], 0
     for message in messages:
         offset, count = 0, 0
-        for feature in message.features:
-            if feature.attribute == TEXT and feature.type == FEATURE_TYPE_SENTENCE and feature.is_sparse():
-                block = feature.features.tocoo()
-                data.append(block.data)
-                indices.append(block.col + offset)
-                offset += block.shape[1]
-                count += block.nnz
+        for columns, values, block_width in _sentence_blocks(message):
+            data.append(values)
+            indices.append(columns + offset)
+            offset += block_width
+            count += len(columns)
         indptr.append(indptr[-1] + count)
         width = offset
     return csr_matrix(
@@ -277,3 +276,13 @@ def sentence_features(messages: list[Message]) -> csr_matrix:
          np.asarray(indptr)),
         shape=(len(messages), width),
     )
+
+
+def _sentence_blocks(message: Message) -> list[tuple[np.ndarray, np.ndarray, int]]:
+    """A message's sentence features per featurizer: (columns, values, width)."""
+    counted = message.get(SENTENCE_COUNTS)
+    if counted:
+        return counted
+    sentence = [f for f in message.features if f.attribute == TEXT and f.type == FEATURE_TYPE_SENTENCE]
+    blocks = [feature.features.tocoo() for feature in sentence if feature.is_sparse()]
+    return [(block.col, block.data, block.shape[1]) for block in blocks]
