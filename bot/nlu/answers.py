@@ -25,8 +25,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.linear_model import LogisticRegression
 
-from bot.nlu.components import TFIDF_ROW, counts_row, idf_key, sentence_features, softmax, tfidf_row, tfidf_rows
-from bot.nlu.featurizer import SENTENCE_COUNTS
+from bot.nlu.components import TFIDF_ROW, counted_tfidf_rows, idf_key, sentence_features, softmax, tfidf_rows
 
 # Intents whose questions are ranked for a message: those at least this likely, at most this many.
 MIN_INTENT_PROBABILITY = 0.02
@@ -133,9 +132,9 @@ class AnswerSelector(GraphComponent):
         shared = [message.get(TFIDF_ROW) for message in messages]
         if all(item and item[0] == self._key for item in shared):
             return [item[1] for item in shared]
-        if all(message.get(SENTENCE_COUNTS) for message in messages):
-            return [tfidf_row(counts_row(message.get(SENTENCE_COUNTS)), self._idf, self.config["sublinear_tf"])
-                    for message in messages]  # fmt: skip
+        counted = counted_tfidf_rows(messages, self._idf, self.config["sublinear_tf"])
+        if counted is not None:
+            return counted
         return list(tfidf_rows(sentence_features(messages), self._idf, self.config["sublinear_tf"]))
 
 

@@ -167,12 +167,11 @@ class TfidfLogisticRegressionClassifier(LogisticRegressionClassifier):
         featurizers counted (every parse) are worked out on plain arrays, row by row: the same
         numbers, bit for bit, without building sparse matrices (their checks cost more than the
         arithmetic); messages with Rasa's features (training data) as one sparse matrix."""
-        if all(message.get(SENTENCE_COUNTS) for message in messages):
-            if not hasattr(self, "_weights"):
-                self._fast_predict()
-            rows = [tfidf_row(counts_row(m.get(SENTENCE_COUNTS)), self._idf, self.config["sublinear_tf"])
-                    for m in messages]  # fmt: skip
-            self._rank(messages, rows, np.array([self._probabilities_of_row(row) for row in rows]))
+        if not hasattr(self, "_weights"):
+            self._fast_predict()
+        counted = counted_tfidf_rows(messages, self._idf, self.config["sublinear_tf"])
+        if counted is not None:
+            self._rank(messages, counted, np.array([self._probabilities_of_row(row) for row in counted]))
             return messages
         rows = self._tfidf(self._create_X(messages))
         self._rank(messages, [rows] if len(messages) == 1 else rows, self._probabilities(rows))  # slicing: 0.1 ms
@@ -227,15 +226,18 @@ class Row:
     data: np.ndarray
 
 
+def counted_tfidf_rows(messages: list[Message], idf: np.ndarray, sublinear: bool) -> Optional[list[Row]]:
+    """Each message's TF-IDF row from the featurizers' counts (`SENTENCE_COUNTS`); None unless
+    every message has them."""
+    if not all(message.get(SENTENCE_COUNTS) for message in messages):
+        return None
+    return [tfidf_row(counts_row(message.get(SENTENCE_COUNTS)), idf, sublinear) for message in messages]
+
+
 def counts_row(blocks: list[tuple[np.ndarray, np.ndarray, int]]) -> Row:
-    """The featurizers' counts (`SENTENCE_COUNTS`) side by side, as `sentence_features` lays
-    them out for one message."""
-    columns, values, offset = [], [], 0
-    for block_columns, block_values, width in blocks:
-        columns.append(block_columns + offset)
-        values.append(block_values)
-        offset += width
-    return Row(np.concatenate(columns), np.concatenate(values).astype(np.float64))
+    """The featurizers' counts side by side, as `sentence_features` lays them out."""
+    columns, values, _ = _side_by_side(blocks)
+    return Row(columns, values.astype(np.float64))
 
 
 def tfidf_row(row: Row, idf: np.ndarray, sublinear: bool = True) -> Row:
@@ -263,14 +265,10 @@ def sentence_features(messages: list[Message]) -> csr_matrix:
     matrix (scipy's general block stacking cost more than the classifier itself)."""
     data, indices, indptr, width = [], [], [0], 0
     for message in messages:
-        offset, count = 0, 0
-        for columns, values, block_width in _sentence_blocks(message):
-            data.append(values)
-            indices.append(columns + offset)
-            offset += block_width
-            count += len(columns)
-        indptr.append(indptr[-1] + count)
-        width = offset
+        columns, values, width = _side_by_side(_sentence_blocks(message))
+        data.append(values)
+        indices.append(columns)
+        indptr.append(indptr[-1] + len(columns))
     return csr_matrix(
         (np.concatenate(data) if data else np.zeros(0), np.concatenate(indices) if indices else np.zeros(0, int),
          np.asarray(indptr)),
@@ -286,3 +284,16 @@ def _sentence_blocks(message: Message) -> list[tuple[np.ndarray, np.ndarray, int
     sentence = [f for f in message.features if f.attribute == TEXT and f.type == FEATURE_TYPE_SENTENCE]
     blocks = [feature.features.tocoo() for feature in sentence if feature.is_sparse()]
     return [(block.col, block.data, block.shape[1]) for block in blocks]
+
+
+def _side_by_side(blocks: list[tuple[np.ndarray, np.ndarray, int]]) -> tuple[np.ndarray, np.ndarray, int]:
+    """One message's blocks (columns, values, width) in one row: each block's columns shifted
+    by the widths before it; the row's columns, values and width."""
+    columns, values, offset = [], [], 0
+    for block_columns, block_values, width in blocks:
+        columns.append(block_columns + offset)
+        values.append(block_values)
+        offset += width
+    if not columns:
+        return np.zeros(0, np.int32), np.zeros(0, np.int64), 0
+    return np.concatenate(columns), np.concatenate(values), offset
