@@ -89,14 +89,15 @@ class Inbox:
         # From here on only the redacted text exists; the guard knows its own markers, so the
         # pipeline still warns about what was removed.
         guarded = secret_guard.scan(message.text)
-        guarded, earlier = await self.secret_carry.across_messages(message, guarded)  # a secret split in two
+        conversation, marks = await self.conversations.arrive(message)
+        guarded, earlier = await self.secret_carry.across_messages(message, guarded, marks)  # a secret split in two
         message = replace(message, text=guarded.redacted_text)
         entry = await self.intake.accept(message)
         if entry is None:
             metrics.DUPLICATES.labels(message.platform).inc()
             return Decision.duplicate(message.text)
         metrics.MESSAGES_IN.labels(message.platform).inc()
-        decision = await self._decide(message, guarded)
+        decision = await self._decide(message, guarded, conversation)
         if earlier:
             decision = replace(decision, earlier_redacted=earlier)
         metrics.PIPELINE_SECONDS.observe(time.perf_counter() - started)
@@ -133,9 +134,11 @@ class Inbox:
             log.info("recovered accepted message %s of %s", entry, message.platform)
         return recovered
 
-    async def _decide(self, message: InboundMessage, guarded: Optional[GuardResult] = None) -> Decision:
-        """`guarded`: the guard's result for the text, when `handle` has scanned it already."""
-        conversation = await self.conversations.for_message(message)
+    async def _decide(self, message: InboundMessage, guarded: Optional[GuardResult] = None,
+                      conversation: Optional[Conversation] = None) -> Decision:  # fmt: skip
+        """`guarded`, `conversation`: the guard's result for the text and the conversation, when
+        `handle` has them already."""
+        conversation = conversation or await self.conversations.for_message(message)
         if conversation.state in WITH_PEOPLE:
             return await self._to_people(message, conversation, guarded)
         if conversation.state == RESOLVED:

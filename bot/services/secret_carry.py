@@ -27,13 +27,14 @@ class SecretCarry:
     def __init__(self, conversations: ConversationStore) -> None:
         self.conversations = conversations
 
-    async def across_messages(self, message: InboundMessage,
-                              guarded: GuardResult) -> tuple[GuardResult, tuple[str, ...]]:  # fmt: skip
+    async def across_messages(self, message: InboundMessage, guarded: GuardResult,
+                              marks: str) -> tuple[GuardResult, tuple[str, ...]]:  # fmt: skip
         """The guard's result for `message` (its text as the user wrote it) with the second
         half of a split secret redacted too, and the user's earlier lines as the transcript
-        now holds them (oldest first) when the first half was redacted there; else ()."""
+        now holds them (oldest first) when the first half was redacted there; else ().
+        `marks`: what the conversation's last message left (`ConversationStore.arrive`)."""
         cid = conversation_id(message.conversation_key)
-        previous = secret_carry.decode_marks(await self.conversations.take_secret_marks(cid))
+        previous = secret_carry.decode_marks(marks)
         step = secret_carry.follow(previous, message.text, guarded.redacted_text)
         earlier: list[str] = []
         outcome = NOT_FOUND

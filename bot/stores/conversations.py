@@ -134,14 +134,21 @@ class ConversationStore:
 
     async def for_message(self, message: InboundMessage) -> Conversation:
         """The message's conversation, created on first contact."""
+        return (await self.arrive(message, take_secret_marks=False))[0]
+
+    async def arrive(self, message: InboundMessage, take_secret_marks: bool = True) -> tuple[Conversation, str]:
+        """The message's conversation (created on first contact) and what the last message
+        ended with that may be half of a secret (see `keys.secret_marks`; cleared as it is
+        read: it is about the last message alone), in one round trip."""
         cid = conversation_id(message.conversation_key)
         now = time.time()
-        raw = await self._for_message(keys=[self.key(cid)], args=[
+        marks = keys.secret_marks(cid) if take_secret_marks else ""
+        raw, taken = await self._for_message(keys=[self.key(cid), marks], args=[
             now, BOT, IDLE_TTL_SECONDS, "id", cid, "platform", message.platform, "chat_id", message.chat_id,
             "chat_kind", message.chat_kind, "user_id", message.user_id, "user_name", message.user_name,
             "updated_at", now,
         ])  # fmt: skip
-        return Conversation.from_redis(dict(zip(raw[::2], raw[1::2], strict=True)))
+        return Conversation.from_redis(dict(zip(raw[::2], raw[1::2], strict=True))), _text(taken or b"")
 
     async def update(self, cid: str, **fields: object) -> None:
         values = {k: str(v) for k, v in fields.items()}
@@ -182,11 +189,6 @@ class ConversationStore:
         """The transcript, or only its `first` lines."""
         return [json.loads(line) for line in await self.redis.lrange(self.log_key(cid), 0, first - 1)]
 
-    async def take_secret_marks(self, cid: str) -> str:
-        """What the last message ended with that may be half of a secret (see `keys.secret_marks`),
-        cleared as it is read: it is about the last message alone."""
-        return _text(await self.redis.getdel(keys.secret_marks(cid)))
-
     async def leave_secret_marks(self, cid: str, marks: str, ttl_seconds: int) -> None:
         await self.redis.set(keys.secret_marks(cid), marks, ex=ttl_seconds)
 
@@ -215,14 +217,16 @@ class ConversationStore:
         return False
 
 
-# KEYS: the record. ARGV: now, the state of a new conversation, its TTL, then field, value...
-# Returns the record (HGETALL's list).
+# KEYS: the record, the secret marks to take ("" for none). ARGV: now, the state of a new
+# conversation, its TTL, then field, value... Returns the record (HGETALL's list) and the marks.
 _FOR_MESSAGE = """
 redis.call('HSETNX', KEYS[1], 'created_at', ARGV[1])
 redis.call('HSETNX', KEYS[1], 'state', ARGV[2])
 redis.call('HSET', KEYS[1], unpack(ARGV, 4))
 redis.call('EXPIRE', KEYS[1], ARGV[3])
-return redis.call('HGETALL', KEYS[1])
+local marks = false
+if KEYS[2] ~= '' then marks = redis.call('GETDEL', KEYS[2]) end
+return {redis.call('HGETALL', KEYS[1]), marks}
 """
 
 # KEYS: the record, the transcript. ARGV: n, then n field-value pairs, the transcript's limit,
