@@ -17,10 +17,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from functools import partial
 
 from aiohttp import web
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import Forbidden, RetryAfter, TelegramError
 from telegram.ext import (
     Application,
@@ -33,7 +32,7 @@ from telegram.ext import (
 )
 
 from adapters.in_order import PerChat
-from adapters.telegram_files import patiently, send_files
+from adapters.telegram_files import send_files, send_text
 from adapters.telegram_http import AiohttpRequest
 from adapters.uploads import fetch_upload
 from bot.channel_settings import TelegramSettings
@@ -283,10 +282,9 @@ class TelegramAdapter:
         pieces = split_text(reply.text, MAX_TEXT)
         try:
             for index, piece in enumerate(pieces):
-                params = ReplyParameters(int(reply.reply_to), allow_sending_without_reply=True) \
-                    if reply.reply_to and index == 0 else None  # fmt: skip
-                await patiently(partial(self.app.bot.send_message, int(reply.chat_id), piece, reply_parameters=params,
-                                        reply_markup=markup if index == len(pieces) - 1 else None))  # fmt: skip
+                first, last = index == 0, index == len(pieces) - 1
+                await send_text(self.app.bot, int(reply.chat_id), piece, int(reply.reply_to or 0) if first else None,
+                                markup if last else None)  # fmt: skip
             await send_files(self.desk, self.app.bot, int(reply.chat_id), reply.files)
         except Forbidden:
             log.warning("telegram: chat %s blocked the bot; the reply is dropped", reply.chat_id)
