@@ -86,8 +86,8 @@ class LeanTelegram:
         return NOT_FOUND
 
     def send_message(self, params: dict[str, str]) -> bytes:
-        """The Message Telegram answers a sendMessage with (PTB parses it); the chat's first
-        answer is timed here."""
+        """The Message Telegram answers a sendMessage with (the bot leaves it as JSON); the
+        chat's first answer is timed here."""
         try:
             chat = int(params["chat_id"])
             text = params["text"]
