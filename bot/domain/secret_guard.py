@@ -34,10 +34,11 @@ HAN_WORDLISTS = ("chinese_simplified", "chinese_traditional")
 
 # What may stand between two words of a pasted phrase: spaces, commas, numbering ("1." "2)").
 _WORD_GAP = re.compile(r"[\s,，、;；.。·:：|/()\[\]#\-–—\d]{0,8}")
-# Letters, with combining marks (NFD text, and Japanese phrases in NFKD form) kept inside words.
-_WORD = re.compile(r"(?:[^\W\d_]|[\u0300-\u036f\u3099-\u309c])+")
 _HAN_RANGES = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_HAN_OR_OTHER = re.compile(f"[{_HAN_RANGES}]|[^{_HAN_RANGES}]+")
+# A word of `word_spans`: one Han character, or a run of other letters, with combining marks
+# (NFD text, and Japanese phrases in NFKD form) kept inside words.
+_LETTER = "(?:[^\\W\\d_]|[\u0300-\u036f\u3099-\u309c])"  # combining marks too
+_WORD_OR_HAN = re.compile(f"(?=[^\\W\\d_])[{_HAN_RANGES}]|(?:(?![{_HAN_RANGES}]){_LETTER})+")
 _SEED_WORDS = re.compile(
     r"seed|mnemonic|recovery|phrase|助记|助記|种子|種子|恢复|恢復|リカバリー|シード|복구|시드|"
     r"сид|мнемон|фраз|semilla|frase|phrase|graine|cụm từ|hạt giống",
@@ -100,6 +101,8 @@ MARKER_PATTERN = re.compile(r"\[(?:" + "|".join(KINDS) + r") removed\]")
 
 
 def _fold(word: str) -> str:
+    if word.isascii():  # nothing to decompose: most words, a third of the guard's time
+        return word.lower()
     decomposed = unicodedata.normalize("NFKD", word.lower())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
@@ -121,12 +124,7 @@ WordSpan = tuple[int, int, str]  # start, end, the word folded
 def word_spans(text: str) -> list[WordSpan]:
     """Letter runs, with runs of Han characters split into single characters (the Chinese
     wordlists hold one character per word)."""
-    spans = []
-    for m in _WORD.finditer(text):
-        start = m.start()
-        for piece in _HAN_OR_OTHER.finditer(m.group()):
-            spans.append((start + piece.start(), start + piece.end(), _fold(piece.group())))
-    return spans
+    return [(m.start(), m.end(), _fold(m.group())) for m in _WORD_OR_HAN.finditer(text)]
 
 
 # What may follow 助记/种子 before the phrase itself: "助记词是", "种子短语：".
@@ -169,6 +167,8 @@ def wordlist_runs(text: str, words: list[WordSpan], wordlist: frozenset[str]) ->
 
 def _mnemonic_spans(text: str) -> list[tuple[int, int]]:
     words = word_spans(text)
+    if len(words) < MIN_MNEMONIC_WORDS:  # no phrase fits (most messages: half the guard's time)
+        return []
     found: list[tuple[int, int]] = []
     for lang, wordlist in wordlists().items():
         for i, j, spaced in wordlist_runs(text, words, wordlist):
