@@ -9,9 +9,11 @@ import unicodedata
 from pathlib import Path
 from typing import Optional
 
+import ahocorasick
 import yaml
 
 from bot.config import ROOT
+from bot.domain.required_text import fold, required
 
 SIGNALS_FILE = ROOT / "data" / "signals.yml"
 
@@ -32,10 +34,27 @@ class Signals:
     message written in its script (users mix languages, and the patterns do not collide):
     Cyrillic lists to a text with Cyrillic, Latin ones to a text with Latin letters, and so on;
     the `any` lists to every text.
-    Trying each of some 250 patterns on every text was a sixth of the pipeline's time."""
+    Trying each of some 250 patterns on every text was a sixth of the pipeline's time; a
+    pattern is now tried only on a text holding what every match of it holds (`required_text`),
+    which one pass of an Aho-Corasick automaton finds for all of them (0.3 -> ~0.05 ms a text)."""
 
     def __init__(self, patterns: dict[str, dict[str, list[re.Pattern]]]) -> None:
         self.patterns = patterns
+        # Every pattern in file order (the first intent that matches wins): intent, language, pattern.
+        self._entries = [(intent, lang, p) for intent, by_lang in patterns.items()
+                         for lang, listed in by_lang.items() for p in listed]  # fmt: skip
+        self._always: set[int] = set()  # patterns about which nothing is known: tried on every text
+        holders: dict[str, set[int]] = {}
+        for index, (_, _, pattern) in enumerate(self._entries):
+            strings = required(pattern)
+            if strings is None:
+                self._always.add(index)
+            for string in strings or ():
+                holders.setdefault(string, set()).add(index)
+        self._automaton = ahocorasick.Automaton()
+        for string, indexes in holders.items():
+            self._automaton.add_word(string, frozenset(indexes))
+        self._automaton.make_automaton()
 
     @classmethod
     def load(cls, path: Path = SIGNALS_FILE) -> Signals:
@@ -51,12 +70,20 @@ class Signals:
         scripts = {lang for lang, script in SCRIPTS.items() if script.search(text)}
         latin = bool(LATIN.search(text)) or not scripts
         texts = (text,) if text.isascii() else (text, without_accents(text))
-        for intent, by_lang in self.patterns.items():
-            for lang, patterns in by_lang.items():
-                if lang in scripts or lang == "any" or (latin and lang not in SCRIPTS):
-                    if any(p.search(t) for p in patterns for t in texts):
-                        return intent
+        for index, variant in sorted((i, n) for n, t in enumerate(texts) for i in self._worth_trying(t)):
+            intent, lang, pattern = self._entries[index]
+            if lang in scripts or lang == "any" or (latin and lang not in SCRIPTS):
+                if pattern.search(texts[variant]):
+                    return intent
         return None
+
+    def _worth_trying(self, text: str) -> set[int]:
+        """The patterns whose required text `text` holds, and those that require nothing."""
+        worth = set(self._always)
+        if len(self._automaton):
+            for _, indexes in self._automaton.iter(fold(text)):
+                worth |= indexes
+        return worth
 
 
 def without_accents(text: str) -> str:

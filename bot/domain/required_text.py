@@ -1,0 +1,113 @@
+"""What every match of a regular expression holds: a few strings, one of which is in any text the
+pattern matches (compared case-folded, `fold`). The signals (`signals.py`) search a text only
+with the patterns whose strings it holds, all of them found in one pass (pyahocorasick): about
+95 patterns tried a message became one or two.
+
+Read from the pattern's parse tree (`sre_parse`, Python 3.10's): a run of literal text (a
+character class of a few letters, an optional part and a group of alternatives spelled out in
+full), an alternation whose every branch holds something, a group, a part repeated at least
+once. Anything else (`.`, `\\w`, a class with ranges, what may be left out) says nothing; of what
+a sequence holds the most telling is kept (the longest shortest string). A pattern about which
+nothing can be said (None) is tried on every text.
+"""
+
+from __future__ import annotations
+
+import re
+import sre_constants as sre
+import sre_parse
+from typing import Any, Optional
+
+MAX_STRINGS = 64  # a run of literal text spelled out in more ways than this says nothing
+# re.IGNORECASE also takes "İ" and the dotless "ı" for "i"; case folding alone does not.
+_TURKISH_I = str.maketrans({"İ": "i", "ı": "i"})
+
+Nodes = list[tuple[Any, Any]]
+
+
+def fold(text: str) -> str:
+    """`text` case-folded so that two characters re.IGNORECASE takes for each other fold alike
+    (checked for every code point against `_sre`'s lower case and its table of exceptions)."""
+    return text.translate(_TURKISH_I).casefold()
+
+
+def required(pattern: re.Pattern) -> Optional[frozenset[str]]:
+    """Strings (folded) one of which every text `pattern` matches holds; None: nothing known."""
+    found = _sequence(list(sre_parse.parse(pattern.pattern, pattern.flags)))
+    return frozenset(fold(s) for s in found) if found else None
+
+
+def _sequence(nodes: Nodes) -> Optional[set[str]]:
+    """What a sequence holds: its runs of literal text, spelled out, or what a part holds."""
+    held: list[set[str]] = []
+    run = {""}
+    for op, arg in nodes:
+        spelled = _spelled(op, arg)
+        if spelled is not None and len(run) * len(spelled) <= MAX_STRINGS:
+            run = {a + b for a in run for b in spelled}
+            continue
+        held.append(run)
+        run = {""}
+        if spelled is not None:
+            run = spelled
+        else:
+            held.append(_part(op, arg) or {""})
+    held.append(run)
+    telling = [strings for strings in held if "" not in strings]
+    return max(telling, key=lambda s: (min(map(len, s)), -len(s))) if telling else None
+
+
+def _part(op: Any, arg: Any) -> Optional[set[str]]:
+    """What a group, an alternation or a repeated part holds."""
+    if op is sre.SUBPATTERN:
+        return _sequence(list(arg[-1]))
+    if op is sre.BRANCH:
+        held: set[str] = set()
+        for branch in arg[1]:
+            strings = _sequence(list(branch))
+            if not strings:
+                return None
+            held |= strings
+        return held
+    if op in (sre.MAX_REPEAT, sre.MIN_REPEAT) and arg[0] >= 1:
+        return _sequence(list(arg[2]))
+    return None
+
+
+def _spelled(op: Any, arg: Any) -> Optional[set[str]]:
+    """Every text the node matches, when they are few; None otherwise. Look-arounds and
+    anchors match the empty text."""
+    if op is sre.LITERAL:
+        return {chr(arg)}
+    if op in (sre.AT, sre.ASSERT, sre.ASSERT_NOT):
+        return {""}
+    if op is sre.IN:
+        letters = {chr(value) for kind, value in arg if kind is sre.LITERAL}
+        return letters if len(letters) == len(arg) and len(letters) <= 8 else None
+    if op is sre.SUBPATTERN:
+        return _spelled_sequence(list(arg[-1]))
+    if op is sre.BRANCH:
+        texts: set[str] = set()
+        for branch in arg[1]:
+            spelled = _spelled_sequence(list(branch))
+            if spelled is None or len(texts | spelled) > MAX_STRINGS:
+                return None
+            texts |= spelled
+        return texts
+    if op in (sre.MAX_REPEAT, sre.MIN_REPEAT):
+        low, high, body = arg
+        spelled = _spelled_sequence(list(body))
+        if spelled is None or (low, high) not in ((0, 1), (1, 1)):
+            return None
+        return spelled | {""} if low == 0 else spelled
+    return None
+
+
+def _spelled_sequence(nodes: Nodes) -> Optional[set[str]]:
+    texts = {""}
+    for op, arg in nodes:
+        spelled = _spelled(op, arg)
+        if spelled is None or len(texts) * len(spelled) > MAX_STRINGS:
+            return None
+        texts = {a + b for a in texts for b in spelled}
+    return texts
