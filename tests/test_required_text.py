@@ -54,3 +54,18 @@ def test_case_folding_takes_for_each_other_what_ignorecase_does():
     for text in ("İN", "ıN", "IN", "in"):
         assert pattern.search(text)
         assert "in" in fold(text)
+
+
+def test_every_pair_of_characters_ignorecase_takes_for_each_other_folds_alike():
+    """The engine's own rule (a character's lower case, and its table of exceptions such as the
+    long s and the Kelvin sign), checked over every code point."""
+    import _sre
+    import sre_compile
+
+    by_lower: dict[int, set[str]] = {}
+    for point in range(0x110000):
+        if not 0xD800 <= point <= 0xDFFF:
+            by_lower.setdefault(_sre.unicode_tolower(point), set()).add(fold(chr(point)))
+    assert [hex(lower) for lower, folds in by_lower.items() if len(folds) > 1] == []
+    exceptions = sre_compile._ignorecase_fixes
+    assert [(hex(a), hex(b)) for a, others in exceptions.items() for b in others if fold(chr(a)) != fold(chr(b))] == []
