@@ -51,3 +51,28 @@ async def test_a_dead_consumers_replies_are_taken_over(redis):  # noqa: F811
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     assert delivered == ["hello"]
+
+
+async def test_an_answers_transcript_line_and_reply_are_written_once_when_redis_forgot_its_scripts(redis):
+    """The transcript line and the reply go in one round trip (`bot/stores/together.py`); a
+    Redis that restarted or failed over knows none of the scripts (NOSCRIPT), and each write is
+    then made alone, once; one it knew is not made again."""
+    from bot.stores.conversations import ConversationStore, Line
+
+    conversations, outbox = ConversationStore(redis), Outbox(redis)
+    reply = OutboundReply("telegram", "77", "Check Assets > History.")
+    for attempt, forgotten in enumerate(("none", "both", "the reply's")):
+        if forgotten != "none":
+            await redis.script_flush()
+        if forgotten == "the reply's":  # the transcript's script loaded again, the reply's not
+            await conversations.record("elsewhere", Line("user", "hello"))
+        cid = f"together-{attempt}"
+        note = conversations.record_write(cid, Line("user", "where is my deposit"), Line("bot", reply.text))
+        first = await outbox.put(reply, cid, once=f"telegram:77:{attempt}", after=note)
+        again = await outbox.put(reply, cid, once=f"telegram:77:{attempt}",
+                                 after=conversations.record_write(cid, Line("user", "where is my deposit")))
+        assert first and again == "", "a message's reply is queued once"
+        lines = [line["text"] for line in await conversations.transcript(cid)]
+        assert lines == ["where is my deposit", reply.text, "where is my deposit"], lines
+    entries = await redis.xrange(stream("telegram"))
+    assert sum(fields[b"chat_id"] == b"77" for _, fields in entries) == 3

@@ -44,6 +44,7 @@ from bot.services.secret_carry import SecretCarry
 from bot.stores import keys
 from bot.stores.conversations import BOT, RESOLVED, WITH_PEOPLE, Conversation, Line, conversation_id
 from bot.stores.holder import Stores
+from bot.stores.together import Write
 from intents import INTENTS, NO_TOPIC, PRIVATE_INTENTS
 
 log = logging.getLogger(__name__)
@@ -97,15 +98,18 @@ class Inbox:
             metrics.DUPLICATES.labels(message.platform).inc()
             return Decision.duplicate(message.text)
         metrics.MESSAGES_IN.labels(message.platform).inc()
-        decision = await self._decide(message, guarded, conversation)
+        notes: list[Write] = []  # an answer's transcript lines, written with its reply below
+        decision = await self._decide(message, guarded, conversation, None if reply_inline else notes)
         if earlier:
             decision = replace(decision, earlier_redacted=earlier)
         metrics.PIPELINE_SECONDS.observe(time.perf_counter() - started)
         metrics.DECISIONS.labels(decision.action.value).inc()
         if not reply_inline:
+            note = notes[0] if notes else None
             if decision.reply:
-                conversation = conversation_id(message.conversation_key)
-                await self.replies.send(decision.reply, conversation, once=message.once_key)
+                await self.replies.send(decision.reply, conversation.id, once=message.once_key, after=note)
+            elif note:
+                await note.run()
         elif record is not None:
             await record(decision)
         elif decision.reply and not await self.intake.claim_reply(message.once_key):
@@ -135,9 +139,10 @@ class Inbox:
         return recovered
 
     async def _decide(self, message: InboundMessage, guarded: Optional[GuardResult] = None,
-                      conversation: Optional[Conversation] = None) -> Decision:  # fmt: skip
+                      conversation: Optional[Conversation] = None, notes: Optional[list[Write]] = None) -> Decision:
         """`guarded`, `conversation`: the guard's result for the text and the conversation, when
-        `handle` has them already."""
+        `handle` has them already. With `notes`, an answer's transcript lines are left there as
+        a write for the caller to send with the reply (one round trip for both)."""
         conversation = conversation or await self.conversations.for_message(message)
         if conversation.state in WITH_PEOPLE:
             return await self._to_people(message, conversation, guarded)
@@ -175,7 +180,12 @@ class Inbox:
             answer = [Line("bot", decision.reply.text)] if decision.reply else []
             answered = decision.action is Action.ANSWER and decision.intent not in NO_TOPIC
             topic = {"topic": decision.intent} if answered else {}  # what "a person, please" is about
-            await self.conversations.record(conversation.id, said, *answer, language=decision.language, **topic)
+            write = self.conversations.record_write(conversation.id, said, *answer, language=decision.language,
+                                                    **topic)  # fmt: skip
+            if notes is None:
+                await write.run()
+            else:
+                notes.append(write)  # the caller sends it with the reply
         log.info(
             "%s %s lang=%s intent=%s conf=%.2f action=%s secrets=%s",
             message.platform, conversation.id, decision.language, decision.intent,

@@ -16,6 +16,7 @@ from bot.domain.messages import Button, InboundMessage, OutboundReply
 from bot.domain.texts import Texts
 from bot.stores.conversations import Conversation, ConversationStore
 from bot.stores.outbox import Outbox
+from bot.stores.together import Write
 
 
 def answering(message: InboundMessage, text: str, buttons: Sequence[Button] = (), quote: bool = True) -> OutboundReply:
@@ -45,13 +46,14 @@ class Replies:
         return self._texts.reply(key, language, **values)
 
     async def send(self, reply: OutboundReply, conversation: str = "", sender: str = "bot", record: bool = False,
-                   once: str = "", **details: object) -> str:  # fmt: skip
+                   once: str = "", after: Write | None = None, **details: object) -> str:  # fmt: skip
         """Queue `reply` in its platform's outbox; the outbox entry's id. `sender` is "bot",
         "agent" or "agent:<name>" (the outbox keeps "bot" or "agent"). With `record` the line
         also goes to the conversation's transcript as `sender` said it, with `details`. With
         `once`, the idempotency key of the message it answers, it is queued only if that
-        message was not answered yet ("" returned otherwise)."""
-        entry = await self._outbox.put(reply, conversation, sender.split(":", 1)[0], once)
+        message was not answered yet ("" returned otherwise). `after`: a store's write made
+        first in the same round trip (the transcript's lines of the message it answers)."""
+        entry = await self._outbox.put(reply, conversation, sender.split(":", 1)[0], once, after)
         if record:
             await self._conversations.append(conversation, sender, reply.text, **details)
         return entry

@@ -19,6 +19,7 @@ from redis.exceptions import WatchError
 
 from bot.domain.messages import InboundMessage
 from bot.stores import keys
+from bot.stores.together import Write
 
 PREFIX = keys.CONVERSATION_PREFIX
 IDLE_TTL_SECONDS = 90 * 24 * 3600
@@ -167,10 +168,14 @@ class ConversationStore:
     async def record(self, cid: str, *lines: Line, **fields: object) -> None:
         """Add `lines` to the transcript, in order, and set `fields` on the record: one round
         trip for what a message changes (the user's line, the answer, its language)."""
+        await self.record_write(cid, *lines, **fields).run()
+
+    def record_write(self, cid: str, *lines: Line, **fields: object) -> Write:
+        """`record`'s write, to send with another store's (`bot/stores/together.py`)."""
         now = time.time()
         pairs = [item for k, v in {**fields, "updated_at": now}.items() for item in (k, str(v))] if fields else []
-        await self._record(keys=[self.key(cid), self.log_key(cid)], args=[
-            len(pairs) // 2, *pairs, TRANSCRIPT_LIMIT, IDLE_TTL_SECONDS, *(line.encoded(now) for line in lines)])
+        return Write(self._record, (self.key(cid), self.log_key(cid)), (
+            len(pairs) // 2, *pairs, TRANSCRIPT_LIMIT, IDLE_TTL_SECONDS, *(line.encoded(now) for line in lines)))
 
     async def add_mentions(self, cid: str, names: Iterable[str]) -> None:
         """The agents `names` may read the conversation from now on: a note mentioned them."""

@@ -22,6 +22,7 @@ from bot.domain.messages import Button, OutboundReply
 from bot.stores import keys
 from bot.stores.durability import replicated
 from bot.stores.intake import ONCE_SECONDS
+from bot.stores.together import Write, together
 
 # The reply to a keyed message is queued once (see intake.py). KEYS: the stream, the
 # message's mark. ARGV: the mark's life, then the entry's fields and values.
@@ -63,17 +64,22 @@ class Outbox:
         self.redis = redis
         self._put_once = redis.register_script(PUT_ONCE)
 
-    async def put(self, reply: OutboundReply, conversation: str = "", sender: str = "bot", once: str = "") -> str:
+    async def put(self, reply: OutboundReply, conversation: str = "", sender: str = "bot", once: str = "",
+                  after: Write | None = None) -> str:  # fmt: skip
         """Queue `reply` for its platform; `sender` is "bot" or "agent". With `once` (the
         idempotency key of the message it answers) only the first reply to that message is
-        queued; a later one is dropped and "" returned."""
+        queued; a later one is dropped and "" returned. `after`: another store's write, made
+        first, in the same round trip (with `once`; without, just before)."""
         fields = _encode(reply, conversation, sender)
         if once:
             pairs = [item for pair in fields.items() for item in pair]
-            entry = await self._put_once(keys=[stream(reply.platform), keys.once(once)], args=[ONCE_SECONDS, *pairs])
+            put = Write(self._put_once, (stream(reply.platform), keys.once(once)), (ONCE_SECONDS, *pairs))
+            entry = (await together(*(after,) if after else (), put))[-1]
             if entry is None:
                 return ""
         else:
+            if after:
+                await after.run()
             entry = await self.redis.xadd(stream(reply.platform), fields)
         await replicated(self.redis)  # a reply the agent saw sent survives a failover
         return entry.decode() if isinstance(entry, bytes) else entry
