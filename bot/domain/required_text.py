@@ -1,7 +1,7 @@
 """What every match of a regular expression holds: a few strings, one of which is in any text the
 pattern matches (compared case-folded, `fold`). The signals (`signals.py`) search a text only
 with the patterns whose strings it holds, all of them found in one pass (pyahocorasick): about
-95 patterns tried a message became one or two.
+95 patterns tried a dev text became 0.6 on average.
 
 Read from the pattern's parse tree (`sre_parse`, Python 3.10's): a run of literal text (a
 character class of a few letters, an optional part and a group of alternatives spelled out in
