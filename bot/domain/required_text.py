@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import sre_constants as sre
 import sre_parse
+from collections.abc import Callable
 from typing import Any, Optional
 
 MAX_STRINGS = 64  # a run of literal text spelled out in more ways than this says nothing
@@ -43,8 +44,9 @@ def _sequence(nodes: Nodes) -> Optional[set[str]]:
     run = {""}
     for op, arg in nodes:
         spelled = _spelled(op, arg)
-        if spelled is not None and len(run) * len(spelled) <= MAX_STRINGS:
-            run = {a + b for a in run for b in spelled}
+        longer = _product(run, spelled) if spelled is not None else None
+        if longer is not None:
+            run = longer
             continue
         held.append(run)
         run = {""}
@@ -62,13 +64,7 @@ def _part(op: Any, arg: Any) -> Optional[set[str]]:
     if op is sre.SUBPATTERN:
         return _sequence(list(arg[-1]))
     if op is sre.BRANCH:
-        held: set[str] = set()
-        for branch in arg[1]:
-            strings = _sequence(list(branch))
-            if not strings:
-                return None
-            held |= strings
-        return held
+        return _union(arg[1], _sequence)
     if op in (sre.MAX_REPEAT, sre.MIN_REPEAT) and arg[0] >= 1:
         return _sequence(list(arg[2]))
     return None
@@ -87,13 +83,8 @@ def _spelled(op: Any, arg: Any) -> Optional[set[str]]:
     if op is sre.SUBPATTERN:
         return _spelled_sequence(list(arg[-1]))
     if op is sre.BRANCH:
-        texts: set[str] = set()
-        for branch in arg[1]:
-            spelled = _spelled_sequence(list(branch))
-            if spelled is None or len(texts | spelled) > MAX_STRINGS:
-                return None
-            texts |= spelled
-        return texts
+        texts = _union(arg[1], _spelled_sequence)
+        return texts if texts is not None and len(texts) <= MAX_STRINGS else None
     if op in (sre.MAX_REPEAT, sre.MIN_REPEAT):
         low, high, body = arg
         spelled = _spelled_sequence(list(body))
@@ -104,10 +95,26 @@ def _spelled(op: Any, arg: Any) -> Optional[set[str]]:
 
 
 def _spelled_sequence(nodes: Nodes) -> Optional[set[str]]:
-    texts = {""}
+    texts: Optional[set[str]] = {""}
     for op, arg in nodes:
         spelled = _spelled(op, arg)
-        if spelled is None or len(texts) * len(spelled) > MAX_STRINGS:
+        texts = _product(texts, spelled) if spelled is not None else None
+        if texts is None:
             return None
-        texts = {a + b for a in texts for b in spelled}
     return texts
+
+
+def _product(left: set[str], right: set[str]) -> Optional[set[str]]:
+    """Each text of `left` followed by each of `right`; None past MAX_STRINGS of them."""
+    return {a + b for a in left for b in right} if len(left) * len(right) <= MAX_STRINGS else None
+
+
+def _union(branches: list[Any], read: Callable[[Nodes], Optional[set[str]]]) -> Optional[set[str]]:
+    """What `read` finds in every branch of an alternation, together; None when one says nothing."""
+    found: set[str] = set()
+    for branch in branches:
+        strings = read(list(branch))
+        if not strings:
+            return None
+        found |= strings
+    return found

@@ -37,7 +37,7 @@ _WORD_GAP = re.compile(r"[\s,，、;；.。·:：|/()\[\]#\-–—\d]{0,8}")
 _HAN_RANGES = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 # A word of `word_spans`: one Han character, or a run of other letters, with combining marks
 # (NFD text, and Japanese phrases in NFKD form) kept inside words.
-_LETTER = "(?:[^\\W\\d_]|[\u0300-\u036f\u3099-\u309c])"  # combining marks too
+_LETTER = "(?:[^\\W\\d_]|[\u0300-\u036f\u3099-\u309c])"
 _WORD_OR_HAN = re.compile(f"(?=[^\\W\\d_])[{_HAN_RANGES}]|(?:(?![{_HAN_RANGES}]){_LETTER})+")
 _SEED_WORDS = re.compile(
     r"seed|mnemonic|recovery|phrase|助记|助記|种子|種子|恢复|恢復|リカバリー|シード|복구|시드|"
