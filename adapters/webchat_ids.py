@@ -26,7 +26,7 @@ class SessionIds:
         self._key = hashlib.sha256(b"supportbot webchat session\0" + secret).digest()
 
     def _signature(self, nonce: str) -> str:
-        return hmac.new(self._key, nonce.encode(), hashlib.sha256).hexdigest()[: NONCE_BYTES * 2]
+        return hmac.digest(self._key, nonce.encode(), "sha256").hex()[: NONCE_BYTES * 2]
 
     def issue(self) -> str:
         """A new session id."""

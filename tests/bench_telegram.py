@@ -5,8 +5,8 @@ stand-in (`tests/standins/telegram_api.py`, an aiohttp server in a thread of its
 with the driver's loop), a quarter of a core at 150 msg/s taken from the bot.
 
 This one is an `asyncio.Protocol` on the driver's own loop: HTTP/1.1 with keep-alive and
-Content-Length bodies, form-encoded as the bot's transport (`adapters/telegram_http.py`) sends
-a call without files; fixed answers encoded once, no task per request. It answers what the bot
+Content-Length bodies, JSON as the bot's transport (`adapters/telegram_http.py`) sends a call
+without files (or a form); fixed answers encoded once, no task per request. It answers what the bot
 calls in a bench run (getMe, setWebhook and the other calls answered `true`, sendMessage) as
 the full stand-in does, anything else 404, and notes when the first `sendMessage` for each chat
 arrives (`answered_at`), which is when that chat's message counts as answered.
@@ -72,13 +72,13 @@ class LeanTelegram:
             self._server.close()
 
     def answer(self, path: bytes, body: bytes) -> bytes:
-        """The response to one call: `path` is /bot<token>/<method>, `body` its form-encoded parameters."""
+        """The response to one call: `path` is /bot<token>/<method>, `body` its parameters (JSON, or form-encoded)."""
         if not path.startswith(b"/bot"):
             return NOT_FOUND
         method = path.rsplit(b"/", 1)[1].decode()
         self.calls[method] += 1
         if method == "sendMessage":
-            return self.send_message(dict(parse_qsl(body.decode())))
+            return self.send_message(call_parameters(body))
         if method == "getMe":
             return GET_ME
         if method in ANSWERED_TRUE:
@@ -99,6 +99,15 @@ class LeanTelegram:
                                                   "from": BOT, "chat": {"id": chat, "type": "private"},
                                                   "text": text}}).encode()  # fmt: skip
         return SEND_MESSAGE_HEAD + str(len(body)).encode() + b"\r\n\r\n" + body
+
+
+def call_parameters(body: bytes) -> dict:
+    """A call's parameters: a JSON object (as the bot sends them) or a form; {} when neither."""
+    try:
+        found = json.loads(body) if body.startswith(b"{") else dict(parse_qsl(body.decode()))
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
 
 
 def content_length(head: bytes) -> int | None:

@@ -44,7 +44,7 @@ from bot.services.secret_carry import SecretCarry
 from bot.stores import keys
 from bot.stores.conversations import BOT, RESOLVED, WITH_PEOPLE, Conversation, Line, conversation_id
 from bot.stores.holder import Stores
-from bot.stores.together import Write
+from bot.stores.together import Write, together
 from intents import INTENTS, NO_TOPIC, PRIVATE_INTENTS
 
 log = logging.getLogger(__name__)
@@ -99,7 +99,7 @@ class Inbox:
             return Decision.duplicate(message.text)
         metrics.MESSAGES_IN.labels(message.platform).inc()
         notes: list[Write] = []  # an answer's transcript lines, written with its reply below
-        decision = await self._decide(message, guarded, conversation, None if reply_inline else notes)
+        decision = await self._decide(message, guarded, conversation, None if reply_inline and not record else notes)
         if earlier:
             decision = replace(decision, earlier_redacted=earlier)
         metrics.PIPELINE_SECONDS.observe(time.perf_counter() - started)
@@ -110,8 +110,13 @@ class Inbox:
                 await self.replies.send(decision.reply, conversation.id, once=message.once_key, after=note)
             elif note:
                 await note.run()
-        elif record is not None:
-            await record(decision)
+        elif record is not None:  # the transcript's lines and the channel's in one round trip
+            written = together(*notes) if notes else None
+            try:
+                await record(decision)
+            finally:
+                if written is not None:
+                    await written
         elif decision.reply and not await self.intake.claim_reply(message.once_key):
             decision = replace(decision, reply=None)  # a recovery answered it meanwhile
         await self.intake.done(entry, answered=bool(message.once_key and decision.reply))

@@ -32,6 +32,12 @@ redis.call('SET', KEYS[2], 'replied', 'EX', ARGV[1])
 return redis.call('XADD', KEYS[1], '*', unpack(ARGV, 2))
 """
 
+# A delivered reply: acknowledged and deleted. KEYS: the stream. ARGV: the group, the entry.
+DELIVERED = """
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+return redis.call('XDEL', KEYS[1], ARGV[2])
+"""
+
 log = logging.getLogger(__name__)
 GROUP = "adapters"
 
@@ -63,6 +69,7 @@ class Outbox:
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
         self._put_once = redis.register_script(PUT_ONCE)
+        self._delivered = redis.register_script(DELIVERED)
 
     async def put(self, reply: OutboundReply, conversation: str = "", sender: str = "bot", once: str = "",
                   after: Write | None = None) -> str:  # fmt: skip
@@ -110,10 +117,7 @@ class Outbox:
                 metrics.ADAPTER_ERRORS.labels(platform).inc()
                 return False
             metrics.MESSAGES_OUT.labels(platform, sender).inc()
-            async with self.redis.pipeline(transaction=False) as pipe:
-                pipe.xack(name, GROUP, entry_id)
-                pipe.xdel(name, entry_id)
-                await pipe.execute()
+            await together(Write(self._delivered, (name,), (GROUP, entry_id)))
         return True
 
     async def drain(
