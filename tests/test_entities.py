@@ -71,3 +71,13 @@ def test_a_bank_or_payment_app_by_name_unless_crypto_is_named(text, theirs):
     words (fiat deposits name banks), so what counts is the name, not the model's reading."""
     assert entities.names_a_bank_or_payment_app(text) is theirs
     assert entities.with_services_marked(text) == text
+
+
+@pytest.mark.parametrize("text,expected", [
+    # Typed in capitals on a Turkish keyboard: İ is i to the pattern, and to the lookup behind it
+    # (lower() made "bi̇tcoi̇n" of it, no coin: the message failed in the pipeline).
+    ("BİTCOİN ÇEKİMİM NEREDE", {"coin": ["BTC"]}),
+    ("0.5 BİTCOİN gönderdim, via SOLANA", {"network": ["SOL"], "amount": ["0.5"], "coin": ["BTC", "SOL"]}),
+])
+def test_names_typed_with_turkish_capitals_are_found(text, expected):
+    assert extract(text) == expected

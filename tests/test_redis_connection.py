@@ -40,3 +40,34 @@ async def test_a_connection_the_server_closed_is_opened_again_for_the_next_comma
     await asyncio.sleep(0.1)  # the close has reached the bot's side
     assert await redis.get("state") == b"queued"
     await redis.close()
+
+
+async def test_what_the_bot_stores_reads_back_the_same_and_what_redis_cannot_hold_is_refused(redis_server, config):
+    """Commands are packed by hiredis (`HiredisPacked`): text in any script, numbers as Python
+    writes them, two-word commands and pipelines arrive as they were given; None is refused
+    with redis-py's own error before anything is sent."""
+    import time
+
+    import pytest
+    from redis.exceptions import DataError
+
+    redis = client(redis_server, config)
+    connection = await redis.connection_pool.get_connection("PING")
+    assert type(connection).__name__.startswith("HiredisPacked")
+    await redis.connection_pool.release(connection)
+    now = time.time()
+    values = {"text": "¿Dónde está mi depósito? 我的充值 ✓", "when": now, "count": 12345678901234567890,
+              "raw": b"\x00\xff"}  # fmt: skip
+    await redis.hset("packed", mapping=values)
+    stored = await redis.hgetall("packed")
+    assert stored[b"text"].decode() == values["text"] and float(stored[b"when"]) == now
+    assert stored[b"count"] == b"12345678901234567890" and stored[b"raw"] == b"\x00\xff"
+    sha = await redis.script_load("return ARGV[1] .. '|' .. #ARGV")  # SCRIPT LOAD: a two-word command
+    assert await redis.evalsha(sha, 0, "mi depósito", 2) == "mi depósito|2".encode()
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.set("a", 1.5).incrbyfloat("a", 1).get("a")
+        assert (await pipe.execute())[-1] == b"2.5"
+    with pytest.raises(DataError):
+        await redis.set("nothing", None)
+    assert await redis.get("a") == b"2.5", "the connection is still usable after a refused command"
+    await redis.close()

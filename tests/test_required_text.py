@@ -10,10 +10,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.domain import entities
 from bot.domain.required_text import fold, required
 from bot.domain.signals import Signals
 
 EVERY_PATTERN = [p for by_lang in Signals.load().patterns.values() for ps in by_lang.values() for p in ps]
+_LEXICON = entities.default_lexicon()
+# The entities' names (`Gated`): a string wrongly required would lose a coin, a network or an
+# amount, or read another company's locked account as the exchange's.
+ENTITY_PATTERNS = [_LEXICON.coin_pattern, _LEXICON.network_pattern, _LEXICON.amount_pattern,
+                   entities._services_pattern()]  # fmt: skip
 
 
 @settings(max_examples=400, deadline=None, database=None, suppress_health_check=list(HealthCheck))
@@ -24,6 +30,17 @@ def test_every_text_a_signal_pattern_matches_holds_what_the_pattern_requires(cas
     for variant in (text, text.upper(), text.swapcase(), text.title()):
         if pattern.search(variant) and strings is not None:
             assert any(s in fold(variant) for s in strings), (pattern.pattern, variant, sorted(strings))
+
+
+@settings(max_examples=300, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@given(st.one_of([st.tuples(st.just(gated), st.from_regex(gated.pattern)) for gated in ENTITY_PATTERNS]))
+def test_the_entities_names_are_found_in_every_text_that_names_them(case):
+    gated, text = case
+    pattern = gated.pattern
+    for variant in (text, text.upper(), text.swapcase(), text.title(), f"my {text} please"):
+        found = [m.span() for m in pattern.finditer(variant)]
+        assert [m.span() for m in gated.finditer(variant)] == found, (variant, pattern.pattern[:80])
+        assert gated.sub("#", variant) == pattern.sub("#", variant)
 
 
 @pytest.mark.parametrize("pattern,expected", [

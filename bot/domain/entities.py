@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Optional
 
 from bot.config import ROOT, read_yaml
+from bot.domain.required_text import Gated, fold
 
 ENTITIES_FILE = ROOT / "data" / "entities.yml"
 SERVICES_FILE = ROOT / "data" / "other_services.yml"
@@ -53,42 +54,42 @@ _VIA = r"(?:on|via|over|through|thru|using|en|sur|por|par|через|по|в с�
 class Lexicon:
     """The coins and networks of `data/entities.yml`, compiled."""
 
-    coins: dict[str, str]  # a name as written, lower-cased -> ticker
-    networks: dict[str, str]  # an alias, lower-cased -> canonical network
+    coins: dict[str, str]  # a name as written, case-folded (`fold`) -> ticker
+    networks: dict[str, str]  # an alias, case-folded -> canonical network
     confirmations: dict[str, int]
     memo_coins: frozenset[str]
-    coin_pattern: re.Pattern
-    network_pattern: re.Pattern
-    amount_pattern: re.Pattern
+    coin_pattern: Gated
+    network_pattern: Gated
+    amount_pattern: Gated
 
     @classmethod
     def load(cls, path: Path = ENTITIES_FILE) -> Lexicon:
         raw = read_yaml(path)
-        coins = {str(name).lower(): ticker for ticker, spec in raw["coins"].items() for name in spec["names"]}
+        coins = {fold(str(name)): ticker for ticker, spec in raw["coins"].items() for name in spec["names"]}
         # A network's own name counts alone only where it is no coin's too ("BTC" is the coin).
-        networks = {str(a).lower(): net for net, spec in raw["networks"].items()
+        networks = {fold(str(a)): net for net, spec in raw["networks"].items()
                     for a in [*([net] if net.lower() not in coins else []), *spec["aliases"]]}  # fmt: skip
         # A chain's coin names its network only after "on"/"via"/...: "sent via Solana".
         chain_coins = {name: coins[name] for name in coins if coins[name] in raw["networks"]}
         coin_alt = _alternation(coins)
-        amount = re.compile(
+        amount = Gated(re.compile(
             rf"(?<![\w.,])({_NUMBER})\s*(?:({coin_alt})|([uU])(?![a-zA-Z]))(?![a-zA-Z])"
             rf"|(?<![a-zA-Z])({coin_alt})\s*({_NUMBER})(?![\d.,]*\d)",
             re.IGNORECASE,
-        )
+        ))  # fmt: skip
         return cls(
             coins=coins,
             networks=networks,
             confirmations={net: int(spec.get("confirmations", 0)) for net, spec in raw["networks"].items()},
             memo_coins=frozenset(t for t, spec in raw["coins"].items() if spec.get("memo")),
-            coin_pattern=re.compile(_bounded(coin_alt), re.IGNORECASE),
-            network_pattern=re.compile(
-                _bounded(f"{_VIA}(?:{_alternation(chain_coins)})|{_alternation(networks)}"), re.IGNORECASE),
+            coin_pattern=Gated(re.compile(_bounded(coin_alt), re.IGNORECASE)),
+            network_pattern=Gated(re.compile(
+                _bounded(f"{_VIA}(?:{_alternation(chain_coins)})|{_alternation(networks)}"), re.IGNORECASE)),
             amount_pattern=amount,
         )
 
     def network_of(self, written: str) -> str:
-        lowered = written.lower()
+        lowered = fold(written)  # as the pattern matched it: "BİTCOİN" is bitcoin (not lower()'s "bi̇tcoi̇n")
         if lowered in self.networks:
             return self.networks[lowered]
         name = re.sub(_VIA, "", lowered, count=1, flags=re.IGNORECASE)
@@ -147,13 +148,13 @@ def extract(text: str, lexicon: Optional[Lexicon] = None) -> dict[str, list[str]
             continue
         number, coin, u, coin_first, number_after = match.groups()
         add("amount", _amount(number or number_after))
-        add("coin", "USDT" if u else lexicon.coins[(coin or coin_first).lower()])
+        add("coin", "USDT" if u else lexicon.coins[fold(coin or coin_first)])
         taken.append(match.span())
     for match in lexicon.coin_pattern.finditer(text):
         written = match.group()
         if _overlaps(match.span(), taken) or (written.lower() in _AMBIGUOUS and not written.isupper()):
             continue
-        add("coin", lexicon.coins[written.lower()])
+        add("coin", lexicon.coins[fold(written)])
     return {kind: found[kind] for kind in KINDS if kind in found}
 
 
@@ -216,10 +217,10 @@ def _payment_pattern() -> re.Pattern:
 
 
 @lru_cache(maxsize=4)
-def _services_pattern(exclude: tuple[str, ...] = ()) -> re.Pattern:
+def _services_pattern(exclude: tuple[str, ...] = ()) -> Gated:
     raw = read_yaml(SERVICES_FILE) or {}
     names = {str(name).lower() for kind, names in raw.items() if kind not in exclude for name in names}
-    return re.compile(_bounded(_trie(names)), re.IGNORECASE)
+    return Gated(re.compile(_bounded(_trie(names)), re.IGNORECASE))
 
 
 def _trie(names: Iterable[str]) -> str:

@@ -11,10 +11,13 @@ the next connection goes there. A connection to a demoted master (READONLY) is d
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
+import hiredis
 from redis.asyncio import Redis
 from redis.asyncio.connection import HiredisParser
 from redis.asyncio.sentinel import Sentinel
+from redis.exceptions import DataError
 
 from bot.config import Config
 from bot.stores import durability
@@ -40,6 +43,9 @@ def connect(config: Config, env: Mapping[str, str]) -> Redis:
     else:
         redis = Redis.from_url(config.redis_url, socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
                                parser_class=CheckedParser)  # fmt: skip
+    pool = redis.connection_pool  # its kind of connection (TCP, TLS, a socket file, the sentinels' master)
+    pool.connection_class = type(f"HiredisPacked{pool.connection_class.__name__}",
+                                 (HiredisPacked, pool.connection_class), {})  # fmt: skip
     durability.require(redis, config.redis.wait_replicas, config.redis.replica_wait_ms)
     return redis
 
@@ -71,3 +77,19 @@ class CheckedParser(HiredisParser):
         if self._reader.gets() is not False:  # a reply parsed and never read
             return True
         return bool(stream._buffer) or stream.at_eof()
+
+
+class HiredisPacked:
+    """A connection whose commands are packed by hiredis (C) instead of redis-py 4.6's Python
+    (which redis-py 5 does too): a message's five scripts carry ~85 arguments, 40 -> 4 µs for
+    one of 22 (issue 17). The same bytes; the same errors for what cannot be sent."""
+
+    def pack_command(self, *args: Any) -> list[bytes]:
+        if isinstance(args[0], str):  # a command of two words ("SCRIPT LOAD") goes as two
+            args = (*args[0].encode().split(), *args[1:])
+        elif b" " in args[0]:
+            args = (*args[0].split(), *args[1:])
+        try:
+            return [hiredis.pack_command(args)]
+        except TypeError as exc:  # None, a bool: redis-py's own error for them
+            raise DataError(f"Invalid input: {exc}") from None
