@@ -15,7 +15,6 @@ import asyncio
 import json
 import logging
 import time
-from dataclasses import asdict
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -62,7 +61,7 @@ class IntakeStream:
         """Keep `message` (already redacted) until `done`; the entry's id, or None when a
         message with the same idempotency key was accepted before (do nothing again)."""
         mark = keys.once(message.once_key) if message.once_key else ""
-        body = json.dumps(asdict(message), ensure_ascii=False)
+        body = json.dumps(vars(message), ensure_ascii=False)  # its fields, all plain: asdict's deep copy cost 4x
         [entry] = await together(Write(self._accept, (keys.INBOX, mark), (body, ONCE_SECONDS)))
         if entry is None:
             return None
