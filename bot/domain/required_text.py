@@ -44,12 +44,7 @@ class Gated:
     def __init__(self, pattern: re.Pattern) -> None:
         self.pattern = pattern
         strings = required(pattern)
-        self._automaton: Optional[ahocorasick.Automaton] = None
-        if strings is not None:
-            self._automaton = ahocorasick.Automaton()
-            for string in strings:
-                self._automaton.add_word(string, None)
-            self._automaton.make_automaton()
+        self._automaton = None if strings is None else automaton(dict.fromkeys(strings))
 
     def worth_trying(self, text: str) -> bool:
         return self._automaton is None or next(self._automaton.iter(fold(text)), None) is not None
@@ -62,6 +57,15 @@ class Gated:
 
     def sub(self, replacement: str, text: str) -> str:
         return self.pattern.sub(replacement, text) if self.worth_trying(text) else text
+
+
+def automaton(words: dict[str, Any]) -> ahocorasick.Automaton:
+    """An Aho-Corasick automaton finding `words` (folded strings), each reporting its value."""
+    found = ahocorasick.Automaton()
+    for word, value in words.items():
+        found.add_word(word, value)
+    found.make_automaton()
+    return found
 
 
 def required(pattern: re.Pattern) -> Optional[frozenset[str]]:

@@ -9,11 +9,10 @@ import unicodedata
 from pathlib import Path
 from typing import Optional
 
-import ahocorasick
 import yaml
 
 from bot.config import ROOT
-from bot.domain.required_text import fold, required
+from bot.domain.required_text import automaton, fold, required
 
 SIGNALS_FILE = ROOT / "data" / "signals.yml"
 
@@ -51,10 +50,7 @@ class Signals:
                 self._always.add(index)
             for string in strings or ():
                 holders.setdefault(string, set()).add(index)
-        self._automaton = ahocorasick.Automaton()
-        for string, indexes in holders.items():
-            self._automaton.add_word(string, frozenset(indexes))
-        self._automaton.make_automaton()
+        self._automaton = automaton({string: frozenset(indexes) for string, indexes in holders.items()})
 
     @classmethod
     def load(cls, path: Path = SIGNALS_FILE) -> Signals:

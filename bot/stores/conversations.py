@@ -19,7 +19,7 @@ from redis.exceptions import WatchError
 
 from bot.domain.messages import InboundMessage
 from bot.stores import keys
-from bot.stores.together import Write, together
+from bot.stores.together import Write
 
 PREFIX = keys.CONVERSATION_PREFIX
 IDLE_TTL_SECONDS = 90 * 24 * 3600
@@ -144,11 +144,11 @@ class ConversationStore:
         cid = conversation_id(message.conversation_key)
         now = time.time()
         marks = keys.secret_marks(cid) if take_secret_marks else ""
-        [(raw, taken)] = await together(Write(self._for_message, (self.key(cid), marks), (
+        raw, taken = await Write(self._for_message, (self.key(cid), marks), (
             now, BOT, IDLE_TTL_SECONDS, "id", cid, "platform", message.platform, "chat_id", message.chat_id,
             "chat_kind", message.chat_kind, "user_id", message.user_id, "user_name", message.user_name,
             "updated_at", now,
-        )))  # fmt: skip
+        )).run()  # fmt: skip
         return Conversation.from_redis(dict(zip(raw[::2], raw[1::2], strict=True))), _text(taken or b"")
 
     async def update(self, cid: str, **fields: object) -> None:

@@ -22,7 +22,7 @@ from redis.exceptions import RedisError
 from bot.domain.messages import InboundMessage
 from bot.stores import keys
 from bot.stores.durability import replicated
-from bot.stores.together import Write, together
+from bot.stores.together import Write
 
 log = logging.getLogger(__name__)
 RECOVERY_LOCK_SECONDS = 120
@@ -62,7 +62,7 @@ class IntakeStream:
         message with the same idempotency key was accepted before (do nothing again)."""
         mark = keys.once(message.once_key) if message.once_key else ""
         body = json.dumps(vars(message), ensure_ascii=False)  # its fields, all plain: asdict's deep copy cost 4x
-        [entry] = await together(Write(self._accept, (keys.INBOX, mark), (body, ONCE_SECONDS)))
+        entry = await Write(self._accept, (keys.INBOX, mark), (body, ONCE_SECONDS)).run()
         if entry is None:
             return None
         await replicated(self.redis)  # accepted means on a replica too: a failover keeps it

@@ -117,7 +117,7 @@ class Outbox:
                 metrics.ADAPTER_ERRORS.labels(platform).inc()
                 return False
             metrics.MESSAGES_OUT.labels(platform, sender).inc()
-            await together(Write(self._delivered, (name,), (GROUP, entry_id)))
+            await Write(self._delivered, (name,), (GROUP, entry_id)).run()
         return True
 
     async def drain(
