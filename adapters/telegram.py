@@ -15,6 +15,7 @@ front desk, outbox replies `sendMessage` calls.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 
@@ -142,11 +143,14 @@ class TelegramAdapter:
         if not self.webhook_secret or request.headers.get("X-Telegram-Bot-Api-Secret-Token") != self.webhook_secret:
             return web.json_response({"error": "forbidden"}, status=403)
         try:
-            body = await request.json()
+            # The bytes as JSON: request.json() parsed the Content-Type header (with the email
+            # package) for every update first, and let a RecursionError (a body nested deeper than
+            # the parser recurses) out as a 500.
+            body = json.loads(await request.read())
             if not isinstance(body, dict) or not isinstance(body.get("update_id"), int):
                 raise ValueError("an update is a JSON object with a numeric update_id")
             update = Update.de_json(body, self.app.bot)
-        except (ValueError, TypeError, KeyError, AttributeError):  # malformed JSON or not an update
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError):  # not JSON, or not an update
             return web.json_response({"error": "bad_update"}, status=400)
         await self.app.process_update(update)  # taken before the 200: a crash has Telegram send it again
         if update.update_id in self.failed:
