@@ -34,6 +34,11 @@ class ScrubTokens(logging.Filter):
 
 def setup_logging(level: str | None = None) -> None:
     """Log to stderr (stdout belongs to `replay`'s output)."""
+    # What our format never prints is not worked out for every record (the Logging HOWTO's
+    # "Optimization"): the calling frame's file and line (a walk up the stack), the thread's,
+    # process's and multiprocessing's names. A handled message writes a line or more.
+    logging._srcfile = None
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(ScrubTokens())
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))

@@ -176,7 +176,8 @@ class NluModel:
         from rasa.core.channels.channel import UserMessage
         from rasa.engine.constants import PLACEHOLDER_MESSAGE
 
-        messages = self.graph.run({PLACEHOLDER_MESSAGE: [UserMessage(text)]})
+        # An id of our own: without one Rasa draws a random UUID (a getrandom call) nobody reads.
+        messages = self.graph.run({PLACEHOLDER_MESSAGE: [UserMessage(text, message_id="parse")]})
         return NluResult.from_rasa(messages[0].as_dict(only_output_properties=True))
 
 
