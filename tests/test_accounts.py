@@ -183,8 +183,8 @@ def test_a_back_office_down_slow_or_talking_nonsense_gets_the_general_answer_wit
     assert counted and int(counted.group(1)) >= 1
 
 
-def _event(body: dict, secret: str = SIGNING, at: float | None = None) -> tuple[bytes, str]:
-    raw = json.dumps(body).encode()
+def _event(body: dict | bytes, secret: str = SIGNING, at: float | None = None) -> tuple[bytes, str]:
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
     t = str(int(time.time() if at is None else at))
     return raw, f"t={t}, v1={hmac.new(secret.encode(), t.encode() + b'.' + raw, hashlib.sha256).hexdigest()}"
 
@@ -222,6 +222,9 @@ def test_forged_replayed_foreign_and_unknown_confirmations_are_refused_and_logge
     assert _send(bot, *first) == 200
     assert _send(bot, *first) == 409, "the same event again"
     assert _send(bot, *_event({**confirmed, "event_id": "e6"})) == 410, "the request is spent"
+    # Signed but not an event: JSON nested deeper than the parser recurses was a 500.
+    assert _send(bot, *_event(b"[" * 5_000 + b"]" * 5_000)) == 400
+    assert _send(bot, *_event(b"\xff not json")) == 400
     for code in ("bad_signature", "foreign", "unknown", "replayed"):
         assert f"back office event refused: {code}" in bot.logs()
     assert SIGNING not in bot.logs() and TOKEN not in bot.logs()

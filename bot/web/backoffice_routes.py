@@ -55,7 +55,7 @@ def backoffice_routes(accounts: Accounts, secret: bytes) -> list[web.AbstractRou
             return _refused(401, "bad_signature", "the signature is missing, wrong or too old")
         try:
             event = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON; nested deeper than the parser recurses
             event = None
         kind = event.get("event") if isinstance(event, dict) else None
         if kind not in _FIELDS or not all(isinstance(event.get(f), str) and event[f] for f in _FIELDS[kind]):
