@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 from bot.domain.messages import OutboundReply
 from bot.stores.outbox import Outbox, stream
@@ -30,6 +31,40 @@ async def test_replies_wait_out_an_adapter_outage_and_arrive_once_in_order(redis
     await asyncio.gather(task, return_exceptions=True)
     assert delivered == ["reply 0", "reply 1", "reply 2"]
     assert await redis.xlen(stream("telegram")) == 0
+
+
+async def test_a_chat_whose_deliveries_keep_failing_holds_back_no_other_chat(redis):  # noqa: F811
+    """A chat the platform keeps refusing waits on its own, tried again a second later, then
+    two...: 200 replies to other chats queued behind it arrive at once. The drain used to
+    pause a second after any failure, so they came 50 a second, each up to a second late."""
+    outbox = Outbox(redis)
+    await outbox.put(OutboundReply("telegram", "refusing", "never taken"), "c-refusing")
+    attempts: list[float] = []
+    delivered: list[str] = []
+
+    async def deliver(reply: OutboundReply, conversation: str, sender: str) -> None:
+        if reply.chat_id == "refusing":
+            attempts.append(time.monotonic())
+            raise ConnectionError("refused")
+        delivered.append(reply.chat_id)
+
+    task = asyncio.create_task(outbox.drain("telegram", "worker-1", deliver, block_ms=100))
+    while not attempts:
+        await asyncio.sleep(0.01)
+    queued = time.monotonic()
+    for n in range(200):
+        await outbox.put(OutboundReply("telegram", f"chat-{n}", "hello"), f"c{n}")
+    while len(delivered) < 200 and time.monotonic() - queued < 10:
+        await asyncio.sleep(0.02)
+    took = time.monotonic() - queued
+    await asyncio.sleep(2.5 - took)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert sorted(delivered) == sorted(f"chat-{n}" for n in range(200))
+    assert took < 1.0, f"the other chats waited {took:.1f} s"
+    gaps = [later - earlier for earlier, later in zip(attempts, attempts[1:], strict=False)]
+    assert len(attempts) in (2, 3) and all(gap > 0.9 for gap in gaps), f"tried again after {gaps}"
+    assert await redis.xlen(stream("telegram")) == 1, "the refused reply is still there to deliver"
 
 
 async def test_a_dead_consumers_replies_are_taken_over(redis):  # noqa: F811

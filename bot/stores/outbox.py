@@ -105,6 +105,22 @@ class Outbox:
             if "BUSYGROUP" not in str(exc):
                 raise
 
+    async def _by_chat(self, name: str, entries: list) -> dict[str, list]:
+        """The entries by chat, each chat's in stream order, each entry once (an own pending one
+        may be claimed again as stale); entries deleted meanwhile are acknowledged."""
+        by_chat: dict[str, list] = {}
+        seen: set = set()
+        for entry_id, fields in entries:
+            if entry_id in seen:
+                continue
+            seen.add(entry_id)
+            if not fields:  # deleted meanwhile
+                await self.redis.xack(name, GROUP, entry_id)
+                continue
+            reply, conversation, sender = _decode(fields)
+            by_chat.setdefault(reply.chat_id, []).append((entry_id, reply, conversation, sender))
+        return by_chat
+
     async def _deliver_in_order(self, platform: str, items: list,
                                 deliver: Callable[[OutboundReply, str, str], Awaitable[None]]) -> bool:  # fmt: skip
         """One chat's replies, in order; at the first failure the rest wait (still pending)."""
@@ -129,19 +145,19 @@ class Outbox:
         block_ms: int = 1000,
     ) -> None:
         """Deliver replies forever: this consumer's own unacknowledged ones first, then
-        others' stale ones, then new ones. A delivery that raises stays pending and is
-        retried."""
+        others' stale ones, then new ones. A delivery that raises stays pending and its chat
+        waits (`ChatsWaiting`); the other chats' replies go on meanwhile."""
         await self._group(platform)
         name = stream(platform)
         # This consumer's own unacknowledged replies exist only after a failed delivery (and a
         # restart); others' go stale only after `retry_after_ms`. Looking for them on every
         # turn cost two of a reply's four round trips (issue 17): mine after a failure and at
         # start, others' four times per `retry_after_ms`.
-        mine_due, stale_due = True, 0.0
+        mine_due, stale_due, waiting = True, 0.0, ChatsWaiting()
         while True:
             try:
-                mine, stale = [], []
-                if mine_due:
+                mine, stale, turn = [], [], time.monotonic()
+                if mine_due or waiting.due(turn):
                     batches = await self.redis.xreadgroup(GROUP, consumer, {name: "0"}, count=50)
                     mine = batches[0][1] if batches else []
                 if time.monotonic() >= stale_due:
@@ -151,22 +167,50 @@ class Outbox:
                 entries = list(mine) + list(stale)
                 fresh = await self.redis.xreadgroup(GROUP, consumer, {name: ">"}, count=50, block=block_ms)
                 entries += fresh[0][1] if fresh else []
-                # Chats are served side by side; inside one chat, replies go out in order.
-                by_chat: dict[str, list] = {}
-                for entry_id, fields in entries:
-                    if not fields:  # deleted meanwhile
-                        await self.redis.xack(name, GROUP, entry_id)
-                        continue
-                    reply, conversation, sender = _decode(fields)
-                    by_chat.setdefault(reply.chat_id, []).append((entry_id, reply, conversation, sender))
-                done = await asyncio.gather(*(self._deliver_in_order(platform, items, deliver)
-                                              for items in by_chat.values()))  # fmt: skip
-                if not all(done):
-                    mine_due = True
-                    await asyncio.sleep(1)
+                by_chat = await self._by_chat(name, entries)
+                # Chats are served side by side; inside one chat, replies go out in order, and a
+                # chat whose last delivery failed keeps its replies pending until its wait is over.
+                due = [items for chat, items in by_chat.items() if not waiting.waits(chat)]
+                done = await asyncio.gather(*(self._deliver_in_order(platform, items, deliver) for items in due))
+                for items, delivered in zip(due, done, strict=True):
+                    waiting.note(items[0][1].chat_id, delivered)
+                waiting.forget_expired(turn)
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError):
                 mine_due = True
                 log.warning("%s outbox: Redis unavailable, retrying", platform)
                 await asyncio.sleep(1)
+
+
+class ChatsWaiting:
+    """Chats whose last delivery failed, each waiting before its replies are tried again: 1 s
+    after a first failure, twice as long after each next one, 15 s at most (under the outbox's
+    `retry_after`, so the replies stay this consumer's). A chat the platform keeps refusing, or
+    a reply that fails for a reason of its own, delays only that chat: the whole drain used to
+    pause a second after any failure, which held every chat's replies back."""
+
+    FIRST, LONGEST = 1.0, 15.0
+
+    def __init__(self) -> None:
+        self._until: dict[str, tuple[float, float]] = {}  # chat -> (when it may be tried, its wait)
+
+    def waits(self, chat: str) -> bool:
+        entry = self._until.get(chat)
+        return entry is not None and entry[0] > time.monotonic()
+
+    def due(self, now: float) -> bool:
+        """Whether a chat's wait is over: its pending replies are to be read again."""
+        return any(at <= now for at, _ in self._until.values())
+
+    def note(self, chat: str, delivered: bool) -> None:
+        if delivered:
+            self._until.pop(chat, None)
+            return
+        wait = min(self._until[chat][1] * 2, self.LONGEST) if chat in self._until else self.FIRST
+        self._until[chat] = (time.monotonic() + wait, wait)
+
+    def forget_expired(self, read_at: float) -> None:
+        """Chats whose wait was over when the pending replies were read (`read_at`) and that had
+        none to try: their replies went elsewhere (claimed by another consumer, deleted)."""
+        self._until = {chat: entry for chat, entry in self._until.items() if entry[0] > read_at}
