@@ -20,8 +20,8 @@ import logging
 import re
 
 from aiohttp import web
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.error import Forbidden, RetryAfter, TelegramError
+from telegram import Message, Update
+from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -33,17 +33,15 @@ from telegram.ext import (
 )
 
 from adapters.in_order import PerChat
-from adapters.telegram_files import send_files, send_text
+from adapters.telegram_files import send_reply
 from adapters.telegram_http import AiohttpRequest
 from adapters.uploads import fetch_upload
 from bot.channel_settings import TelegramSettings
 from bot.domain.messages import InboundMessage, OutboundReply
-from bot.domain.text_split import split_text
 from bot.services.channels import STORE_OUTAGE, PrivateChat
 from bot.services.front_desk import FrontDesk
 
 PLATFORM = "telegram"
-MAX_TEXT = 4096
 WEBHOOK_PATH = "/telegram/webhook"
 log = logging.getLogger(__name__)
 
@@ -150,7 +148,7 @@ class TelegramAdapter:
             if not isinstance(body, dict) or not isinstance(body.get("update_id"), int):
                 raise ValueError("an update is a JSON object with a numeric update_id")
             update = Update.de_json(body, self.app.bot)
-        except (ValueError, TypeError, KeyError, AttributeError, RecursionError):  # not JSON, or not an update
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError, OverflowError):  # not an update
             return web.json_response({"error": "bad_update"}, status=400)
         await self.app.process_update(update)  # taken before the 200: a crash has Telegram send it again
         if update.update_id in self.failed:
@@ -277,22 +275,22 @@ class TelegramAdapter:
 
     async def deliver(self, reply: OutboundReply, conversation: str, sender: str) -> None:
         """One outbox reply, split to Telegram's length, answering the user's message, then its
-        files (`telegram_files.py`); 429s waited out; a 403 (the user blocked the bot) logged, not
-        retried."""
-        markup = None
-        if reply.buttons:
-            markup = InlineKeyboardMarkup([[InlineKeyboardButton(b.label, callback_data=b.action[:64])
-                                            for b in reply.buttons]])  # fmt: skip
-        pieces = split_text(reply.text, MAX_TEXT)
+        files (`telegram_files.py`); 429s waited out; a chat that moved (a group made a supergroup)
+        followed; a 403 (the user blocked the bot) or a 400 (the chat is gone, the bot may not
+        write in it) logged and recorded on the conversation, not retried: sending it again would
+        be refused again, and its chat's later replies would wait behind it."""
         try:
-            for index, piece in enumerate(pieces):
-                first, last = index == 0, index == len(pieces) - 1
-                await send_text(self.app.bot, int(reply.chat_id), piece, int(reply.reply_to or 0) if first else None,
-                                markup if last else None)  # fmt: skip
-            await send_files(self.desk, self.app.bot, int(reply.chat_id), reply.files)
+            try:
+                await send_reply(self.desk, self.app.bot, reply, int(reply.chat_id))
+            except ChatMigrated as moved:  # the group became a supergroup: Telegram names its new id
+                log.info("telegram: chat %s is now %s; the reply follows it", reply.chat_id, moved.new_chat_id)
+                await send_reply(self.desk, self.app.bot, reply, int(moved.new_chat_id))
         except Forbidden:
             log.warning("telegram: chat %s blocked the bot; the reply is dropped", reply.chat_id)
             await self.desk.blocked(conversation, PLATFORM)
+        except BadRequest as exc:  # for good: the chat is gone, or the bot may not write in it
+            log.warning("telegram: chat %s refused the reply (%s); it is dropped", reply.chat_id, exc.message)
+            await self.desk.undeliverable(conversation, PLATFORM)
         except TelegramError as exc:
             log.warning("telegram: send failed (%s)", type(exc).__name__)
             raise

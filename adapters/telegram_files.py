@@ -15,14 +15,18 @@ import warnings
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 
-from telegram import Bot, InlineKeyboardMarkup, InputFile, ReplyParameters
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, ReplyParameters
 from telegram.error import BadRequest, RetryAfter
 from telegram.warnings import PTBUserWarning
 
 from adapters.uploads import outgoing_files
+from bot.domain.messages import OutboundReply
+from bot.domain.text_split import split_text
 from bot.services.front_desk import FrontDesk
 
 log = logging.getLogger(__name__)
+
+MAX_TEXT = 4096
 
 # `send_text` calls sendMessage by name, which PTB warns against on every call (it has a method
 # for it); the method would build a Message of Telegram's answer that nobody reads.
@@ -71,3 +75,17 @@ async def send_files(desk: FrontDesk, bot: Bot, chat_id: int, file_ids: Sequence
             await patiently(document)
         except BadRequest as exc:
             log.warning("telegram: a file of a reply (%s) refused (%s); not sent", outgoing.media_type, exc.message)
+
+
+async def send_reply(desk: FrontDesk, bot: Bot, reply: OutboundReply, chat_id: int) -> None:
+    """A reply in `chat_id`: its text in pieces of Telegram's length (the first answering the
+    user's message, the buttons under the last), then its files."""
+    markup = None
+    if reply.buttons:
+        markup = InlineKeyboardMarkup([[InlineKeyboardButton(b.label, callback_data=b.action[:64])
+                                        for b in reply.buttons]])  # fmt: skip
+    pieces = split_text(reply.text, MAX_TEXT)
+    for index, piece in enumerate(pieces):
+        first, last = index == 0, index == len(pieces) - 1
+        await send_text(bot, chat_id, piece, int(reply.reply_to or 0) if first else None, markup if last else None)
+    await send_files(desk, bot, chat_id, reply.files)

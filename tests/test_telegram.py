@@ -278,9 +278,11 @@ def test_webhook_mode_refuses_a_wrong_secret_and_takes_the_right_one(tmp_path, r
             assert post("s3cret-header-value", body) in (200, 400)
 
         malformed_updates_never_break_the_server()
-        # Bodies that are not JSON: refused with a 400 like any malformed update (one nested
-        # deeper than the parser recurses was a 500), and the bot still answers after them.
-        for raw in (b"not json", b"\xff\xfe{", b"[" * 50_000, b'{"update_id": ' + b"9" * 5_000 + b"}"):
+        # Bodies that are not JSON, or not an update: refused with a 400 like any malformed update
+        # (one nested deeper than the parser recurses, or a date past the year 9999, was a 500),
+        # and the bot still answers after them.
+        too_late = json.dumps({**update, "update_id": 3, "message": {**update["message"], "date": 1e20}}).encode()
+        for raw in (b"not json", b"\xff\xfe{", b"[" * 50_000, b'{"update_id": ' + b"9" * 5_000 + b"}", too_late):
             assert post("s3cret-header-value", raw=raw) == 400, raw[:20]
         later = {**update, "update_id": 2, "message": {**update["message"], "message_id": 6}}
         assert post("s3cret-header-value", later) == 200
@@ -339,6 +341,38 @@ def test_photos_edits_and_blocked_users(telegram, redis_server):
     assert len([m for m, p in standin.calls if m == "sendMessage:403" and p["chat_id"] == blocked]) == 1
 
 
+def test_a_group_that_refuses_the_bot_or_moved_holds_back_no_one(telegram, redis_server):
+    """A group where the bot may no longer write answers every message with a 400: the reply
+    is dropped and the conversation marked, not sent again and again (each failure paused
+    the whole outbox for a second, every chat's replies with it); a group made a supergroup
+    gets its reply at the new id Telegram names."""
+    import redis as redis_sync
+
+    from bot.stores.conversations import conversation_id
+
+    standin, bot = telegram
+    refusing, moved, supergroup, other = -1007011, -7012, -1007012, 7013
+    standin.refused_chats.add(refusing)
+    standin.moved_chats[moved] = supergroup
+    standin.push(refusing, "@ExampleXBot how do I deposit?", chat_type="supergroup", user_id=7011)
+    standin.push(moved, "@ExampleXBot how do I deposit?", chat_type="group", user_id=7012)
+    assert standin.wait_sent(supergroup), "the reply followed the group to its new id"
+    standin.push(other, "how do I deposit?", user_id=other)
+    asked = time.monotonic()
+    assert standin.wait_sent(other, timeout=5)
+    assert time.monotonic() - asked < 3
+    client = redis_sync.Redis.from_url(redis_server.url)
+    key = f"sb:conv:{conversation_id(f'telegram:{refusing}:7011')}"
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and not client.hget(key, "undeliverable"):
+        time.sleep(0.2)
+    assert client.hget(key, "undeliverable") == b"telegram"
+    time.sleep(2.5)
+    refused = [p for m, p in standin.calls if m == "sendMessage:400" and int(p["chat_id"]) == refusing]
+    assert len(refused) == 1, "refused for good: not sent again"
+    assert "refused the reply (not enough rights to send" in bot.logs().lower()
+
+
 def test_a_resolved_ticket_asks_for_a_rating_and_records_it(telegram, redis_server):
     import json
 
@@ -370,7 +404,7 @@ def test_a_resolved_ticket_asks_for_a_rating_and_records_it(telegram, redis_serv
 
 
 def test_long_replies_are_split_at_sentence_ends_within_telegrams_limit():
-    from adapters.telegram import MAX_TEXT
+    from adapters.telegram_files import MAX_TEXT
     from bot.domain.text_split import split_text
 
     sentence = "Your withdrawal is being processed by the network. "

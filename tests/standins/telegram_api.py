@@ -30,6 +30,8 @@ class TelegramStandIn:
         self.calls: list[tuple[str, dict]] = []
         self.rate_limit_next = 0  # answer this many sendMessage calls with 429
         self.blocked_chats: set[int] = set()  # users who blocked the bot: 403
+        self.refused_chats: set[int] = set()  # groups where the bot may no longer write: 400
+        self.moved_chats: dict[int, int] = {}  # groups made supergroups: 400 naming the new id
         self.retry_after = 1
         self.files: dict[str, bytes] = {}  # file_id -> the bytes getFile and the file URL serve
         self.downloads: list[str] = []  # file paths fetched from /file/bot<token>/
@@ -103,6 +105,10 @@ class TelegramStandIn:
                         {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"},
                         status=403,
                     )
+                refusal = self._refusal(int(params["chat_id"]))
+                if refusal is not None:
+                    self.calls[-1] = ("sendMessage:400", params)
+                    return web.json_response({"ok": False, "error_code": 400, **refusal}, status=400)
                 if self.rate_limit_next:
                     self.rate_limit_next -= 1
                     self.calls[-1] = ("sendMessage:429", params)
@@ -157,6 +163,15 @@ class TelegramStandIn:
                 }
             )
         return web.json_response({"ok": False, "error_code": 404, "description": "Not Found"}, status=404)
+
+    def _refusal(self, chat_id: int) -> dict | None:
+        """Telegram's 400 for a message to `chat_id`, as it words it, if it refuses one."""
+        if chat_id in self.refused_chats:
+            return {"description": "Bad Request: not enough rights to send text messages to the chat"}
+        if chat_id in self.moved_chats:
+            return {"description": "Bad Request: group chat was upgraded to a supergroup chat",
+                    "parameters": {"migrate_to_chat_id": self.moved_chats[chat_id]}}  # fmt: skip
+        return None
 
     async def _download(self, request: web.Request) -> web.Response:
         """`GET /file/bot<token>/<file_path>`: the bytes of a file getFile named."""
