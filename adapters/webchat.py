@@ -57,6 +57,20 @@ ACTION = re.compile(r"^[A-Za-z0-9:_-]{1,100}$")
 MAX_BODY_BYTES = 64 * 1024
 
 
+def _is_cursor(after: str) -> bool:
+    """Whether `after` is a line id Redis could have given (each part at most 2**64 - 1, and
+    not the last id there is, which no line comes after): Redis refuses any other, and that
+    refusal read as an outage (a 503 the page would retry forever)."""
+    parts = re.fullmatch(r"(\d{1,20})-(\d{1,20})", after)
+    if parts is None:
+        return False
+    time_part, sequence = int(parts[1]), int(parts[2])
+    return time_part <= LAST_ID_PART and sequence <= LAST_ID_PART and (time_part, sequence) != (LAST_ID_PART,) * 2
+
+
+LAST_ID_PART = 2**64 - 1
+
+
 def _reply_json(reply: OutboundReply) -> dict:
     return {"text": reply.text, "buttons": [{"label": b.label, "action": b.action} for b in reply.buttons]}
 
@@ -160,7 +174,7 @@ class WebChat:
             return refused
         session = request.match_info["session"]
         after = request.query.get("after", "0-0")
-        if not re.fullmatch(r"\d{1,20}-\d{1,20}", after):
+        if not _is_cursor(after):
             return json_error(400, "bad_cursor", "after must be a cursor returned by this API")
         try:
             wait = min(MAX_WAIT_SECONDS, max(0.0, float(request.query.get("wait", "0"))))

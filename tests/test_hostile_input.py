@@ -21,7 +21,7 @@ from bot.domain.messages import Decision, InboundMessage
 from bot.domain.pipeline import BadMessage
 from bot.stores.conversations import conversation_id
 from tests.conftest import ROOT, BotProcess
-from tests.helpers import add_agent, say, session_of
+from tests.helpers import add_agent, call, say, session_of
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 SEED = Mnemonic("english").to_mnemonic(bytes(range(200, 216)))
@@ -79,6 +79,19 @@ def test_the_web_chat_api_answers_any_body_without_a_server_error(bot):
     status, _ = send(f"{bot.url}/api/webchat/{session_of(bot, 'fuzz-session-big')}/messages",
                      body=b"x" * (2 * 1024 * 1024), headers={"Content-Type": "application/json"})  # fmt: skip
     assert status == 413
+
+
+def test_a_history_cursor_redis_could_not_have_given_is_a_400_not_an_outage(bot):
+    """A cursor past Redis's largest id was refused by Redis, and that refusal answered as an
+    outage (503, "try again"): the page would have asked again forever."""
+    session = session_of(bot, "cursor-session")
+    assert call(bot, "GET", f"/api/webchat/{session}/messages?after=0-0")[0] == 200
+    last = 2**64 - 1
+    for after in (f"{last + 1}-0", f"0-{last + 1}", f"{last}-{last}", "99999999999999999999-1"):
+        status, body = call(bot, "GET", f"/api/webchat/{session}/messages?after={after}")
+        assert (status, body.get("error")) == (400, "bad_cursor"), after
+    status, body = call(bot, "GET", f"/api/webchat/{session}/messages?after={last}-{last - 1}")
+    assert (status, body["messages"]) == (200, []), "the largest id but one is a cursor, with nothing after it"
 
 
 def test_the_agent_api_answers_any_body_without_a_server_error(bot, redis_server):
