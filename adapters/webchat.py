@@ -43,7 +43,7 @@ from aiohttp import web
 from adapters.in_order import PerChat
 from adapters.webchat_files import CLIENT_ID, WebChatUploads, language_hint
 from adapters.webchat_followup import WebChatFollowUp
-from adapters.webchat_ids import SessionIds
+from adapters.webchat_ids import SessionIds, is_cursor
 from adapters.webchat_polls import HeldPolls, PollRefused
 from bot.config import WebSettings
 from bot.domain.messages import Action, Decision, InboundMessage, OutboundReply
@@ -55,20 +55,6 @@ PLATFORM = "webchat"
 STATIC = Path(__file__).with_name("webchat_static")
 ACTION = re.compile(r"^[A-Za-z0-9:_-]{1,100}$")
 MAX_BODY_BYTES = 64 * 1024
-
-
-def _is_cursor(after: str) -> bool:
-    """Whether `after` is a line id Redis could have given (each part at most 2**64 - 1, and
-    not the last id there is, which no line comes after): Redis refuses any other, and that
-    refusal read as an outage (a 503 the page would retry forever)."""
-    parts = re.fullmatch(r"(\d{1,20})-(\d{1,20})", after)
-    if parts is None:
-        return False
-    time_part, sequence = int(parts[1]), int(parts[2])
-    return time_part <= LAST_ID_PART and sequence <= LAST_ID_PART and (time_part, sequence) != (LAST_ID_PART,) * 2
-
-
-LAST_ID_PART = 2**64 - 1
 
 
 def _reply_json(reply: OutboundReply) -> dict:
@@ -174,7 +160,7 @@ class WebChat:
             return refused
         session = request.match_info["session"]
         after = request.query.get("after", "0-0")
-        if not _is_cursor(after):
+        if not is_cursor(after):
             return json_error(400, "bad_cursor", "after must be a cursor returned by this API")
         try:
             wait = min(MAX_WAIT_SECONDS, max(0.0, float(request.query.get("wait", "0"))))

@@ -1,4 +1,5 @@
-"""The web chat's session ids: issued by the server, never picked by the page.
+"""The web chat's session ids: issued by the server, never picked by the page; and its history
+cursors, which are line ids Redis gave.
 
 A session id is the only credential that reads a conversation, so it is 128 random bits and
 a signature over them (HMAC-SHA256, cut to 128 bits): any replica checks an id without asking
@@ -39,3 +40,17 @@ class SessionIds:
             return False
         nonce, signature = session[: NONCE_BYTES * 2], session[NONCE_BYTES * 2 :]
         return hmac.compare_digest(signature, self._signature(nonce))
+
+
+def is_cursor(after: str) -> bool:
+    """Whether `after` is a line id Redis could have given (each part at most 2**64 - 1, and
+    not the last id there is, which no line comes after): Redis refuses any other, and that
+    refusal read as an outage (a 503 the page would retry forever)."""
+    parts = re.fullmatch(r"(\d{1,20})-(\d{1,20})", after)
+    if parts is None:
+        return False
+    time_part, sequence = int(parts[1]), int(parts[2])
+    return time_part <= LAST_ID_PART and sequence <= LAST_ID_PART and (time_part, sequence) != (LAST_ID_PART,) * 2
+
+
+LAST_ID_PART = 2**64 - 1
