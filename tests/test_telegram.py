@@ -332,13 +332,20 @@ def test_photos_edits_and_blocked_users(telegram, redis_server):
     blocked = 7005
     standin.blocked_chats.add(blocked)
     standin.push(blocked, "hello", user_id=blocked)
-    key = f"sb:conv:{conversation_id(f'telegram:{blocked}:{blocked}')}"
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and not client.hget(key, "blocked"):
-        time.sleep(0.2)
-    assert client.hget(key, "blocked") == b"telegram"
+    assert field_soon(client, f"telegram:{blocked}:{blocked}", "blocked") == b"telegram"
     time.sleep(1.5)
     assert len([m for m, p in standin.calls if m == "sendMessage:403" and p["chat_id"] == blocked]) == 1
+
+
+def field_soon(client, conversation_key: str, field: str, timeout: float = 15) -> bytes | None:
+    """A field of a conversation's record once it is set (the outbox's delivery sets it)."""
+    from bot.stores.conversations import conversation_id
+
+    key = f"sb:conv:{conversation_id(conversation_key)}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not client.hget(key, field):
+        time.sleep(0.2)
+    return client.hget(key, field)
 
 
 def test_a_group_that_refuses_the_bot_or_moved_holds_back_no_one(telegram, redis_server):
@@ -348,7 +355,6 @@ def test_a_group_that_refuses_the_bot_or_moved_holds_back_no_one(telegram, redis
     gets its reply at the new id Telegram names."""
     import redis as redis_sync
 
-    from bot.stores.conversations import conversation_id
 
     standin, bot = telegram
     refusing, moved, supergroup, other = -1007011, -7012, -1007012, 7013
@@ -362,11 +368,7 @@ def test_a_group_that_refuses_the_bot_or_moved_holds_back_no_one(telegram, redis
     assert standin.wait_sent(other, timeout=5)
     assert time.monotonic() - asked < 3
     client = redis_sync.Redis.from_url(redis_server.url)
-    key = f"sb:conv:{conversation_id(f'telegram:{refusing}:7011')}"
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and not client.hget(key, "undeliverable"):
-        time.sleep(0.2)
-    assert client.hget(key, "undeliverable") == b"telegram"
+    assert field_soon(client, f"telegram:{refusing}:7011", "undeliverable") == b"telegram"
     time.sleep(2.5)
     refused = [p for m, p in standin.calls if m == "sendMessage:400" and int(p["chat_id"]) == refusing]
     assert len(refused) == 1, "refused for good: not sent again"
