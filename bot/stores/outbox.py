@@ -170,10 +170,11 @@ class Outbox:
                 by_chat = await self._by_chat(name, entries)
                 # Chats are served side by side; inside one chat, replies go out in order, and a
                 # chat whose last delivery failed keeps its replies pending until its wait is over.
-                due = [items for chat, items in by_chat.items() if not waiting.waits(chat)]
-                done = await asyncio.gather(*(self._deliver_in_order(platform, items, deliver) for items in due))
-                for items, delivered in zip(due, done, strict=True):
-                    waiting.note(items[0][1].chat_id, delivered)
+                due = {chat: items for chat, items in by_chat.items() if not waiting.waits(chat)}
+                done = await asyncio.gather(*(self._deliver_in_order(platform, items, deliver)
+                                              for items in due.values()))  # fmt: skip
+                for chat, delivered in zip(due, done, strict=True):
+                    waiting.note(chat, delivered)
                 waiting.forget_expired(turn)
             except asyncio.CancelledError:
                 raise
